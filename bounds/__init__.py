@@ -1,5 +1,13 @@
-"""Symbolic H-SGD convergence bounds (THEORY.md) and the divergence identities behind them."""
+"""Symbolic H-SGD convergence bounds (THEORY.md) and the divergence identities behind them.
 
+The structure of every statement is that of Wang, Wang, Chen, Ji, *Demystifying Why Local
+Aggregation Helps: Convergence Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2010.12998;
+the constants are THEORY.md's, derived for this project (:mod:`bounds.coefficients`).
+"""
+
+from bounds import symbols
+from bounds.bound import Bound, Condition, ConditionCheck, Level, VectorizedBound
+from bounds.coefficients import THEORY, Coefficients
 from bounds.divergence import (
     DivergenceSplit,
     divergence_split,
@@ -9,13 +17,30 @@ from bounds.divergence import (
     random_nested_labels,
     validate_levels,
 )
+from bounds.local_sgd import local_sgd
+from bounds.multi_level import multi_level
+from bounds.random_grouping import random_grouping, shares
+from bounds.two_level import two_level
 
 __all__ = [
+    "Bound",
+    "Coefficients",
+    "Condition",
+    "ConditionCheck",
     "DivergenceSplit",
+    "Level",
+    "THEORY",
+    "VectorizedBound",
     "divergence_split",
     "expected_shares",
     "group_means",
     "level_divergences",
+    "local_sgd",
+    "multi_level",
+    "random_grouping",
     "random_nested_labels",
+    "shares",
+    "symbols",
+    "two_level",
     "validate_levels",
 ]

@@ -1,0 +1,337 @@
+"""The :class:`Bound` type: a convergence bound as named sympy terms plus its conditions.
+
+A bound of THEORY.md Theorem 2 (and its cases: Theorem 1, local SGD) is fully described by
+its *levels*: for each level ``l`` the period ``P_l``, the group counts ``K_{l-1}`` and
+``K_l`` on either side of it, and the squared divergence bound ``eps_l^2`` (or Lemma 2's
+share of a total ``eps^2``). :class:`Bound` turns that description into the terms, the
+step-size condition, and fast, validated numerical evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Union
+
+import numpy as np
+import sympy as sp
+from numpy.typing import NDArray
+
+from bounds import symbols as s
+from bounds.coefficients import THEORY, Coefficients
+from bounds.validation import as_parameter_arrays, check_domain
+
+__all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
+
+ParameterSpec = Union[sp.Symbol, tuple[sp.Symbol, ...]]
+
+# Slack when comparing a condition's two sides, so a step size computed as exactly the
+# largest admissible one (e.g. 1/(2 L sqrt(S))) is not rejected for a rounding error.
+CONDITION_RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a hierarchy, as the bound sees it.
+
+    Attributes:
+        period: ``P_l``, number or sympy expression.
+        finer_count: ``K_{l-1}``, the number of groups one level down (``n`` at level 1).
+        count: ``K_l``, the number of groups at this level (``1`` at the top).
+        eps_sq: ``eps_l^2``, the squared divergence bound of this level (A3).
+        term: the name of this level's term in :attr:`Bound.terms`.
+        period_label: how error messages name the period (``"G"``, ``"periods[1]"``).
+        count_label: how error messages name ``K_l``.
+    """
+
+    period: sp.Expr
+    finer_count: sp.Expr
+    count: sp.Expr
+    eps_sq: sp.Expr
+    term: str
+    period_label: str
+    count_label: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition ``lhs <= rhs`` under which a bound holds."""
+
+    label: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+
+    @property
+    def relational(self) -> sp.Expr:
+        """The condition as a sympy relational ``lhs <= rhs``."""
+        return sp.Le(self.lhs, self.rhs, evaluate=False)
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    """A condition evaluated at numbers: both sides and whether it holds."""
+
+    condition: Condition
+    lhs: float
+    rhs: float
+
+    @property
+    def holds(self) -> bool:
+        return self.lhs <= self.rhs * (1 + CONDITION_RTOL)
+
+    @property
+    def excess(self) -> float:
+        """``lhs - rhs``: by how much the condition fails (negative when it holds)."""
+        return self.lhs - self.rhs
+
+    def describe(self) -> str:
+        verdict = "holds" if self.holds else f"FAILS by {self.excess:.6g}"
+        return f"{self.condition.label}: {self.lhs:.6g} <= {self.rhs:.6g} {verdict}"
+
+
+class Bound:
+    r"""A convergence bound of THEORY.md Theorem 2 (or a case of it), in named parts.
+
+    .. math::
+        \frac{1}{T}\sum_{t<T}\mathbb{E}\|\nabla f(u^t)\|^2 \le
+        \frac{2F_0}{\gamma T} + \frac{\gamma L\sigma^2}{n}
+        + \sum_{l=1}^{M} 2\gamma^2L^2(P_l-1)\Big[\frac{(K_{l-1}-K_l)\sigma^2}{n}
+        + \frac{2}{3}(2P_l-1)\varepsilon_l^2\Big]
+
+    under :math:`\gamma L \le 1` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1` (the numbers
+    are :class:`~bounds.coefficients.Coefficients`, THEORY.md's by default). Build one with
+    :func:`bounds.two_level`, :func:`bounds.local_sgd` or :func:`bounds.multi_level`.
+
+    Attributes:
+        title: what the bound is, e.g. ``"Theorem 1 (two-level H-SGD)"``.
+        source: where the statement comes from.
+        levels: the :class:`Level` descriptions, finest first.
+        parameters: keyword name -> symbol, or tuple of symbols for a per-level sequence.
+        coefficients: the numbers in front of the terms.
+        equal_groups: whether the bound needs equal group sizes (Lemma 2's random grouping).
+        terms: named parts (``init``, ``noise``, then one per level); they sum to :attr:`expr`.
+        conditions: the step-size conditions, as :class:`Condition` objects.
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        source: str,
+        levels: tuple[Level, ...],
+        parameters: Mapping[str, ParameterSpec],
+        coefficients: Coefficients = THEORY,
+        equal_groups: bool = False,
+        term_order: tuple[str, ...] | None = None,
+    ) -> None:
+        self.title = title
+        self.source = source
+        self.levels = tuple(levels)
+        self.parameters = dict(parameters)
+        self.coefficients = coefficients
+        self.equal_groups = equal_groups
+        c = coefficients
+        gamma, L, sigma, n = s.gamma, s.L, s.sigma, s.n
+        terms = {
+            "init": c.init * s.F0 / (gamma * s.T),
+            "noise": c.noise * gamma * L * sigma**2 / n,
+        }
+        for level in self.levels:
+            P = level.period
+            terms[level.term] = (
+                c.divergence * gamma**2 * L**2 * (P - 1)
+                * ((level.finer_count - level.count) * sigma**2 / n
+                   + c.heterogeneity * (level.eps_sq * (2 * P - 1)))
+            )
+        if term_order is not None:
+            terms = {name: terms[name] for name in term_order}
+        self.terms: dict[str, sp.Expr] = terms
+        period_sum = sum((lev.period * (lev.period - 1) for lev in self.levels), sp.Integer(0))
+        self.conditions: tuple[Condition, ...] = (
+            Condition("gamma*L <= 1", gamma * L, sp.Integer(1)),
+            Condition(
+                f"{c.condition}*gamma^2*L^2*({_period_sum_label(self.levels)}) <= 1",
+                c.condition * gamma**2 * L**2 * period_sum,
+                sp.Integer(1),
+            ),
+        )
+        self._vectorized: VectorizedBound | None = None
+
+    # ----------------------------------------------------------------- symbolic views
+    @property
+    def expr(self) -> sp.Expr:
+        """The whole bound as one sympy expression (the sum of :attr:`terms`)."""
+        return sp.Add(*self.terms.values())
+
+    @property
+    def condition(self) -> sp.Expr:
+        """The step-size condition of THEORY.md as a sympy boolean."""
+        return sp.And(*(cond.relational for cond in self.conditions))
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """Every symbol a value must be given for, in parameter order."""
+        out: list[sp.Symbol] = []
+        for spec in self.parameters.values():
+            out.extend(spec if isinstance(spec, tuple) else (spec,))
+        return tuple(out)
+
+    @property
+    def periods(self) -> tuple[sp.Expr, ...]:
+        """``(P_1, ..., P_M)``."""
+        return tuple(level.period for level in self.levels)
+
+    @property
+    def group_counts(self) -> tuple[sp.Expr, ...]:
+        """``(K_0 = n, K_1, ..., K_M = 1)``."""
+        return (self.levels[0].finer_count, *(level.count for level in self.levels))
+
+    def latex(self) -> str:
+        """The bound in LaTeX, term by term in the order of :attr:`terms`.
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> print(local_sgd().latex())
+            \\frac{2 F_0}{T \\gamma} + \\frac{L \\gamma \\sigma^{2}}{n} + ...
+        """
+        names = {sym: s.latex_name(sym) for sym in self.expr.free_symbols}
+        return " + ".join(sp.latex(term, symbol_names=names) for term in self.terms.values())
+
+    def __repr__(self) -> str:
+        return f"<Bound {self.title}: {self.expr}>"
+
+    # ---------------------------------------------------------------- numerical views
+    def values_to_arrays(self, values: Mapping[str, Any]) -> dict[sp.Symbol, NDArray[np.float64]]:
+        """Map keyword values onto this bound's symbols as float arrays, checking names and types."""
+        return as_parameter_arrays(self.title, self.parameters, values)
+
+    def check_condition(self, **values: Any) -> tuple[ConditionCheck, ...]:
+        """Evaluate both sides of every step-size condition at scalar ``values``.
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> [c.holds for c in local_sgd().check_condition(gamma=0.2, L=1, P=3)]
+            [True, True]
+        """
+        checks = []
+        for cond in self.conditions:
+            missing = sorted(sym.name for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols)
+                             if sym.name not in values)
+            if missing:
+                raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
+            subs = {sym: sp.sympify(values[sym.name]) for sym in cond.lhs.free_symbols | cond.rhs.free_symbols}
+            checks.append(ConditionCheck(cond, float(cond.lhs.subs(subs)), float(cond.rhs.subs(subs))))
+        return tuple(checks)
+
+    def evaluate(self, *, strict: bool = True, **values: Any) -> float:
+        """The bound's value at scalar parameter values, after checking them.
+
+        Args:
+            strict: raise when a step-size condition fails (the default); with ``False``
+                the formula is evaluated anyway (it is then not a valid bound).
+            **values: one number per keyword in :attr:`parameters` (a sequence for a
+                per-level keyword such as ``eps`` of :func:`bounds.multi_level`).
+
+        Raises:
+            ValueError: naming the parameter that is missing, unknown, not a finite real
+                number, or outside its domain (e.g. ``G`` not a multiple of ``I``), or, when
+                ``strict``, the step-size condition that fails and by how much.
+
+        Example:
+            >>> from bounds import two_level
+            >>> b = two_level()
+            >>> round(b.evaluate(gamma=0.01, L=1, sigma=1, n=32, T=10000, F0=10,
+            ...                  N=4, I=5, G=50, eps_g=0.5, eps_l=1), 6)
+            0.368431
+        """
+        arrays = self.values_to_arrays(values)
+        for sym, arr in arrays.items():
+            if arr.ndim != 0:
+                raise ValueError(
+                    f"evaluate takes one number per parameter, but {sym.name} has shape "
+                    f"{arr.shape}; use lambdify() for arrays"
+                )
+        check_domain(self, arrays)
+        if strict:
+            scalars = {sym.name: float(arr) for sym, arr in arrays.items()}
+            for check in self.check_condition(**scalars):
+                if not check.holds:
+                    raise ValueError(
+                        f"step-size condition violated: {check.condition.label} fails, the "
+                        f"left side is {check.lhs:.6g}, above {check.rhs:.6g} by "
+                        f"{check.excess:.6g} (pass strict=False to evaluate anyway)"
+                    )
+        return float(self.lambdify(validate=False).evaluate_arrays(arrays))
+
+    def lambdify(self, *, validate: bool = True) -> "VectorizedBound":
+        """A fast numpy function of this bound, vectorised over arrays of parameters.
+
+        The returned callable takes the same keywords as :meth:`evaluate`; arrays broadcast
+        against each other. With ``validate`` (default) the domain rules are checked on the
+        arrays (one pass each); step-size conditions are not checked (see
+        :meth:`check_condition`).
+
+        Example:
+            >>> import numpy as np
+            >>> from bounds import local_sgd
+            >>> f = local_sgd().lambdify()
+            >>> f(gamma=np.array([0.01, 0.02]), L=1, sigma=1, n=8, T=100, F0=1, P=4, eps=0.5).round(5)
+            array([2.00248, 1.0074 ])
+        """
+        if self._vectorized is None:
+            self._vectorized = VectorizedBound(self)
+        return self._vectorized if validate else self._vectorized.unchecked
+
+
+def _period_sum_label(levels: tuple[Level, ...]) -> str:
+    parts = []
+    for level in levels:
+        p = level.period
+        parts.append(f"{p}*({p}-1)" if isinstance(p, sp.Symbol) else f"{p}*{p - 1}")
+    return " + ".join(parts)
+
+
+class VectorizedBound:
+    """A :class:`Bound` compiled to numpy, evaluated in cache-sized chunks.
+
+    Sympy's ``lambdify`` (with common subexpressions shared) evaluates the formula with one
+    numpy operation per node; on large arrays every operation would allocate and fill a
+    fresh array the size of the input. Evaluating in chunks of :attr:`CHUNK` points keeps
+    all temporaries in cache, which is what makes large arrays fast.
+    """
+
+    CHUNK = 4096
+
+    def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None) -> None:
+        self.bound = bound
+        self.validate = validate
+        self.symbols = bound.symbols
+        self._fn = _fn or sp.lambdify(self.symbols, bound.expr, modules="numpy", cse=True)
+
+    @property
+    def unchecked(self) -> "VectorizedBound":
+        """The same function without the domain checks."""
+        return VectorizedBound(self.bound, validate=False, _fn=self._fn)
+
+    def __call__(self, **values: Any) -> NDArray[np.float64]:
+        arrays = self.bound.values_to_arrays(values)
+        if self.validate:
+            check_domain(self.bound, arrays)
+        return self.evaluate_arrays(arrays)
+
+    def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
+        """Evaluate at already-checked arrays keyed by symbol."""
+        args = [arrays[sym] for sym in self.symbols]
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+        size = math.prod(shape)
+        if size <= self.CHUNK:
+            return np.broadcast_to(np.asarray(self._fn(*args), dtype=np.float64), shape).copy()
+        flat: list[Any] = [
+            float(a.reshape(-1)[0]) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1)
+            for a in args
+        ]
+        out = np.empty(size, dtype=np.float64)
+        for start in range(0, size, self.CHUNK):
+            stop = min(start + self.CHUNK, size)
+            out[start:stop] = self._fn(*(a if isinstance(a, float) else a[start:stop] for a in flat))
+        return out.reshape(shape)

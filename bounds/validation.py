@@ -1,0 +1,214 @@
+"""Checks of parameter values against the domain of a bound, with errors that name the rule.
+
+Two kinds of rules:
+
+* per symbol, read off its sympy assumptions: ``gamma``, ``L`` positive; ``sigma``, ``F0``,
+  every ``eps`` non-negative; ``n``, ``T``, periods and group counts positive integers;
+* structural, read off the bound's levels (THEORY.md sections 1 and 4): each period divides
+  the next, ``T`` is a multiple of the top period, group counts do not increase from fine to
+  coarse (``N <= n``), and where Lemma 2 needs equal groups each count divides the finer one
+  and ``n >= 2``.
+
+All checks are vectorised: they take float arrays (scalars are 0-d arrays), so the same code
+serves :meth:`bounds.Bound.evaluate` and :meth:`bounds.Bound.lambdify`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bounds.bound import Bound
+
+__all__ = ["as_parameter_arrays", "check_domain", "check_structure_numbers"]
+
+
+def _as_real_array(name: str, value: Any) -> NDArray[np.float64]:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"parameter {name} must be a real number, got the boolean {value!r}")
+    if isinstance(value, sp.Basic):
+        if not (value.is_number and value.is_real):
+            raise ValueError(f"parameter {name} must be a real number, got {value}")
+        value = float(value)
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # pragma: no cover - numpy raises many kinds here
+        raise ValueError(f"parameter {name} must be a real number or array, got {value!r}") from err
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"parameter {name} must be a real number or array of them, got {value!r}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"parameter {name} must be finite, got {_first(arr, ~np.isfinite(arr))}")
+    return arr
+
+
+def as_parameter_arrays(
+    title: str, parameters: Mapping[str, sp.Symbol | tuple[sp.Symbol, ...]], values: Mapping[str, Any]
+) -> dict[sp.Symbol, NDArray[np.float64]]:
+    """Map keyword ``values`` onto symbols, as float arrays.
+
+    Raises:
+        ValueError: for an unknown or missing keyword, a per-level keyword that is not a
+            sequence of the right length, or a value that is not a finite real number.
+    """
+    unknown = sorted(set(values) - set(parameters))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter {unknown[0]!r} for {title}; expected: {', '.join(parameters)}"
+        )
+    out: dict[sp.Symbol, NDArray[np.float64]] = {}
+    for name, spec in parameters.items():
+        if name not in values:
+            raise ValueError(f"missing parameter {name!r} for {title}")
+        value = values[name]
+        if isinstance(spec, tuple):
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) and np.ndim(value) == 0:
+                raise ValueError(
+                    f"parameter {name} must be a sequence of {len(spec)} values, one per level "
+                    f"(finest first), got {value!r}"
+                )
+            items = list(value)
+            if len(items) != len(spec):
+                raise ValueError(
+                    f"parameter {name} must have {len(spec)} values, one per level (finest "
+                    f"first), got {len(items)}"
+                )
+            for i, (sym, item) in enumerate(zip(spec, items)):
+                out[sym] = _as_real_array(f"{name}[{i}]", item)
+        else:
+            out[spec] = _as_real_array(name, value)
+    return out
+
+
+def _first(arr: NDArray[Any], mask: NDArray[np.bool_]) -> str:
+    """The first offending entry, for an error message."""
+    if arr.ndim == 0:
+        return f"{arr.item():g}"
+    idx = tuple(int(i[0]) for i in np.nonzero(mask))
+    return f"{arr[idx]:g} at index {idx if len(idx) > 1 else idx[0]}"
+
+
+def _numeric(expr: sp.Expr, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
+    if expr.is_number:
+        return np.asarray(float(expr))
+    if isinstance(expr, sp.Symbol):
+        return arrays[expr]
+    syms = sorted(expr.free_symbols, key=lambda sym: sym.name)
+    fn = sp.lambdify(syms, expr, modules="numpy")
+    return np.asarray(fn(*(arrays[sym] for sym in syms)), dtype=np.float64)
+
+
+def _is_integer(arr: NDArray[np.float64]) -> NDArray[np.bool_]:
+    return np.equal(np.floor(arr), arr)
+
+
+def _symbol_rules(sym: sp.Symbol, name: str, arr: NDArray[np.float64]) -> None:
+    if sym.is_positive and not np.all(arr > 0):
+        raise ValueError(f"{name} must be positive, got {_first(arr, ~(arr > 0))}")
+    if sym.is_nonnegative and not np.all(arr >= 0):
+        raise ValueError(f"{name} must be non-negative, got {_first(arr, ~(arr >= 0))}")
+    if sym.is_integer and not np.all(_is_integer(arr)):
+        raise ValueError(f"{name} must be an integer, got {_first(arr, ~_is_integer(arr))}")
+
+
+def _multiple_rule(big: NDArray, small: NDArray, big_name: str, small_name: str, why: str) -> None:
+    bad = np.mod(big, small) != 0
+    if np.any(bad):
+        b, sm = np.broadcast_arrays(big, small)
+        raise ValueError(
+            f"{big_name} must be a multiple of {small_name}{why} (got {big_name} = "
+            f"{_first(b, bad)}, {small_name} = {_first(sm, bad)})"
+        )
+
+
+def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> None:
+    """Raise ``ValueError`` naming the first rule of the bound's domain that ``arrays`` break."""
+    names = {}
+    for key, spec in bound.parameters.items():
+        for i, sym in enumerate(spec if isinstance(spec, tuple) else (spec,)):
+            names[sym] = f"{key}[{i}]" if isinstance(spec, tuple) else key
+    for sym, arr in arrays.items():
+        _symbol_rules(sym, names[sym], arr)
+
+    periods = [_numeric(level.period, arrays) for level in bound.levels]
+    labels = [level.period_label for level in bound.levels]
+    for level, p in zip(bound.levels, periods):
+        bad = ~((p >= 1) & _is_integer(p))
+        if np.any(bad):
+            raise ValueError(f"{level.period_label} must be a positive integer, got {_first(p, bad)}")
+    for l in range(1, len(periods)):
+        _multiple_rule(periods[l], periods[l - 1], labels[l], labels[l - 1], " (periods must nest)")
+    _multiple_rule(arrays[_symbol_named(bound, "T")], periods[-1], "T", labels[-1], " (the top period)")
+
+    counts = [_numeric(bound.levels[0].finer_count, arrays)] + [_numeric(lev.count, arrays) for lev in bound.levels]
+    count_labels = ["n"] + [lev.count_label for lev in bound.levels]
+    for l in range(1, len(counts)):
+        fine, coarse = counts[l - 1], counts[l]
+        if not (np.all(coarse >= 1) and np.all(_is_integer(coarse))):
+            bad = ~((coarse >= 1) & _is_integer(coarse))
+            raise ValueError(f"{count_labels[l]} must be a positive integer, got {_first(coarse, bad)}")
+        bad = coarse > fine
+        if np.any(bad):
+            c, f = np.broadcast_arrays(coarse, fine)
+            raise ValueError(
+                f"{count_labels[l]} must be at most {count_labels[l - 1]} (group counts cannot "
+                f"grow from fine to coarse; got {count_labels[l]} = {_first(c, bad)}, "
+                f"{count_labels[l - 1]} = {_first(f, bad)})"
+            )
+        if bound.equal_groups:
+            _multiple_rule(fine, coarse, count_labels[l - 1], count_labels[l],
+                           " (Lemma 2's random grouping needs equal nested groups)")
+    if bound.equal_groups and not np.all(counts[0] >= 2):
+        raise ValueError(
+            f"n must be at least 2 for Lemma 2's random grouping (its shares divide by n - 1), "
+            f"got {_first(counts[0], ~(counts[0] >= 2))}"
+        )
+
+
+def _symbol_named(bound: "Bound", key: str) -> sp.Symbol:
+    spec = bound.parameters[key]
+    assert not isinstance(spec, tuple)
+    return spec
+
+
+def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> None:
+    """Check the numeric entries of ``periods`` and ``groups`` when a bound is built.
+
+    Symbolic entries are checked later, at evaluation. Numbers must be positive integers,
+    consecutive numeric periods must nest, and numeric group counts must not increase.
+
+    Example:
+        >>> check_structure_numbers([5, 50, 200], [16, 4])
+        >>> check_structure_numbers([5, 12], [4])
+        Traceback (most recent call last):
+        ...
+        ValueError: periods[1] = 12 must be a multiple of periods[0] = 5 (periods must nest)
+    """
+    for kind, seq in (("periods", periods), ("groups", groups)):
+        for i, value in enumerate(seq):
+            if isinstance(value, sp.Basic) and not value.is_number:
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, sp.Basic)):
+                raise ValueError(f"{kind}[{i}] must be a positive integer or a sympy symbol, got {value!r}")
+            if float(value) != int(float(value)) or float(value) < 1:
+                raise ValueError(f"{kind}[{i}] must be a positive integer, got {value!r}")
+    for i in range(1, len(periods)):
+        a, b = periods[i - 1], periods[i]
+        if _is_number(a) and _is_number(b) and int(b) % int(a):
+            raise ValueError(f"periods[{i}] = {b} must be a multiple of periods[{i - 1}] = {a} (periods must nest)")
+    for i in range(1, len(groups)):
+        a, b = groups[i - 1], groups[i]
+        if _is_number(a) and _is_number(b) and int(b) > int(a):
+            raise ValueError(
+                f"groups[{i}] = {b} must be at most groups[{i - 1}] = {a} (groups are listed finest "
+                "first, and counts cannot grow from fine to coarse)"
+            )
+
+
+def _is_number(value: Any) -> bool:
+    return not (isinstance(value, sp.Basic) and not value.is_number)
