@@ -80,8 +80,8 @@ def prove_nonnegative(expr: sp.Expr, domain: Domain) -> Certificate:
         ...                             (s.I, 1 + sp.Symbol("d_I", nonnegative=True))),))
         >>> print(prove_nonnegative((s.G - s.I) * (2 * s.G + 2 * s.I - 3), d))
         (G - I)*(2*G + 2*I - 3) >= 0: product of non-negative factors
-          G - I >= 0: with G = I + d_G, I = 1 + d_I: d_G has only non-negative coefficients
-          2*G + 2*I - 3 >= 0: with G = I + d_G, I = 1 + d_I: 2*d_G + 4*d_I + 1 has only non-negative coefficients
+          G - I >= 0: with G = I + d_G, I = d_I + 1: d_G has only non-negative coefficients
+          2*G + 2*I - 3 >= 0: with G = I + d_G, I = d_I + 1: 2*d_G + 4*d_I + 1 has only non-negative coefficients
     """
     return _prove(sp.sympify(expr), domain, strict=False)
 
