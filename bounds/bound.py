@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from bounds import symbols as s
 from bounds.coefficients import THEORY, Coefficients
+from bounds.compiled import compiled
 from bounds.validation import as_parameter_arrays, check_domain
 
 __all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
@@ -263,6 +264,20 @@ class Bound:
                     )
         return float(self.lambdify(validate=False).evaluate_arrays(arrays))
 
+    def evaluate_terms(self, **values: Any) -> dict[str, float]:
+        """The value of each named term at scalar ``values`` (checked as in :meth:`evaluate`,
+        step-size condition not enforced).
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> local_sgd().evaluate_terms(gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1)
+            {'init': 0.4, 'noise': 0.0, 'divergence': 1.0}
+        """
+        arrays = self.values_to_arrays(values)
+        check_domain(self, arrays)
+        subs = {sym: sp.Float(float(arr)) for sym, arr in arrays.items()}
+        return {name: float(term.subs(subs)) for name, term in self.terms.items()}
+
     def lambdify(self, *, validate: bool = True) -> "VectorizedBound":
         """A fast numpy function of this bound, vectorised over arrays of parameters.
 
@@ -292,21 +307,23 @@ def _period_sum_label(levels: tuple[Level, ...]) -> str:
 
 
 class VectorizedBound:
-    """A :class:`Bound` compiled to numpy, evaluated in cache-sized chunks.
+    """A :class:`Bound` compiled to numpy, checked and evaluated block by block.
 
     Sympy's ``lambdify`` (with common subexpressions shared) evaluates the formula with one
     numpy operation per node; on large arrays every operation would allocate and fill a
     fresh array the size of the input. Evaluating in chunks of :attr:`CHUNK` points keeps
-    all temporaries in cache, which is what makes large arrays fast.
+    the temporaries in cache, and the domain checks run on blocks of :attr:`BLOCK` points
+    for the same reason; this is what makes large arrays fast (``hsgd bench bounds``).
     """
 
-    CHUNK = 4096
+    CHUNK = 8192
+    BLOCK = 65536
 
     def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None) -> None:
         self.bound = bound
         self.validate = validate
         self.symbols = bound.symbols
-        self._fn = _fn or sp.lambdify(self.symbols, bound.expr, modules="numpy", cse=True)
+        self._fn = _fn or compiled(self.symbols, bound.expr)
 
     @property
     def unchecked(self) -> "VectorizedBound":
@@ -314,24 +331,36 @@ class VectorizedBound:
         return VectorizedBound(self.bound, validate=False, _fn=self._fn)
 
     def __call__(self, **values: Any) -> NDArray[np.float64]:
-        arrays = self.bound.values_to_arrays(values)
-        if self.validate:
-            check_domain(self.bound, arrays)
-        return self.evaluate_arrays(arrays)
+        return self._run(self.bound.values_to_arrays(values), self.validate)
 
     def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
         """Evaluate at already-checked arrays keyed by symbol."""
+        return self._run(arrays, validate=False)
+
+    def _run(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], validate: bool) -> NDArray[np.float64]:
         args = [arrays[sym] for sym in self.symbols]
         shape = np.broadcast_shapes(*(a.shape for a in args))
         size = math.prod(shape)
         if size <= self.CHUNK:
+            if validate:
+                check_domain(self.bound, arrays)
             return np.broadcast_to(np.asarray(self._fn(*args), dtype=np.float64), shape).copy()
         flat: list[Any] = [
             float(a.reshape(-1)[0]) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1)
             for a in args
         ]
         out = np.empty(size, dtype=np.float64)
-        for start in range(0, size, self.CHUNK):
-            stop = min(start + self.CHUNK, size)
-            out[start:stop] = self._fn(*(a if isinstance(a, float) else a[start:stop] for a in flat))
+        for block_start in range(0, size, self.BLOCK):
+            block_stop = min(block_start + self.BLOCK, size)
+            if validate:
+                block = {sym: np.asarray(a if isinstance(a, float) else a[block_start:block_stop])
+                         for sym, a in zip(self.symbols, flat)}
+                try:
+                    check_domain(self.bound, block)
+                except ValueError:
+                    check_domain(self.bound, arrays)  # the same error, with the global index
+                    raise
+            for start in range(block_start, block_stop, self.CHUNK):
+                stop = min(start + self.CHUNK, block_stop)
+                out[start:stop] = self._fn(*(a if isinstance(a, float) else a[start:stop] for a in flat))
         return out.reshape(shape)

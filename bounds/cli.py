@@ -1,12 +1,220 @@
-"""``hsgd bound ...`` and ``hsgd bench bounds``."""
+"""``hsgd bound ...`` and ``hsgd bench bounds``: a thin layer over :mod:`bounds`.
+
+``hsgd bound two-level|local|multi-level`` evaluates a bound and prints its value, each
+term and whether the step-size condition holds (``--latex`` for the formula, ``--json`` for
+the numbers); ``hsgd bound optimal-lr KIND`` minimises it over the step size;
+``hsgd bound sandwich`` prints the sandwich corollary with its machine-checked proofs.
+"""
+
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
+
+from bounds.bound import Bound
+from bounds.local_sgd import local_sgd
+from bounds.multi_level import multi_level
+from bounds.optimal import optimal_lr
+from bounds.random_grouping import random_grouping
+from bounds.sandwich import sandwich
+from bounds.symbols import symbolic_hierarchy
+from bounds.two_level import two_level
+
+__all__ = ["register", "register_bench"]
+
+# (keyword, default, help). Defaults give a valid bound in each kind.
+COMMON = [
+    ("gamma", 0.01, "step size"),
+    ("L", 1, "smoothness constant (A1)"),
+    ("sigma", 1, "gradient noise standard deviation (A2)"),
+    ("n", 32, "number of workers"),
+    ("T", 10000, "number of steps (a multiple of the top period)"),
+    ("F0", 10, "initial gap f(x0) - f*"),
+]
+KINDS: dict[str, dict[str, Any]] = {
+    "two-level": {
+        "help": "THEORY.md Theorem 1 (two-level H-SGD)",
+        "params": [("N", 4, "number of groups"), ("I", 5, "local period"), ("G", 50, "global period"),
+                   ("eps_g", 0.5, "upward divergence bound (A3)"),
+                   ("eps_l", 1, "downward divergence bound (A3)")],
+        "level_eps": ("eps_g", "eps_l"),
+    },
+    "local": {
+        "help": "local SGD with period P (Theorem 2, M = 1)",
+        "params": [("P", 5, "averaging period"), ("eps", 1, "total divergence bound (A3)")],
+        "level_eps": (),
+    },
+    "multi-level": {
+        "help": "THEORY.md Theorem 2 (M-level H-SGD)",
+        "params": [("periods", "5,25,100", "periods P_1,...,P_M, finest first"),
+                   ("groups", "16,4", "group counts K_1,...,K_{M-1}, finest first"),
+                   ("eps", "1,0.5,0.25", "per-level divergence bounds eps_1,...,eps_M (A3)")],
+        "level_eps": ("eps",),
+        "defaults": {"gamma": 0.004, "n": 64},
+    },
+}
+
+
+def _number(text: str) -> int | float:
+    """An int when the text is integral, else a float (validation is the bound's job)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _numbers(text: str) -> list[int | float]:
+    return [_number(part) for part in text.split(",") if part.strip()]
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_kind_arguments(parser: argparse.ArgumentParser, kind: str, *, with_gamma: bool) -> None:
+    spec = KINDS[kind]
+    defaults = spec.get("defaults", {})
+    for name, default, help_text in COMMON:
+        if name == "gamma" and not with_gamma:
+            continue
+        default = defaults.get(name, default)
+        parser.add_argument(_flag(name), dest=name, type=_number, default=default,
+                            help=f"{help_text} (default {default})")
+    for name, default, help_text in spec["params"]:
+        multi = kind == "multi-level"
+        parser.add_argument(_flag(name), dest=name, type=_numbers if multi else _number,
+                            default=_numbers(default) if multi else default,
+                            help=f"{help_text} (default {default})")
+    if kind != "local":
+        parser.add_argument("--random-grouping", action="store_true",
+                            help="use Lemma 2's shares of a total --eps-total instead of per-level eps")
+        parser.add_argument("--eps-total", dest="eps_total", type=_number, default=1,
+                            help="total divergence bound with --random-grouping (default 1)")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+
+def _bound_and_values(args: argparse.Namespace, kind: str) -> tuple[Bound, dict[str, Any]]:
+    values = {name: getattr(args, name) for name, _, _ in COMMON if hasattr(args, name)}
+    if kind == "two-level":
+        bound = two_level()
+        values.update({k: getattr(args, k) for k in ("N", "I", "G", "eps_g", "eps_l")})
+    elif kind == "local":
+        bound = local_sgd()
+        values.update({"P": args.P, "eps": args.eps})
+    else:
+        bound = multi_level(args.periods, args.groups)
+        values["eps"] = args.eps
+    if getattr(args, "random_grouping", False):
+        bound = random_grouping(bound)
+        for key in KINDS[kind]["level_eps"]:
+            values.pop(key, None)
+        values["eps"] = args.eps_total
+    return bound, values
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    bound, values = _bound_and_values(args, args.kind)
+    if args.latex:
+        print(bound.latex())
+        return 0
+    value = bound.evaluate(strict=False, **values)
+    terms = bound.evaluate_terms(**values)
+    checks = bound.check_condition(**{sym.name: float(v) for sym, v in bound.values_to_arrays(values).items()})
+    holds = all(c.holds for c in checks)
+    if args.json:
+        _print_json({
+            "bound": bound.title, "source": bound.source, "parameters": values, "value": value,
+            "terms": terms, "condition_holds": holds,
+            "conditions": [{"condition": c.condition.label, "lhs": c.lhs, "rhs": c.rhs, "holds": c.holds}
+                           for c in checks],
+        })
+        return 0
+    print(f"{bound.title}  [{bound.source}; constants derived for this project]")
+    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items()))
+    width = max(len(k) for k in terms)
+    print(f"{'bound':<{width + 2}} {value:.6g}")
+    for name, term in terms.items():
+        print(f"  {name:<{width}} {term:.6g}")
+    for c in checks:
+        print(f"condition  {c.describe()}")
+    if not holds:
+        print("the step-size condition fails: the value above is NOT a guaranteed bound")
+    return 0
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _optimal(args: argparse.Namespace) -> int:
+    bound, values = _bound_and_values(args, args.kind)
+    opt = optimal_lr(bound, **values)
+    payload = {"bound": bound.title, "parameters": values, "gamma": opt.gamma, "value": opt.value,
+               "gamma_max": opt.gamma_max, "limiting_condition": opt.limiting_condition,
+               "at_boundary": opt.at_boundary, "rule": opt.rule}
+    if args.json:
+        _print_json(payload)
+        return 0
+    print(f"{bound.title}: optimal step size")
+    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items()))
+    print(f"gamma      {opt.gamma:.6g}   ({opt.rule})")
+    print(f"bound      {opt.value:.6g}")
+    print(f"gamma_max  {opt.gamma_max:.6g}   (set by {opt.limiting_condition})")
+    return 0
+
+
+def _sandwich(args: argparse.Namespace) -> int:
+    bound = two_level() if args.levels == 2 else multi_level(*symbolic_hierarchy(args.levels))
+    sw = sandwich(bound, grouping=args.grouping)
+    print(f"Sandwich for {sw.middle.title} ({'Corollaries 1-2' if args.grouping == 'random' else 'Corollary 0'})")
+    print(f"domain: {sw.domain.description}")
+    if sw.identity is not None:
+        print(f"identity (checked exactly): {sw.identity.lhs} = {sw.identity.rhs}")
+    print(f"lower gap = {sw.lower_gap_factored}")
+    print(f"upper gap = {sw.upper_gap_factored}")
+    print("proof that the lower gap is >= 0:")
+    print(sw.lower_proof)
+    print("proof that the upper gap is >= 0:")
+    print(sw.upper_proof)
+    return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``hsgd bound``."""
+    """Add ``hsgd bound`` with its kinds, ``optimal-lr`` and ``sandwich``."""
+    bound_parser = commands.add_parser("bound", help="evaluate the symbolic bounds of THEORY.md")
+    kinds = bound_parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, spec in KINDS.items():
+        p = kinds.add_parser(kind, help=spec["help"])
+        _add_kind_arguments(p, kind, with_gamma=True)
+        p.add_argument("--latex", action="store_true", help="print the formula in LaTeX")
+        p.set_defaults(handler=_evaluate)
+    opt = kinds.add_parser("optimal-lr", help="the step size minimising a bound under its condition")
+    opt_kinds = opt.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, spec in KINDS.items():
+        p = opt_kinds.add_parser(kind, help=spec["help"])
+        _add_kind_arguments(p, kind, with_gamma=False)
+        p.set_defaults(handler=_optimal)
+    sw = kinds.add_parser("sandwich", help="the sandwich corollary with its sympy proofs")
+    sw.add_argument("--levels", type=int, default=2, help="number of levels M >= 2 (default 2)")
+    sw.add_argument("--grouping", choices=("random", "any"), default="random",
+                    help="random grouping (Corollaries 1-2) or any grouping (Corollary 0)")
+    sw.set_defaults(handler=_sandwich)
 
 
 def register_bench(targets: argparse._SubParsersAction) -> None:
     """Add ``hsgd bench bounds``."""
+    from bounds.bench import run_from_args
+
+    p = targets.add_parser("bounds", help="points per second of Bound.lambdify() against subs().evalf()")
+    p.add_argument("--points", type=int, default=1_000_000, help="array size (default 10^6)")
+    p.add_argument("--repeats", type=int, default=5, help="timing repeats, best is kept (default 5)")
+    p.add_argument("--subs-points", type=int, default=200, help="points for subs().evalf() (default 200)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.set_defaults(handler=run_from_args)
+

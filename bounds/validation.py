@@ -22,6 +22,8 @@ import numpy as np
 import sympy as sp
 from numpy.typing import NDArray
 
+from bounds.compiled import compiled
+
 if TYPE_CHECKING:  # pragma: no cover
     from bounds.bound import Bound
 
@@ -42,7 +44,9 @@ def _as_real_array(name: str, value: Any) -> NDArray[np.float64]:
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"parameter {name} must be a real number or array of them, got {value!r}")
     arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
+    # One reduction instead of a boolean temporary: NaN and inf propagate through a sum
+    # (a finite overflow to inf only sends us to the exact check).
+    if not np.isfinite(np.add.reduce(arr, axis=None)) and not np.all(np.isfinite(arr)):
         raise ValueError(f"parameter {name} must be finite, got {_first(arr, ~np.isfinite(arr))}")
     return arr
 
@@ -99,7 +103,7 @@ def _numeric(expr: sp.Expr, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> 
     if isinstance(expr, sp.Symbol):
         return arrays[expr]
     syms = sorted(expr.free_symbols, key=lambda sym: sym.name)
-    fn = sp.lambdify(syms, expr, modules="numpy")
+    fn = compiled(syms, expr)
     return np.asarray(fn(*(arrays[sym] for sym in syms)), dtype=np.float64)
 
 
@@ -107,16 +111,25 @@ def _is_integer(arr: NDArray[np.float64]) -> NDArray[np.bool_]:
     return np.equal(np.floor(arr), arr)
 
 
+def _all_integer(arr: NDArray[np.float64]) -> bool:
+    return bool(np.array_equal(np.floor(arr), arr))
+
+
 def _symbol_rules(sym: sp.Symbol, name: str, arr: NDArray[np.float64]) -> None:
-    if sym.is_positive and not np.all(arr > 0):
+    low = arr.min() if arr.size else 0.0  # one reduction serves both sign rules
+    if sym.is_positive and not low > 0:
         raise ValueError(f"{name} must be positive, got {_first(arr, ~(arr > 0))}")
-    if sym.is_nonnegative and not np.all(arr >= 0):
+    if sym.is_nonnegative and not low >= 0:
         raise ValueError(f"{name} must be non-negative, got {_first(arr, ~(arr >= 0))}")
-    if sym.is_integer and not np.all(_is_integer(arr)):
+    if sym.is_integer and not _all_integer(arr):
         raise ValueError(f"{name} must be an integer, got {_first(arr, ~_is_integer(arr))}")
 
 
 def _multiple_rule(big: NDArray, small: NDArray, big_name: str, small_name: str, why: str) -> None:
+    # Both are positive integers here (checked before), far below 2**52, so big/small is
+    # an exact integer exactly when small divides big: no slow floating-point modulo.
+    if _all_integer(np.divide(big, small)):
+        return
     bad = np.mod(big, small) != 0
     if np.any(bad):
         b, sm = np.broadcast_arrays(big, small)
@@ -138,6 +151,8 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
     periods = [_numeric(level.period, arrays) for level in bound.levels]
     labels = [level.period_label for level in bound.levels]
     for level, p in zip(bound.levels, periods):
+        if level.period.is_Symbol and level.period.is_positive and level.period.is_integer:
+            continue  # checked by the symbol's own rules above
         bad = ~((p >= 1) & _is_integer(p))
         if np.any(bad):
             raise ValueError(f"{level.period_label} must be a positive integer, got {_first(p, bad)}")
@@ -149,11 +164,11 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
     count_labels = ["n"] + [lev.count_label for lev in bound.levels]
     for l in range(1, len(counts)):
         fine, coarse = counts[l - 1], counts[l]
-        if not (np.all(coarse >= 1) and np.all(_is_integer(coarse))):
+        if not (coarse.min() >= 1 and _all_integer(coarse)):
             bad = ~((coarse >= 1) & _is_integer(coarse))
             raise ValueError(f"{count_labels[l]} must be a positive integer, got {_first(coarse, bad)}")
-        bad = coarse > fine
-        if np.any(bad):
+        if not np.all(np.less_equal(coarse, fine)):
+            bad = coarse > fine
             c, f = np.broadcast_arrays(coarse, fine)
             raise ValueError(
                 f"{count_labels[l]} must be at most {count_labels[l - 1]} (group counts cannot "

@@ -1,0 +1,90 @@
+"""``hsgd bench bounds``: how fast :meth:`bounds.Bound.lambdify` evaluates the two-level bound.
+
+Reports parameter points per second on arrays of ``points`` values for every one of the 11
+parameters (with and without the domain checks), the ratio against ``expr.subs(...).evalf()``
+per point, and the ratio against the time to read every input array once (``np.sum`` over
+each), all measured in the same run, since absolute speeds on shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from bounds.two_level import two_level
+
+__all__ = ["bench_bounds", "parameter_arrays", "run_from_args"]
+
+
+def parameter_arrays(points: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``points`` random valid parameter sets of the two-level bound, one array per keyword."""
+    rng = np.random.default_rng(seed)
+    I = rng.integers(1, 6, points).astype(np.float64)
+    G = I * rng.integers(1, 11, points)
+    N = rng.integers(1, 9, points).astype(np.float64)
+    return {
+        "gamma": rng.uniform(1e-4, 1e-3, points), "L": rng.uniform(0.5, 2.0, points),
+        "sigma": rng.uniform(0.0, 2.0, points), "n": N * rng.integers(1, 9, points),
+        "T": G * rng.integers(1, 100, points), "F0": rng.uniform(0.1, 10.0, points),
+        "N": N, "I": I, "G": G, "eps_g": rng.uniform(0, 1, points), "eps_l": rng.uniform(0, 1, points),
+    }
+
+
+def _best_time(fn: Callable[[], Any], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_bounds(points: int = 1_000_000, repeats: int = 5, subs_points: int = 200) -> dict[str, Any]:
+    """Measure the evaluation speeds; returns a dict of the numbers (see the module docstring)."""
+    if points < 1 or repeats < 1 or subs_points < 1:
+        raise ValueError("points, repeats and subs_points must be positive integers")
+    bound = two_level()
+    values = parameter_arrays(points)
+    checked, unchecked = bound.lambdify(), bound.lambdify(validate=False)
+    checked(**values)  # warm up (compiles the function)
+    t_checked = _best_time(lambda: checked(**values), repeats)
+    t_unchecked = _best_time(lambda: unchecked(**values), repeats)
+    t_read = _best_time(lambda: [np.sum(v) for v in values.values()], repeats)
+    syms = bound.symbols
+    expr = bound.expr
+    small = [{sym: float(values[sym.name][i]) for sym in syms} for i in range(subs_points)]
+    start = time.perf_counter()
+    slow = [float(expr.subs(point).evalf()) for point in small]
+    t_subs = (time.perf_counter() - start) / subs_points
+    fast = checked(**{k: v[:subs_points] for k, v in values.items()})
+    agree = bool(np.allclose(fast, slow, rtol=1e-10, atol=0))
+    pps = points / t_checked
+    return {
+        "points": points,
+        "lambdify_points_per_s": pps,
+        "lambdify_unchecked_points_per_s": points / t_unchecked,
+        "subs_evalf_points_per_s": 1.0 / t_subs,
+        "speedup_vs_subs": pps * t_subs,
+        "time_vs_reading_inputs_once": t_checked / t_read,
+        "agrees_with_subs": agree,
+    }
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Handler of ``hsgd bench bounds``."""
+    result = bench_bounds(points=args.points, repeats=args.repeats, subs_points=args.subs_points)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"two-level bound, {result['points']:,} points per array, all 11 parameters as arrays")
+    print(f"  lambdify (with domain checks)   {result['lambdify_points_per_s']:.3g} points/s")
+    print(f"  lambdify (no checks)            {result['lambdify_unchecked_points_per_s']:.3g} points/s")
+    print(f"  expr.subs().evalf() per point   {result['subs_evalf_points_per_s']:.3g} points/s")
+    print(f"  speed-up of lambdify over subs  {result['speedup_vs_subs']:.3g}x")
+    print(f"  time / time to read inputs once {result['time_vs_reading_inputs_once']:.3g}x")
+    print(f"  lambdify agrees with subs       {result['agrees_with_subs']}")
+    return 0
