@@ -43,12 +43,7 @@ def _as_real_array(name: str, value: Any) -> NDArray[np.float64]:
         raise ValueError(f"parameter {name} must be a real number or array, got {value!r}") from err
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"parameter {name} must be a real number or array of them, got {value!r}")
-    arr = arr.astype(np.float64, copy=False)
-    # One reduction instead of a boolean temporary: NaN and inf propagate through a sum
-    # (a finite overflow to inf only sends us to the exact check).
-    if not np.isfinite(np.add.reduce(arr, axis=None)) and not np.all(np.isfinite(arr)):
-        raise ValueError(f"parameter {name} must be finite, got {_first(arr, ~np.isfinite(arr))}")
-    return arr
+    return arr.astype(np.float64, copy=False)
 
 
 def as_parameter_arrays(
@@ -112,16 +107,19 @@ def _is_integer(arr: NDArray[np.float64]) -> NDArray[np.bool_]:
 
 
 def _all_integer(arr: NDArray[np.float64]) -> bool:
-    return bool(np.array_equal(np.floor(arr), arr))
+    return bool((np.floor(arr) == arr).all())
 
 
-def _symbol_rules(sym: sp.Symbol, name: str, arr: NDArray[np.float64]) -> None:
-    low = arr.min() if arr.size else 0.0  # one reduction serves both sign rules
+def _symbol_rules(sym: sp.Symbol, name: str, arr: NDArray[np.float64], integer: bool = True) -> None:
+    # Two reductions and no boolean temporaries: NaN reaches both, inf one of them.
+    low, high = (arr.min(), arr.max()) if arr.size else (0.0, 0.0)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"parameter {name} must be finite, got {_first(arr, ~np.isfinite(arr))}")
     if sym.is_positive and not low > 0:
         raise ValueError(f"{name} must be positive, got {_first(arr, ~(arr > 0))}")
     if sym.is_nonnegative and not low >= 0:
         raise ValueError(f"{name} must be non-negative, got {_first(arr, ~(arr >= 0))}")
-    if sym.is_integer and not _all_integer(arr):
+    if integer and sym.is_integer and not _all_integer(arr):
         raise ValueError(f"{name} must be an integer, got {_first(arr, ~_is_integer(arr))}")
 
 
@@ -130,6 +128,8 @@ def _multiple_rule(big: NDArray, small: NDArray, big_name: str, small_name: str,
     # an exact integer exactly when small divides big: no slow floating-point modulo.
     if _all_integer(np.divide(big, small)):
         return
+    if not _all_integer(big):
+        raise ValueError(f"{big_name} must be an integer, got {_first(big, ~_is_integer(big))}")
     bad = np.mod(big, small) != 0
     if np.any(bad):
         b, sm = np.broadcast_arrays(big, small)
@@ -145,8 +145,12 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
     for key, spec in bound.parameters.items():
         for i, sym in enumerate(spec if isinstance(spec, tuple) else (spec,)):
             names[sym] = f"{key}[{i}]" if isinstance(spec, tuple) else key
+    # A later period is an integer multiple of an integer period, and T of the top period,
+    # so their integrality follows from the multiple rules below: skip the extra pass.
+    T = _symbol_named(bound, "T")
+    implied = {T} | {lev.period for lev in bound.levels[1:] if lev.period.is_Symbol}
     for sym, arr in arrays.items():
-        _symbol_rules(sym, names[sym], arr)
+        _symbol_rules(sym, names[sym], arr, integer=sym not in implied)
 
     periods = [_numeric(level.period, arrays) for level in bound.levels]
     labels = [level.period_label for level in bound.levels]
@@ -158,13 +162,15 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
             raise ValueError(f"{level.period_label} must be a positive integer, got {_first(p, bad)}")
     for l in range(1, len(periods)):
         _multiple_rule(periods[l], periods[l - 1], labels[l], labels[l - 1], " (periods must nest)")
-    _multiple_rule(arrays[_symbol_named(bound, "T")], periods[-1], "T", labels[-1], " (the top period)")
+    _multiple_rule(arrays[T], periods[-1], "T", labels[-1], " (the top period)")
 
     counts = [_numeric(bound.levels[0].finer_count, arrays)] + [_numeric(lev.count, arrays) for lev in bound.levels]
     count_labels = ["n"] + [lev.count_label for lev in bound.levels]
     for l in range(1, len(counts)):
         fine, coarse = counts[l - 1], counts[l]
-        if not (coarse.min() >= 1 and _all_integer(coarse)):
+        level = bound.levels[l - 1]
+        checked = level.count.is_Symbol and level.count.is_positive and level.count.is_integer
+        if not checked and not (coarse.min() >= 1 and _all_integer(coarse)):
             bad = ~((coarse >= 1) & _is_integer(coarse))
             raise ValueError(f"{count_labels[l]} must be a positive integer, got {_first(coarse, bad)}")
         if not np.all(np.less_equal(coarse, fine)):
