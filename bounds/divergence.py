@@ -203,7 +203,7 @@ def divergence_split(vectors: ArrayLike, labels: ArrayLike) -> DivergenceSplit:
         (5.0, 4.0, 1.0)
     """
     x = _as_vectors(vectors)
-    parts = level_divergences(x, [labels])
+    parts = level_divergences(x, [_as_labels(labels, x.shape[-2])])
     total = _sq_norm(x - x.mean(axis=-2, keepdims=True)).mean(axis=-1)
     return DivergenceSplit(total=total, upward=parts[..., 1], downward=parts[..., 0])
 

@@ -63,13 +63,13 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
     """
     best, label = math.inf, ""
     for cond in bound.conditions:
-        k = sp.degree(cond.lhs, s.gamma)
+        k = int(sp.degree(cond.lhs, s.gamma))
         subs = {sym: sp.sympify(values[sym.name]) for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols)
                 if sym != s.gamma}
         coeff = float(cond.lhs.subs(s.gamma, 1).subs(subs))
         rhs = float(cond.rhs.subs(subs))
         if coeff > 0:
-            limit = (rhs / coeff) ** (1.0 / k)
+            limit = float((rhs / coeff) ** (1.0 / k))
             if limit < best:
                 best, label = limit, cond.label
     return best, label
