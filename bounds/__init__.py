@@ -22,7 +22,7 @@ from bounds.multi_level import multi_level
 from bounds.optimal import OptimalStepSize, largest_step_size, optimal_lr
 from bounds.proofs import Certificate, Domain, ProofError, prove_nonnegative, prove_positive
 from bounds.random_grouping import random_grouping, shares
-from bounds.sandwich import Sandwich, SandwichError, sandwich
+from bounds.corollaries import Sandwich, SandwichError, sandwich
 from bounds.two_level import two_level
 
 __all__ = [

@@ -17,7 +17,7 @@ from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
 from bounds.optimal import optimal_lr
 from bounds.random_grouping import random_grouping
-from bounds.sandwich import sandwich
+from bounds.corollaries import sandwich
 from bounds.symbols import symbolic_hierarchy
 from bounds.two_level import two_level
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import bounds
 from bounds.optimal import optimal_lr
-from bounds.sandwich import sandwich
+from bounds.corollaries import sandwich
 
 REL = 1e-9  # rounding slack for orderings between float evaluations of different formulas
 

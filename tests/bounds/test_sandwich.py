@@ -6,7 +6,7 @@ import sympy as sp
 import bounds
 from bounds import symbols as s
 from bounds.proofs import Domain, ProofError, prove_nonnegative, prove_positive
-from bounds.sandwich import SandwichError, sandwich
+from bounds.corollaries import SandwichError, sandwich
 from tests.bounds import theory_literal as lit
 from tests.bounds.test_theorems import same
 
@@ -114,7 +114,7 @@ def test_prover_distinguishes_positive_from_nonnegative():
 
 def test_a_wrong_factored_gap_is_caught(monkeypatch):
     """If the formulas were wrong, sandwich() would refuse rather than 'prove' them."""
-    import bounds.sandwich as module
+    import bounds.corollaries as module
 
     original = module._bracket
 
