@@ -216,12 +216,12 @@ class Bound:
         """
         checks = []
         for cond in self.conditions:
-            missing = sorted(sym.name for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols)
-                             if sym.name not in values)
+            syms = sorted(cond.lhs.free_symbols | cond.rhs.free_symbols, key=lambda sym: sym.name)
+            missing = [sym.name for sym in syms if sym.name not in values]
             if missing:
                 raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
-            subs = {sym: sp.sympify(values[sym.name]) for sym in cond.lhs.free_symbols | cond.rhs.free_symbols}
-            checks.append(ConditionCheck(cond, float(cond.lhs.subs(subs)), float(cond.rhs.subs(subs))))
+            lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(float(values[sym.name]) for sym in syms))
+            checks.append(ConditionCheck(cond, float(lhs), float(rhs)))
         return tuple(checks)
 
     def evaluate(self, *, strict: bool = True, **values: Any) -> float:
