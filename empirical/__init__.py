@@ -1,3 +1,39 @@
-"""Vectorised H-SGD simulation on problems with certified constants (THEORY.md A1-A3)."""
+"""Vectorised H-SGD simulation on problems with known constants (THEORY.md A1-A3).
 
-__all__: list[str] = []
+Hierarchies (:mod:`empirical.hierarchy`), problems (:mod:`empirical.problems`), the engine
+(:mod:`empirical.engine`) and result files (:mod:`empirical.results`) live apart: problems
+know nothing of hierarchies, and the engine knows nothing of plots.
+"""
+
+from empirical.engine import DivergenceWarning, SimulationResult, simulate
+from empirical.hierarchy import GROUPINGS, Hierarchy, local_sgd, multi_level, two_level
+from empirical.problems import (
+    Constant,
+    Constants,
+    FiniteSumLogistic,
+    FunctionProblem,
+    HeterogeneousNonconvex,
+    Problem,
+    from_gradient_fn,
+)
+from empirical.results import load_result, save_result
+
+__all__ = [
+    "Constant",
+    "Constants",
+    "DivergenceWarning",
+    "FiniteSumLogistic",
+    "FunctionProblem",
+    "GROUPINGS",
+    "HeterogeneousNonconvex",
+    "Hierarchy",
+    "Problem",
+    "SimulationResult",
+    "from_gradient_fn",
+    "load_result",
+    "local_sgd",
+    "multi_level",
+    "save_result",
+    "simulate",
+    "two_level",
+]

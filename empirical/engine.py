@@ -1,0 +1,222 @@
+"""The H-SGD simulator: every worker of every seed advances as one ``(seeds, n, d)`` array.
+
+THEORY.md section 1: at each step every worker takes ``y_j = x_j - lr g_j(x_j)``; then the
+highest level ``l`` whose period divides ``t + 1`` averages its groups. Workers are stored
+sorted so that every level's groups are contiguous: an aggregation is then a reshape and a
+mean (equal groups) or a segment mean (unequal groups), never a loop over workers or seeds.
+
+Recording (THEORY.md's convention): before each recorded step ``t`` the global average
+``u^t`` is formed and ``||grad f(u^t)||^2``, ``f(u^t)`` and the per-level model divergences
+(THEORY.md section 3, computed with :func:`bounds.divergence.level_divergences`) are stored.
+
+Randomness: one ``numpy`` generator (PCG64, seeded with ``seed``) draws the noise of all
+seeds and workers of a step as one block, so the same ``seed`` gives the same result bit for
+bit, and the noise stream does not depend on the hierarchy (which makes runs with different
+hierarchies exactly comparable). The stream of seed ``s`` does depend on how many seeds run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bounds.divergence import level_divergences
+from empirical.hierarchy import Hierarchy
+
+__all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
+
+
+class DivergenceWarning(RuntimeWarning):
+    """A run produced a non-finite value and was stopped."""
+
+
+@dataclass
+class SimulationResult:
+    """What :func:`simulate` recorded.
+
+    Attributes:
+        steps: the recorded step indices ``t`` (before step ``t``), shape ``(R,)``.
+        grad_norm_sq: ``||grad f(u^t)||^2``, shape ``(seeds, R)``.
+        loss: ``f(u^t)``, shape ``(seeds, R)``.
+        divergence: per-level model divergences ``Delta_1..Delta_M`` (THEORY.md section 3),
+            shape ``(seeds, R, M)``.
+        config: the run's configuration (JSON-able).
+        diverged: ``None``, or ``{"step": t, "seed": s}`` where a non-finite value stopped it.
+    """
+
+    steps: NDArray[np.int64]
+    grad_norm_sq: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    divergence: NDArray[np.float64]
+    config: dict[str, Any]
+    diverged: dict[str, int] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def upward(self) -> NDArray[np.float64]:
+        """Divergence of the top level (groups around the global model), ``(seeds, R)``.
+        For local SGD (one level) this is the workers around the global model."""
+        return self.divergence[..., -1]
+
+    @property
+    def downward(self) -> NDArray[np.float64]:
+        """Divergence of all lower levels (workers around their top-level group), ``(seeds, R)``;
+        zero for local SGD."""
+        return self.divergence[..., :-1].sum(axis=-1)
+
+    @property
+    def running_avg(self) -> NDArray[np.float64]:
+        """Running mean of ``grad_norm_sq`` over the recorded steps, ``(seeds, R)``. With
+        ``record_every = 1`` its last column is THEORY.md's left-hand side for each seed."""
+        counts = np.arange(1, self.grad_norm_sq.shape[-1] + 1)
+        return np.cumsum(self.grad_norm_sq, axis=-1) / counts
+
+    def average_grad_norm_sq(self) -> NDArray[np.float64]:
+        """Per seed, the average of ``||grad f(u^t)||^2`` over the recorded steps, ``(seeds,)``."""
+        return self.grad_norm_sq.mean(axis=-1)
+
+    def save(self, path: str) -> None:
+        """Save as ``.npz`` plus JSON metadata (see :mod:`empirical.results`)."""
+        from empirical.results import save_result
+
+        save_result(self, path)
+
+
+def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int, record_every: int) -> None:
+    if not isinstance(hierarchy, Hierarchy):
+        raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
+    if problem.n != hierarchy.n:
+        raise ValueError(f"problem has n = {problem.n} workers but the hierarchy has n = {hierarchy.n}")
+    if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    for name, value in (("steps", steps), ("seeds", seeds), ("record_every", record_every)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:
+    start = problem.default_x0() if x0 is None else x0
+    arr = np.asarray(start, dtype=np.float64)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != problem.d):
+        raise ValueError(f"x0 must be a scalar or a vector of length d = {problem.d}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("x0 must be finite")
+    return np.broadcast_to(arr, (problem.d,)).astype(np.float64)
+
+
+class _Aggregator:
+    """Averages inside the groups of one level of workers sorted to be contiguous."""
+
+    def __init__(self, labels_sorted: NDArray[np.intp]) -> None:
+        sizes = np.bincount(labels_sorted)
+        self.equal = bool(np.all(sizes == sizes[0]))
+        self.k, self.size = sizes.size, int(sizes[0])
+        self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        self.sizes = sizes
+
+    def __call__(self, x: NDArray[np.float64]) -> None:
+        seeds, n, d = x.shape
+        if self.equal:
+            view = x.reshape(seeds, self.k, self.size, d)
+            view[...] = view.mean(axis=2, keepdims=True)
+        else:
+            means = np.add.reduceat(x, self.starts, axis=1) / self.sizes[:, None]
+            x[...] = np.repeat(means, self.sizes, axis=1)
+
+
+def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
+             x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None) -> SimulationResult:
+    """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
+
+    Args:
+        problem: a :class:`empirical.problems.Problem`.
+        hierarchy: from :func:`empirical.local_sgd`, :func:`empirical.two_level` or
+            :func:`empirical.multi_level`; same ``n`` as the problem.
+        lr: the step size ``gamma``.
+        steps: ``T``, the number of steps.
+        seeds: independent runs advanced together.
+        seed: seed of the noise generator.
+        x0: common start (scalar or vector); ``None`` for the problem's default.
+        record_every: record before every this many steps (``t = 0, k, 2k, ...``).
+        progress: an optional callable ``progress(steps_done)`` called every 1% of the run.
+
+    Returns:
+        A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
+        first recorded step where it shows, warns with :class:`DivergenceWarning` naming the
+        step and seed, and returns what was recorded before it.
+
+    Example:
+        >>> from empirical import HeterogeneousNonconvex, two_level
+        >>> p = HeterogeneousNonconvex(n=8, d=3, sigma=0.5)
+        >>> r = simulate(p, two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3)
+        >>> r.grad_norm_sq.shape, r.divergence.shape
+        ((3, 40), (3, 40, 2))
+    """
+    _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
+    start = _start(problem, x0)
+    rng = np.random.default_rng(seed)
+    order = hierarchy.order
+    sorted_levels = [lab[order] for lab in hierarchy.levels]
+    aggregators = [_Aggregator(lab) for lab in sorted_levels]
+    n, d = problem.n, problem.d
+
+    # The problem sees workers in its own order; the state is kept in sorted order.
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.arange(n)
+    identity = bool(np.all(order == np.arange(n)))
+    x = np.empty((seeds, n, d))
+    x[...] = start
+    g = np.empty_like(x)
+
+    recorded = np.arange(0, steps, record_every)
+    R = recorded.size
+    grad_norm_sq = np.empty((seeds, R))
+    loss = np.empty((seeds, R))
+    divergence = np.empty((seeds, R, hierarchy.M))
+    tick = max(1, steps // 100)
+    diverged = None
+    r = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for t in range(steps):
+            if t % record_every == 0:
+                u = x.mean(axis=1)
+                gu = problem.grad(u)
+                grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
+                loss[:, r] = problem.loss(u)
+                divergence[:, r] = level_divergences(x, sorted_levels)
+                bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(divergence[:, r]), axis=-1)
+                if np.any(bad):
+                    diverged = {"step": int(t), "seed": int(np.argmax(bad))}
+                    break
+                r += 1
+            if identity:
+                problem.stochastic_grads(x, rng, out=g)
+            else:
+                xw = x[:, inverse]  # problem's worker order
+                g[...] = problem.stochastic_grads(xw, rng, out=np.empty_like(xw))[:, order]
+            g *= lr
+            x -= g
+            level = hierarchy.level_to_aggregate(t)
+            if level == hierarchy.M:
+                x[...] = x.mean(axis=1, keepdims=True)
+            elif level:
+                aggregators[level - 1](x)
+            if progress is not None and (t + 1) % tick == 0:
+                progress(t + 1)
+    if diverged is not None:
+        warnings.warn(f"the run diverged (a non-finite value) at step {diverged['step']}, seed "
+                      f"{diverged['seed']}; returning the {r} steps recorded before it", DivergenceWarning, stacklevel=2)
+    config = {
+        "problem": getattr(problem, "params", {"kind": type(problem).__name__}),
+        "hierarchy": {"n": hierarchy.n, "periods": list(hierarchy.periods),
+                      "groups": list(hierarchy.group_counts[1:-1]), "grouping": hierarchy.grouping,
+                      "levels": [lab.tolist() for lab in hierarchy.levels]},
+        "lr": float(lr), "steps": int(steps), "seeds": int(seeds), "seed": int(seed),
+        "x0": start.tolist(), "record_every": int(record_every),
+    }
+    return SimulationResult(steps=recorded[:r], grad_norm_sq=grad_norm_sq[:, :r], loss=loss[:, :r],
+                            divergence=divergence[:, :r], config=config, diverged=diverged)
