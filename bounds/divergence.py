@@ -92,7 +92,10 @@ def group_means(vectors: ArrayLike, labels: ArrayLike) -> tuple[NDArray[np.float
         ([1.0, 4.0], [2, 1])
     """
     x = _as_vectors(vectors)
-    lab = _as_labels(labels, x.shape[-2])
+    return _group_means(x, _as_labels(labels, x.shape[-2]))
+
+
+def _group_means(x: NDArray[np.float64], lab: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
     sizes = np.bincount(lab)
     order = np.argsort(lab, kind="stable")
     contiguous = bool(np.all(order == np.arange(order.size)))
@@ -140,7 +143,7 @@ def validate_levels(levels: Sequence[ArrayLike], n: int) -> list[NDArray[np.intp
     return arrays
 
 
-def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike]) -> NDArray[np.float64]:
+def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike], *, validate: bool = True) -> NDArray[np.float64]:
     r"""Lemma 1 for ``M`` levels: the per-level parts of the total divergence.
 
     With ``m_u`` the average of group ``u`` and ``parent(u)`` its group one level up,
@@ -155,6 +158,8 @@ def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike]) -> NDArra
     Args:
         vectors: array ``(..., n, d)``.
         levels: ``M - 1`` nested label arrays, finest first (see the module docstring).
+        validate: check the labels (default). A hot loop that checked them once with
+            :func:`validate_levels` may pass ``False``.
 
     Returns:
         Array ``(..., M)``: ``Delta_1, ..., Delta_M``.
@@ -166,13 +171,13 @@ def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike]) -> NDArra
     """
     x = _as_vectors(vectors)
     n = x.shape[-2]
-    labs = validate_levels(levels, n)
+    labs = validate_levels(levels, n) if validate else list(levels)
     means = x  # level-0 groups: the workers themselves
     sizes = np.ones(n, dtype=np.intp)
     prev_labels = np.arange(n)  # worker -> its level-(l-1) group
     parts = []
     for lab in [*labs, np.zeros(n, dtype=np.intp)]:
-        coarse_means, _ = group_means(x, lab)
+        coarse_means, _ = _group_means(x, lab)
         # parent of each level-(l-1) group: the level-l group of any of its workers
         k_prev = sizes.size
         parent = np.empty(k_prev, dtype=np.intp)

@@ -1,8 +1,8 @@
 """The H-SGD simulator: every worker of every seed advances as one ``(seeds, n, d)`` array.
 
 THEORY.md section 1: at each step every worker takes ``y_j = x_j - lr g_j(x_j)``; then the
-highest level ``l`` whose period divides ``t + 1`` averages its groups. Workers are stored
-sorted so that every level's groups are contiguous: an aggregation is then a reshape and a
+highest level ``l`` whose period divides ``t + 1`` averages its groups. An aggregation views
+the workers sorted so that the level's groups are contiguous: it is then a reshape and a
 mean (equal groups) or a segment mean (unequal groups), never a loop over workers or seeds.
 
 Recording (THEORY.md's convention): before each recorded step ``t`` the global average
@@ -109,10 +109,17 @@ def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:
 
 
 class _Aggregator:
-    """Averages inside the groups of one level of workers sorted to be contiguous."""
+    """Averages inside the groups of one level.
 
-    def __init__(self, labels_sorted: NDArray[np.intp]) -> None:
-        sizes = np.bincount(labels_sorted)
+    The state stays in the problem's worker order (so the problem never sees a permutation);
+    ``order`` sorts the workers so that the level's groups are contiguous, which makes the
+    group means a reshape-mean (equal groups) or a segment mean (unequal groups).
+    """
+
+    def __init__(self, labels: NDArray[np.intp], order: NDArray[np.intp]) -> None:
+        sorted_labels = labels[order]
+        sizes = np.bincount(sorted_labels)
+        self.order = None if np.all(order == np.arange(order.size)) else order
         self.equal = bool(np.all(sizes == sizes[0]))
         self.k, self.size = sizes.size, int(sizes[0])
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
@@ -120,12 +127,15 @@ class _Aggregator:
 
     def __call__(self, x: NDArray[np.float64]) -> None:
         seeds, n, d = x.shape
+        xs = x if self.order is None else x[:, self.order]
         if self.equal:
-            view = x.reshape(seeds, self.k, self.size, d)
+            view = xs.reshape(seeds, self.k, self.size, d)
             view[...] = view.mean(axis=2, keepdims=True)
         else:
-            means = np.add.reduceat(x, self.starts, axis=1) / self.sizes[:, None]
-            x[...] = np.repeat(means, self.sizes, axis=1)
+            means = np.add.reduceat(xs, self.starts, axis=1) / self.sizes[:, None]
+            xs[...] = np.repeat(means, self.sizes, axis=1)
+        if self.order is not None:
+            x[:, self.order] = xs
 
 
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
@@ -159,15 +169,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     start = _start(problem, x0)
     rng = np.random.default_rng(seed)
-    order = hierarchy.order
-    sorted_levels = [lab[order] for lab in hierarchy.levels]
-    aggregators = [_Aggregator(lab) for lab in sorted_levels]
+    aggregators = [_Aggregator(lab, hierarchy.order) for lab in hierarchy.levels]
+    levels = list(hierarchy.levels)
     n, d = problem.n, problem.d
-
-    # The problem sees workers in its own order; the state is kept in sorted order.
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = np.arange(n)
-    identity = bool(np.all(order == np.arange(n)))
     x = np.empty((seeds, n, d))
     x[...] = start
     g = np.empty_like(x)
@@ -187,17 +191,13 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                 gu = problem.grad(u)
                 grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
                 loss[:, r] = problem.loss(u)
-                divergence[:, r] = level_divergences(x, sorted_levels)
+                divergence[:, r] = level_divergences(x, levels, validate=False)  # checked by Hierarchy
                 bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(divergence[:, r]), axis=-1)
                 if np.any(bad):
                     diverged = {"step": int(t), "seed": int(np.argmax(bad))}
                     break
                 r += 1
-            if identity:
-                problem.stochastic_grads(x, rng, out=g)
-            else:
-                xw = x[:, inverse]  # problem's worker order
-                g[...] = problem.stochastic_grads(xw, rng, out=np.empty_like(xw))[:, order]
+            problem.stochastic_grads(x, rng, out=g)
             g *= lr
             x -= g
             level = hierarchy.level_to_aggregate(t)

@@ -144,6 +144,8 @@ class HeterogeneousNonconvex:
         centre_c = rng.normal(scale=between, size=(clusters, self.d))
         self.b = centre_b[self.cluster] + rng.normal(scale=within, size=(self.n, self.d))
         self.c = centre_c[self.cluster] + rng.normal(scale=within, size=(self.n, self.d))
+        self._ab = self.a * self.b
+        self._buffer: NDArray[np.float64] | None = None
         self.params = dict(n=self.n, d=self.d, clusters=int(clusters), between=float(between), within=float(within),
                            a=self.a, lam=self.lam, sigma=self.sigma, seed=int(seed))
 
@@ -158,16 +160,28 @@ class HeterogeneousNonconvex:
 
     def stochastic_grads(self, x: NDArray[np.float64], rng: np.random.Generator,
                          out: NDArray[np.float64]) -> NDArray[np.float64]:
+        # In place, with one scratch array reused across calls of the same shape: at these
+        # sizes fresh temporaries (new pages on every allocation) cost more than the arithmetic.
+        scratch = self._scratch(out.shape)
         np.subtract(x, self.c, out=out)
-        s = out * out
-        s += 1.0
-        s *= s
-        np.divide(out, s, out=out)
+        np.multiply(out, out, out=scratch)
+        scratch += 1.0
+        np.multiply(scratch, scratch, out=scratch)
+        np.divide(out, scratch, out=out)
         out *= 2.0 * self.lam
-        out += self.a * x
-        out -= self.a * self.b
-        _gaussian_noise(self.sigma, rng, out)
+        np.multiply(x, self.a, out=scratch)
+        out += scratch
+        out -= self._ab
+        if self.sigma > 0:
+            rng.standard_normal(out=scratch)
+            scratch *= self.sigma / np.sqrt(self.d)
+            out += scratch
         return out
+
+    def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        if self._buffer is None or self._buffer.shape != shape:
+            self._buffer = np.empty(shape)
+        return self._buffer
 
     def loss(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         diff = u[..., None, :] - self.b
