@@ -1,0 +1,119 @@
+"""Problems: gradients against finite differences; certified constants against measurements."""
+
+import numpy as np
+import pytest
+
+import empirical as E
+from bounds import divergence_split, level_divergences
+
+RNG = np.random.default_rng(2024)
+
+
+def per_worker_loss(p, x):
+    """F_j(x_j) of HeterogeneousNonconvex, for finite differences."""
+    v = x - p.c
+    return 0.5 * p.a * np.sum((x - p.b) ** 2, axis=-1) + p.lam * np.sum(v * v / (1 + v * v), axis=-1)
+
+
+def finite_difference(fn, x, h=1e-6):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        grad[idx] = (fn(x + e) - fn(x - e)) / (2 * h)
+    return grad
+
+
+def test_nonconvex_gradients_match_finite_differences():
+    p = E.HeterogeneousNonconvex(n=5, d=3, lam=3.0)
+    x = RNG.normal(size=(5, 3)) * 2
+    fd = np.stack([finite_difference(lambda z, j=j: per_worker_loss(p, np.broadcast_to(z, (5, 3)))[j], x[j])
+                   for j in range(5)])
+    np.testing.assert_allclose(p.worker_grads(x), fd, rtol=1e-6, atol=1e-7)
+    u = RNG.normal(size=3)
+    np.testing.assert_allclose(p.grad(u), finite_difference(p.loss, u), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p.grad(u), p.worker_grads(np.broadcast_to(u, (5, 3))).mean(axis=0), rtol=1e-12)
+    assert p.loss(u) == pytest.approx(per_worker_loss(p, np.broadcast_to(u, (5, 3))).mean(), rel=1e-12)
+
+
+def test_logistic_gradients_match_finite_differences():
+    p = E.FiniteSumLogistic(n=3, d=4, m=10)
+    u = RNG.normal(size=4)
+    np.testing.assert_allclose(p.grad(u), finite_difference(p.loss, u), rtol=1e-6, atol=1e-7)
+
+
+def test_nonconvex_smoothness_is_exact_and_holds():
+    p = E.HeterogeneousNonconvex(n=6, d=4, a=1.0, lam=4.0)
+    L = p.constants().L
+    assert L.value == 9.0 and L.label == "exact"
+    x, y = RNG.normal(size=(2, 2000, 6, 4)) * 3
+    ratio = np.linalg.norm(p.worker_grads(x) - p.worker_grads(y), axis=-1) / np.linalg.norm(x - y, axis=-1)
+    assert ratio.max() <= L.value
+    # attained: near x = c_j along one coordinate the curvature is a + 2 lam
+    e = np.zeros((6, 4)); e[:, 0] = 1e-4
+    close = np.linalg.norm(p.worker_grads(p.c + e) - p.worker_grads(p.c - e), axis=-1) / np.linalg.norm(2 * e, axis=-1)
+    assert close.max() == pytest.approx(L.value, rel=1e-6)
+
+
+@pytest.mark.parametrize("grouping", ["contiguous", "random", "heterogeneous"])
+def test_certified_divergences_bound_what_is_measured(grouping):
+    p = E.HeterogeneousNonconvex(n=12, d=3, clusters=3, between=2.0, within=0.7, lam=4.0)
+    h = E.multi_level(12, [6, 3], [1, 2, 4], grouping=grouping, problem=p, seed=1)
+    c = p.constants(h.levels)
+    assert c.eps.label == "certified upper bound"
+    # many points, including near the worker centres where phi' varies fastest
+    x = np.concatenate([RNG.normal(size=(3000, 3)) * 4, p.c[RNG.integers(0, 12, 3000)] + RNG.normal(size=(3000, 3)) * 0.5])
+    grads = p.worker_grads(np.broadcast_to(x[:, None, :], (6000, 12, 3)))
+    total = divergence_split(grads, np.zeros(12, dtype=int)).total
+    assert total.max() <= c.eps.value**2
+    assert total.max() >= 0.9 * c.eps.value**2  # and not a vacuous bound
+    parts = level_divergences(grads, list(h.levels))
+    for l, bound in enumerate(c.eps_levels):
+        assert parts[:, l].max() <= bound.value**2
+    assert sum(e.value**2 for e in c.eps_levels) >= c.eps.value**2 * (1 - 1e-9)  # sup of a sum <= sum of sups
+
+
+def test_lower_bound_of_f_star_and_exact_noise():
+    p = E.HeterogeneousNonconvex(n=8, d=3, sigma=0.8)
+    c = p.constants()
+    x = RNG.normal(size=(5000, 3)) * 3
+    assert p.loss(x).min() >= c.f_star.value and c.f_star.label == "certified lower bound"
+    xs = np.zeros((4000, 8, 3))
+    g = p.stochastic_grads(xs, np.random.default_rng(0), np.empty_like(xs))
+    noise_sq = np.sum((g - p.worker_grads(xs)) ** 2, axis=-1).ravel()
+    se = noise_sq.std() / np.sqrt(noise_sq.size)
+    assert abs(noise_sq.mean() - 0.8**2) <= 4 * se  # E||xi||^2 = sigma^2 (A2), within sampling error
+
+
+def test_logistic_constants_are_labelled_and_plausible():
+    p = E.FiniteSumLogistic(n=4, d=3, m=20)
+    c = p.constants([[0, 0, 1, 1]])
+    assert c.L.label == "certified upper bound" and c.sigma.label == "estimated" and c.eps.label == "estimated"
+    x, y = RNG.normal(size=(2, 500, 4, 3))
+    ratio = np.linalg.norm(p.worker_grads(x) - p.worker_grads(y), axis=-1) / np.linalg.norm(x - y, axis=-1)
+    assert ratio.max() <= c.L.value
+    assert c.sigma.value > 0 and p.loss(RNG.normal(size=(100, 3))).min() >= c.f_star.value
+
+
+def test_from_gradient_fn_in_three_lines():
+    b = np.array([[0.0], [1.0], [5.0], [6.0]])
+    p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(), n=4, d=1,
+                           constants={"L": 1, "eps": float(b.std()), "eps_levels": [0.5, 2.5], "label": "exact"})
+    r = E.simulate(p, E.two_level(4, 2, 2, 4, grouping="contiguous"), lr=0.1, steps=8)
+    assert np.all(np.diff(r.grad_norm_sq[0]) <= 0)  # deterministic: no noise given
+    assert p.constants().eps_levels[1].value == 2.5 and p.constants().L.label == "exact"
+    with pytest.raises(ValueError, match="made without constants"):
+        E.from_gradient_fn(lambda x: x, lambda u: u, n=2, d=1).constants()
+    with pytest.raises(ValueError, match="noise must be None"):
+        E.from_gradient_fn(lambda x: x, lambda u: u, n=2, d=1, noise=-1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n=0), "n must be a positive integer"),
+    (dict(d=2.5), "d must be a positive integer"),
+    (dict(sigma=-1), "sigma must be a finite non-negative number"),
+    (dict(a=0, lam=0), "cannot both be 0"),
+])
+def test_bad_problem_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        E.HeterogeneousNonconvex(**kwargs)
