@@ -8,13 +8,12 @@ import sys
 from typing import Any
 
 import numpy as np
-from scipy import stats
-
 from empirical.engine import simulate
 from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
+from empirical.statistics import confidence_interval
 
-__all__ = ["register", "register_bench", "make_problem", "make_hierarchy", "confidence_interval"]
+__all__ = ["register", "register_bench", "make_problem", "make_hierarchy"]
 
 PROBLEMS = ("nonconvex", "logistic")
 
@@ -68,16 +67,6 @@ def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | N
         return multi_level(args.n, args.groups, args.periods, grouping=args.grouping, seed=args.grouping_seed,
                            problem=problem)
     return two_level(args.n, args.N, args.I, args.G, grouping=args.grouping, seed=args.grouping_seed, problem=problem)
-
-
-def confidence_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval of the mean of ``samples`` (one per seed)."""
-    samples = np.asarray(samples, dtype=float)
-    mean = float(samples.mean())
-    if samples.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + level / 2, samples.size - 1) * samples.std(ddof=1) / np.sqrt(samples.size))
-    return mean, mean - half, mean + half
 
 
 def progress_bar(total: int, enabled: bool, desc: str):

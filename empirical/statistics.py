@@ -1,0 +1,31 @@
+"""Sampling error of Monte-Carlo estimates over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+__all__ = ["confidence_interval"]
+
+
+def confidence_interval(samples: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of the mean of ``samples`` (one per seed).
+
+    Returns ``(mean, low, high)``; the interval is ``nan`` with a single sample.
+
+    Example:
+        >>> m, lo, hi = confidence_interval([1.0, 2.0, 3.0])
+        >>> m, round(lo, 3), round(hi, 3)
+        (2.0, -0.484, 4.484)
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"samples must be a non-empty 1-d array, got shape {x.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return mean, mean - half, mean + half
