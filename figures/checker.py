@@ -32,6 +32,7 @@ import numpy as np
 import bounds
 from bounds.optimal import largest_step_size
 from empirical.statistics import confidence_interval
+from figures.plotting import COLOURS, pyplot
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
 
@@ -172,21 +173,16 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
 
 def draw_check(result: CheckResult):
     """The running average of ``||grad f(u^t)||^2`` of the three runs, with their bounds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (top, zoom) = plt.subplots(1, 2, figsize=(11, 4.2))
     labels = {"local_I": f"local SGD, P = {result.params['periods'][0]}", "hsgd": "H-SGD",
               "local_G": f"local SGD, P = {result.params['periods'][-1]}"}
-    colours = {"local_I": "tab:green", "hsgd": "tab:orange", "local_G": "tab:blue"}
     for name in RUNS:
         curve = result.curves[name]
         t = np.arange(1, curve.size + 1)
         for ax in (top, zoom):
-            ax.plot(t, curve, color=colours[name], label=f"{labels[name]} (measured)")
-        top.axhline(result.bound[name], color=colours[name], ls="--", label=f"{labels[name]} bound")
+            ax.plot(t, curve, color=COLOURS[name], label=f"{labels[name]} (measured)")
+        top.axhline(result.bound[name], color=COLOURS[name], ls="--", label=f"{labels[name]} bound")
     top.set_yscale("log")
     top.set_xlabel("step t")
     top.set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$")

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
-from figures import check_cli
+from figures import build, check_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     bounds_cli.register(commands)
     empirical_cli.register(commands)
     check_cli.register(commands)
+    build.register(commands)
     bench = commands.add_parser("bench", help="benchmarks (speed as ratios measured in one run)")
     targets = bench.add_subparsers(dest="target", required=True, metavar="TARGET")
     bounds_cli.register_bench(targets)

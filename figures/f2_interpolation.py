@@ -14,7 +14,8 @@ from typing import Any
 
 from bounds import local_sgd, random_grouping, two_level
 from bounds.optimal import largest_step_size
-from figures.io import save_figure, write_json
+from figures.io import publish
+from figures.plotting import pyplot
 
 __all__ = ["f2_data", "draw_f2", "build_f2"]
 
@@ -52,11 +53,7 @@ def f2_data(*, n: int = 32, N: int = 4, I: int = 5, G: int = 50, L: float = 1.0,
 
 def draw_f2(data: dict[str, Any]):
     """Draw F2 from :func:`f2_data`'s output; returns the matplotlib figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     p = data["params"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     g = data["vs_G"]
@@ -82,11 +79,5 @@ def draw_f2(data: dict[str, Any]):
 def build_f2(out_dir: str | Path, quick: bool = False) -> list[Path]:
     """Compute, draw and save F2 (``f2_interpolation.png/.pdf/.json``) into ``out_dir``."""
     data = f2_data(G_multiples=(1, 2, 10) if quick else (1, 2, 4, 5, 10, 20))
-    stem = Path(out_dir) / "f2_interpolation"
-    fig = draw_f2(data)
-    paths = save_figure(fig, stem)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return paths + [write_json(f"{stem}.json", data)]
+    return publish(draw_f2(data), data, Path(out_dir) / "f2_interpolation")
 

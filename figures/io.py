@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-__all__ = ["atomic_write_bytes", "write_json", "write_csv", "save_figure"]
+__all__ = ["atomic_write_bytes", "write_json", "write_csv", "save_figure", "publish"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -30,6 +30,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -40,6 +41,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
@@ -64,3 +71,13 @@ def save_figure(fig: Any, stem: str | os.PathLike[str], formats: Sequence[str] =
         fig.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight")
         paths.append(atomic_write_bytes(Path(f"{stem}.{fmt}"), buffer.getvalue()))
     return paths
+
+
+def publish(fig: Any, data: Any, stem: str | os.PathLike[str]) -> list[Path]:
+    """Save a figure (PNG, PDF) and the data behind it (JSON) under ``stem``, then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return save_figure(fig, stem) + [write_json(f"{stem}.json", data)]
+    finally:
+        plt.close(fig)
