@@ -139,7 +139,8 @@ class _Aggregator:
 
 
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
-             x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None) -> SimulationResult:
+             x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None,
+             metrics: dict[str, Any] | None = None) -> SimulationResult:
     """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
 
     Args:
@@ -153,6 +154,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         x0: common start (scalar or vector); ``None`` for the problem's default.
         record_every: record before every this many steps (``t = 0, k, 2k, ...``).
         progress: an optional callable ``progress(steps_done)`` called every 1% of the run.
+        metrics: optional ``{name: fn}``; each ``fn(u)`` maps the global averages ``(seeds, d)``
+            to ``(seeds,)`` values, recorded with the rest into ``result.extra["metrics"]``.
 
     Returns:
         A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
@@ -181,6 +184,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     grad_norm_sq = np.empty((seeds, R))
     loss = np.empty((seeds, R))
     divergence = np.empty((seeds, R, hierarchy.M))
+    metrics = dict(metrics or {})
+    metric_values = {name: np.empty((seeds, R)) for name in metrics}
     tick = max(1, steps // 100)
     diverged = None
     r = 0
@@ -192,6 +197,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                 grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
                 loss[:, r] = problem.loss(u)
                 divergence[:, r] = level_divergences(x, levels, validate=False)  # checked by Hierarchy
+                for name, fn in metrics.items():
+                    metric_values[name][:, r] = fn(u)
                 bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(divergence[:, r]), axis=-1)
                 if np.any(bad):
                     diverged = {"step": int(t), "seed": int(np.argmax(bad))}
@@ -218,5 +225,6 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         "lr": float(lr), "steps": int(steps), "seeds": int(seeds), "seed": int(seed),
         "x0": start.tolist(), "record_every": int(record_every),
     }
+    extra = {"metrics": {name: values[:, :r] for name, values in metric_values.items()}} if metrics else {}
     return SimulationResult(steps=recorded[:r], grad_norm_sq=grad_norm_sq[:, :r], loss=loss[:, :r],
-                            divergence=divergence[:, :r], config=config, diverged=diverged)
+                            divergence=divergence[:, :r], config=config, diverged=diverged, extra=extra)
