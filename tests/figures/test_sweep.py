@@ -60,3 +60,16 @@ def test_duplicates_run_once_and_bad_configs_are_rejected(tmp_path):
     assert len(list(calls.iterdir())) == 1
     with pytest.raises(ValueError, match=r"configs\[0\] is not JSON-able"):
         run_sweep(square, [{"x": object()}], tmp_path / "bad", progress=False)
+
+
+def test_battery_points_identical_through_pool_and_dask(tmp_path):
+    from dask import distributed
+
+    from figures.f3_battery import battery_configs, battery_point
+
+    configs = [dict(c, steps=100) for c in battery_configs(quick=True)[:2]]
+    local = run_sweep(battery_point, configs, tmp_path / "pool", max_workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = run_sweep(battery_point, configs, tmp_path / "dask", executor=client.get_executor(), progress=False)
+    assert remote == local  # bit for bit: same seeds, same code, JSON round trip
