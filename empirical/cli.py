@@ -7,7 +7,6 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
 from empirical.engine import simulate
 from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex

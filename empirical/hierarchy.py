@@ -40,7 +40,7 @@ def _positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # label arrays: identity, not elementwise, equality
 class Hierarchy:
     """An ``M``-level hierarchy of ``n`` workers.
 
@@ -163,6 +163,11 @@ def multi_level(n: int, groups: Sequence[int], periods: Sequence[int], grouping:
         name = grouping
     else:
         levels, name = [np.asarray(lab) for lab in grouping], "explicit"
+        if len(levels) != len(counts):
+            raise ValueError(f"grouping must give {len(counts)} label arrays (one per intermediate level), got {len(levels)}")
+        for i, (lab, k) in enumerate(zip(levels, counts)):
+            if lab.size and int(np.max(lab)) + 1 != k:
+                raise ValueError(f"grouping[{i}] has {int(np.max(lab)) + 1} groups, but groups[{i}] = {k}")
     return Hierarchy(n=n, periods=tuple(periods), levels=tuple(levels), grouping=name)
 
 

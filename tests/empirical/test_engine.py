@@ -1,6 +1,5 @@
 """The engine: invariants, exact equivalences, a per-worker reference, reproducibility, failures."""
 
-import warnings
 
 import numpy as np
 import pytest

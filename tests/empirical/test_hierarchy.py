@@ -57,6 +57,7 @@ def test_homogeneous_and_heterogeneous_groupings_use_the_problem():
     (lambda: E.multi_level(8, [4, 2], [1, 2]), "groups must list 1 group counts"),
     (lambda: E.multi_level(4, [2, 2], [1, 2, 4], grouping=[[0, 1, 0, 1], [0, 0, 1, 1]]), "does not nest"),
     (lambda: E.local_sgd(0, 2), "n must be a positive integer"),
+    (lambda: E.multi_level(4, [2], [1, 2], grouping=[[0, 1, 2, 2]]), r"grouping\[0\] has 3 groups, but groups\[0\] = 2"),
 ])
 def test_invalid_hierarchies(call, message):
     with pytest.raises(ValueError, match=message):

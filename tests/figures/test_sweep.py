@@ -1,7 +1,6 @@
 """Sweeps: same results through a process pool and a Dask cluster; resume loses and repeats nothing."""
 
 import json
-from pathlib import Path
 
 import pytest
 
