@@ -16,8 +16,8 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bounds.divergence import level_divergences, validate_levels
-from empirical.problems import ESTIMATED, LOWER, Constant, Constants
+from bounds.divergence import validate_levels
+from empirical.problems import ESTIMATED, Constant, Constants, sampled_constants
 
 __all__ = ["DigitsMLP"]
 
@@ -144,15 +144,7 @@ class DigitsMLP:
         labs = validate_levels(levels, self.n)
         rng = np.random.default_rng(1)
         points = self._x0 + rng.normal(scale=0.1, size=(samples, self.d))
-        grads = self.worker_grads(self._all_workers(points))                 # (samples, n, d)
-        parts = level_divergences(grads, labs)
         near = points + rng.normal(scale=1e-3, size=points.shape)
-        gn = self.worker_grads(self._all_workers(near))
-        L = np.max(np.linalg.norm(gn - grads, axis=-1) / np.linalg.norm(near - points, axis=-1)[:, None])
-        x = self._all_workers(points[:4])
-        draws = np.stack([self.stochastic_grads(x, rng, np.empty(x.shape)) for _ in range(16)])
-        sigma_sq = float(((draws - grads[:4]) ** 2).sum(axis=-1).mean(axis=0).max())
-        return Constants(L=Constant(float(L), ESTIMATED), sigma=Constant(float(np.sqrt(sigma_sq)), ESTIMATED),
-                         eps=Constant(float(np.sqrt(parts.sum(axis=-1).max())), ESTIMATED),
-                         eps_levels=tuple(Constant(float(np.sqrt(v)), ESTIMATED) for v in parts.max(axis=0)),
-                         f_star=Constant(0.0, LOWER))
+        g, gn = self.worker_grads(self._all_workers(points)), self.worker_grads(self._all_workers(near))
+        L = np.max(np.linalg.norm(gn - g, axis=-1) / np.linalg.norm(near - points, axis=-1)[:, None])
+        return sampled_constants(self, points, labs, Constant(float(L), ESTIMATED), rng, noise_points=4, draws=16)

@@ -33,6 +33,7 @@ __all__ = [
     "FunctionProblem",
     "from_gradient_fn",
     "FiniteSumLogistic",
+    "sampled_constants",
     "PHI_SECOND_MIN",
     "PHI_SECOND_MAX",
     "PHI_PRIME_MAX",
@@ -411,20 +412,30 @@ class FiniteSumLogistic:
         labs = validate_levels(levels, self.n)
         L = max(np.linalg.eigvalsh(Aj.T @ Aj).max() for Aj in self.A) / (4 * self.m) + PHI_SECOND_MAX * self.lam
         rng = np.random.default_rng(self._seed + 1)
-        points = rng.normal(scale=2.0, size=(samples, 1, self.d))
-        xs = np.broadcast_to(points, (samples, self.n, self.d))
-        grads = self.worker_grads(xs)
-        from bounds.divergence import level_divergences
+        points = rng.normal(scale=2.0, size=(samples, self.d))
+        return sampled_constants(self, points, labs, Constant(float(L), UPPER), rng)
 
-        parts = level_divergences(grads, labs)                                   # (samples, M)
-        noise = np.empty((64,) + xs.shape[1:])
-        x_small = xs[:64]
-        draws = np.stack([self.stochastic_grads(x_small, rng, noise.copy()) for _ in range(32)])
-        sigma_sq = float(((draws - grads[:64]) ** 2).sum(axis=-1).mean(axis=0).max())
-        return Constants(
-            L=Constant(float(L), UPPER),
-            sigma=Constant(float(np.sqrt(sigma_sq)), ESTIMATED),
-            eps=Constant(float(np.sqrt(parts.sum(axis=-1).max())), ESTIMATED),
-            eps_levels=tuple(Constant(float(np.sqrt(v)), ESTIMATED) for v in parts.max(axis=0)),
-            f_star=Constant(0.0, LOWER),
-        )
+
+def sampled_constants(problem: Any, points: NDArray[np.float64], levels: list[NDArray[np.intp]], L: Constant,
+                      rng: np.random.Generator, noise_points: int = 64, draws: int = 32) -> Constants:
+    """Estimate ``sigma``, ``eps`` and the per-level ``eps`` from samples, labelled *estimated*.
+
+    The divergences are maximised over ``points`` (``(samples, d)``); ``sigma^2`` is the
+    largest per-worker mean of ``||g - grad F_j||^2`` over ``draws`` minibatch draws at the
+    first ``noise_points`` points. ``f* >= 0`` (non-negative losses) is a certified lower bound.
+    """
+    from bounds.divergence import level_divergences
+
+    xs = np.broadcast_to(points[:, None, :], (points.shape[0], problem.n, problem.d))
+    grads = problem.worker_grads(xs)
+    parts = level_divergences(grads, levels)                                       # (samples, M)
+    x_noise = xs[:noise_points]
+    samples = np.stack([problem.stochastic_grads(x_noise, rng, np.empty(x_noise.shape)) for _ in range(draws)])
+    sigma_sq = float(((samples - grads[:noise_points]) ** 2).sum(axis=-1).mean(axis=0).max())
+    return Constants(
+        L=L,
+        sigma=Constant(float(np.sqrt(sigma_sq)), ESTIMATED),
+        eps=Constant(float(np.sqrt(parts.sum(axis=-1).max())), ESTIMATED),
+        eps_levels=tuple(Constant(float(np.sqrt(v)), ESTIMATED) for v in parts.max(axis=0)),
+        f_star=Constant(0.0, LOWER),
+    )
