@@ -27,6 +27,16 @@ def test_default_problem_shows_every_verdict(default_result):
     assert e["local_I"]["mean"] < e["hsgd"]["mean"] < e["local_G"]["mean"]
 
 
+def test_bound_curves_hold_at_every_horizon_and_end_at_the_reported_bound(default_result):
+    r = default_result
+    horizons = r.bound_curves["horizons"]
+    assert horizons[-1] == r.params["T"] and np.all(horizons % r.params["G"] == 0)
+    for k in ("local_I", "hsgd", "local_G"):
+        assert r.bound_curves[k][-1] == pytest.approx(r.bound[k], rel=1e-12)
+        assert np.all(r.curves[k][horizons - 1] <= r.bound_curves[k])  # running average at t = T' - 1
+        assert np.all(np.diff(r.bound_curves[k]) < 0)  # the 2 F0/(gamma T) term shrinks
+
+
 def test_bounds_can_be_recomputed_from_the_printed_numbers(default_result):
     data = json.loads(json.dumps(default_result.to_json()))  # exactly what --json prints
     p, c = data["params"], data["constants"]
