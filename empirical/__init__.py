@@ -1,8 +1,10 @@
 """Vectorised H-SGD simulation on problems with known constants (THEORY.md A1-A3).
 
 Hierarchies (:mod:`empirical.hierarchy`), problems (:mod:`empirical.problems`), the engine
-(:mod:`empirical.engine`) and result files (:mod:`empirical.results`) live apart: problems
-know nothing of hierarchies, and the engine knows nothing of plots.
+(:mod:`empirical.engine`) with its per-seed random streams (:mod:`empirical.streams`) and
+aggregation on the sorted grouping (:mod:`empirical.aggregation`), certified suprema for
+the constants (:mod:`empirical.certify`) and result files (:mod:`empirical.results`) live
+apart: problems know nothing of hierarchies, and the engine knows nothing of plots.
 """
 
 from empirical.engine import DivergenceWarning, SimulationResult, simulate
@@ -17,6 +19,7 @@ from empirical.problems import (
     from_gradient_fn,
 )
 from empirical.results import load_result, save_result
+from empirical.streams import SeedStreams
 
 __all__ = [
     "Constant",
@@ -28,6 +31,7 @@ __all__ = [
     "HeterogeneousNonconvex",
     "Hierarchy",
     "Problem",
+    "SeedStreams",
     "SimulationResult",
     "from_gradient_fn",
     "load_result",

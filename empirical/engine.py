@@ -1,18 +1,27 @@
 """The H-SGD simulator: every worker of every seed advances as one ``(seeds, n, d)`` array.
 
 THEORY.md section 1: at each step every worker takes ``y_j = x_j - lr g_j(x_j)``; then the
-highest level ``l`` whose period divides ``t + 1`` averages its groups. An aggregation views
-the workers sorted so that the level's groups are contiguous: it is then a reshape and a
-mean (equal groups) or a segment mean (unequal groups), never a loop over workers or seeds.
+highest level ``l`` whose period divides ``t + 1`` averages its groups. Aggregation and
+recording work on the workers sorted once (at setup) so that every level's groups are
+contiguous (:class:`empirical.aggregation.SortedLevels`): a level's means are a reshape-mean or
+a segment sum, written back with one ``np.take``; never a loop over workers or seeds. The state
+stays in the problem's worker order, so the problem never sees a permutation.
 
 Recording (THEORY.md's convention): before each recorded step ``t`` the global average
 ``u^t`` is formed and ``||grad f(u^t)||^2``, ``f(u^t)`` and the per-level model divergences
-(THEORY.md section 3, computed with :func:`bounds.divergence.level_divergences`) are stored.
+(THEORY.md section 3; the same numbers as :func:`bounds.divergence.level_divergences`, which
+the tests check) are stored.
 
-Randomness: one ``numpy`` generator (PCG64, seeded with ``seed``) draws the noise of all
-seeds and workers of a step as one block, so the same ``seed`` gives the same result bit for
-bit, and the noise stream does not depend on the hierarchy (which makes runs with different
-hierarchies exactly comparable). The stream of seed ``s`` does depend on how many seeds run.
+Randomness: :class:`empirical.streams.SeedStreams` gives every seed its own generator
+(``SeedSequence(seed).spawn(seeds)``), drawn as one block per step along the seed axis. The
+same ``seed`` gives the same result bit for bit; run ``s`` does not depend on how many seeds
+run beside it (so seeds can be split across processes); and the noise stream does not depend
+on the hierarchy (runs that differ only in their hierarchy see the same noise, which makes
+the equivalences of the tests exact).
+
+Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
+recording, when it holds nothing live) and the problem's own scratch; nothing else of the
+state's size is allocated in the loop.
 """
 
 from __future__ import annotations
@@ -24,8 +33,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bounds.divergence import level_divergences
+from empirical.aggregation import SortedLevels
 from empirical.hierarchy import Hierarchy
+from empirical.streams import SeedStreams
 
 __all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
 
@@ -108,34 +118,18 @@ def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:
     return np.broadcast_to(arr, (problem.d,)).astype(np.float64)
 
 
-class _Aggregator:
-    """Averages inside the groups of one level.
+def _schedule(periods: tuple[int, ...]) -> NDArray[np.intp]:
+    """``schedule[(t + 1) % P_M]``: the level that averages after step ``t`` (0 for none).
 
-    The state stays in the problem's worker order (so the problem never sees a permutation);
-    ``order`` sorts the workers so that the level's groups are contiguous, which makes the
-    group means a reshape-mean (equal groups) or a segment mean (unequal groups).
+    Example:
+        >>> _schedule((2, 4)).tolist()  # after steps t = 3, 0, 1, 2 (t + 1 = 4, 1, 2, 3)
+        [2, 0, 1, 0]
     """
-
-    def __init__(self, labels: NDArray[np.intp], order: NDArray[np.intp]) -> None:
-        sorted_labels = labels[order]
-        sizes = np.bincount(sorted_labels)
-        self.order = None if np.all(order == np.arange(order.size)) else order
-        self.equal = bool(np.all(sizes == sizes[0]))
-        self.k, self.size = sizes.size, int(sizes[0])
-        self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        self.sizes = sizes
-
-    def __call__(self, x: NDArray[np.float64]) -> None:
-        seeds, n, d = x.shape
-        xs = x if self.order is None else x[:, self.order]
-        if self.equal:
-            view = xs.reshape(seeds, self.k, self.size, d)
-            view[...] = view.mean(axis=2, keepdims=True)
-        else:
-            means = np.add.reduceat(xs, self.starts, axis=1) / self.sizes[:, None]
-            xs[...] = np.repeat(means, self.sizes, axis=1)
-        if self.order is not None:
-            x[:, self.order] = xs
+    top = periods[-1]
+    schedule = np.zeros(top, dtype=np.intp)
+    for level, period in enumerate(periods, start=1):
+        schedule[::period] = level  # multiples of P_l, coarser levels written last
+    return schedule
 
 
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
@@ -150,7 +144,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         lr: the step size ``gamma``.
         steps: ``T``, the number of steps.
         seeds: independent runs advanced together.
-        seed: seed of the noise generator.
+        seed: root seed of the noise (each run ``s`` gets its own stream, see the module docstring).
         x0: common start (scalar or vector); ``None`` for the problem's default.
         record_every: record before every this many steps (``t = 0, k, 2k, ...``).
         progress: an optional callable ``progress(steps_done)`` called every 1% of the run.
@@ -171,9 +165,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     start = _start(problem, x0)
-    rng = np.random.default_rng(seed)
-    aggregators = [_Aggregator(lab, hierarchy.order) for lab in hierarchy.levels]
-    levels = list(hierarchy.levels)
+    rng = SeedStreams(seed, seeds)
+    levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
+    schedule = _schedule(hierarchy.periods)
     n, d = problem.n, problem.d
     x = np.empty((seeds, n, d))
     x[...] = start
@@ -192,11 +186,10 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps):
             if t % record_every == 0:
-                u = x.mean(axis=1)
+                divergence[:, r], u = levels.divergences(x, work=g)  # g is dead here: scratch
                 gu = problem.grad(u)
                 grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
                 loss[:, r] = problem.loss(u)
-                divergence[:, r] = level_divergences(x, levels, validate=False)  # checked by Hierarchy
                 for name, fn in metrics.items():
                     metric_values[name][:, r] = fn(u)
                 bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(divergence[:, r]), axis=-1)
@@ -207,11 +200,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             problem.stochastic_grads(x, rng, out=g)
             g *= lr
             x -= g
-            level = hierarchy.level_to_aggregate(t)
-            if level == hierarchy.M:
-                x[...] = x.mean(axis=1, keepdims=True)
-            elif level:
-                aggregators[level - 1](x)
+            level = schedule[(t + 1) % schedule.size]
+            if level:
+                levels.aggregate(x, level, work=g)  # g is dead until the next gradient
             if progress is not None and (t + 1) % tick == 0:
                 progress(t + 1)
     if diverged is not None:

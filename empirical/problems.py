@@ -5,7 +5,9 @@ A problem is anything with this small interface (:class:`Problem`):
 * ``n``, ``d``: number of workers and dimension;
 * ``worker_grads(x)``: true per-worker gradients, ``x`` of shape ``(..., n, d)``;
 * ``stochastic_grads(x, rng, out)``: the same plus noise satisfying A2, for a whole
-  ``(seeds, n, d)`` array at once, written into ``out``;
+  ``(seeds, n, d)`` array at once, written into ``out``. The engine passes ``rng`` as an
+  :class:`empirical.streams.SeedStreams` (one stream per seed, Generator-like draws with the
+  seed axis first: ``rng.standard_normal(out=buf)``, ``rng.integers(0, m, size=(seeds, ...))``);
 * ``loss(u)``, ``grad(u)``: the global objective and its gradient, ``u`` of shape ``(..., d)``;
 * ``default_x0()``: the common start;
 * ``constants(levels)``: :class:`Constants` for a grouping (``levels`` as in
@@ -17,13 +19,14 @@ Problems know nothing of hierarchies beyond the labels passed to ``constants``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bounds.divergence import group_means, validate_levels
+from bounds.divergence import validate_levels
 
 __all__ = [
     "Constant",
@@ -45,6 +48,7 @@ EXACT, UPPER, LOWER, ESTIMATED = "exact", "certified upper bound", "certified lo
 PHI_SECOND_MAX = 2.0          # phi''(0)
 PHI_SECOND_MIN = -0.5         # phi''(+-1)
 PHI_PRIME_MAX = 3 * np.sqrt(3) / 8  # |phi'| at u^2 = 1/3
+_BLOCK = 1 << 16  # elements per block of an elementwise pipeline: a block's passes stay in cache
 
 
 @dataclass(frozen=True)
@@ -122,10 +126,11 @@ class HeterogeneousNonconvex:
     ``lam > 2a``. Gradient noise is Gaussian with ``E||xi||^2 = sigma^2`` exactly.
 
     Constants: ``L = a + 2 lam`` is exact (``phi''`` ranges over ``[-1/2, 2]``, attained);
-    ``eps`` and per-level ``eps_l`` are certified upper bounds (the divergences are separable
-    over coordinates; each 1-d supremum is bounded on a fine grid with a Lipschitz margin and
-    a tail margin); ``f* >= (a/2)(1/n) sum_j ||b_j - b̄||^2`` is a certified lower bound
-    (``phi >= 0``).
+    ``eps`` and per-level ``eps_l`` are certified upper bounds, within about ``0.1%`` of the
+    true suprema (the divergences are separable over coordinates; each one-variable supremum
+    is bounded by branch and bound with local Lipschitz constants, see ``_sup_divergence``);
+    ``f* >= (a/2)(1/n) sum_j ||b_j - b̄||^2`` is a certified lower bound (``phi >= 0``).
+    ``constants`` caches its result per grouping.
     """
 
     def __init__(self, n: int = 32, d: int = 10, *, clusters: int = 4, between: float = 2.0, within: float = 1.0,
@@ -145,8 +150,12 @@ class HeterogeneousNonconvex:
         centre_c = rng.normal(scale=between, size=(clusters, self.d))
         self.b = centre_b[self.cluster] + rng.normal(scale=within, size=(self.n, self.d))
         self.c = centre_c[self.cluster] + rng.normal(scale=within, size=(self.n, self.d))
-        self._ab = self.a * self.b
+        self._acb = self.a * (self.c - self.b)
+        self._b_mean = self.b.mean(axis=0)
+        self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
         self._buffer: NDArray[np.float64] | None = None
+        self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
+        self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
         self.params = dict(n=self.n, d=self.d, clusters=int(clusters), between=float(between), within=float(within),
                            a=self.a, lam=self.lam, sigma=self.sigma, seed=int(seed))
 
@@ -161,22 +170,35 @@ class HeterogeneousNonconvex:
 
     def stochastic_grads(self, x: NDArray[np.float64], rng: np.random.Generator,
                          out: NDArray[np.float64]) -> NDArray[np.float64]:
-        # In place, with one scratch array reused across calls of the same shape: at these
-        # sizes fresh temporaries (new pages on every allocation) cost more than the arithmetic.
-        scratch = self._scratch(out.shape)
-        np.subtract(x, self.c, out=out)
-        np.multiply(out, out, out=scratch)
-        scratch += 1.0
-        np.multiply(scratch, scratch, out=scratch)
-        np.divide(out, scratch, out=out)
-        out *= 2.0 * self.lam
-        np.multiply(x, self.a, out=scratch)
-        out += scratch
-        out -= self._ab
-        if self.sigma > 0:
-            rng.standard_normal(out=scratch)
-            scratch *= self.sigma / np.sqrt(self.d)
-            out += scratch
+        """``worker_grads(x)`` plus Gaussian noise ``N(0, sigma^2/d I)`` (A2), written into ``out``.
+
+        In place, block by block over the workers: the dozen elementwise passes of a block
+        stay in cache, and the only scratch is one block (kept between calls), whatever the
+        size of ``x``. Each block's noise is drawn in worker order, so with one stream per
+        seed (:class:`empirical.streams.SeedStreams`) the numbers are those of one draw of
+        the whole array.
+        """
+        n, d = x.shape[-2:]
+        rows = math.prod(x.shape[:-2])
+        block = max(1, _BLOCK // max(1, rows * d))
+        scale = self.sigma / np.sqrt(self.d)
+        for j0 in range(0, n, block):
+            j1 = min(n, j0 + block)
+            xb, ob = x[..., j0:j1, :], out[..., j0:j1, :]
+            scratch = self._scratch(xb.shape)
+            # a (x - b) + 2 lam u/(1 + u^2)^2 = u (a + 2 lam/(1 + u^2)^2) + a (c - b), u = x - c
+            np.subtract(xb, self.c[j0:j1], out=ob)
+            np.multiply(ob, ob, out=scratch)
+            scratch += 1.0
+            np.multiply(scratch, scratch, out=scratch)
+            np.divide(2.0 * self.lam, scratch, out=scratch)
+            scratch += self.a
+            ob *= scratch
+            ob += self._acb[j0:j1]
+            if self.sigma > 0:
+                rng.standard_normal(out=scratch)
+                scratch *= scale
+                ob += scratch
         return out
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -184,89 +206,182 @@ class HeterogeneousNonconvex:
             self._buffer = np.empty(shape)
         return self._buffer
 
+    def _phi_terms(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,
+        block by block over the workers (bounded memory). The last result is kept: the engine
+        asks for ``grad`` and ``loss`` at the same points."""
+        key = (u.shape, u.tobytes())
+        if self._phi_memo is not None and self._phi_memo[0] == key:
+            return self._phi_memo[1]
+        lead = u.shape[:-1]
+        rows = math.prod(lead)
+        block = max(1, _BLOCK // max(1, rows * self.d))
+        phi_sum = np.zeros(lead)
+        prime_sum = np.zeros(lead + (self.d,))
+        for j0 in range(0, self.n, block):
+            v = u[..., None, :] - self.c[j0:j0 + block]
+            sq = v * v
+            s = sq + 1.0
+            sq /= s
+            phi_sum += sq.sum(axis=(-2, -1))
+            s *= s
+            v *= 2.0
+            v /= s
+            prime_sum += v.sum(axis=-2)
+        self._phi_memo = (key, (phi_sum, prime_sum))
+        return phi_sum, prime_sum
+
     def loss(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        diff = u[..., None, :] - self.b
-        quad = 0.5 * self.a * np.einsum("...jk,...jk->...", diff, diff) / self.n
-        v = u[..., None, :] - self.c
-        return quad + self.lam * np.sum(v * v / (1 + v * v), axis=(-2, -1)) / self.n
+        u = np.asarray(u, dtype=np.float64)
+        diff = u - self._b_mean
+        phi_sum, _ = self._phi_terms(u)
+        # (1/n) sum_j ||u - b_j||^2 = ||u - b̄||^2 + (1/n) sum_j ||b_j - b̄||^2
+        return 0.5 * self.a * (np.einsum("...k,...k->...", diff, diff) + self._b_spread) + self.lam * phi_sum / self.n
 
     def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.a * (u - self.b.mean(axis=0)) + self.lam * _phi_prime(u[..., None, :] - self.c).mean(axis=-2)
+        u = np.asarray(u, dtype=np.float64)
+        _, prime_sum = self._phi_terms(u)
+        return self.a * (u - self._b_mean) + (self.lam / self.n) * prime_sum
 
     # ------------------------------------------------------------------ constants
-    def _values(self, t: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-        """``v_j(t) = -a b_jk + lam phi'(t - c_jk)``: coordinate ``k`` of ``grad F_j`` minus ``a t``."""
-        return -self.a * self.b[:, k] + self.lam * _phi_prime(t[:, None] - self.c[:, k])
+    def _sup_divergence(self, levels: list[NDArray[np.intp]], rtol: float = 1e-3) -> tuple[float, list[float]]:
+        """Certified ``eps^2`` and A3's per-level ``eps_l^2`` (size-weighted sum of group sups).
 
-    def _sup_divergence(self, levels: list[NDArray[np.intp]]) -> tuple[float, list[float]]:
-        """Certified ``eps^2`` and A3's per-level ``eps_l^2`` (weighted sum of group sups).
-
-        Every divergence here is a weighted L2 norm (squared) of differences of group means of
-        ``v_j(t)``, separable over coordinates. As a function of ``t`` its square root is
-        Lipschitz with constant ``lam (max phi'' - min phi'') = 2.5 lam`` (each mean
-        difference moves at most that fast), so on a grid of spacing ``h`` the supremum is at
-        most ``(max over the grid of the root + 1.25 lam h)^2``. Beyond the grid
-        (``|t - c_jk| >= 30``) ``|phi'| <= 2/30^3``, so each mean difference is within
-        ``2 lam 2/30^3`` of its limit at infinity.
+        Coordinate ``k`` of ``grad F_j(x) - a x`` is ``v_j(t) = lam phi'(t - c_jk) - a b_jk`` with
+        ``t = x_k``, so every divergence is a sum over coordinates of one-variable functions
+        and its supremum over ``x`` is the sum of one-variable suprema (separability; A3's
+        weights ``n_p/n`` apply group by group). Each such function (the total, or ``div_p``
+        of a group) is ``f = sum_u alpha_u z_u^2`` with weights ``alpha_u`` summing to 1 and
+        ``z_u`` a difference of group means of ``v_j``. On ``[t - w, t + w]`` every
+        ``|t - c_jk|`` is at least ``R`` (the distance from the interval to the nearest
+        ``c_jk``), so there ``|z_u'| <= Z1 = lam (max - min of phi'' over |u| >= R)`` and
+        ``|z_u''| <= Z2 = 2 lam max |phi'''|``. That gives two certified bounds on the
+        interval, ``(sqrt f(t) + Z1 w)^2`` and the Taylor bound
+        ``f(t) + |f'(t)| w + w^2 (Z1^2 + Z2 (sqrt f(t) + Z1 w))``;
+        :func:`empirical.certify.certified_sup` refines intervals until the smaller is within
+        ``rtol`` (relative to the function's value or its level's weighted sum) of the largest
+        value attained, so each ``eps_l^2`` is within ``2 rtol`` of a sampled value. Beyond ``[min_j c_jk - D, max_j c_jk + D]``
+        (``D >= 100``) every ``z_u`` is within ``lam phi'(D)`` of its limit at infinity. Groups
+        that cannot diverge on a coordinate (one child, or identical workers) get exactly 0.
         """
-        n, M = self.n, len(levels) + 1
-        chain = [np.arange(n), *levels, np.zeros(n, dtype=np.intp)]
-        span, h = 30.0, 1e-3
-        grid = np.arange(self.c.min() - span, self.c.max() + span + h, h)
-        root_slack = 0.5 * h * self.lam * (PHI_SECOND_MAX - PHI_SECOND_MIN)
-        tail = 2 * self.lam * 2.0 / span**3
-        rows = max(1, 4_000_000 // n)  # grid points per chunk: bounded memory for any n
-        total_sq, level_sq = 0.0, [0.0] * M
+        from empirical.aggregation import SortedLevels
+        from empirical.certify import certified_sup
+
+        sl = SortedLevels(levels, self.n, validate=False)
+        b, c = self.b[sl.order], self.c[sl.order]
+        counts = [s.size for s in sl.sizes[1:]]               # K_1 .. K_M
+        F = 1 + sum(counts)
+        column_level = np.repeat(np.arange(sl.M + 1), [1, *counts])  # 0: the total
+        level_starts = np.flatnonzero(np.diff(column_level, prepend=-1))
+
+        def divergences(v, dv=None):
+            """``(items, n)`` values of ``v_j`` (and derivatives) -> ``(items, F)`` (and slopes)."""
+            divs, slopes = sl.group_divergences(v[:, :, None], None if dv is None else dv[:, :, None])
+            z = v - v.mean(axis=1, keepdims=True)
+            values = np.concatenate([np.mean(z * z, axis=1)[:, None], *divs], axis=1)
+            if dv is None:
+                return values, None
+            dz = dv - dv.mean(axis=1, keepdims=True)
+            return values, np.concatenate([2 * np.mean(z * dz, axis=1)[:, None], *slopes], axis=1)
+
+        def evaluate(kk, t, w):
+            u = t[:, None] - c[:, kk].T                               # (items, n)
+            R = np.maximum(np.abs(u).min(axis=1) - w, 0.0)
+            s = 1.0 + u * u
+            v = self.lam * 2.0 * u / (s * s) - self.a * b[:, kk].T     # lam phi'(u) - a b
+            dv = self.lam * 2.0 * (1.0 - 3.0 * u * u) / (s * s * s)    # lam phi''(u)
+            f, slope = divergences(v, dv)
+            f = np.maximum(f, 0.0)
+            z1 = (self.lam * _phi_second_range(R))[:, None]
+            z2 = (self.lam * 2.0 * _phi_third_max(R))[:, None]
+            w2 = w[:, None]
+            root_bound = np.sqrt(f) + z1 * w2
+            taylor = f + np.abs(slope) * w2 + w2 * w2 * (z1 * z1 + z2 * root_bound)
+            return f, np.minimum(root_bound * root_bound, taylor)
+
+        # structural zeros: a group with one child, or whose workers are identical on coordinate k
+        zero = np.zeros((self.d, F), dtype=bool)
+        zero[:, 0] = (np.ptp(b, axis=0) == 0) & (np.ptp(c, axis=0) == 0)
+        col = 1
+        for l in range(1, sl.M + 1):
+            starts = sl.worker_starts[l]
+            same = ((np.maximum.reduceat(b, starts) == np.minimum.reduceat(b, starts))
+                    & (np.maximum.reduceat(c, starts) == np.minimum.reduceat(c, starts)))   # (K_l, d)
+            one_child = np.diff(np.append(sl.child_starts[l], sl.sizes[l - 1].size)) == 1
+            zero[:, col:col + counts[l - 1]] = same.T | one_child[None, :]
+            col += counts[l - 1]
+
+        at_inf = np.maximum(divergences((-self.a * b).T)[0], 0.0)   # (d, F): limits at +-infinity
+        scale = (self.lam + self.a * float(np.abs(b).max()) + 1.0) ** 2
+
+        column_weight = np.concatenate([[1.0], *(sl.sizes[l] / self.n for l in range(1, sl.M + 1))])
+
+        def tolerance(lower: NDArray[np.float64]) -> NDArray[np.float64]:
+            # slack rtol * max(own value, the level's weighted sum): A3's weighted sum of a
+            # level is then within 2 rtol of the sampled one, however small each group is
+            level_sum = np.add.reduceat(lower * column_weight, level_starts, axis=1)[:, column_level]
+            slack = rtol * np.maximum(np.maximum(lower, level_sum), 1e-4 * lower[:, :1]) + 1e-12 * scale
+            return np.where(zero, np.inf, slack)
+
+        # starting intervals: width 1/4 around the centres, then widths growing by 1.5 outwards
+        reach = 2.0 * 1.5 ** np.arange(11)                         # 2 .. 115
+        ks, centres, halves = [], [], []
         for k in range(self.d):
-            at_inf = -self.a * self.b[:, k]
-            sup_total = _spread(at_inf[None, :])[0]
-            sup_total = (np.sqrt(sup_total) + tail) ** 2  # the tail, a limit plus its margin
-            sups = [(np.sqrt(_group_divergences(at_inf[None, :], chain[l - 1], chain[l])[0]) + tail) ** 2
-                    for l in range(1, M + 1)]
-            for start in range(0, grid.size, rows):
-                vals = self._values(grid[start:start + rows], k)
-                sup_total = max(sup_total, (np.sqrt(_spread(vals).max()) + root_slack) ** 2)
-                for l in range(1, M + 1):
-                    grid_max = _group_divergences(vals, chain[l - 1], chain[l]).max(axis=0)
-                    sups[l - 1] = np.maximum(sups[l - 1], (np.sqrt(grid_max) + root_slack) ** 2)
-            total_sq += float(sup_total)
-            for l in range(1, M + 1):
-                coarse_sizes = np.bincount(chain[l])
-                level_sq[l - 1] += float(np.sum(coarse_sizes / n * sups[l - 1]))
+            lo, hi = c[:, k].min() - reach[0], c[:, k].max() + reach[0]
+            m = max(1, int(np.ceil((hi - lo) / 0.25)))
+            edges = np.concatenate([c[:, k].min() - reach[::-1], np.linspace(lo, hi, m + 1)[1:-1],
+                                    c[:, k].max() + reach])
+            ks.append(np.full(edges.size - 1, k))
+            centres.append((edges[1:] + edges[:-1]) / 2)
+            halves.append((edges[1:] - edges[:-1]) / 2)
+        upper, _ = certified_sup(evaluate, np.concatenate(ks), np.concatenate(centres), np.concatenate(halves),
+                                 self.d, at_inf, tolerance, chunk=max(1, (1 << 19) // self.n))
+        beyond = (np.sqrt(at_inf) + self.lam * float(_phi_prime(reach[-1]))) ** 2
+        sq = np.maximum(upper, beyond)
+        sq[zero] = 0.0
+        total_sq = float(sq[:, 0].sum())
+        level_sq = [float((sq[:, column_level == l] @ (sl.sizes[l] / self.n)).sum()) for l in range(1, sl.M + 1)]
         return total_sq, level_sq
 
     def constants(self, levels: Sequence[ArrayLike] = ()) -> Constants:
         labs = validate_levels(levels, self.n)
-        total_sq, level_sq = self._sup_divergence(labs)
-        f_lower = 0.5 * self.a * float(np.mean(np.sum((self.b - self.b.mean(axis=0)) ** 2, axis=1)))
+        key = tuple(lab.tobytes() for lab in labs)
+        if key not in self._constants_cache:
+            self._constants_cache[key] = self._sup_divergence(labs)
+        total_sq, level_sq = self._constants_cache[key]
         return Constants(
             L=Constant(self.a + PHI_SECOND_MAX * self.lam, EXACT),  # a + lam phi''(0); >= |a - lam/2|
             sigma=Constant(self.sigma, EXACT),
             eps=Constant(float(np.sqrt(total_sq)), UPPER),
             eps_levels=tuple(Constant(float(np.sqrt(v)), UPPER) for v in level_sq),
-            f_star=Constant(f_lower, LOWER),
+            f_star=Constant(0.5 * self.a * self._b_spread, LOWER),  # min of the quadratic part; phi >= 0
         )
 
 
-def _spread(vals: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Variance over workers (last axis): the total divergence of one coordinate."""
-    return ((vals - vals.mean(axis=-1, keepdims=True)) ** 2).mean(axis=-1)
+def _phi_second_range(R: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``max phi'' - min phi''`` over ``|u| >= R``: ``max(phi''(R), 0) + 1/2`` for ``R <= 1``
+    (``phi''`` is even, has its minimum ``-1/2`` at ``|u| = 1`` and tends to 0), ``-phi''(R)`` beyond.
 
-
-def _group_divergences(vals: NDArray[np.float64], fine: NDArray[np.intp], coarse: NDArray[np.intp]) -> NDArray[np.float64]:
-    """``div_p`` of every coarse group ``p`` (children: the fine groups), shape ``(rows, K_coarse)``.
-
-    ``div_p = sum_{u child of p} (n_u/n_p) (mean_u - mean_p)^2`` for each row of ``vals`` (workers last).
+    Example:
+        >>> _phi_second_range(np.array([0.0, 0.7, 1.0, 2.0])).round(4).tolist()
+        [2.5, 0.5, 0.5, 0.176]
     """
-    fine_means, fine_sizes = group_means(vals[..., None], fine)
-    coarse_means, coarse_sizes = group_means(vals[..., None], coarse)
-    parent = np.empty(fine_sizes.size, dtype=np.intp)
-    parent[fine] = coarse
-    weighted = (fine_means[..., 0] - coarse_means[..., parent, 0]) ** 2 * (fine_sizes / coarse_sizes[parent])
-    out = np.zeros(weighted.shape[:-1] + (coarse_sizes.size,))
-    for p in range(coarse_sizes.size):  # loop over groups of a level, not workers
-        out[..., p] = weighted[..., parent == p].sum(axis=-1)
-    return out
+    s = 1.0 + R * R
+    second = 2.0 * (1.0 - 3.0 * R * R) / (s * s * s)
+    return np.where(R <= 1.0, np.maximum(second, 0.0) + 0.5, -second)
+
+
+def _phi_third_max(R: NDArray[np.float64]) -> NDArray[np.float64]:
+    """An upper bound of ``|phi'''|`` over ``|u| >= R``: ``|phi'''(u)| = 24|u||u^2-1|/(1+u^2)^4
+    <= 24|u|/(1+u^2)^3``, which decreases for ``|u| >= 1/sqrt(5)``.
+
+    Example:
+        >>> u = np.linspace(0.3, 50, 100001); third = 24 * u * (u * u - 1) / (1 + u * u) ** 4
+        >>> bool(np.all(np.abs(third) <= _phi_third_max(u)))
+        True
+    """
+    r = np.maximum(R, 1.0 / np.sqrt(5.0))
+    return 24.0 * r / (1.0 + r * r) ** 3
 
 
 class FunctionProblem:

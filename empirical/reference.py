@@ -1,8 +1,9 @@
 """A straightforward per-worker H-SGD loop: the reference the vectorised engine is checked against.
 
 It follows THEORY.md section 1 literally, one worker and one group at a time, for
-:class:`~empirical.problems.HeterogeneousNonconvex`, drawing the same noise block per step
-as the engine (so trajectories agree to rounding). Slow on purpose; used by the tests and
+:class:`~empirical.problems.HeterogeneousNonconvex`. Each seed has its own generator
+(:class:`~empirical.streams.SeedStreams`) and each worker draws its own ``d`` normals in turn,
+which is the same stream the engine draws as one block (so trajectories agree to rounding). Slow on purpose; used by the tests and
 by ``hsgd bench engine`` as the baseline.
 """
 
@@ -13,6 +14,7 @@ from numpy.typing import NDArray
 
 from empirical.hierarchy import Hierarchy
 from empirical.problems import HeterogeneousNonconvex
+from empirical.streams import SeedStreams
 
 __all__ = ["reference_run"]
 
@@ -20,20 +22,20 @@ __all__ = ["reference_run"]
 def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1,
                   seed: int = 0) -> NDArray[np.float64]:
     """Final models ``(seeds, n, d)`` of H-SGD run worker by worker (no recording)."""
-    rng = np.random.default_rng(seed)
+    generators = SeedStreams(seed, seeds).generators
+    scale = problem.sigma / np.sqrt(problem.d)
     n, d = problem.n, problem.d
     x = [[problem.default_x0().astype(float).copy() for _ in range(n)] for _ in range(seeds)]
     members = {l: [np.flatnonzero(lab == g) for g in range(int(lab.max()) + 1)]
                for l, lab in enumerate(hierarchy.levels, start=1)}
     members[hierarchy.M] = [np.arange(n)]
     for t in range(steps):
-        noise = rng.standard_normal((seeds, n, d)) * (problem.sigma / np.sqrt(d)) if problem.sigma > 0 else None
         for s in range(seeds):
             for j in range(n):
                 u = x[s][j] - problem.c[j]
                 grad = problem.a * (x[s][j] - problem.b[j]) + problem.lam * 2 * u / (1 + u * u) ** 2
-                if noise is not None:
-                    grad = grad + noise[s, j]
+                if problem.sigma > 0:
+                    grad = grad + generators[s].standard_normal(d) * scale
                 x[s][j] = x[s][j] - lr * grad
         level = hierarchy.level_to_aggregate(t)
         if level:

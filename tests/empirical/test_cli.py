@@ -46,3 +46,17 @@ def test_bench_engine_quick_json(capsys):
         assert set(c) >= {"n", "d", "worker_steps_per_s", "speedup_vs_loop", "overhead_vs_bare"}
         assert c["worker_steps_per_s"] > 0
     assert data["peak_memory_state_copies"] > 1
+    assert data["seed_streams_overhead"] > 0
+
+
+def test_simulate_logistic_problem_runs_with_seed_streams(capsys):
+    """The finite-sum problem draws its minibatches from the per-seed streams."""
+    code = main(["simulate", "--problem", "logistic", "--n", "8", "--d", "3", "--N", "2", "--I", "2", "--G", "4",
+                 "--steps", "12", "--seeds", "2", "--json", "--no-progress"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["constants"]["sigma"]["label"] == "estimated"
+    p = E.FiniteSumLogistic(n=8, d=3)
+    a = E.simulate(p, E.two_level(8, 2, 2, 4), lr=0.01, steps=12, seeds=2, seed=0)
+    assert summary["avg_grad_norm_sq"]["mean"] == a.average_grad_norm_sq().mean()
+    assert not np.array_equal(a.grad_norm_sq[0], a.grad_norm_sq[1])

@@ -1,0 +1,158 @@
+"""Group means on a nested grouping, fast: aggregation and the divergences of THEORY.md section 3.
+
+A nested grouping (``levels`` as in :mod:`bounds.divergence`, finest first) is sorted once so
+that every level's groups are contiguous runs of workers; after that a level's group sums are
+one ``np.add.reduceat`` (or a reshape when the groups are equal), and writing the means back
+to every worker is one ``np.take``. No loop over workers, groups or seeds.
+
+Arrays have the workers on axis 1: ``(batch, n, d)``, in the problem's worker order. Methods
+that need scratch space take a ``work`` array of the same shape, so the hot loop allocates
+nothing of that size (the engine lends its gradient buffer, which is dead at those moments).
+
+This is the hot-loop counterpart of :func:`bounds.divergence.level_divergences` (Lemma 1
+level by level), which stays the reference: the tests check the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bounds.divergence import validate_levels
+
+__all__ = ["SortedLevels"]
+
+
+def _starts(sorted_labels: NDArray[np.intp]) -> NDArray[np.intp]:
+    change = np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1
+    return np.concatenate(([0], change)).astype(np.intp)
+
+
+class SortedLevels:
+    """A nested grouping of ``n`` workers, sorted so that every level's groups are contiguous.
+
+    Levels are numbered as in THEORY.md: level 0 is each worker alone, levels ``1..M-1`` are
+    ``levels`` (finest first) and level ``M`` is everyone. Groups of each level are numbered in
+    sorted order (not by their labels).
+
+    Attributes:
+        n, M: workers and number of levels.
+        order: ``order[i]`` is the worker at sorted position ``i``.
+        sizes: ``sizes[l]``, workers per level-``l`` group, for ``l = 0..M``.
+        parent: ``parent[l]``, the level-``l`` group of each level-``(l-1)`` group, ``l = 1..M``.
+        child_starts: ``child_starts[l]``, index of the first level-``(l-1)`` child of each
+            level-``l`` group (children are contiguous), ``l = 1..M``.
+        group_of_worker: ``group_of_worker[l]``, each worker's level-``l`` group, in the
+            problem's worker order, ``l = 1..M``.
+
+    Example:
+        >>> s = SortedLevels([[1, 0, 1, 0]], 4)
+        >>> s.order.tolist(), [z.tolist() for z in s.sizes]
+        ([1, 3, 0, 2], [[1, 1, 1, 1], [2, 2], [4]])
+        >>> x = np.arange(4.0).reshape(1, 4, 1)
+        >>> s.divergences(x, np.empty_like(x))[0].tolist()  # downward, upward
+        [[1.0, 0.25]]
+    """
+
+    def __init__(self, levels: Sequence[ArrayLike], n: int, *, validate: bool = True) -> None:
+        labs = validate_levels(levels, n) if validate else [np.asarray(lab, dtype=np.intp) for lab in levels]
+        self.n, self.M = int(n), len(labs) + 1
+        self.order = np.lexsort(tuple(labs)) if labs else np.arange(n)  # coarsest label is the primary key
+        self.identity = bool(np.all(self.order == np.arange(n)))
+        chain_sorted = [np.arange(n), *(lab[self.order] for lab in labs), np.zeros(n, dtype=np.intp)]
+        worker_starts = [_starts(lab) for lab in chain_sorted]  # level-l group starts, in workers
+        self.sizes = [np.diff(np.append(st, n)) for st in worker_starts]
+        self.worker_starts = worker_starts
+        self.parent: list[NDArray[np.intp] | None] = [None]
+        self.child_starts: list[NDArray[np.intp] | None] = [None]
+        self.group_of_worker: list[NDArray[np.intp] | None] = [None]
+        for l in range(1, self.M + 1):
+            # sorted group index of every sorted position, at level l
+            gid = np.zeros(n, dtype=np.intp)
+            gid[worker_starts[l][1:]] = 1
+            gid = np.cumsum(gid)
+            parent = gid[worker_starts[l - 1]]
+            self.parent.append(parent)
+            self.child_starts.append(_starts(parent))
+            of_worker = np.empty(n, dtype=np.intp)
+            of_worker[self.order] = gid
+            self.group_of_worker.append(of_worker)
+        self.equal = [bool(np.all(s == s[0])) for s in self.sizes]
+
+    # ------------------------------------------------------------------ helpers
+    def _sorted(self, x: NDArray[np.float64], work: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.identity:
+            return x
+        np.take(x, self.order, axis=1, out=work)
+        return work
+
+    def _level_means(self, xs: NDArray[np.float64], l: int) -> NDArray[np.float64]:
+        """Means of the level-``l`` groups from the sorted workers ``xs``: ``(batch, K_l, d)``."""
+        b, n, d = xs.shape
+        if self.equal[l]:
+            k = self.sizes[l].size
+            return xs.reshape(b, k, n // k, d).mean(axis=2)
+        sums = np.add.reduceat(xs, self.worker_starts[l], axis=1)
+        sums /= self.sizes[l][:, None]
+        return sums
+
+    # ------------------------------------------------------------------ the two jobs
+    def aggregate(self, x: NDArray[np.float64], level: int, work: NDArray[np.float64]) -> None:
+        """Replace every worker's model by its level-``level`` group mean, in place (THEORY.md
+        section 1's aggregation). ``work`` is scratch of ``x``'s shape."""
+        if level == self.M:
+            np.copyto(x, x.mean(axis=1, keepdims=True))
+            return
+        means = self._level_means(self._sorted(x, work), level)
+        np.take(means, self.group_of_worker[level], axis=1, out=x)
+
+    def divergences(self, x: NDArray[np.float64], work: NDArray[np.float64]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Lemma 1 level by level: ``(Delta, u)`` with ``Delta`` of shape ``(batch, M)``
+        (``Delta_l = sum_{u at level l-1} (n_u/n) ||m_u - m_parent(u)||^2``) and the global
+        mean ``u``, ``(batch, d)``. ``work`` is scratch of ``x``'s shape (overwritten)."""
+        b, n, d = x.shape
+        means = [None, self._level_means(self._sorted(x, work), 1)]
+        for l in range(2, self.M + 1):
+            sums = np.add.reduceat(means[l - 1] * self.sizes[l - 1][:, None], self.child_starts[l], axis=1)
+            means.append(sums / self.sizes[l][:, None])
+        out = np.empty((b, self.M))
+        np.take(means[1], self.group_of_worker[1], axis=1, out=work)
+        np.subtract(x, work, out=work)
+        flat = work.reshape(b, n * d)
+        out[:, 0] = np.einsum("bi,bi->b", flat, flat) / n
+        for l in range(2, self.M + 1):
+            diff = means[l - 1] - means[l][:, self.parent[l]]
+            out[:, l - 1] = np.einsum("bkd,bkd,k->b", diff, diff, self.sizes[l - 1] / n)
+        return out, means[self.M][:, 0]
+
+    def group_divergences(self, xs: NDArray[np.float64], dxs: NDArray[np.float64] | None = None
+                          ) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]] | None]:
+        """A3's ``div_p`` of every group ``p`` at every level ``l = 1..M`` (children: the
+        level-``(l-1)`` groups), for workers already in sorted order: ``xs`` ``(batch, n, d)``.
+
+        ``div_p = sum_{u child of p} (n_u/n_p) ||m_u - m_p||^2``. With ``dxs``, the derivatives
+        of ``xs`` along some direction, also returns the derivatives of every ``div_p``:
+        ``2 sum_u (n_u/n_p) <m_u - m_p, dm_u - dm_p>``.
+
+        Returns:
+            ``(divs, slopes)``: lists of ``M`` arrays ``(batch, K_l)``; ``slopes`` is ``None``
+            without ``dxs``.
+        """
+        divs, slopes = [], ([] if dxs is not None else None)
+        prev, dprev = xs, dxs
+        for l in range(1, self.M + 1):
+            means = self._level_means(xs, l)
+            diff = prev - means[:, self.parent[l]]
+            weights = self.sizes[l - 1] / self.sizes[l][self.parent[l]]
+            divs.append(np.add.reduceat(np.einsum("bkd,bkd,k->bk", diff, diff, weights), self.child_starts[l], axis=1))
+            if dxs is not None:
+                dmeans = self._level_means(dxs, l)
+                ddiff = dprev - dmeans[:, self.parent[l]]
+                slopes.append(2 * np.add.reduceat(np.einsum("bkd,bkd,k->bk", diff, ddiff, weights),
+                                                  self.child_starts[l], axis=1))
+                dprev = dmeans
+            prev = means
+        return divs, slopes
