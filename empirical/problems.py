@@ -448,7 +448,9 @@ def from_gradient_fn(worker_grads: Callable, grad: Callable, n: int, d: int, los
         n, d: number of workers and dimension.
         loss: optional global loss ``(..., d) -> (...)``.
         noise: ``None`` (deterministic run), a number ``sigma`` (Gaussian noise with
-            ``E||xi||^2 = sigma^2``), or a function ``(rng, shape) -> array``.
+            ``E||xi||^2 = sigma^2``), or a function ``(rng, shape) -> array``; ``rng`` is the
+            run's :class:`~empirical.streams.SeedStreams` (``standard_normal``, ``normal``,
+            ``random``, ``uniform``, ``integers``, each drawing along the leading seed axis).
         constants: a :class:`Constants`, or a dict with ``L, sigma, eps, eps_levels, f_star``
             and an optional ``label`` (default ``"given"``).
         x0: default start (zeros).
