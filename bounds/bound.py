@@ -220,7 +220,8 @@ class Bound:
             missing = [sym.name for sym in syms if sym.name not in values]
             if missing:
                 raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
-            lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(float(values[sym.name]) for sym in syms))
+            with np.errstate(over="ignore", invalid="ignore"):  # numpy floats overflow to inf, not an exception
+                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(np.float64(values[sym.name]) for sym in syms))
             checks.append(ConditionCheck(cond, float(lhs), float(rhs)))
         return tuple(checks)
 
@@ -262,7 +263,10 @@ class Bound:
                         f"left side is {check.lhs:.6g}, above {check.rhs:.6g} by "
                         f"{check.excess:.6g} (pass strict=False to evaluate anyway)"
                     )
-        return float(self.lambdify(validate=False).evaluate_arrays(arrays))
+        value = float(self.lambdify(validate=False).evaluate_arrays(arrays))
+        if not np.isfinite(value):
+            raise ValueError(f"the bound is not finite ({value}) at these values: float64 overflows; rescale the problem")
+        return value
 
     def evaluate_terms(self, **values: Any) -> dict[str, float]:
         """The value of each named term at scalar ``values`` (checked as in :meth:`evaluate`,
@@ -302,7 +306,8 @@ def _period_sum_label(levels: tuple[Level, ...]) -> str:
     parts = []
     for level in levels:
         p = level.period
-        parts.append(f"{p}*({p}-1)" if isinstance(p, sp.Symbol) else f"{p}*{p - 1}")
+        parts.append(f"{p}*({p}-1)" if isinstance(p, sp.Symbol) else f"{p}*{p - 1}" if p.is_number
+                     else f"({p})*({p} - 1)")
     return " + ".join(parts)
 
 
@@ -331,13 +336,21 @@ class VectorizedBound:
         return VectorizedBound(self.bound, validate=False, _fn=self._fn)
 
     def __call__(self, **values: Any) -> NDArray[np.float64]:
-        return self._run(self.bound.values_to_arrays(values), self.validate)
+        out = self._run(self.bound.values_to_arrays(values), self.validate)
+        if self.validate and not np.isfinite(np.add.reduce(out, axis=None)) and not np.all(np.isfinite(out)):
+            bad = np.flatnonzero(~np.isfinite(out.reshape(-1)))[0]
+            raise ValueError(f"the bound is not finite ({out.reshape(-1)[bad]}) at flat index {bad}: float64 overflows")
+        return out
 
     def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
         """Evaluate at already-checked arrays keyed by symbol."""
         return self._run(arrays, validate=False)
 
     def _run(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], validate: bool) -> NDArray[np.float64]:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as inf/nan, reported by callers
+            return self._run_blocks(arrays, validate)
+
+    def _run_blocks(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], validate: bool) -> NDArray[np.float64]:
         args = [arrays[sym] for sym in self.symbols]
         shape = np.broadcast_shapes(*(a.shape for a in args))
         size = math.prod(shape)

@@ -95,8 +95,10 @@ def hierarchy_domain(bound: Bound, *, at_least_two_workers: bool) -> Domain:
     plus a shift. (A symbolic period *below* a numeric one is bounded above too, which this
     parametrisation does not express; a proof that needs it fails with a clear error.)
     """
-    def shift(name: str) -> sp.Symbol:
-        return sp.Symbol(f"d_{name}", nonnegative=True)
+    def shift(name: str) -> sp.Dummy:
+        # Dummies: a user symbol can never share a shift variable's identity (a name clash
+        # would make the parametrisation a wrong cover of the domain).
+        return sp.Dummy(f"d_{name}", nonnegative=True)
 
     period_subs: list[tuple[sp.Symbol, sp.Expr]] = []
     periods = bound.periods

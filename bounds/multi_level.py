@@ -102,9 +102,14 @@ def multi_level(
         for l in range(M)
     )
     parameters: dict[str, sp.Symbol | tuple[sp.Symbol, ...]] = dict(BASE_PARAMETERS)
+    reserved = {**BASE_PARAMETERS, **{e.name: e for e in eps}, "eps": None}
     for entry in [*P, *K[1:]]:
         for sym in sorted(entry.free_symbols, key=lambda x: x.name):
-            parameters.setdefault(sym.name, sym)
+            if sym.name in reserved and reserved[sym.name] != sym:
+                raise ValueError(f"a period or group count may not be a symbol named {sym.name!r}: that name "
+                                 "is taken by a parameter of the bound")
+            if parameters.setdefault(sym.name, sym) != sym:
+                raise ValueError(f"two different symbols are named {sym.name!r} in periods and groups")
     parameters["eps"] = eps
     return Bound(
         title=f"Theorem 2 ({M}-level H-SGD)",

@@ -3,9 +3,9 @@
 Every bound of THEORY.md has the form ``a/gamma + b gamma + c gamma^2`` in ``gamma`` (with
 ``a = c_init F0/T``, ``b = c_noise L sigma^2/n``, ``c`` the divergence terms over
 ``gamma^2``), which is convex on ``gamma > 0``; the conditions are ``gamma <= gamma_max``.
-The minimiser is therefore unique, and found by scipy's bounded scalar minimiser on
-``log gamma`` (where the function is unimodal too, and tiny and large scales are equally
-well resolved).
+The minimiser is therefore unique: the positive root of the derivative's numerator
+``2c gamma^3 + b gamma^2 - a``, found by scipy's ``brentq`` on ``log gamma`` (tiny and large
+scales are equally well resolved), or ``gamma_max`` when the bound still decreases there.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq
 
 from bounds import symbols as s
 from bounds.bound import Bound
+from bounds.compiled import compiled
 from bounds.validation import check_domain
 
 __all__ = ["OptimalStepSize", "optimal_lr", "largest_step_size"]
 
-# The search covers gamma_max * [1e-30, 1]: far below any step size of practical use.
+# The bracket of the stationary point is widened downwards by this factor at a time.
 LOG_RANGE = 30 * math.log(10)
 
 
@@ -64,28 +65,55 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
     best, label = math.inf, ""
     for cond in bound.conditions:
         k = int(sp.degree(cond.lhs, s.gamma))
-        subs = {sym: sp.sympify(values[sym.name]) for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols)
-                if sym != s.gamma}
-        coeff = float(cond.lhs.subs(s.gamma, 1).subs(subs))
-        rhs = float(cond.rhs.subs(subs))
-        if coeff > 0:
+        others = sorted((cond.lhs.free_symbols | cond.rhs.free_symbols) - {s.gamma}, key=lambda x: x.name)
+        missing = [sym.name for sym in others if sym.name not in values]
+        if missing:
+            raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            coeff, rhs = compiled(others, sp.Tuple(cond.lhs.subs(s.gamma, 1), cond.rhs))(
+                *(np.float64(values[sym.name]) for sym in others))
+        if not (np.isfinite(coeff) and np.isfinite(rhs)) or coeff < 0:
+            raise ValueError(f"the condition {cond.label} cannot be evaluated at these values (overflow or a "
+                             f"negative parameter)")
+        if coeff > 0 and k > 0:
             limit = float((rhs / coeff) ** (1.0 / k))
             if limit < best:
                 best, label = limit, cond.label
+    if not math.isfinite(best) or best <= 0:
+        raise ValueError("no condition limits gamma at these values: the bound has no largest step size")
     return best, label
+
+
+def _gamma_coefficients(bound: Bound, arrays: dict[sp.Symbol, np.ndarray]) -> tuple[float, float, float]:
+    """``(a, b, c)`` with ``bound = a/gamma + b gamma + c gamma^2`` at the given values."""
+    poly = sp.Poly(sp.expand(bound.expr * s.gamma), s.gamma)
+    degrees = {m[0]: coeff for m, coeff in zip(poly.monoms(), poly.coeffs())}
+    if set(degrees) - {0, 2, 3}:
+        raise ValueError(f"{bound.title} is not of the form a/gamma + b gamma + c gamma^2")
+    exprs = sp.Tuple(*(degrees.get(k, sp.Integer(0)) for k in (0, 2, 3)))
+    others = sorted(exprs.free_symbols, key=lambda x: x.name)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a, b, c = (float(v) for v in compiled(others, exprs)(*(np.float64(arrays[sym]) for sym in others)))
+    if not all(math.isfinite(v) for v in (a, b, c)):
+        raise ValueError("the bound's coefficients overflow float64 at these values; rescale the problem")
+    return a, b, c
 
 
 def optimal_lr(bound: Bound, **values: Any) -> OptimalStepSize:
     """Minimise ``bound`` over the step size ``gamma`` subject to its conditions.
 
+    The bound is ``a/gamma + b gamma + c gamma^2`` with ``a > 0`` and ``b, c >= 0``, so its
+    derivative ``(2c gamma^3 + b gamma^2 - a)/gamma^2`` has exactly one positive root; scipy's
+    ``brentq`` finds it on a logarithmic bracket, and the condition caps it at ``gamma_max``.
+
     Args:
         bound: any :class:`~bounds.Bound`.
-        **values: every parameter of ``bound`` except ``gamma``.
+        **values: every parameter of ``bound`` except ``gamma``, as numbers.
 
     Raises:
-        ValueError: for a missing or invalid parameter, a given ``gamma``, or ``F0 = 0``
-            (then the bound decreases to its noise-free limit as ``gamma -> 0`` and no step
-            size attains the infimum).
+        ValueError: for a missing or invalid parameter, a given ``gamma``, ``F0 = 0`` (then
+            the bound decreases to its noise-free limit as ``gamma -> 0`` and no step size
+            attains the infimum), or values that overflow.
 
     Example:
         >>> from bounds import two_level
@@ -97,26 +125,32 @@ def optimal_lr(bound: Bound, **values: Any) -> OptimalStepSize:
     if "gamma" in values:
         raise ValueError("optimal_lr chooses gamma: do not pass it")
     arrays = bound.values_to_arrays({**values, "gamma": 1.0})
+    for sym, arr in arrays.items():
+        if arr.ndim != 0:
+            raise ValueError(f"optimal_lr takes one number per parameter, but {sym.name} has shape {arr.shape}")
     check_domain(bound, arrays)
     if float(arrays[s.F0]) == 0.0:
         raise ValueError("F0 must be positive to optimise gamma: with F0 = 0 the bound only decreases as gamma -> 0")
-    gamma_max, limiting = largest_step_size(bound, **values)
-    fn = bound.lambdify(validate=False)
-    scalars = {sym: arr for sym, arr in arrays.items() if sym != s.gamma}
+    gamma_max, limiting = largest_step_size(bound, **{sym.name: float(v) for sym, v in arrays.items()})
+    a, b, c = _gamma_coefficients(bound, arrays)
 
-    def value_at(log_gamma: float) -> float:
-        return float(fn.evaluate_arrays({**scalars, s.gamma: np.asarray(math.exp(log_gamma))}))
+    def slope_sign(log_gamma: float) -> float:  # 2c g^3 + b g^2 - a, increasing in g
+        g = math.exp(log_gamma)
+        return (2 * c * g + b) * g * g - a
 
     top = math.log(gamma_max)
-    res = minimize_scalar(value_at, bounds=(top - LOG_RANGE, top), method="bounded",
-                          options={"xatol": 1e-12, "maxiter": 500})
-    gamma, value = math.exp(res.x), float(res.fun)
-    edge = value_at(top)
-    at_boundary = edge <= value or math.isclose(gamma, gamma_max, rel_tol=1e-8)
-    if at_boundary:
-        gamma, value = gamma_max, edge
+    if slope_sign(top) <= 0:
+        gamma = gamma_max
         rule = f"the largest step size allowed by {limiting} (the bound still decreases there)"
     else:
+        low = top
+        while slope_sign(low) > 0:
+            low -= LOG_RANGE
+            if low < -745:  # below the smallest float64
+                raise ValueError("the optimal step size is below the smallest float64; rescale the problem")
+        gamma = math.exp(brentq(slope_sign, low, top, xtol=1e-14, rtol=1e-14, maxiter=500))
         rule = "the stationary point of the bound in gamma, inside the step-size condition"
-    return OptimalStepSize(gamma=gamma, value=value, gamma_max=gamma_max,
-                           limiting_condition=limiting, at_boundary=at_boundary, rule=rule)
+    value = bound.evaluate(strict=False, **{sym.name: float(v) for sym, v in arrays.items() if sym != s.gamma},
+                           gamma=gamma)
+    return OptimalStepSize(gamma=gamma, value=value, gamma_max=gamma_max, limiting_condition=limiting,
+                           at_boundary=gamma == gamma_max, rule=rule)

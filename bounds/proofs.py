@@ -138,7 +138,9 @@ def _has_strict(term: sp.Expr, domain: Domain) -> bool:
 def _polynomial(expr: sp.Expr, domain: Domain, strict: bool) -> Certificate:
     for index in range(len(domain.parametrisations)):
         shifted = domain.apply(expr, index)
-        num, den = sp.fraction(sp.cancel(sp.together(shifted)))
+        # No cancel(): a common factor that vanishes somewhere on the domain must stay in the
+        # denominator, where it has to be proved positive.
+        num, den = sp.fraction(sp.together(shifted))
         num, den = sp.expand(num), sp.expand(den)
         if _all_coefficients(den, lambda c: c <= 0):
             num, den = -num, -den
@@ -156,7 +158,10 @@ def _all_coefficients(poly_expr: sp.Expr, predicate) -> bool:
     gens = sorted(poly_expr.free_symbols, key=lambda x: x.name)
     if not gens:
         return bool(predicate(poly_expr))
-    poly = sp.Poly(poly_expr, *gens)
+    try:
+        poly = sp.Poly(poly_expr, *gens)
+    except sp.PolynomialError:
+        return False
     return all(predicate(c) for c in poly.coeffs())
 
 

@@ -57,6 +57,8 @@ def random_grouping(bound: Bound) -> Bound:
         >>> b.terms['upward']
         2*L**2*gamma**2*(G - 1)*(2*eps**2*(2*G - 1)*(N - 1)/(3*(n - 1)) + sigma**2*(N - 1)/n)
     """
+    if bound.equal_groups:
+        raise ValueError("this bound already has random grouping (Lemma 2's shares); apply it once")
     level_eps = set().union(*(lev.eps_sq.free_symbols for lev in bound.levels))
     levels = tuple(
         dataclasses.replace(lev, eps_sq=share * s.eps**2) for lev, share in zip(bound.levels, shares(bound))

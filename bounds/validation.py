@@ -15,6 +15,7 @@ serves :meth:`bounds.Bound.evaluate` and :meth:`bounds.Bound.lambdify`.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -147,8 +148,11 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
             names[sym] = f"{key}[{i}]" if isinstance(spec, tuple) else key
     # A later period is an integer multiple of an integer period, and T of the top period,
     # so their integrality follows from the multiple rules below: skip the extra pass.
+    if any(arr.size == 0 for arr in arrays.values()):
+        return  # the broadcast result is empty: nothing to check
     T = _symbol_named(bound, "T")
     implied = {T} | {lev.period for lev in bound.levels[1:] if lev.period.is_Symbol}
+    implied.discard(bound.levels[0].period)  # a symbol repeated from P_1 must be checked itself
     for sym, arr in arrays.items():
         _symbol_rules(sym, names[sym], arr, integer=sym not in implied)
 
@@ -214,10 +218,12 @@ def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> No
         for i, value in enumerate(seq):
             if isinstance(value, sp.Basic) and not value.is_number:
                 continue
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, sp.Basic)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, sp.Basic)) \
+                    or (isinstance(value, sp.Basic) and not value.is_extended_real):
                 raise ValueError(f"{kind}[{i}] must be a positive integer or a sympy symbol, got {value!r}")
-            if float(value) != int(float(value)) or float(value) < 1:
-                raise ValueError(f"{kind}[{i}] must be a positive integer, got {value!r}")
+            number = float(value) if abs(value) < 2**53 else float("inf")
+            if not math.isfinite(number) or number != int(number) or number < 1:
+                raise ValueError(f"{kind}[{i}] must be a positive integer below 2**53, got {value!r}")
     for i in range(1, len(periods)):
         a, b = periods[i - 1], periods[i]
         if _is_number(a) and _is_number(b) and int(b) % int(a):

@@ -76,9 +76,11 @@ def test_window_sums():
 def test_coupling_and_the_step_size_condition():
     coupling = sp.summation(4 * gamma**2 * L**2 * k, (k, 0, P - 1))
     assert sp.simplify(coupling - 2 * gamma**2 * L**2 * P * (P - 1)) == 0
-    # sum_l 2 gamma^2 L^2 P_l(P_l-1) <= 1/2  <=>  4 gamma^2 L^2 sum_l P_l(P_l-1) <= 1
-    S = sp.Symbol("S", nonnegative=True)
-    assert sp.simplify(2 * gamma**2 * L**2 * S * 2 - 4 * gamma**2 * L**2 * S) == 0
+    # sum_l 2 gamma^2 L^2 P_l(P_l-1) <= 1/2  <=>  the code's condition 4 gamma^2 L^2 sum_l P_l(P_l-1) <= 1
+    periods, _ = s.symbolic_hierarchy(3)
+    coupling_total = sum(2 * s.gamma**2 * s.L**2 * p * (p - 1) for p in periods)
+    condition = bounds.multi_level(*s.symbolic_hierarchy(3)).conditions[1]
+    assert condition.rhs == 1 and sp.expand(2 * coupling_total - condition.lhs) == 0
     # a window total W with W <= A + W/2 satisfies W <= 2A: the "doubling"
     W, A = sp.symbols("W A", nonnegative=True)
     assert sp.solve_univariate_inequality(W <= A + W / 2, W, relational=False) == sp.Interval(-sp.oo, 2 * A)

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+import sympy as sp
+
 import bounds
 from bounds.optimal import largest_step_size, optimal_lr
 
@@ -16,8 +18,9 @@ def stationary_point(v):
     b = L * s2**2 / n
     c = 2 * L**2 * ((G - 1) * ((N - 1) * s2**2 / n + 2 / 3 * (2 * G - 1) * v["eps_g"] ** 2)
                     + (I - 1) * ((n - N) * s2**2 / n + 2 / 3 * (2 * I - 1) * v["eps_l"] ** 2))
-    roots = np.roots([2 * c, b, 0, -a])
-    return float(max(r.real for r in roots if abs(r.imag) < 1e-12 and r.real > 0))
+    g = sp.Symbol("g")
+    cubic = sp.Poly(2 * sp.Rational(c) * g**3 + sp.Rational(b) * g**2 - sp.Rational(a), g)  # exact
+    return float(max(r for r in cubic.real_roots() if r > 0).evalf(30))
 
 
 def test_interior_optimum_is_the_stationary_point():
@@ -48,3 +51,18 @@ def test_optimal_lr_rejects_bad_input():
         optimal_lr(bounds.two_level(), **dict(V, F0=0))
     with pytest.raises(ValueError, match="G must be a multiple of I"):
         optimal_lr(bounds.two_level(), **dict(V, G=52))
+
+
+def test_tiny_initial_gap_finds_the_true_stationary_point():
+    v = dict(V, F0=1e-70)
+    opt = optimal_lr(bounds.two_level(), **v)
+    assert opt.gamma == pytest.approx(stationary_point(v), rel=1e-6)
+
+
+def test_overflowing_or_array_inputs_are_value_errors():
+    with pytest.raises(ValueError, match="cannot be evaluated"):
+        optimal_lr(bounds.two_level(), **dict(V, L=1e200))
+    with pytest.raises(ValueError, match="one number per parameter"):
+        optimal_lr(bounds.two_level(), **dict(V, L=np.array([1.0, 2.0])))
+    with pytest.raises(ValueError, match="missing parameter 'G'"):
+        largest_step_size(bounds.two_level(), L=1, I=5)

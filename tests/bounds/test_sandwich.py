@@ -45,12 +45,14 @@ def test_corollary_0_gaps_match_theory():
 @pytest.mark.parametrize("grouping", ["random", "any"])
 def test_sandwich_is_proved_for_symbolic_hierarchies(M, grouping):
     sw = sandwich(bounds.multi_level(*s.symbolic_hierarchy(M)), grouping=grouping)
-    assert not sw.lower_proof.strict and sw.lower_proof.expr == sw.lower_gap_factored
-    assert sw.upper_proof.expr == sw.upper_gap_factored
-    # the certificates rest on the factored forms, which equal the gaps
+    # the certificates rest on the factored forms, which must equal the gaps
     assert sp.cancel(sw.lower_gap - sw.lower_gap_factored) == 0
     assert sp.cancel(sw.upper_gap - sw.upper_gap_factored) == 0
     assert sp.cancel(sw.upper.expr - sw.middle.expr - sw.upper_gap) == 0
+    periods, _ = s.symbolic_hierarchy(M)
+    total = lit.eps**2 if grouping == "random" else sp.Add(*(s.level_eps(l) ** 2 for l in range(1, M + 1)))
+    assert same(sw.lower.expr, lit.local_at(periods[0], total))  # the ends, against THEORY.md's local bound
+    assert same(sw.upper.expr, lit.local_at(periods[-1], total))
     if grouping == "random":
         assert sp.cancel(sp.Add(*sw.weights) - 1) == 0
         periods, _ = s.symbolic_hierarchy(M)
@@ -124,3 +126,20 @@ def test_a_wrong_factored_gap_is_caught(monkeypatch):
     monkeypatch.setattr(module, "_bracket", wrong)
     with pytest.raises(SandwichError):
         sandwich()
+
+
+def test_shift_variables_cannot_clash_with_user_symbols():
+    """A period named like a shift variable must not turn the domain into a wrong cover."""
+    from bounds.corollaries import hierarchy_domain
+
+    n2 = sp.Symbol("n2", positive=True, integer=True)
+    domain = hierarchy_domain(bounds.multi_level([n2], []), at_least_two_workers=True)
+    with pytest.raises(ProofError):
+        prove_nonnegative(s.n - n2 - 1, domain)  # false at n = 2, n2 = 5
+
+
+def test_prover_keeps_factors_that_vanish_on_the_domain_and_rejects_non_polynomials():
+    with pytest.raises(ProofError):
+        prove_positive((s.G**2 - s.I**2) / (s.G - s.I), DOMAIN)  # undefined at G = I
+    with pytest.raises(ProofError):
+        prove_nonnegative(1 / (sp.sqrt(s.G) - s.I), DOMAIN)

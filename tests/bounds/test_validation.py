@@ -124,3 +124,56 @@ def test_lambdify_validates_arrays_and_reports_the_global_index():
 def test_evaluate_takes_scalars_only():
     with pytest.raises(ValueError, match="evaluate takes one number per parameter.*use lambdify"):
         bounds.local_sgd().evaluate(gamma=[0.1, 0.2], L=1, sigma=1, n=8, T=100, F0=1, P=4, eps=0.5)
+
+
+# --- found by the independent review ------------------------------------------------------
+
+def test_a_period_symbol_repeated_across_levels_is_still_checked():
+    P = sp.Symbol("P", positive=True, integer=True)
+    b = bounds.multi_level([P, P], [4])
+    v = dict(gamma=0.01, L=1, sigma=1, n=8, T=5, F0=1, eps=[1, 1])
+    with pytest.raises(ValueError, match="P must be an integer"):
+        b.evaluate(**v, P=2.5)
+    with pytest.raises(ValueError, match="P must be an integer"):
+        b.lambdify()(**v, P=np.array([2.0, 2.5]))
+
+
+def test_overflow_is_an_error_not_a_silent_inf_or_nan():
+    with pytest.raises(ValueError, match="not finite"):
+        bounds.two_level().evaluate(**{**GOOD, "F0": 1e308})  # 2 F0 overflows before the division
+    with pytest.raises(ValueError, match="not finite"):
+        bounds.two_level().evaluate(strict=False, **{**GOOD, "L": 1e200, "gamma": 1e-203})
+    with pytest.raises(ValueError, match="step-size condition violated"):
+        bounds.two_level().evaluate(**{**GOOD, "L": 1e200, "gamma": 1e-203})  # not an OverflowError
+    with pytest.raises(ValueError, match="not finite .* at flat index 1"):
+        bounds.local_sgd().lambdify()(gamma=1e-3, L=1, sigma=np.array([1.0, 1e200]), n=8, T=10, F0=1, P=2, eps=1)
+
+
+def test_empty_arrays_give_an_empty_result():
+    out = bounds.two_level().lambdify()(**{**GOOD, "gamma": np.array([])})
+    assert out.shape == (0,)
+
+
+@pytest.mark.parametrize("periods", [[float("inf")], [float("nan")], [sp.zoo], [sp.I], [10**400]])
+def test_non_finite_or_huge_periods_are_value_errors(periods):
+    with pytest.raises(ValueError, match=r"periods\[0\] must be a positive integer"):
+        bounds.multi_level(periods, [])
+
+
+def test_names_of_the_bound_cannot_be_reused_for_periods_or_groups():
+    for name in ("T", "gamma", "n", "eps", "eps_1"):
+        with pytest.raises(ValueError, match=f"symbol named '{name}'"):
+            bounds.multi_level([sp.Symbol(name)], [])
+    with pytest.raises(ValueError, match="two different symbols are named 'P'"):
+        bounds.multi_level([sp.Symbol("P"), sp.Symbol("P", positive=True)], [2])
+
+
+def test_random_grouping_applies_once():
+    with pytest.raises(ValueError, match="already has random grouping"):
+        bounds.random_grouping(bounds.random_grouping(bounds.two_level()))
+
+
+def test_condition_label_of_an_expression_period():
+    P = sp.Symbol("P", positive=True, integer=True)
+    label = bounds.multi_level([P, 2 * P], [4]).conditions[1].label
+    assert "(2*P)*(2*P - 1)" in label
