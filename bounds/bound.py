@@ -279,8 +279,10 @@ class Bound:
         """
         arrays = self.values_to_arrays(values)
         check_domain(self, arrays)
-        subs = {sym: sp.Float(float(arr)) for sym, arr in arrays.items()}
-        return {name: float(term.subs(subs)) for name, term in self.terms.items()}
+        fn = compiled(self.symbols, sp.Tuple(*self.terms.values()))
+        with np.errstate(over="ignore", invalid="ignore"):
+            parts = fn(*(np.float64(arrays[sym]) for sym in self.symbols))
+        return {name: float(part) for name, part in zip(self.terms, parts)}
 
     def lambdify(self, *, validate: bool = True) -> "VectorizedBound":
         """A fast numpy function of this bound, vectorised over arrays of parameters.

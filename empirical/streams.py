@@ -56,12 +56,7 @@ class SeedStreams:
     def standard_normal(self, size: int | Sequence[int] | None = None, dtype: Any = np.float64,
                         out: NDArray | None = None) -> NDArray:
         """Standard normals; ``out`` (or ``size``) has the seed axis first."""
-        shape = self._shape(size, out)
-        if out is None:
-            out = np.empty(shape, dtype=dtype)
-        for g, block in zip(self.generators, out, strict=True):
-            g.standard_normal(dtype=out.dtype, out=block)
-        return out
+        return self._fill("standard_normal", size, dtype, out)
 
     def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: int | Sequence[int] | None = None) -> NDArray:
         """``loc + scale * standard normal`` (``size`` with the seed axis first)."""
@@ -70,11 +65,16 @@ class SeedStreams:
     def random(self, size: int | Sequence[int] | None = None, dtype: Any = np.float64,
                out: NDArray | None = None) -> NDArray:
         """Uniform on ``[0, 1)``; ``out`` (or ``size``) has the seed axis first."""
-        shape = self._shape(size, out)
+        return self._fill("random", size, dtype, out)
+
+    def _fill(self, method: str, size: Any, dtype: Any, out: NDArray | None) -> NDArray:
+        """Fill ``out`` (or a new array of ``size``) seed by seed with ``Generator.<method>``."""
         if out is None:
-            out = np.empty(shape, dtype=dtype)
+            out = np.empty(self._shape(size), dtype=dtype)
+        else:
+            self._shape(None, out)
         for g, block in zip(self.generators, out, strict=True):
-            g.random(dtype=out.dtype, out=block)
+            getattr(g, method)(dtype=out.dtype, out=block)
         return out
 
     def uniform(self, low: Any = 0.0, high: Any = 1.0, size: int | Sequence[int] | None = None) -> NDArray:
