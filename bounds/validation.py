@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 import sympy as sp
@@ -25,10 +25,17 @@ from numpy.typing import NDArray
 
 from bounds.compiled import compiled
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bounds.bound import Bound
+__all__ = ["BoundStructure", "as_parameter_arrays", "check_domain", "check_structure_numbers"]
 
-__all__ = ["as_parameter_arrays", "check_domain", "check_structure_numbers"]
+
+class BoundStructure(Protocol):
+    """What the domain checks read of a bound: its keywords, its levels and whether it needs
+    equal groups (:class:`bounds.Bound` has all three; this module does not import it)."""
+
+    parameters: Mapping[str, Any]
+    levels: Sequence[Any]
+    equal_groups: bool
+
 
 
 def _as_real_array(name: str, value: Any) -> NDArray[np.float64]:
@@ -140,7 +147,7 @@ def _multiple_rule(big: NDArray, small: NDArray, big_name: str, small_name: str,
         )
 
 
-def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> None:
+def check_domain(bound: BoundStructure, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> None:
     """Raise ``ValueError`` naming the first rule of the bound's domain that ``arrays`` break."""
     names = {}
     for key, spec in bound.parameters.items():
@@ -195,7 +202,7 @@ def check_domain(bound: "Bound", arrays: Mapping[sp.Symbol, NDArray[np.float64]]
         )
 
 
-def _symbol_named(bound: "Bound", key: str) -> sp.Symbol:
+def _symbol_named(bound: BoundStructure, key: str) -> sp.Symbol:
     spec = bound.parameters[key]
     assert not isinstance(spec, tuple)
     return spec

@@ -27,7 +27,6 @@ state's size is allocated in the loop.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels
 from empirical.hierarchy import Hierarchy
+from empirical.results import SimulationResult
 from empirical.streams import SeedStreams
 
 __all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
@@ -42,58 +42,6 @@ __all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
 
 class DivergenceWarning(RuntimeWarning):
     """A run produced a non-finite value and was stopped."""
-
-
-@dataclass
-class SimulationResult:
-    """What :func:`simulate` recorded.
-
-    Attributes:
-        steps: the recorded step indices ``t`` (before step ``t``), shape ``(R,)``.
-        grad_norm_sq: ``||grad f(u^t)||^2``, shape ``(seeds, R)``.
-        loss: ``f(u^t)``, shape ``(seeds, R)``.
-        divergence: per-level model divergences ``Delta_1..Delta_M`` (THEORY.md section 3),
-            shape ``(seeds, R, M)``.
-        config: the run's configuration (JSON-able).
-        diverged: ``None``, or ``{"step": t, "seed": s}`` where a non-finite value stopped it.
-    """
-
-    steps: NDArray[np.int64]
-    grad_norm_sq: NDArray[np.float64]
-    loss: NDArray[np.float64]
-    divergence: NDArray[np.float64]
-    config: dict[str, Any]
-    diverged: dict[str, int] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def upward(self) -> NDArray[np.float64]:
-        """Divergence of the top level (groups around the global model), ``(seeds, R)``.
-        For local SGD (one level) this is the workers around the global model."""
-        return self.divergence[..., -1]
-
-    @property
-    def downward(self) -> NDArray[np.float64]:
-        """Divergence of all lower levels (workers around their top-level group), ``(seeds, R)``;
-        zero for local SGD."""
-        return self.divergence[..., :-1].sum(axis=-1)
-
-    @property
-    def running_avg(self) -> NDArray[np.float64]:
-        """Running mean of ``grad_norm_sq`` over the recorded steps, ``(seeds, R)``. With
-        ``record_every = 1`` its last column is THEORY.md's left-hand side for each seed."""
-        counts = np.arange(1, self.grad_norm_sq.shape[-1] + 1)
-        return np.cumsum(self.grad_norm_sq, axis=-1) / counts
-
-    def average_grad_norm_sq(self) -> NDArray[np.float64]:
-        """Per seed, the average of ``||grad f(u^t)||^2`` over the recorded steps, ``(seeds,)``."""
-        return self.grad_norm_sq.mean(axis=-1)
-
-    def save(self, path: str) -> None:
-        """Save as ``.npz`` plus JSON metadata (see :mod:`empirical.results`)."""
-        from empirical.results import save_result
-
-        save_result(self, path)
 
 
 def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int, record_every: int) -> None:

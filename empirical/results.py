@@ -1,4 +1,6 @@
-"""Saving and loading simulation results: ``.npz`` arrays plus JSON metadata, atomically.
+"""What a simulation recorded (:class:`SimulationResult`), and saving and loading it.
+
+Results are ``.npz`` arrays plus JSON metadata, written atomically.
 
 ``save_result(result, "run")`` writes ``run.npz`` (the arrays) and ``run.json`` (project
 version, configuration, divergence report and any extra metadata such as the problem's
@@ -9,16 +11,69 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from empirical.engine import SimulationResult
-from figures.io import atomic_write_bytes
+from empirical.io import atomic_write_bytes
 
-__all__ = ["save_result", "load_result", "project_version"]
+__all__ = ["SimulationResult", "save_result", "load_result", "project_version"]
+
+
+@dataclass
+class SimulationResult:
+    """What :func:`empirical.simulate` recorded.
+
+    Attributes:
+        steps: the recorded step indices ``t`` (before step ``t``), shape ``(R,)``.
+        grad_norm_sq: ``||grad f(u^t)||^2``, shape ``(seeds, R)``.
+        loss: ``f(u^t)``, shape ``(seeds, R)``.
+        divergence: per-level model divergences ``Delta_1..Delta_M`` (THEORY.md section 3),
+            shape ``(seeds, R, M)``.
+        config: the run's configuration (JSON-able).
+        diverged: ``None``, or ``{"step": t, "seed": s}`` where a non-finite value stopped it.
+    """
+
+    steps: NDArray[np.int64]
+    grad_norm_sq: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    divergence: NDArray[np.float64]
+    config: dict[str, Any]
+    diverged: dict[str, int] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def upward(self) -> NDArray[np.float64]:
+        """Divergence of the top level (groups around the global model), ``(seeds, R)``.
+        For local SGD (one level) this is the workers around the global model."""
+        return self.divergence[..., -1]
+
+    @property
+    def downward(self) -> NDArray[np.float64]:
+        """Divergence of all lower levels (workers around their top-level group), ``(seeds, R)``;
+        zero for local SGD."""
+        return self.divergence[..., :-1].sum(axis=-1)
+
+    @property
+    def running_avg(self) -> NDArray[np.float64]:
+        """Running mean of ``grad_norm_sq`` over the recorded steps, ``(seeds, R)``. With
+        ``record_every = 1`` its last column is THEORY.md's left-hand side for each seed."""
+        counts = np.arange(1, self.grad_norm_sq.shape[-1] + 1)
+        return np.cumsum(self.grad_norm_sq, axis=-1) / counts
+
+    def average_grad_norm_sq(self) -> NDArray[np.float64]:
+        """Per seed, the average of ``||grad f(u^t)||^2`` over the recorded steps, ``(seeds,)``."""
+        return self.grad_norm_sq.mean(axis=-1)
+
+    def save(self, path: str) -> None:
+        """Save as ``.npz`` plus JSON metadata (see :mod:`empirical.results`)."""
+        save_result(self, path)
+
+
 
 ARRAYS = ("steps", "grad_norm_sq", "loss", "divergence")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from empirical.cli import add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
 from figures.checker import RUNS, draw_check, run_check
-from figures.io import save_figure, write_json
+from empirical.io import write_json
+from figures.io import save_figure
 
 __all__ = ["register"]
 

@@ -25,7 +25,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from figures.io import write_json
+from empirical.io import write_json
 
 __all__ = ["config_key", "run_sweep", "load_sweep"]
 
