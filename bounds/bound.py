@@ -1,6 +1,6 @@
 """The :class:`Bound` type: a convergence bound as named sympy terms plus its conditions.
 
-A bound of THEORY.md Theorem 2 (and its cases: Theorem 1, local SGD) is fully described by
+A bound of docs/theory.md, Theorem 2 (and its cases: Theorem 1, local SGD) is fully described by
 its *levels*: for each level ``l`` the period ``P_l``, the group counts ``K_{l-1}`` and
 ``K_l`` on either side of it, and the squared divergence bound ``eps_l^2`` (or Lemma 2's
 share of a total ``eps^2``). :class:`Bound` turns that description into the terms, the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Literal, Mapping, Union
 
 import numpy as np
 import sympy as sp
@@ -29,6 +29,10 @@ ParameterSpec = Union[sp.Symbol, tuple[sp.Symbol, ...]]
 # Slack when comparing a condition's two sides, so a step size computed as exactly the
 # largest admissible one (e.g. 1/(2 L sqrt(S))) is not rejected for a rounding error.
 CONDITION_RTOL = 1e-12
+
+OutsideCondition = Literal["evaluate", "nan", "raise"]
+"""What :meth:`Bound.lambdify` does at points where a step-size condition fails."""
+OUTSIDE_CONDITION_MODES: tuple[str, ...] = ("evaluate", "nan", "raise")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class ConditionCheck:
 
 
 class Bound:
-    r"""A convergence bound of THEORY.md Theorem 2 (or a case of it), in named parts.
+    r"""A convergence bound of docs/theory.md, Theorem 2 (or a case of it), in named parts.
 
     .. math::
         \frac{1}{T}\sum_{t<T}\mathbb{E}\|\nabla f(u^t)\|^2 \le
@@ -100,7 +104,7 @@ class Bound:
         + \frac{2}{3}(2P_l-1)\varepsilon_l^2\Big]
 
     under :math:`\gamma L \le 1` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1` (the numbers
-    are :class:`~bounds.coefficients.Coefficients`, THEORY.md's by default). Build one with
+    are :class:`~bounds.coefficients.Coefficients`, docs/theory.md's by default). Build one with
     :func:`bounds.two_level`, :func:`bounds.local_sgd` or :func:`bounds.multi_level`.
 
     Attributes:
@@ -166,7 +170,7 @@ class Bound:
 
     @property
     def condition(self) -> sp.Expr:
-        """The step-size condition of THEORY.md as a sympy boolean."""
+        """The step-size condition (docs/theory.md, Theorem 2) as a sympy boolean."""
         return sp.And(*(cond.relational for cond in self.conditions))
 
     @property
@@ -224,6 +228,43 @@ class Bound:
                 lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(np.float64(values[sym.name]) for sym in syms))
             checks.append(ConditionCheck(cond, float(lhs), float(rhs)))
         return tuple(checks)
+
+    def condition_mask(self, **values: Any) -> NDArray[np.bool_]:
+        """Where every step-size condition holds, vectorised: a boolean array.
+
+        Takes the same keywords as :meth:`lambdify`'s function (arrays broadcast against
+        each other, and the domain rules are checked), and returns an array of the shape
+        that function returns, ``True`` where every condition holds with the slack of
+        :attr:`ConditionCheck.holds` (``lhs <= rhs * (1 + CONDITION_RTOL)``). Where it is
+        ``False`` the theorem says nothing (docs/theory.md, Theorem 2).
+
+        Example:
+            >>> import numpy as np
+            >>> from bounds import local_sgd
+            >>> local_sgd().condition_mask(gamma=np.array([0.1, 0.2, 0.3]), L=1, sigma=1,
+            ...                            n=8, T=100, F0=1, P=3, eps=0.5)
+            array([ True,  True, False])
+        """
+        arrays = self.values_to_arrays(values)
+        check_domain(self, arrays)
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+        return self._condition_sides(arrays, shape)[0]
+
+    def _condition_sides(
+        self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], shape: tuple[int, ...]
+    ) -> tuple[NDArray[np.bool_], list[tuple[Condition, NDArray[np.float64], NDArray[np.float64]]]]:
+        """The mask of :meth:`condition_mask` at checked ``arrays``, and each condition's sides."""
+        mask = np.ones(shape, dtype=bool)
+        sides = []
+        for cond in self.conditions:
+            syms = sorted(cond.lhs.free_symbols | cond.rhs.free_symbols, key=lambda sym: sym.name)
+            with np.errstate(over="ignore", invalid="ignore"):
+                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(arrays[sym] for sym in syms))
+                lhs = np.broadcast_to(np.asarray(lhs, dtype=np.float64), shape)
+                rhs = np.broadcast_to(np.asarray(rhs, dtype=np.float64), shape)
+                mask &= lhs <= rhs * (1 + CONDITION_RTOL)
+            sides.append((cond, lhs, rhs))
+        return mask, sides
 
     def evaluate(self, *, strict: bool = True, **values: Any) -> float:
         """The bound's value at scalar parameter values, after checking them.
@@ -284,13 +325,20 @@ class Bound:
             parts = fn(*(np.float64(arrays[sym]) for sym in self.symbols))
         return {name: float(part) for name, part in zip(self.terms, parts)}
 
-    def lambdify(self, *, validate: bool = True) -> "VectorizedBound":
+    def lambdify(self, *, validate: bool = True, outside_condition: OutsideCondition = "evaluate") -> "VectorizedBound":
         """A fast numpy function of this bound, vectorised over arrays of parameters.
 
         The returned callable takes the same keywords as :meth:`evaluate`; arrays broadcast
         against each other. With ``validate`` (default) the domain rules are checked on the
-        arrays (one pass each); step-size conditions are not checked (see
-        :meth:`check_condition`).
+        arrays (one pass each).
+
+        Args:
+            validate: check the domain rules (and that the result is finite).
+            outside_condition: what to do where a step-size condition fails (there the
+                formula is not a valid bound): ``"evaluate"`` (default, the fastest)
+                evaluates the formula anyway, ``"nan"`` returns NaN there, ``"raise"``
+                raises ``ValueError`` naming the first such point and the condition.
+                :meth:`condition_mask` gives the mask itself.
 
         Example:
             >>> import numpy as np
@@ -298,10 +346,38 @@ class Bound:
             >>> f = local_sgd().lambdify()
             >>> f(gamma=np.array([0.01, 0.02]), L=1, sigma=1, n=8, T=100, F0=1, P=4, eps=0.5).round(5)
             array([2.00248, 1.0074 ])
+            >>> f = local_sgd().lambdify(outside_condition="nan")
+            >>> f(gamma=np.array([0.1, 0.3]), L=1, sigma=1, n=8, T=100, F0=1, P=3, eps=0.5).round(5)
+            array([0.28083,     nan])
         """
+        if outside_condition not in OUTSIDE_CONDITION_MODES:
+            raise ValueError(f"outside_condition must be one of {', '.join(OUTSIDE_CONDITION_MODES)}, "
+                             f"got {outside_condition!r}")
         if self._vectorized is None:
             self._vectorized = VectorizedBound(self)
-        return self._vectorized if validate else self._vectorized.unchecked
+        base = self._vectorized
+        if outside_condition == "evaluate":
+            return base if validate else base.unchecked
+        return VectorizedBound(self, validate=validate, _fn=base._fn, outside_condition=outside_condition)
+
+
+def _raise_not_finite(out: NDArray[np.float64], bad: NDArray[np.bool_]) -> None:
+    index = int(np.flatnonzero(bad.reshape(-1))[0])
+    raise ValueError(f"the bound is not finite ({out.reshape(-1)[index]}) at flat index {index}: float64 overflows")
+
+
+def _raise_condition_fails(
+    mask: NDArray[np.bool_], sides: list[tuple[Condition, NDArray[np.float64], NDArray[np.float64]]]
+) -> None:
+    index = int(np.flatnonzero(~mask.reshape(-1))[0])
+    for cond, lhs, rhs in sides:
+        check = ConditionCheck(cond, float(lhs.reshape(-1)[index]), float(rhs.reshape(-1)[index]))
+        if not check.holds:
+            raise ValueError(
+                f"step-size condition violated at flat index {index}: {cond.label} fails, the left side "
+                f"is {check.lhs:.6g}, above {check.rhs:.6g} by {check.excess:.6g} ({int((~mask).sum())} "
+                f"of {mask.size} points fail; outside_condition='nan' masks them instead)"
+            )
 
 
 def _period_sum_label(levels: tuple[Level, ...]) -> str:
@@ -326,22 +402,37 @@ class VectorizedBound:
     CHUNK = 8192
     BLOCK = 65536
 
-    def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None) -> None:
+    def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None,
+                 outside_condition: OutsideCondition = "evaluate") -> None:
+        if outside_condition not in OUTSIDE_CONDITION_MODES:
+            raise ValueError(f"outside_condition must be one of {', '.join(OUTSIDE_CONDITION_MODES)}, "
+                             f"got {outside_condition!r}")
         self.bound = bound
         self.validate = validate
+        self.outside_condition = outside_condition
         self.symbols = bound.symbols
         self._fn = _fn or compiled(self.symbols, bound.expr)
 
     @property
     def unchecked(self) -> "VectorizedBound":
         """The same function without the domain checks."""
-        return VectorizedBound(self.bound, validate=False, _fn=self._fn)
+        return VectorizedBound(self.bound, validate=False, _fn=self._fn, outside_condition=self.outside_condition)
 
     def __call__(self, **values: Any) -> NDArray[np.float64]:
-        out = self._run(self.bound.values_to_arrays(values), self.validate)
-        if self.validate and not np.isfinite(np.add.reduce(out, axis=None)) and not np.all(np.isfinite(out)):
-            bad = np.flatnonzero(~np.isfinite(out.reshape(-1)))[0]
-            raise ValueError(f"the bound is not finite ({out.reshape(-1)[bad]}) at flat index {bad}: float64 overflows")
+        arrays = self.bound.values_to_arrays(values)
+        out = self._run(arrays, self.validate)
+        if self.outside_condition == "evaluate":
+            if self.validate and not np.isfinite(np.add.reduce(out, axis=None)) and not np.all(np.isfinite(out)):
+                _raise_not_finite(out, ~np.isfinite(out))
+            return out
+        mask, sides = self.bound._condition_sides(arrays, out.shape)
+        if self.outside_condition == "raise" and not mask.all():
+            _raise_condition_fails(mask, sides)
+        if self.validate and not np.isfinite(np.add.reduce(out, axis=None)):
+            bad = ~np.isfinite(out) & mask  # overflow where the condition fails is masked anyway
+            if bad.any():
+                _raise_not_finite(out, bad)
+        np.copyto(out, np.nan, where=~mask)
         return out
 
     def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:

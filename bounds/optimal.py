@@ -1,6 +1,6 @@
 """The step size that minimises a bound under its step-size condition.
 
-Every bound of THEORY.md has the form ``a/gamma + b gamma + c gamma^2`` in ``gamma`` (with
+Every bound of docs/theory.md has the form ``a/gamma + b gamma + c gamma^2`` in ``gamma`` (with
 ``a = c_init F0/T``, ``b = c_noise L sigma^2/n``, ``c`` the divergence terms over
 ``gamma^2``), which is convex on ``gamma > 0``; the conditions are ``gamma <= gamma_max``.
 The minimiser is therefore unique: the positive root of the derivative's numerator
@@ -54,24 +54,55 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
     """The largest ``gamma`` that satisfies every condition of ``bound``, and which one binds.
 
     Each condition reads ``c gamma^k <= rhs``, so its largest ``gamma`` is
-    ``(rhs/c)^(1/k)``.
+    ``(rhs/c)^(1/k)``. A condition whose left side is zero (the period sum when every
+    period is 1) holds for every ``gamma`` and sets no limit; ``gamma*L <= 1`` always does.
+
+    Args:
+        bound: any :class:`~bounds.Bound`.
+        **values: keyword values of ``bound`` (as for :meth:`~bounds.Bound.evaluate`); only
+            those the conditions use are needed (``L`` and the periods), others are ignored.
+
+    Raises:
+        ValueError: for a keyword ``bound`` does not take, a missing one the conditions need,
+            or values at which a condition cannot be evaluated.
 
     Example:
-        >>> from bounds import two_level
+        >>> from bounds import two_level, multi_level
         >>> g, which = largest_step_size(two_level(), L=1, I=5, G=50)
         >>> round(g, 6), which
         (0.01006, '4*gamma^2*L^2*(I*(I-1) + G*(G-1)) <= 1')
+        >>> largest_step_size(multi_level([1, 1], [4]), L=2)  # every period 1
+        (0.5, 'gamma*L <= 1')
     """
+    unknown = sorted(set(values) - set(bound.parameters))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} for {bound.title}; expected: {', '.join(bound.parameters)}")
+    by_symbol: dict[sp.Symbol, Any] = {}
+    for key, value in values.items():
+        spec = bound.parameters[key]
+        if isinstance(spec, tuple):
+            items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else []
+            if len(items) != len(spec):
+                raise ValueError(f"parameter {key} must be a sequence of {len(spec)} values, one per level "
+                                 f"(finest first), got {value!r}")
+            by_symbol.update(zip(spec, items))
+        else:
+            by_symbol[spec] = value
     best, label = math.inf, ""
     for cond in bound.conditions:
-        k = int(sp.degree(cond.lhs, s.gamma))
+        lhs = sp.expand(cond.lhs)
+        if lhs.is_zero:
+            if not cond.rhs.is_nonnegative:  # pragma: no cover - no bound has such a condition
+                raise ValueError(f"the condition {cond.label} cannot hold")
+            continue  # 0 <= rhs: vacuous, no limit on gamma
+        k = int(sp.degree(lhs, s.gamma))
         others = sorted((cond.lhs.free_symbols | cond.rhs.free_symbols) - {s.gamma}, key=lambda x: x.name)
-        missing = [sym.name for sym in others if sym.name not in values]
+        missing = [sym.name for sym in others if sym not in by_symbol]
         if missing:
             raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
         with np.errstate(over="ignore", invalid="ignore"):
             coeff, rhs = compiled(others, sp.Tuple(cond.lhs.subs(s.gamma, 1), cond.rhs))(
-                *(np.float64(values[sym.name]) for sym in others))
+                *(np.float64(by_symbol[sym]) for sym in others))
         if not (np.isfinite(coeff) and np.isfinite(rhs)) or coeff < 0:
             raise ValueError(f"the condition {cond.label} cannot be evaluated at these values (overflow or a "
                              f"negative parameter)")
@@ -82,6 +113,18 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
     if not math.isfinite(best) or best <= 0:
         raise ValueError("no condition limits gamma at these values: the bound has no largest step size")
     return best, label
+
+
+def _largest_step_size_at(bound: Bound, scalars: dict[sp.Symbol, float]) -> tuple[float, str]:
+    """:func:`largest_step_size` at values keyed by symbol (per-level symbols included)."""
+    keywords: dict[str, Any] = {}
+    for key, spec in bound.parameters.items():
+        if isinstance(spec, tuple):
+            if all(sym in scalars for sym in spec):
+                keywords[key] = [scalars[sym] for sym in spec]
+        elif spec in scalars:
+            keywords[key] = scalars[spec]
+    return largest_step_size(bound, **keywords)
 
 
 def _gamma_coefficients(bound: Bound, arrays: dict[sp.Symbol, np.ndarray]) -> tuple[float, float, float]:
@@ -131,7 +174,8 @@ def optimal_lr(bound: Bound, **values: Any) -> OptimalStepSize:
     check_domain(bound, arrays)
     if float(arrays[s.F0]) == 0.0:
         raise ValueError("F0 must be positive to optimise gamma: with F0 = 0 the bound only decreases as gamma -> 0")
-    gamma_max, limiting = largest_step_size(bound, **{sym.name: float(v) for sym, v in arrays.items()})
+    scalars = {sym: float(v) for sym, v in arrays.items() if sym != s.gamma}
+    gamma_max, limiting = _largest_step_size_at(bound, scalars)
     a, b, c = _gamma_coefficients(bound, arrays)
 
     def slope_sign(log_gamma: float) -> float:  # 2c g^3 + b g^2 - a, increasing in g
@@ -150,7 +194,9 @@ def optimal_lr(bound: Bound, **values: Any) -> OptimalStepSize:
                 raise ValueError("the optimal step size is below the smallest float64; rescale the problem")
         gamma = math.exp(brentq(slope_sign, low, top, xtol=1e-14, rtol=1e-14, maxiter=500))
         rule = "the stationary point of the bound in gamma, inside the step-size condition"
-    value = bound.evaluate(strict=False, **{sym.name: float(v) for sym, v in arrays.items() if sym != s.gamma},
-                           gamma=gamma)
+    value = float(bound.lambdify(validate=False).evaluate_arrays({**arrays, s.gamma: np.asarray(gamma)}))
+    if not math.isfinite(value):
+        raise ValueError(f"the bound is not finite ({value}) at the optimal step size: float64 overflows; rescale "
+                         "the problem")
     return OptimalStepSize(gamma=gamma, value=value, gamma_max=gamma_max, limiting_condition=limiting,
                            at_boundary=gamma == gamma_max, rule=rule)

@@ -4,10 +4,12 @@ Two kinds of rules:
 
 * per symbol, read off its sympy assumptions: ``gamma``, ``L`` positive; ``sigma``, ``F0``,
   every ``eps`` non-negative; ``n``, ``T``, periods and group counts positive integers;
-* structural, read off the bound's levels (THEORY.md sections 1 and 4): each period divides
-  the next, ``T`` is a multiple of the top period, group counts do not increase from fine to
-  coarse (``N <= n``), and where Lemma 2 needs equal groups each count divides the finer one
-  and ``n >= 2``.
+* structural, read off the bound's levels (docs/theory.md, the setting): each period
+  divides the next, group counts do not increase from fine to coarse (``N <= n``), and
+  where Lemma 2 needs equal groups each count divides the finer one and ``n >= 2``.
+
+The horizon ``T`` is any positive integer: it need not be a multiple of the top period,
+since the theorem also covers a final partial window (docs/theory.md, Theorem 2).
 
 All checks are vectorised: they take float arrays (scalars are 0-d arrays), so the same code
 serves :meth:`bounds.Bound.evaluate` and :meth:`bounds.Bound.lambdify`.
@@ -153,12 +155,11 @@ def check_domain(bound: BoundStructure, arrays: Mapping[sp.Symbol, NDArray[np.fl
     for key, spec in bound.parameters.items():
         for i, sym in enumerate(spec if isinstance(spec, tuple) else (spec,)):
             names[sym] = f"{key}[{i}]" if isinstance(spec, tuple) else key
-    # A later period is an integer multiple of an integer period, and T of the top period,
-    # so their integrality follows from the multiple rules below: skip the extra pass.
+    # A later period is an integer multiple of an integer period, so its integrality follows
+    # from the nesting rule below: skip the extra pass. T is checked on its own (any T >= 1).
     if any(arr.size == 0 for arr in arrays.values()):
         return  # the broadcast result is empty: nothing to check
-    T = _symbol_named(bound, "T")
-    implied = {T} | {lev.period for lev in bound.levels[1:] if lev.period.is_Symbol}
+    implied = {lev.period for lev in bound.levels[1:] if lev.period.is_Symbol}
     implied.discard(bound.levels[0].period)  # a symbol repeated from P_1 must be checked itself
     for sym, arr in arrays.items():
         _symbol_rules(sym, names[sym], arr, integer=sym not in implied)
@@ -173,7 +174,6 @@ def check_domain(bound: BoundStructure, arrays: Mapping[sp.Symbol, NDArray[np.fl
             raise ValueError(f"{level.period_label} must be a positive integer, got {_first(p, bad)}")
     for l in range(1, len(periods)):
         _multiple_rule(periods[l], periods[l - 1], labels[l], labels[l - 1], " (periods must nest)")
-    _multiple_rule(arrays[T], periods[-1], "T", labels[-1], " (the top period)")
 
     counts = [_numeric(bound.levels[0].finer_count, arrays)] + [_numeric(lev.count, arrays) for lev in bound.levels]
     count_labels = ["n"] + [lev.count_label for lev in bound.levels]
@@ -200,12 +200,6 @@ def check_domain(bound: BoundStructure, arrays: Mapping[sp.Symbol, NDArray[np.fl
             f"n must be at least 2 for Lemma 2's random grouping (its shares divide by n - 1), "
             f"got {_first(counts[0], ~(counts[0] >= 2))}"
         )
-
-
-def _symbol_named(bound: BoundStructure, key: str) -> sp.Symbol:
-    spec = bound.parameters[key]
-    assert not isinstance(spec, tuple)
-    return spec
 
 
 def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> None:

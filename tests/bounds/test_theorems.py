@@ -1,4 +1,4 @@
-"""Theorems 1 and 2 and local SGD: the code's formulas against THEORY.md typed in by hand."""
+"""Theorems 1 and 2 and local SGD: the code's formulas against docs/theory.md typed in by hand."""
 
 import numpy as np
 import pytest
@@ -121,7 +121,7 @@ def test_lambdify_chunked_path_matches_direct_path():
 
 
 def test_tight_case_holds_with_equality():
-    """THEORY.md remark: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight."""
+    """docs/theory.md remark on tightness: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight."""
     L_, T_, x0 = 2.5, 20, np.array([1.0, -2.0, 0.5])
     x, grads = x0.copy(), []
     for _ in range(T_):  # gradient descent: every period 1 means all workers stay equal
@@ -154,3 +154,19 @@ def test_other_coefficients_change_every_term_and_the_condition():
     assert same(b.conditions[1].lhs, 8 * lit.gamma**2 * lit.L**2 * lit.P * (lit.P - 1))
     with pytest.raises(ValueError, match="coefficient init"):
         bounds.Coefficients(init=-1)
+
+
+def test_any_horizon_evaluates_theorem_2_literally():
+    """Issue 8: the theorem holds for every T >= 1 (docs/theory.md, Theorem 2, the partial
+    window), so T = 7 with P_M = 5 is evaluated, to the hand-typed formula's value."""
+    b = bounds.multi_level([1, 5], [4])
+    v = dict(gamma=sp.Rational(1, 100), L=1, sigma=sp.Rational(1, 2), n=16, T=7, F0=3)
+    eps = [sp.Rational(1, 3), 1]
+    exact = lit.theorem_2([1, 5], [16, 4, 1], eps).subs(
+        {getattr(lit, k): x for k, x in v.items()}, simultaneous=True)
+    assert exact.is_Rational
+    value = b.evaluate(**{k: float(x) for k, x in v.items()}, eps=[float(e) for e in eps])
+    assert value == pytest.approx(float(exact), rel=REL)
+    two = bounds.two_level().evaluate(**{k: float(x) for k, x in v.items()}, N=4, I=1, G=5,
+                                      eps_l=float(eps[0]), eps_g=float(eps[1]))
+    assert two == pytest.approx(float(exact), rel=REL)

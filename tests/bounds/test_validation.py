@@ -16,7 +16,8 @@ GOOD = dict(gamma=0.01, L=1, sigma=1, n=32, T=10000, F0=10, N=4, I=5, G=50, eps_
     (dict(I=2.5), r"I must be an integer"),
     (dict(N=40), r"N must be at most n"),
     (dict(N=0), r"N must be positive"),
-    (dict(T=1001), r"T must be a multiple of G"),
+    (dict(T=1000.5), r"T must be an integer"),
+    (dict(T=0), r"T must be positive"),
     (dict(T=-50), r"T must be positive"),
     (dict(n=3.5), r"n must be an integer"),
     (dict(gamma=0), r"gamma must be positive"),
@@ -96,8 +97,7 @@ def test_multi_level_checks_numeric_groups_against_n_and_eps_length():
         b.evaluate(**{**v, "eps": 1.0})
     with pytest.raises(ValueError, match=r"eps\[2\] must be non-negative"):
         b.evaluate(**{**v, "eps": [1, 1, -1]})
-    with pytest.raises(ValueError, match=r"T must be a multiple of periods\[2\]"):
-        b.evaluate(**{**v, "T": 1050})
+    assert np.isfinite(b.evaluate(**{**v, "T": 1050}))  # any horizon, not only multiples of P_M
 
 
 def test_symbolic_periods_are_checked_at_evaluation():
@@ -115,10 +115,10 @@ def test_lambdify_validates_arrays_and_reports_the_global_index():
     gamma[150_001] = -1.0
     with pytest.raises(ValueError, match=r"gamma must be positive, got -1 at index 150001"):
         f(gamma=gamma, L=1, sigma=1, n=8, T=100, F0=1, P=4, eps=0.5)
-    P = np.full(10, 4.0)
-    P[3] = 3
-    with pytest.raises(ValueError, match=r"T must be a multiple of P .*got T = 100 at index 3, P = 3 at index 3"):
-        f(gamma=1e-3, L=1, sigma=1, n=8, T=100, F0=1, P=P, eps=0.5)
+    G = np.full(10, 8.0)
+    G[3] = 6
+    with pytest.raises(ValueError, match=r"G must be a multiple of I .*got G = 6 at index 3, I = 4"):
+        bounds.two_level().lambdify()(**{**GOOD, "I": 4, "G": G})
 
 
 def test_evaluate_takes_scalars_only():
@@ -177,3 +177,25 @@ def test_condition_label_of_an_expression_period():
     P = sp.Symbol("P", positive=True, integer=True)
     label = bounds.multi_level([P, 2 * P], [4]).conditions[1].label
     assert "(2*P)*(2*P - 1)" in label
+
+
+# --- issue 8: any horizon T ---------------------------------------------------------------
+
+@pytest.mark.parametrize("build, extra", [
+    (lambda: bounds.multi_level([1, 5], [4]), dict(eps=[1, 0.5])),
+    (lambda: bounds.two_level(), dict(N=4, I=1, G=5, eps_g=0.5, eps_l=1)),
+    (lambda: bounds.local_sgd(), dict(P=5, eps=1)),
+    (lambda: bounds.random_grouping(bounds.multi_level([1, 5], [4])), dict(eps=1)),
+])
+def test_any_horizon_is_accepted_and_evaluates_the_formula(build, extra):
+    """T = 7 with top period 5: refused before issue 8, now the theorem's value."""
+    b = build()
+    v = dict(gamma=0.01, L=1, sigma=1, n=32, F0=2, **extra)
+    value = b.evaluate(T=7, **v)
+    # only the init term depends on T: 2 F0 / (gamma T)
+    assert value - b.evaluate(T=5, **v) == pytest.approx(2 * 2 / 0.01 * (1 / 7 - 1 / 5), rel=1e-12)
+    assert b.lambdify()(T=np.array([5, 6, 7]), **v)[2] == pytest.approx(value, rel=1e-12)
+    with pytest.raises(ValueError, match="T must be an integer, got 7.5"):
+        b.evaluate(T=7.5, **v)
+    with pytest.raises(ValueError, match="T must be positive"):
+        b.lambdify()(T=np.array([7, 0]), **v)
