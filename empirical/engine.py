@@ -26,6 +26,7 @@ state's size is allocated in the loop.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -54,6 +55,62 @@ def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, see
     for name, value in (("steps", steps), ("seeds", seeds), ("record_every", record_every)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (MemAvailable, or free pages), capped by a cgroup limit."""
+    available = None
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:  # cgroup v2: a container's limit may be below the machine's free memory
+        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
+            text = limit.read().strip()
+            if text != "max":
+                available = min(available, int(text) - int(used.read()))
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: int) -> None:
+    """Refuse up front a run whose arrays do not fit in the memory available.
+
+    The state ``x``, the gradient buffer and the problem's scratch (three ``(seeds, n, d)``
+    arrays), and per recorded step the step index, ``||grad f(u^t)||^2``, ``f(u^t)`` and ``M``
+    divergences per seed; a run may take three quarters of the memory available (the rest is
+    left for the problem, the interpreter and the averages taken afterwards). The error says
+    which ``record_every`` would fit.
+    """
+    available = _available_memory()
+    if available is None:
+        return
+    gib = 2.0**30
+    state = 3 * 8 * seeds * n * d
+    per_record = 8 * (1 + seeds * (2 + M))
+    recorded = -(-steps // record_every)
+    need = state + per_record * recorded
+    budget = 3 * available // 4
+    if need <= budget:
+        return
+    if state >= budget:
+        raise ValueError(f"seeds x n x d = {seeds} x {n} x {d} needs {state / gib:.3g} GiB for the state alone, more "
+                         f"than 3/4 of the {available / gib:.3g} GiB of memory available: use fewer seeds, workers (n) "
+                         f"or dimensions (d)")
+    fits = -(-steps * per_record // (budget - state))
+    raise ValueError(f"steps = {steps} recorded every {record_every} step(s) needs {need / gib:.3g} GiB, more than "
+                     f"3/4 of the {available / gib:.3g} GiB of memory available: record_every >= {fits} fits "
+                     f"(--record-every {fits} on the command line), or use fewer steps or seeds")
 
 
 def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:
