@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-__all__ = ["confidence_interval"]
+__all__ = ["confidence_interval", "confidence_band"]
 
 
 def confidence_interval(samples: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
@@ -28,4 +28,29 @@ def confidence_interval(samples: ArrayLike, level: float = 0.95) -> tuple[float,
     if x.size < 2:
         return mean, float("nan"), float("nan")
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def confidence_band(samples: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise mean and Student-t confidence interval of curves, one curve per seed.
+
+    ``samples`` has shape ``(seeds, steps)``; returns ``(mean, low, high)``, each ``(steps,)``,
+    the same numbers :func:`confidence_interval` gives column by column (``nan`` bands with
+    a single seed).
+
+    Example:
+        >>> m, lo, hi = confidence_band([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+        >>> m.tolist(), lo.round(3).tolist(), hi.round(3).tolist()
+        ([2.0, 0.0], [-0.484, 0.0], [4.484, 0.0])
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"samples must be a (seeds, steps) array with at least one seed, got shape {x.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    mean = x.mean(axis=0)
+    if x.shape[0] < 2:
+        nan = np.full_like(mean, np.nan)
+        return mean, nan, nan.copy()
+    half = stats.t.ppf(0.5 + level / 2, x.shape[0] - 1) * x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
     return mean, mean - half, mean + half

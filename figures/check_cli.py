@@ -48,12 +48,12 @@ def _check(args: argparse.Namespace) -> int:
         rg_text = f"{rg[name]:.4g}" if rg else "n/a (unequal groups)"
         print(f"{name:<9} {e['mean']:>10.5g} {e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g} "
               f"{result.bound[name]:>10.4g} {result.bound[name] / e['mean']:>15.1f} {rg_text:>22}")
-    v = result.verdicts
-    print(f"every bound holds (bound >= upper CI):        {v['bound_valid']}")
-    print(f"bounds sandwiched (Corollary 1-2, random grouping): {v['bound_sandwich']}")
-    print(f"bounds sandwiched (this grouping's constants):  {v['bound_sandwich_own_grouping']}")
-    print(f"measured values sandwiched (paired CIs):        {v['empirical_sandwich']}"
-          f" (significantly: {v['empirical_sandwich_significant']})")
+    print(f"estimated (not certified) constants: {', '.join(c['estimated'])}" if c["estimated"]
+          else "every constant is exact or certified")
+    print("verdicts (exact: decided in rational arithmetic; statistical: 95% CIs over seeds;")
+    print("          not applicable: a hypothesis of the theorem is not met, and why):")
+    for name, verdict in result.verdicts.items():
+        print(f"  {name}: {verdict.line()}")
     print("wrote " + ", ".join(payload["files"]))
     return 0
 

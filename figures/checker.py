@@ -1,25 +1,29 @@
-"""The sandwich checker: three runs, three bounds, three verdicts.
+"""The sandwich checker: three runs, three bounds, and verdicts that never claim more than was shown.
 
 Runs local SGD with period ``P_1`` (``I``), H-SGD, and local SGD with period ``P_M`` (``G``)
 on the same problem with the same seeds and step size, and evaluates the three bounds of
-THEORY.md with the problem's constants:
+docs/theory.md (Theorem 2 and its local SGD case) with the problem's constants:
 
 * ``bound``: the grouping's own constants (``eps_l``, ``eps_g`` of A3 for this grouping, and
   the total ``eps`` for the local SGD ends): the bounds that must hold for these runs;
 * ``bound_random_grouping``: H-SGD with Lemma 2's shares of the total ``eps`` (Corollary 1),
-  the values that compare the bounds (THEORY.md, "Scope of the corollaries").
+  the values that compare the bounds (docs/theory.md, "Scope of the corollaries").
 
-Verdicts:
+Verdicts (:class:`figures.verdicts.Verdict`; each says its basis, and is *not applicable*
+with the reason when a hypothesis fails):
 
-* ``bound_valid``: each own-constant bound is at least the upper end of the 95% confidence
-  interval of its measured average (a conservative reading of "the bound holds");
-* ``bound_sandwich``: Corollary 1-2's ordering of the random-grouping bounds (a theorem:
-  ``false`` would be a bug);
-* ``bound_sandwich_own_grouping``: the same ordering with the grouping's own constants (may
-  fail for adversarial groupings; reported, not hidden);
-* ``empirical_sandwich``: the measured ordering, decided on the per-seed paired differences
-  (the runs share their noise): true when neither difference is significantly negative;
-  ``empirical_sandwich_significant`` when both are significantly positive.
+* ``condition_holds`` (exact): H-SGD's step-size conditions at ``gamma`` (they imply both local
+  SGD conditions);
+* ``bound_valid`` (statistical, or floating point for noise-free runs): each own-constant
+  bound is at least the upper end of the 95% confidence interval of its measured average.
+  Not applicable when a condition fails, a constant is estimated, or only one seed ran;
+* ``bound_sandwich`` (exact): Corollary 1-2's ordering of the random-grouping bounds, decided
+  in exact rational arithmetic (``false`` would be a bug);
+* ``bound_sandwich_own_grouping`` (exact): the same ordering with the grouping's own
+  constants (may fail for adversarial groupings; reported, not hidden);
+* ``empirical_sandwich`` (statistical): the measured ordering, decided on the per-seed paired
+  differences (the runs share their noise); each side is *in order*, *indistinguishable* or
+  *reversed* at 95%, and the verdict holds only when both sides are in order.
 """
 
 from __future__ import annotations
@@ -31,14 +35,27 @@ import numpy as np
 
 import bounds
 from bounds.optimal import largest_step_size
-from empirical.statistics import confidence_interval
-from figures.plotting import COLOURS, pyplot
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
+from empirical.statistics import confidence_band, confidence_interval
+from figures.plotting import COLOURS, pyplot
+from figures.verdicts import (
+    NOT_APPLICABLE,
+    Verdict,
+    all_hold,
+    bound_holds,
+    bounds_ordered,
+    condition_holds,
+    estimated_constants,
+    sandwich_order,
+)
 
-__all__ = ["CheckResult", "run_check", "draw_check", "default_problem"]
+__all__ = ["CheckResult", "run_check", "draw_check", "default_problem", "admissible_step_size", "RUNS", "NAMES"]
 
 RUNS = ("local_I", "hsgd", "local_G")
+
+NAMES = {"local_I": "local SGD (P = I)", "hsgd": "H-SGD", "local_G": "local SGD (P = G)"}
+"""How text, JSON details and figures name the three runs."""
 
 
 def default_problem(n: int = 32, d: int = 10, seed: int = 0) -> Any:
@@ -50,18 +67,30 @@ def default_problem(n: int = 32, d: int = 10, seed: int = 0) -> Any:
 
 @dataclass
 class CheckResult:
-    """Everything the checker measured and computed (see the module docstring)."""
+    """Everything the checker measured and computed (see the module docstring).
+
+    ``curves`` are the running averages (mean over seeds), ``curve_bands`` their pointwise 95%
+    confidence bands, and ``difference_curves`` the paired differences of the running
+    averages (``hsgd - local_I``, ``local_G - hsgd``) as ``(mean, low, high)``.
+    """
 
     params: dict[str, Any]
     constants: dict[str, Any]
     empirical: dict[str, dict[str, float]]
     bound: dict[str, float]
     bound_random_grouping: dict[str, float] | None
-    verdicts: dict[str, bool | None]
+    verdicts: dict[str, Verdict]
     gamma_rule: str
     hierarchy: str
     curves: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     bound_curves: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    curve_bands: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False, default_factory=dict)
+    difference_curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, default_factory=dict)
+
+    def holds(self, name: str) -> bool | None:
+        """The verdict ``name`` as JSON shows it: ``True``, ``False`` or ``None`` (not applicable
+        or undecided; the :class:`~figures.verdicts.Verdict` in :attr:`verdicts` says which)."""
+        return self.verdicts[name].holds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,7 +98,8 @@ class CheckResult:
             "empirical_ci95": {k: [v["ci_low"], v["ci_high"]] for k, v in self.empirical.items()},
             "bound": self.bound,
             "bound_random_grouping": self.bound_random_grouping,
-            **self.verdicts,
+            **{name: v.holds for name, v in self.verdicts.items()},
+            "verdicts": {name: v.to_json() for name, v in self.verdicts.items()},
             "params": self.params,
             "constants": self.constants,
             "gamma_rule": self.gamma_rule,
@@ -78,22 +108,36 @@ class CheckResult:
         }
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    return confidence_interval(b - a)
+def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str]:
+    """The largest float step size that meets ``bound``'s conditions *exactly*, and which binds.
+
+    :func:`bounds.largest_step_size` computes the limit in floating point, which can land one
+    ulp above it; this steps down ulp by ulp until the exact check
+    (:func:`figures.verdicts.condition_holds`) passes.
+    """
+    gamma, limiting = largest_step_size(bound, **values)
+    exact_values = {**{k: values[k] for k in values}, "gamma": gamma}
+    for _ in range(64):
+        if condition_holds(bound, exact_values).holds:
+            return gamma, limiting
+        gamma = float(np.nextafter(gamma, 0.0))
+        exact_values["gamma"] = gamma
+    raise ValueError(f"could not find a step size meeting {limiting} exactly")  # pragma: no cover
 
 
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: float | None = None,
               steps: int | None = None, seeds: int = 8, seed: int = 0,
               progress: Callable[[str], Any] | None = None) -> CheckResult:
-    """Run the three simulations and evaluate the three bounds.
+    """Run the three simulations, evaluate the three bounds, and decide the verdicts.
 
     Args:
         problem: default :func:`default_problem`.
         hierarchy: the H-SGD hierarchy; default two levels ``N = 4, I = 5, G = 50``, random
             grouping.
-        lr: step size; default the largest one H-SGD's condition allows (THEORY.md Theorem
-            1/2), which implies both local SGD conditions.
-        steps: ``T``; default the smallest multiple of the top period that is at least 3000.
+        lr: step size; default the largest one H-SGD's condition allows exactly (docs/theory.md
+            Theorem 2), which implies both local SGD conditions.
+        steps: ``T``, any positive integer (the theorem holds for every ``T >= 1``,
+            docs/theory.md); default 3000.
         seeds, seed: runs and noise seed, shared by the three runs.
         progress: optional callback told the name of each stage as it starts.
     """
@@ -102,17 +146,18 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     if h.M < 2:
         raise ValueError("the checker needs a hierarchy with at least two levels (H-SGD)")
     P1, PM = h.periods[0], h.periods[-1]
-    T = steps if steps is not None else -(-3000 // PM) * PM
-    if T % PM:
-        raise ValueError(f"steps must be a multiple of the top period {PM} (THEORY.md section 4), got {T}")
+    T = 3000 if steps is None else steps
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+        raise ValueError(f"steps must be a positive integer, got {T!r}")
     counts = list(h.group_counts[1:-1])
     hsgd_bound = bounds.multi_level(list(h.periods), counts)
     say = progress or (lambda stage: None)
     say("constants")
     c = problem.constants(h.levels)
     L, sigma, eps = c.L.value, c.sigma.value, c.eps.value
+    eps_levels = [e.value for e in c.eps_levels]
     if lr is None:
-        lr, limiting = largest_step_size(hsgd_bound, L=L)
+        lr, limiting = admissible_step_size(hsgd_bound, L=L)
         rule = f"the largest step size allowed by H-SGD's condition {limiting} (implies both local SGD conditions)"
     else:
         rule = "given"
@@ -133,82 +178,126 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
 
     common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0)
     local = bounds.local_sgd()
-    ends = {"local_I": local.evaluate(strict=False, **common, P=P1, eps=eps),
-            "local_G": local.evaluate(strict=False, **common, P=PM, eps=eps)}
-    own = {"local_I": ends["local_I"],
-           "hsgd": hsgd_bound.evaluate(strict=False, **common, eps=[e.value for e in c.eps_levels]),
-           "local_G": ends["local_G"]}
+    inputs = {"local_I": (local, dict(common, P=P1, eps=eps)),
+              "hsgd": (hsgd_bound, dict(common, eps=eps_levels)),
+              "local_G": (local, dict(common, P=PM, eps=eps))}
+    own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
     equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
+    rg_bound = bounds.random_grouping(hsgd_bound) if equal else None
     random_values = None
-    if equal:
-        rg = bounds.random_grouping(hsgd_bound).evaluate(strict=False, **common, eps=eps)
-        random_values = {"local_I": ends["local_I"], "hsgd": rg, "local_G": ends["local_G"]}
-    checks = hsgd_bound.check_condition(gamma=lr, L=L)
-    d_low = _paired(averages["local_I"], averages["hsgd"])
-    d_high = _paired(averages["hsgd"], averages["local_G"])
-    verdicts: dict[str, bool | None] = {
-        "condition_holds": all(ch.holds for ch in checks),
-        "bound_valid": all(own[k] >= empirical[k]["ci_high"] for k in RUNS),
-        "bound_sandwich": None if random_values is None else bool(
-            random_values["local_I"] <= random_values["hsgd"] <= random_values["local_G"]),
-        "bound_sandwich_own_grouping": bool(own["local_I"] <= own["hsgd"] <= own["local_G"]),
-        "empirical_sandwich": bool(d_low[2] >= 0 and d_high[2] >= 0),
-        "empirical_sandwich_significant": bool(d_low[1] > 0 and d_high[1] > 0),
+    if rg_bound is not None:
+        random_values = {"local_I": own["local_I"], "hsgd": rg_bound.evaluate(strict=False, **common, eps=eps),
+                         "local_G": own["local_G"]}
+
+    labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
+              "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
+    estimated = estimated_constants(labels)
+    conditions = {k: condition_holds(b, v, name=NAMES[k]) for k, (b, v) in inputs.items()}
+    deterministic = sigma == 0 and all(np.all(a == a[0]) for a in averages.values())
+    valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated,
+                            deterministic=deterministic, name=NAMES[k]) for k in RUNS}
+    chain = [(NAMES[k], b, v) for k, (b, v) in inputs.items()]
+    verdicts: dict[str, Verdict] = {
+        "condition_holds": conditions["hsgd"],
+        "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)", valid),
+        "bound_sandwich": (
+            Verdict("bounds ordered, random grouping (Corollaries 1-2)", None, NOT_APPLICABLE,
+                    "unequal groups: Lemma 2's random grouping needs equal nested groups")
+            if rg_bound is None else bounds_ordered(
+                "bounds ordered, random grouping (Corollaries 1-2)",
+                [chain[0], (NAMES["hsgd"] + " (random grouping)", rg_bound, dict(common, eps=eps)), chain[2]],
+                estimated=estimated)),
+        "bound_sandwich_own_grouping": bounds_ordered("bounds ordered, this grouping's constants", chain,
+                                                      estimated=estimated),
+        "empirical_sandwich": sandwich_order(averages["local_I"], averages["hsgd"], averages["local_G"],
+                                             names=[NAMES[k] for k in RUNS]),
     }
-    eps_levels = [e.value for e in c.eps_levels]
     constants = {"L": L, "sigma": sigma, "eps": eps, "F0": F0, "f_star_lower_bound": c.f_star.value,
-                 "eps_levels": eps_levels,
-                 "labels": {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
-                            "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}}
+                 "eps_levels": eps_levels, "labels": labels, "estimated": estimated}
     if h.M == 2:
         constants.update(eps_g=eps_levels[1], eps_l=eps_levels[0])
     params = {"gamma": lr, "n": problem.n, "T": T, "seeds": seeds, "seed": seed,
               "periods": list(h.periods), "groups": counts, "grouping": h.grouping}
     if h.M == 2:
         params.update(N=counts[0], I=P1, G=PM)
-    curves = {name: r.running_avg.mean(axis=0) for name, r in results.items()}
-    # Each bound at every admissible horizon T' = k P_M <= T, for the running-average plot.
-    horizons = np.arange(PM, T + 1, PM)
-    per_horizon = dict(common, T=horizons)
-    bound_curves = {
-        "horizons": horizons,
-        "local_I": local.lambdify()(**per_horizon, P=P1, eps=eps),
-        "hsgd": hsgd_bound.lambdify()(**per_horizon, eps=[e.value for e in c.eps_levels]),
-        "local_G": local.lambdify()(**per_horizon, P=PM, eps=eps),
-    }
+    running = {name: r.running_avg for name, r in results.items()}
+    curves = {name: run.mean(axis=0) for name, run in running.items()}
+    bands = {name: confidence_band(run)[1:] for name, run in running.items()}
+    differences = {"hsgd - local_I": confidence_band(running["hsgd"] - running["local_I"]),
+                   "local_G - hsgd": confidence_band(running["local_G"] - running["hsgd"])}
+    # Each bound at every horizon T' = 1 .. T (the theorem holds for every T'), for the plot.
+    per_horizon = dict(common, T=np.arange(1, T + 1))
+    bound_curves = {"horizons": per_horizon["T"],
+                    **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
     return CheckResult(params=params, constants=constants, empirical=empirical, bound=own,
                        bound_random_grouping=random_values, verdicts=verdicts, gamma_rule=rule,
-                       hierarchy=h.describe(), curves=curves, bound_curves=bound_curves)
+                       hierarchy=h.describe(), curves=curves, bound_curves=bound_curves, curve_bands=bands,
+                       difference_curves=differences)
 
 
 def draw_check(result: CheckResult):
-    """The running average of ``||grad f(u^t)||^2`` of the three runs, with their bounds."""
+    """The three runs against their bounds, the measured sandwich zoomed, and its paired differences.
+
+    Left: running average of ``||grad f(u^t)||^2`` (mean over seeds, 95% band) under each
+    bound at the same horizon. Middle: the measured curves zoomed past the first fifth of the
+    run. Right: the paired differences ``H-SGD - local(I)`` and ``local(G) - H-SGD`` with their
+    95% bands: the measured sandwich holds where both stay above 0. The title states the
+    verdicts in words, with their basis, and what the bounds were evaluated at.
+    """
     plt = pyplot()
-    fig, (top, zoom) = plt.subplots(1, 2, figsize=(11, 4.2))
-    labels = {"local_I": f"local SGD, P = {result.params['periods'][0]}", "hsgd": "H-SGD",
-              "local_G": f"local SGD, P = {result.params['periods'][-1]}"}
+    fig, (top, zoom, diff) = plt.subplots(1, 3, figsize=(15, 4.6))
+    p, c = result.params, result.constants
+    labels = {"local_I": f"local SGD, P = {p['periods'][0]}", "hsgd": "H-SGD",
+              "local_G": f"local SGD, P = {p['periods'][-1]}"}
+    t = np.arange(1, result.curves["hsgd"].size + 1)
+    start = t.size // 5
     for name in RUNS:
-        curve = result.curves[name]
-        t = np.arange(1, curve.size + 1)
+        curve, (lo, hi) = result.curves[name], result.curve_bands.get(name, (None, None))
         for ax in (top, zoom):
-            ax.plot(t, curve, color=COLOURS[name], label=f"{labels[name]} (measured)")
+            ax.plot(t, curve, color=COLOURS[name], label=f"{labels[name]}, measured")
+            if lo is not None and np.all(np.isfinite(lo)):
+                ax.fill_between(t, lo, hi, color=COLOURS[name], alpha=0.25, lw=0)
         top.plot(result.bound_curves["horizons"], result.bound_curves[name], color=COLOURS[name], ls="--",
-                 label=f"{labels[name]} bound at horizon t")
+                 label=f"{labels[name]}, bound at horizon t")
     top.set_yscale("log")
-    top.set_xlabel("step t")
-    top.set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$")
-    top.set_title("running average (solid) under the bound for the same horizon (dashed)", fontsize=9)
-    top.legend(fontsize=7)
-    start = len(result.curves["hsgd"]) // 5
-    zoom.set_xlim(start, len(result.curves["hsgd"]))
+    top.set_xlabel("step t (horizon T' = t)")
+    top.set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$ over seeds")
+    top.set_title("measured (solid, 95% band) under the bound for the same horizon (dashed)", fontsize=8)
+    top.legend(fontsize=6)
+    zoom.set_xlim(start, t.size)
     lo = min(result.curves[k][start:].min() for k in RUNS)
     hi = max(result.curves[k][start:].max() for k in RUNS)
     zoom.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
     zoom.set_xlabel("step t")
-    zoom.set_title("measured, zoomed: the empirical sandwich")
+    zoom.set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$ (zoomed)")
+    zoom.set_title("measured only, zoomed (95% bands over seeds)", fontsize=8)
+    diff_labels = {"hsgd - local_I": f"H-SGD $-$ {labels['local_I']}", "local_G - hsgd": f"{labels['local_G']} $-$ H-SGD"}
+    diff_colours = {"hsgd - local_I": COLOURS["local_I"], "local_G - hsgd": COLOURS["local_G"]}
+    for key, (mean, dlo, dhi) in result.difference_curves.items():
+        diff.plot(t[start:], mean[start:], color=diff_colours[key], label=diff_labels[key])
+        if np.all(np.isfinite(dlo)):
+            diff.fill_between(t[start:], dlo[start:], dhi[start:], color=diff_colours[key], alpha=0.25, lw=0)
+    diff.axhline(0.0, color="k", lw=0.8)
+    diff.set_xlabel("step t")
+    diff.set_ylabel("paired difference of running averages")
+    diff.set_title("measured sandwich: both differences above 0 (95% bands)", fontsize=8)
+    if result.difference_curves:
+        diff.legend(fontsize=7)
     v = result.verdicts
-    fig.suptitle(f"{result.hierarchy}; gamma = {result.params['gamma']:.3g}; bound valid: {v['bound_valid']}, "
-                 f"bounds sandwiched: {v['bound_sandwich']}, measured sandwiched: {v['empirical_sandwich']}",
-                 fontsize=9)
+    estimated = c.get("estimated") or []
+    at = (f"gamma = {p['gamma']:.4g}, L = {c['L']:.4g}, sigma = {c['sigma']:.3g}, T = {p['T']}, "
+          f"F0 = {c['F0']:.4g}, {p['seeds']} seeds")
+    if estimated:
+        at += "; ESTIMATED constants: " + ", ".join(estimated)
+    words = (f"step-size condition met: {v['condition_holds'].word}; bounds hold: {_word(v['bound_valid'])}; "
+             f"bounds ordered (random grouping): {_word(v['bound_sandwich'])}; "
+             f"measured sandwich: {_word(v['empirical_sandwich'])}")
+    fig.suptitle(f"{result.hierarchy}\n{at}\n{words}", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _word(verdict: Verdict) -> str:
+    if not verdict.applicable:
+        return "not applicable (" + verdict.detail.split(";")[0].split(" (")[0] + ")"
+    return f"{verdict.word} ({verdict.basis})"

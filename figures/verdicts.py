@@ -1,0 +1,382 @@
+"""Verdicts: what a check may claim about a theorem, and on what basis it was decided.
+
+A verdict is never a bare boolean. It names the claim that was tested, says how it was
+decided, and is *not applicable* (``holds = None``, JSON ``null``) whenever the theorem's
+hypotheses are not met, so it can never say more than the theorem does:
+
+* **exact** verdicts compare formulas at known inputs. The inputs are floats, and every float
+  is a rational number, so :func:`bounds_ordered` substitutes them as exact rationals into
+  the sympy expressions and compares exactly: equal bounds (``N = n``, ``N = 1``, ``I = G``)
+  are equal, not one ulp apart.
+* **statistical** verdicts compare a measured mean over seeds with a number. They use a
+  Student-t confidence interval of the mean (:func:`empirical.statistics.confidence_interval`)
+  and report one of three states: the whole interval on the claimed side, the interval
+  straddling, or the whole interval on the other side. Only the first and last decide
+  (``True`` / ``False``); a straddling interval is *undecided* (``None``).
+* **floating point**: a noise-free run (``sigma = 0``) is deterministic, so it is compared with
+  the bound directly, up to the stated tolerance :data:`RTOL`, :data:`ATOL` (``measured <=
+  bound (1 + RTOL) + ATOL``). This is what makes the tightness case of docs/theory.md, where
+  the bound holds with equality, read as holding.
+
+Not applicable, with the reason stated:
+
+* a step-size condition of the theorem fails (the statement then says nothing); conditions
+  are decided exactly (:func:`condition_holds`), with no tolerance;
+* a constant the bound rests on is estimated, not exact or certified;
+* one seed of a noisy run: no confidence interval can be formed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+from numpy.typing import ArrayLike
+
+from bounds.bound import Bound
+from empirical.statistics import confidence_interval
+
+__all__ = [
+    "Verdict",
+    "EXACT",
+    "STATISTICAL",
+    "FLOATING_POINT",
+    "NOT_APPLICABLE",
+    "RTOL",
+    "ATOL",
+    "LEVEL",
+    "condition_holds",
+    "estimated_constants",
+    "bound_holds",
+    "all_hold",
+    "bounds_ordered",
+    "exact_value",
+    "paired_order",
+    "sandwich_order",
+]
+
+EXACT, STATISTICAL, FLOATING_POINT, NOT_APPLICABLE = "exact", "statistical", "floating point", "not applicable"
+
+RTOL = 1e-9
+"""Relative floating-point tolerance when a measured value is compared with a bound."""
+
+ATOL = 1e-20
+"""Absolute floating-point tolerance, for bounds at (or near) 0, e.g. a run started at the minimiser."""
+
+LEVEL = 0.95
+"""Confidence level of every statistical verdict."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim about a theorem, whether it holds, and how that was decided.
+
+    Attributes:
+        claim: what was tested, in words (e.g. "every bound >= the upper 95% CI of its run").
+        holds: ``True``, ``False``, or ``None`` when not applicable or undecided.
+        basis: :data:`EXACT`, :data:`STATISTICAL`, :data:`FLOATING_POINT` or :data:`NOT_APPLICABLE`.
+        detail: the numbers behind the verdict, or why it is not applicable.
+        state: for statistical comparisons, where the interval sits (e.g. ``"in order"``,
+            ``"indistinguishable"``, ``"reversed"``; ``"below"``, ``"straddles"``, ``"above"``).
+        parts: the verdicts this one combines, by name.
+    """
+
+    claim: str
+    holds: bool | None
+    basis: str
+    detail: str = ""
+    state: str | None = None
+    parts: tuple[tuple[str, "Verdict"], ...] = ()
+
+    @property
+    def applicable(self) -> bool:
+        return self.basis != NOT_APPLICABLE
+
+    @property
+    def word(self) -> str:
+        """``"yes"``, ``"no"``, ``"not applicable"`` or ``"undecided"``, for text and figures."""
+        if not self.applicable:
+            return "not applicable"
+        return "undecided" if self.holds is None else ("yes" if self.holds else "no")
+
+    def line(self) -> str:
+        """One line: the claim, the answer with its basis, and the detail."""
+        basis = "" if not self.applicable else f" ({self.basis})"
+        tail = f": {self.detail}" if self.detail else ""
+        return f"{self.claim}: {self.word}{basis}{tail}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"holds": self.holds, "basis": self.basis, "claim": self.claim, "detail": self.detail}
+        if self.state is not None:
+            out["state"] = self.state
+        if self.parts:
+            out["parts"] = {name: part.to_json() for name, part in self.parts}
+        return out
+
+
+def _substitution(bound: Bound, values: Mapping[str, Any], partial: bool = False) -> dict[sp.Symbol, sp.Rational]:
+    if not partial:
+        bound.values_to_arrays(values)  # names and types, with the usual errors
+    subs: dict[sp.Symbol, sp.Rational] = {}
+    for name, spec in bound.parameters.items():
+        if partial and name not in values:
+            continue
+        if isinstance(spec, tuple):
+            subs.update({sym: _rational(v) for sym, v in zip(spec, values[name])})
+        else:
+            subs[spec] = _rational(values[name])
+    return subs
+
+
+def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "") -> Verdict:
+    """Decide every step-size condition of ``bound`` exactly at ``values`` (floats taken at
+    their exact rational values: no tolerance, so a step size one ulp too large fails).
+    ``values`` needs only the parameters the conditions use (e.g. ``gamma``, ``L`` and the
+    periods).
+
+    Example:
+        >>> from bounds import local_sgd
+        >>> v = condition_holds(local_sgd(), dict(gamma=0.25, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1))
+        >>> v.holds, v.basis
+        (True, 'exact')
+        >>> condition_holds(local_sgd(), dict(gamma=0.6, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1)).detail
+        'step-size condition 4*gamma^2*L^2*(P*(P-1)) <= 1 fails: 2.88 > 1 (by 1.88, 2.88x the limit)'
+    """
+    subs = _substitution(bound, values, partial=True)
+    failures, parts = [], []
+    for cond in bound.conditions:
+        missing = sorted(sym.name for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols) - set(subs))
+        if missing:
+            raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
+        lhs, rhs = cond.lhs.xreplace(subs), cond.rhs.xreplace(subs)
+        if not (lhs.is_Rational and rhs.is_Rational):
+            raise ValueError(f"the condition {cond.label} did not evaluate to rational numbers: {lhs}, {rhs}")
+        if lhs <= rhs:
+            parts.append(f"{cond.label}: {float(lhs):.6g} <= {float(rhs):.6g}")
+        else:
+            ratio = float(lhs / rhs) if rhs else math.inf
+            failures.append(f"step-size condition {cond.label} fails: {float(lhs):.6g} > {float(rhs):.6g} "
+                            f"(by {float(lhs - rhs):.6g}, {ratio:.3g}x the limit)")
+    claim = f"step-size conditions of {name or bound.title}"
+    if failures:
+        return Verdict(claim, False, EXACT, "; ".join(failures))
+    return Verdict(claim, True, EXACT, "; ".join(parts))
+
+
+def estimated_constants(labels: Mapping[str, Any]) -> list[str]:
+    """The names of the constants whose label says *estimated* (``labels``: name -> label or list).
+
+    Example:
+        >>> estimated_constants({"L": "exact", "sigma": "estimated (sampling)", "eps_levels": ["exact", "estimated"]})
+        ['sigma', 'eps_levels[1]']
+    """
+    names = []
+    for name, label in labels.items():
+        items = label if isinstance(label, (list, tuple)) else [label]
+        for i, item in enumerate(items):
+            if str(item).lower().startswith("estimated"):
+                names.append(f"{name}[{i}]" if isinstance(label, (list, tuple)) else name)
+    return names
+
+
+def _not_applicable(claim: str, reasons: Sequence[str], detail: str = "") -> Verdict:
+    why = "; ".join(reasons)
+    return Verdict(claim, None, NOT_APPLICABLE, why + (f" ({detail})" if detail else ""))
+
+
+def bound_holds(samples: ArrayLike, bound: float, *, condition: Verdict | None = None,
+                estimated: Sequence[str] = (), deterministic: bool = False, level: float = LEVEL,
+                name: str = "the run") -> Verdict:
+    """Does the measured mean of ``samples`` (one value per seed) sit below ``bound``?
+
+    Args:
+        samples: the measured left-hand side of the theorem, one value per seed.
+        bound: the theorem's right-hand side at the run's constants.
+        condition: the theorem's step-size conditions at the run's values
+            (:func:`condition_holds`); if they fail the verdict is not applicable.
+        estimated: names of estimated constants the bound rests on; any makes it not applicable.
+        deterministic: the run has no noise (every seed is the same run): compare the value
+            itself, up to the floating-point tolerance, instead of a confidence interval.
+        level: confidence level of the interval.
+        name: what the run is called in the detail.
+
+    Returns:
+        A :class:`Verdict`. Statistical states: ``"below"`` (upper end of the interval at most
+        the bound: holds), ``"straddles"`` (undecided), ``"above"`` (lower end above the bound:
+        the bound is violated at this confidence).
+
+    Example:
+        >>> bound_holds([1.0, 1.1, 0.9, 1.0], 2.0).line()
+        'bound >= measured (the run): yes (statistical): upper 95% CI 1.13 <= bound 2'
+        >>> bound_holds([1.0], 2.0).word
+        'not applicable'
+        >>> bound_holds([1.0 + 4e-16], 1.0, deterministic=True).word
+        'yes'
+    """
+    claim = f"bound >= measured ({name})"
+    x = np.asarray(samples, dtype=float).reshape(-1)
+    reasons = [] if condition is None or condition.holds else [condition.detail]
+    if estimated:
+        reasons.append("the bound rests on estimated constants (" + ", ".join(estimated) + "), not certified ones")
+    allowance = abs(bound) * RTOL + ATOL
+    if deterministic:
+        value = float(x[0])
+        if reasons:
+            return _not_applicable(claim, reasons, f"measured {value:.6g}, formula {bound:.6g}")
+        if not np.all(x == x[0]):
+            raise ValueError("deterministic=True but the seeds differ: the run is noisy")
+        holds = value <= bound + allowance
+        rel = "<=" if holds else ">"
+        return Verdict(claim, holds, FLOATING_POINT,
+                       f"measured {value:.10g} {rel} bound {bound:.10g} (noise-free run; tolerance "
+                       f"{RTOL:g} relative + {ATOL:g} absolute)", state="below" if holds else "above")
+    if x.size < 2:
+        reasons.append(f"{x.size} seed: no confidence interval can be formed (run at least 2 seeds)")
+    if reasons:
+        return _not_applicable(claim, reasons, f"measured mean {float(x.mean()):.6g}, formula {bound:.6g}")
+    mean, lo, hi = confidence_interval(x, level)
+    pct = f"{100 * level:g}%"
+    if hi <= bound + allowance:
+        return Verdict(claim, True, STATISTICAL, f"upper {pct} CI {hi:.6g} <= bound {bound:.6g}", state="below")
+    if lo > bound + allowance:
+        return Verdict(claim, False, STATISTICAL, f"lower {pct} CI {lo:.6g} > bound {bound:.6g}: violated",
+                       state="above")
+    return Verdict(claim, None, STATISTICAL,
+                   f"bound {bound:.6g} inside the {pct} CI {lo:.6g} .. {hi:.6g} (mean {mean:.6g}): undecided",
+                   state="straddles")
+
+
+def all_hold(claim: str, verdicts: Mapping[str, Verdict]) -> Verdict:
+    """Combine verdicts: not applicable if any is, ``False`` if any fails, ``None`` if any is
+    undecided, else ``True``; the basis is the weakest of the parts."""
+    parts = tuple(verdicts.items())
+    if any(not v.applicable for _, v in parts):
+        reasons = sorted({v.detail.split(" (")[0] for _, v in parts if not v.applicable})
+        return Verdict(claim, None, NOT_APPLICABLE, "; ".join(reasons), parts=parts)
+    values = [v.holds for _, v in parts]
+    holds = False if False in values else None if None in values else True
+    bases = {v.basis for _, v in parts}
+    basis = STATISTICAL if STATISTICAL in bases else FLOATING_POINT if FLOATING_POINT in bases else EXACT
+    failing = [name for name, v in parts if v.holds is not True]
+    detail = "every part holds" if holds else ("fails: " if holds is False else "undecided: ") + ", ".join(failing)
+    return Verdict(claim, holds, basis, detail, parts=parts)
+
+
+def _rational(value: Any) -> sp.Rational:
+    """The exact rational value of a float (every float is one) or an integer."""
+    if isinstance(value, (int, np.integer)):
+        return sp.Integer(int(value))
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"cannot compare bounds exactly at a non-finite value {value!r}")
+    return sp.Rational(number)
+
+
+def exact_value(bound: Bound, values: Mapping[str, Any]) -> sp.Rational:
+    """``bound`` at ``values`` as an exact rational: each float input is taken at its exact value.
+
+    Example:
+        >>> from bounds import local_sgd
+        >>> exact_value(local_sgd(), dict(gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1))
+        7/5
+    """
+    subs = _substitution(bound, values)
+    value = bound.expr.xreplace(subs)
+    if not value.is_Rational:
+        raise ValueError(f"{bound.title} did not evaluate to a rational number at these values: {value}")
+    return value
+
+
+def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, Any]]], *,
+                   estimated: Sequence[str] = ()) -> Verdict:
+    """Decide ``B_1 <= B_2 <= ...`` exactly, for bounds given as ``(name, bound, values)``.
+
+    Not applicable when a step-size condition of any bound fails at its values (the formulas
+    are then not bounds). Estimated constants are named in the detail: the corollaries are
+    identities between formulas, so the ordering itself does not depend on them.
+
+    Example:
+        >>> from bounds import local_sgd, two_level
+        >>> common = dict(gamma=0.01, L=1, sigma=1, n=8, T=100, F0=1)
+        >>> v = bounds_ordered("sandwich", [
+        ...     ("local I", local_sgd(), dict(common, P=5, eps=1)),
+        ...     ("H-SGD", two_level(), dict(common, N=8, I=5, G=50, eps_g=1, eps_l=0)),
+        ...     ("local G", local_sgd(), dict(common, P=50, eps=1))])
+        >>> v.holds, v.basis, v.detail.split(";")[1].strip()
+        (True, 'exact', 'H-SGD = local G')
+    """
+    reasons = []
+    for name, bound, values in chain:
+        condition = condition_holds(bound, values, name=name)
+        if not condition.holds:
+            reasons.append(f"{name}: {condition.detail}")
+    if reasons:
+        return _not_applicable(claim, reasons)
+    exact = [(name, exact_value(bound, values)) for name, bound, values in chain]
+    relations = []
+    holds = True
+    for (a, va), (b, vb) in zip(exact, exact[1:]):
+        if va < vb:
+            relations.append(f"{a} < {b} (by {float(vb - va):.3g})")
+        elif va == vb:
+            relations.append(f"{a} = {b}")
+        else:
+            holds = False
+            relations.append(f"{a} > {b} (by {float(va - vb):.3g})")
+    detail = "; ".join(relations)
+    if estimated:
+        detail += " (evaluated at estimated " + ", ".join(estimated) + ")"
+    return Verdict(claim, holds, EXACT, detail)
+
+
+def paired_order(lower: ArrayLike, upper: ArrayLike, *, lower_name: str, upper_name: str,
+                 level: float = LEVEL) -> Verdict:
+    """Is ``lower <= upper`` in the measured means, judged on per-seed paired differences?
+
+    The runs share their noise seed by seed, so ``upper - lower`` per seed has a much smaller
+    spread than either run. States: ``"in order"`` (the CI of the mean difference is above 0:
+    holds), ``"indistinguishable"`` (the CI contains 0: undecided), ``"reversed"`` (the CI is
+    below 0: fails). With fewer than 2 seeds the verdict is not applicable; when every
+    difference is the same (noise-free runs), that difference decides exactly.
+
+    Example:
+        >>> paired_order([1.0, 2.0, 3.0], [1.5, 2.4, 3.6], lower_name="a", upper_name="b").state
+        'in order'
+        >>> paired_order([1.0, 2.0, 3.0], [0.5, 1.6, 2.4], lower_name="a", upper_name="b").holds
+        False
+    """
+    claim = f"measured {lower_name} <= {upper_name} (paired per-seed differences)"
+    diff = np.asarray(upper, dtype=float).reshape(-1) - np.asarray(lower, dtype=float).reshape(-1)
+    if diff.size < 2:
+        return _not_applicable(claim, [f"{diff.size} seed: no confidence interval can be formed"])
+    if np.all(diff == diff[0]):
+        d = float(diff[0])
+        state = "in order" if d > 0 else "equal" if d == 0 else "reversed"
+        return Verdict(claim, d >= 0, FLOATING_POINT, f"every seed's difference is {d:.6g}", state=state)
+    mean, lo, hi = confidence_interval(diff, level)
+    pct = f"{100 * level:g}%"
+    text = f"{upper_name} - {lower_name} = {mean:.4g}, {pct} CI {lo:.4g} .. {hi:.4g}"
+    if lo > 0:
+        return Verdict(claim, True, STATISTICAL, text, state="in order")
+    if hi < 0:
+        return Verdict(claim, False, STATISTICAL, text, state="reversed")
+    return Verdict(claim, None, STATISTICAL, text, state="indistinguishable")
+
+
+def sandwich_order(low: ArrayLike, middle: ArrayLike, high: ArrayLike, *, names: Sequence[str],
+                   level: float = LEVEL) -> Verdict:
+    """The measured sandwich ``low <= middle <= high``: both sides by :func:`paired_order`.
+
+    Holds when both sides are in order (significantly), fails when either is reversed
+    (significantly), and is undecided otherwise; each side's state is kept in ``parts``.
+    """
+    a, b, c = names
+    sides = {"lower side": paired_order(low, middle, lower_name=a, upper_name=b, level=level),
+             "upper side": paired_order(middle, high, lower_name=b, upper_name=c, level=level)}
+    claim = f"measured {a} <= {b} <= {c} (paired per-seed differences, {100 * level:g}% CIs)"
+    combined = all_hold(claim, sides)
+    detail = "; ".join(f"{side}: {v.state or v.word} ({v.detail})" for side, v in sides.items())
+    return Verdict(claim, combined.holds, combined.basis, detail, parts=combined.parts)
