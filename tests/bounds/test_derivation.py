@@ -1,4 +1,4 @@
-"""Every algebraic step of THEORY.md section 5, checked by sympy."""
+"""Every algebraic step of docs/theory.md §5 Derivation of Theorem 2, checked by sympy."""
 
 import pytest
 import sympy as sp
