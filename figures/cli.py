@@ -4,13 +4,17 @@ Each package owns its subcommands in its own ``cli`` module, which exposes
 ``register(subparsers)`` (top-level commands) and ``register_bench(subparsers)``
 (targets of ``hsgd bench``). Every handler receives the parsed ``argparse.Namespace`` and
 returns the process exit code.
+
+Bad input never ends in a traceback: a usage error, a ``ValueError`` from the library (which
+names the parameter and the rule), a file that cannot be written, or a run that does not fit
+in memory each print one line ``hsgd: error: ...`` on standard error and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
@@ -18,10 +22,26 @@ from figures import build, check_cli
 
 __all__ = ["build_parser", "main"]
 
+PREFIX = "hsgd: error: "
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``hsgd: error: ...``), status 2.
+
+    Subcommand parsers inherit the class (``add_subparsers`` makes parsers of the parent's type).
+    """
+
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse's hook
+        """Print one line naming the problem and exit with status 2 (``--help`` shows the usage)."""
+        command = self.prog.partition(" ")[2]
+        where = f"{command}: " if command else ""
+        line = " ".join(f"{where}{message}".split())
+        self.exit(2, f"{PREFIX}{line} (see '{self.prog} --help')\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``hsgd`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hsgd",
         description="Theory verification toolkit for Hierarchical SGD (H-SGD).",
     )
@@ -37,15 +57,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> int:
+    print(PREFIX + " ".join(str(message).split()), file=sys.stderr)
+    return 2
+
+
+def _os_error(err: OSError, args: argparse.Namespace) -> str:
+    """``OSError`` as one line: the option whose path failed (when one did), the path, the reason."""
+    path = err.filename if err.filename is not None else ""
+    reason = err.strerror or str(err)
+    option = ""
+    for name in ("out_dir", "out"):
+        value = getattr(args, name, None)
+        if value and path and (str(value).startswith(str(path)) or str(path).startswith(str(value))):
+            option = f"--{name.replace('_', '-')} {value}: "
+            break
+    return f"{option}cannot write {path}: {reason}" if path else f"{option}{reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``hsgd`` console script."""
+    """Entry point of the ``hsgd`` console script; returns the exit status.
+
+    Status 2 with one line on standard error for bad input of any kind (see the module docstring).
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # usage errors (already printed) and --help
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:
         return int(args.handler(args) or 0)
-    except ValueError as err:  # bad input: one clear line, no traceback
-        print(f"hsgd: error: {err}", file=sys.stderr)
-        return 2
+    except ValueError as err:  # bad input: the library names the parameter and the rule
+        return _error(str(err))
+    except MemoryError as err:
+        return _error(f"out of memory ({err or 'an allocation failed'}); use fewer steps, seeds, workers or "
+                      f"a larger --record-every")
+    except OSError as err:
+        return _error(_os_error(err, args))
 
 
 if __name__ == "__main__":  # pragma: no cover
