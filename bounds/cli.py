@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
 
 from bounds.bound import Bound
 from bounds.local_sgd import local_sgd
@@ -18,10 +20,11 @@ from bounds.multi_level import multi_level
 from bounds.optimal import optimal_lr
 from bounds.random_grouping import random_grouping
 from bounds.corollaries import sandwich
+from bounds import symbols
 from bounds.symbols import symbolic_hierarchy
 from bounds.two_level import two_level
 
-__all__ = ["register", "register_bench"]
+__all__ = ["register", "register_bench", "integer_option", "real_option", "list_option"]
 
 # (keyword, default, help). Defaults give a valid bound in each kind.
 COMMON = [
@@ -56,17 +59,111 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
-def _number(text: str) -> int | float:
-    """An int when the text is integral, else a float (validation is the bound's job)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+MAX_INTEGER = 2**53 - 1  # every integer up to here is exact in floating point
+MAX_LEVELS = 10  # hsgd bound sandwich: the sympy proofs take seconds beyond this
+MAX_BENCH_POINTS = 10**8  # hsgd bench bounds: 11 arrays of this many floats (8.8 GB)
 
 
-def _numbers(text: str) -> list[int | float]:
-    return [_number(part) for part in text.split(",") if part.strip()]
+def integer_option(low: int = 1, high: int = MAX_INTEGER) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[low, high]``, also written as ``1e4`` when integral.
+
+    The error (which argparse prefixes with the option's name) states the whole rule.
+
+    Example:
+        >>> integer_option()("1e4"), integer_option(2, 10)("7")
+        (10000, 7)
+        >>> integer_option()("1e24")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be an integer from 1 to 2**53 - 1, got '1e24'
+    """
+    top = "2**53 - 1" if high == MAX_INTEGER else str(high)
+    rule = f"must be an integer from {low} to {top}"
+
+    def parse(text: str) -> int:
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}") from None
+        if not number.is_finite() or number.adjusted() > 18 or number != number.to_integral_value():
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+        value = int(number)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def real_option(sign: str = "any") -> Callable[[str], float]:
+    """An argparse ``type``: a finite real number, ``sign`` one of "positive", "non-negative", "any".
+
+    Example:
+        >>> real_option("positive")("2.5")
+        2.5
+        >>> real_option("non-negative")("nan")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be a finite non-negative number, got 'nan'
+    """
+    rule = "must be a finite " + ("number" if sign == "any" else f"{sign} number")
+    ok = {"positive": lambda v: v > 0, "non-negative": lambda v: v >= 0, "any": lambda v: True}[sign]
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def list_option(item: Callable[[str], Any], *, allow_empty: bool = False) -> Callable[[str], list[Any]]:
+    """An argparse ``type``: comma-separated items, each parsed by ``item``; no empty item.
+
+    Example:
+        >>> list_option(integer_option())("5,25,100")
+        [5, 25, 100]
+        >>> list_option(integer_option())("5,,100")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: item 2 of '5,,100' is empty (a comma-separated list)
+    """
+
+    def parse(text: str) -> list[Any]:
+        if not text.strip():
+            if allow_empty:
+                return []
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list of at least one item, got {text!r}")
+        values = []
+        for i, part in enumerate(text.split(","), start=1):
+            if not part.strip():
+                raise argparse.ArgumentTypeError(f"item {i} of {text!r} is empty (a comma-separated list)")
+            try:
+                values.append(item(part))
+            except argparse.ArgumentTypeError as err:
+                raise argparse.ArgumentTypeError(f"item {i} of {text!r} {err}") from None
+        return values
+
+    parse.__name__ = "list"
+    return parse
+
+
+def _symbol_option(name: str) -> Callable[[str], Any]:
+    """The parser of a scalar parameter, from its symbol's assumptions (integer, positive, ...)."""
+    sym = getattr(symbols, name)
+    if sym.is_integer:
+        return integer_option()
+    return real_option("positive" if sym.is_positive else "non-negative" if sym.is_nonnegative else "any")
+
+
+LIST_OPTIONS: dict[str, Callable[[str], list[Any]]] = {
+    "periods": list_option(integer_option()),
+    "groups": list_option(integer_option(), allow_empty=True),
+    "eps": list_option(real_option("non-negative")),
+}
 
 
 def _flag(name: str) -> str:
@@ -80,22 +177,45 @@ def _add_kind_arguments(parser: argparse.ArgumentParser, kind: str, *, with_gamm
         if name == "gamma" and not with_gamma:
             continue
         default = defaults.get(name, default)
-        parser.add_argument(_flag(name), dest=name, type=_number, default=default,
+        parser.add_argument(_flag(name), dest=name, type=_symbol_option(name), default=default,
                             help=f"{help_text} (default {default})")
     for name, default, help_text in spec["params"]:
         multi = kind == "multi-level"
-        parser.add_argument(_flag(name), dest=name, type=_numbers if multi else _number,
-                            default=_numbers(default) if multi else default,
+        kind_type = LIST_OPTIONS[name] if multi else _symbol_option(name)
+        # per-level eps default to None so that giving them with --random-grouping is an error
+        parser.add_argument(_flag(name), dest=name, type=kind_type,
+                            default=None if name in spec["level_eps"] else kind_type(str(default)),
                             help=f"{help_text} (default {default})")
     if kind != "local":
         parser.add_argument("--random-grouping", action="store_true",
                             help="use Lemma 2's shares of a total --eps-total instead of per-level eps")
-        parser.add_argument("--eps-total", dest="eps_total", type=_number, default=1,
-                            help="total divergence bound with --random-grouping (default 1)")
+        parser.add_argument("--eps-total", dest="eps_total", type=real_option("non-negative"), default=None,
+                            help="total divergence bound, only with --random-grouping (default 1)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
 
+def _check_eps_options(args: argparse.Namespace, kind: str) -> None:
+    """Per-level eps and ``--eps-total`` exclude each other; fill in the defaults of the one used."""
+    spec = KINDS[kind]
+    random = getattr(args, "random_grouping", False)
+    given = [name for name in spec["level_eps"] if getattr(args, name) is not None]
+    if random and given:
+        raise ValueError(f"{_flag(given[0])} is not used with --random-grouping, which shares --eps-total "
+                         f"between the levels (Lemma 2); give --eps-total instead")
+    if not random and getattr(args, "eps_total", None) is not None:
+        raise ValueError("--eps-total applies only with --random-grouping; without it give the per-level "
+                         + " and ".join(_flag(name) for name in spec["level_eps"]))
+    if random and args.eps_total is None:
+        args.eps_total = 1.0
+    defaults = {name: default for name, default, _ in spec["params"]}
+    for name in spec["level_eps"]:
+        if getattr(args, name) is None:
+            parse = LIST_OPTIONS[name] if kind == "multi-level" else _symbol_option(name)
+            setattr(args, name, parse(str(defaults[name])))
+
+
 def _bound_and_values(args: argparse.Namespace, kind: str) -> tuple[Bound, dict[str, Any]]:
+    _check_eps_options(args, kind)
     values = {name: getattr(args, name) for name, _, _ in COMMON if hasattr(args, name)}
     if kind == "two-level":
         bound = two_level()
@@ -201,7 +321,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         _add_kind_arguments(p, kind, with_gamma=False)
         p.set_defaults(handler=_optimal)
     sw = kinds.add_parser("sandwich", help="the sandwich corollary with its sympy proofs")
-    sw.add_argument("--levels", type=int, default=2, help="number of levels M >= 2 (default 2)")
+    sw.add_argument("--levels", type=integer_option(2, MAX_LEVELS), default=2,
+                    help=f"number of levels M, 2 <= M <= {MAX_LEVELS} (default 2)")
     sw.add_argument("--grouping", choices=("random", "any"), default="random",
                     help="random grouping (Corollaries 1-2) or any grouping (Corollary 0)")
     sw.set_defaults(handler=_sandwich)
@@ -212,9 +333,12 @@ def register_bench(targets: argparse._SubParsersAction) -> None:
     from bounds.bench import run_from_args
 
     p = targets.add_parser("bounds", help="points per second of Bound.lambdify() against subs().evalf()")
-    p.add_argument("--points", type=int, default=1_000_000, help="array size (default 10^6)")
-    p.add_argument("--repeats", type=int, default=5, help="timing repeats, best is kept (default 5)")
-    p.add_argument("--subs-points", type=int, default=200, help="points for subs().evalf() (default 200)")
+    p.add_argument("--points", type=integer_option(1, MAX_BENCH_POINTS), default=1_000_000,
+                   help=f"array size, at most {MAX_BENCH_POINTS:.0e} (default 10^6)")
+    p.add_argument("--repeats", type=integer_option(1, 1000), default=5,
+                   help="timing repeats, best is kept, at most 1000 (default 5)")
+    p.add_argument("--subs-points", type=integer_option(1, 100_000), default=200,
+                   help="points for subs().evalf(), at most 10^5 (default 200)")
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
     p.set_defaults(handler=run_from_args)
 

@@ -83,12 +83,42 @@ def test_sandwich_command_prints_the_proofs(capsys):
     (["bound", "two-level", "--G", "7"], "G must be a multiple of I"),
     (["bound", "two-level", "--N", "64"], "N must be at most n"),
     (["bound", "multi-level", "--periods", "5,12"], "groups must list the 1 intermediate group counts"),
-    (["bound", "local", "--sigma", "-1"], "sigma must be non-negative"),
+    (["bound", "local", "--sigma", "-1"], "argument --sigma: must be a finite non-negative number, got '-1'"),
+    (["bound", "two-level", "--T", "1e24"], "argument --T: must be an integer from 1 to 2**53 - 1, got '1e24'"),
+    (["bound", "multi-level", "--periods", "5,,100"], "argument --periods: item 2 of '5,,100' is empty"),
+    (["bound", "two-level", "--eps-total", "2"], "--eps-total applies only with --random-grouping"),
+    (["bound", "multi-level", "--random-grouping", "--eps", "1,1,1"], "--eps is not used with --random-grouping"),
+    (["bound", "sandwich", "--levels", "1"], "argument --levels: must be an integer from 2 to 10, got '1'"),
 ])
 def test_bad_input_exits_2_with_one_clear_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_integers_parse_cleanly_in_any_notation(capsys):
+    """--T 1e4 is the integer 10000 (the JSON says 10000, not 10000.0), and the bound is the library's."""
+    code, out, _ = run(capsys, "bound", "two-level", "--T", "1e4", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["parameters"]["T"] == 10000 and isinstance(data["parameters"]["T"], int)
+    assert data["value"] == pytest.approx(bounds.two_level().evaluate(**DEFAULTS), rel=1e-12)
+
+
+def test_optimal_lr_multi_level_passes_eps_as_a_list(capsys):
+    code, out, err = run(capsys, "bound", "optimal-lr", "multi-level", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    values = dict(L=1, sigma=1, n=64, T=10000, F0=10, eps=[1, 0.5, 0.25])
+    assert data["parameters"]["eps"] == [1, 0.5, 0.25]
+    b = bounds.multi_level([5, 25, 100], [16, 4])
+    opt = bounds.optimal_lr(b, **values)
+    assert data["gamma"] == pytest.approx(opt.gamma, rel=1e-9) and 0 < data["gamma"] <= data["gamma_max"]
+    assert data["value"] == pytest.approx(b.evaluate(gamma=data["gamma"], **values), rel=1e-9)
+
+
+def test_sandwich_levels_is_checked_against_its_help():
+    assert main(["bound", "sandwich", "--levels", "2"]) == 0
+    assert main(["bound", "sandwich", "--levels", "11"]) == 2
 
 
 def test_bench_bounds_small(capsys):
