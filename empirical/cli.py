@@ -7,21 +7,26 @@ import json
 import sys
 from typing import Any
 
-from empirical.engine import simulate
+import bounds
+from bounds.cli import integer_option, list_option, real_option
+from bounds.optimal import largest_step_size
+from empirical.engine import _check_memory, simulate
+from empirical.io import check_parent
 from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from empirical.statistics import confidence_interval
 
-__all__ = ["register", "register_bench", "make_problem", "make_hierarchy"]
+__all__ = ["register", "register_bench", "make_problem", "make_hierarchy", "step_size", "averaged_over",
+           "add_problem_arguments", "add_hierarchy_arguments"]
 
 PROBLEMS = ("nonconvex", "logistic")
+MAX_SEED = 2**63 - 1
+NONCONVEX_ONLY = {"sigma": 1.0, "between": 2.0, "within": 1.0, "clusters": 4}  # and their defaults
+TWO_LEVEL = {"N": 4, "I": 5, "G": 50}  # and their defaults
 
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+_count = integer_option()
+_seed = integer_option(0, MAX_SEED)
+_non_negative = real_option("non-negative")
 
 
 def add_problem_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,27 +34,72 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--problem", choices=PROBLEMS, default="nonconvex",
                    help="nonconvex: HeterogeneousNonconvex (certified constants); logistic: finite-sum "
                         "logistic regression with minibatches (estimated sigma, eps)")
-    p.add_argument("--n", type=int, default=32, help="workers (default 32)")
-    p.add_argument("--d", type=int, default=10, help="dimension (default 10)")
-    p.add_argument("--sigma", type=float, default=1.0, help="gradient noise, nonconvex problem (default 1)")
-    p.add_argument("--between", type=float, default=2.0, help="heterogeneity between clusters (default 2)")
-    p.add_argument("--within", type=float, default=1.0, help="heterogeneity inside clusters (default 1)")
-    p.add_argument("--clusters", type=int, default=4, help="data clusters of the nonconvex problem (default 4)")
-    p.add_argument("--problem-seed", type=int, default=0, help="seed of the problem's data (default 0)")
+    p.add_argument("--n", type=_count, default=32, help="workers (default 32)")
+    p.add_argument("--d", type=_count, default=10, help="dimension (default 10)")
+    # nonconvex-only options default to None so that giving one with --problem logistic is an error
+    p.add_argument("--sigma", type=_non_negative, default=None, help="gradient noise, nonconvex problem (default 1)")
+    p.add_argument("--between", type=_non_negative, default=None,
+                   help="heterogeneity between clusters, nonconvex problem (default 2)")
+    p.add_argument("--within", type=_non_negative, default=None,
+                   help="heterogeneity inside clusters, nonconvex problem (default 1)")
+    p.add_argument("--clusters", type=_count, default=None, help="data clusters, nonconvex problem (default 4)")
+    p.add_argument("--problem-seed", type=_seed, default=0, help="seed of the problem's data (default 0)")
 
 
 def add_hierarchy_arguments(p: argparse.ArgumentParser) -> None:
     """The options that choose the hierarchy (shared with ``hsgd check``)."""
-    p.add_argument("--N", type=int, default=4, help="groups, two levels (default 4)")
-    p.add_argument("--I", type=int, default=5, help="local period (default 5)")
-    p.add_argument("--G", type=int, default=50, help="global period (default 50)")
-    p.add_argument("--groups", type=_ints, default=None, help="multi-level: K_1,...,K_{M-1}, finest first")
-    p.add_argument("--periods", type=_ints, default=None, help="multi-level: P_1,...,P_M, finest first")
+    # --N/--I/--G default to None so that mixing them with --groups/--periods is an error
+    p.add_argument("--N", type=_count, default=None, help="groups, two levels (default 4)")
+    p.add_argument("--I", type=_count, default=None, help="local period (default 5)")
+    p.add_argument("--G", type=_count, default=None, help="global period (default 50)")
+    p.add_argument("--groups", type=list_option(_count, allow_empty=True), default=None,
+                   help="multi-level: K_1,...,K_{M-1}, finest first")
+    p.add_argument("--periods", type=list_option(_count), default=None, help="multi-level: P_1,...,P_M, finest first")
     p.add_argument("--grouping", choices=GROUPINGS, default="random", help="how workers are grouped (default random)")
-    p.add_argument("--grouping-seed", type=int, default=0, help="seed of the random grouping (default 0)")
+    p.add_argument("--grouping-seed", type=_seed, default=None, help="seed of the random grouping (default 0)")
+
+
+def _check_problem_options(args: argparse.Namespace) -> None:
+    """Options of one problem are an error with the other; fill in the defaults (once)."""
+    if getattr(args, "_problem_options_checked", False):
+        return
+    args._problem_options_checked = True
+    for name, default in NONCONVEX_ONLY.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        elif args.problem != "nonconvex":
+            raise ValueError(f"--{name} applies only to --problem nonconvex (got --problem {args.problem})")
+
+
+def _check_hierarchy_options(args: argparse.Namespace) -> None:
+    """Two-level and multi-level options exclude each other; fill in the defaults (once)."""
+    if getattr(args, "_hierarchy_options_checked", False):
+        return
+    args._hierarchy_options_checked = True
+    multi = args.periods is not None or args.groups is not None
+    if multi and (args.periods is None or args.groups is None):
+        raise ValueError("--groups and --periods go together (multi-level)")
+    for name, default in TWO_LEVEL.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        elif multi:
+            raise ValueError(f"--{name} describes two levels; with --groups and --periods (multi-level) leave it out")
+    if args.grouping_seed is None:
+        args.grouping_seed = 0
+    elif args.grouping != "random":
+        raise ValueError(f"--grouping-seed applies only to --grouping random (got --grouping {args.grouping})")
+
+
+def _levels(args: argparse.Namespace) -> int:
+    return len(args.periods) if args.periods is not None else 2
 
 
 def make_problem(args: argparse.Namespace) -> Any:
+    """The problem the options describe, after checking that a run of its size fits in memory."""
+    _check_problem_options(args)
+    _check_hierarchy_options(args)
+    _check_memory(args.n, args.d, _levels(args), getattr(args, "steps", None) or 1, getattr(args, "seeds", 1),
+                  getattr(args, "record_every", 1))
     if args.problem == "logistic":
         return FiniteSumLogistic(n=args.n, d=args.d, seed=args.problem_seed)
     return HeterogeneousNonconvex(n=args.n, d=args.d, sigma=args.sigma, between=args.between, within=args.within,
@@ -60,12 +110,64 @@ def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | N
     """The hierarchy the options describe, or local SGD with ``local_period``."""
     if local_period is not None:
         return local_sgd(args.n, local_period)
-    if args.periods is not None or args.groups is not None:
-        if args.periods is None or args.groups is None:
-            raise ValueError("--groups and --periods go together (multi-level)")
+    _check_hierarchy_options(args)
+    if args.periods is not None:
         return multi_level(args.n, args.groups, args.periods, grouping=args.grouping, seed=args.grouping_seed,
                            problem=problem)
     return two_level(args.n, args.N, args.I, args.G, grouping=args.grouping, seed=args.grouping_seed, problem=problem)
+
+
+def step_size(hierarchy: Any, constants: Any, lr: float | None) -> tuple[float, str, str | None]:
+    """The step size of a run, the rule that chose it, and a warning when a given one breaks the condition.
+
+    The condition is that of the hierarchy's bound (docs/theory.md, Theorem 2; Theorem 1 for
+    two levels) at the problem's ``L``. Without ``lr``, the largest step size it allows.
+
+    Returns:
+        ``(lr, rule, warning)``; ``warning`` is ``None`` unless ``lr`` was given and breaks
+        the condition, and then says which condition and by how much.
+    """
+    bound = bounds.multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]))
+    L = constants.L
+    gamma_max, limiting = largest_step_size(bound, L=L.value)
+    where = f"{bound.title}, L = {L.value:.4g} ({L.label})"
+    if lr is None:
+        return gamma_max, f"the largest step size the condition {limiting} allows ({where})", None
+    failing = [c for c in bound.check_condition(gamma=lr, L=L.value) if not c.holds]
+    if not failing:
+        return lr, f"given; within the step-size condition ({where}: lr <= {gamma_max:.4g})", None
+    c = failing[0]
+    warning = (f"lr = {lr:g} breaks the step-size condition {c.condition.label} of {where}: "
+               f"{c.lhs:.4g} > {c.rhs:.4g}; the condition allows lr <= {gamma_max:.4g}, and lr is "
+               f"{lr / gamma_max:.3g} times that. The bound does not cover this run.")
+    return lr, f"given; breaks the step-size condition {c.condition.label} ({where}: lr <= {gamma_max:.4g})", warning
+
+
+def _ordinal(k: int) -> str:
+    """``7th``, ``2nd``, ``11th``."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def averaged_over(recorded: Any, steps: int, record_every: int) -> str:
+    """What an average over the recorded steps ``recorded`` of a ``steps``-step run is an average of.
+
+    Example:
+        >>> averaged_over(range(0, 3000, 7), 3000, 7)
+        'the recorded steps t = 0, 7, ..., 2996 (every 7th step: 429 of the T = 3000 steps)'
+        >>> averaged_over(range(3000), 3000, 1)
+        'every step t < T = 3000'
+    """
+    recorded = list(recorded)
+    R = len(recorded)
+    if R == 0:
+        return "no step (nothing was recorded)"
+    if record_every == 1 and R == steps:
+        return f"every step t < T = {steps}"
+    if record_every == 1:
+        return f"the steps t = 0, ..., {recorded[-1]} recorded before the run diverged ({R} of T = {steps})"
+    shown = ", ".join(str(t) for t in recorded[:2]) + (f", ..., {recorded[-1]}" if R > 2 else "")
+    return f"the recorded steps t = {shown} (every {_ordinal(record_every)} step: {R} of the T = {steps} steps)"
 
 
 def progress_bar(total: int, enabled: bool, desc: str):
@@ -76,8 +178,14 @@ def progress_bar(total: int, enabled: bool, desc: str):
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    if args.out:
+        check_parent(args.out + ".npz")  # before the run, not after it
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
+    constants = problem.constants(hierarchy.levels)
+    lr, lr_rule, warning = step_size(hierarchy, constants, args.lr)
+    if warning:
+        print(f"hsgd: warning: {warning}", file=sys.stderr)
     with progress_bar(args.steps, not args.no_progress, "simulate") as bar:
         done = [0]
 
@@ -85,15 +193,16 @@ def _simulate(args: argparse.Namespace) -> int:
             bar.update(steps_done - done[0])
             done[0] = steps_done
 
-        result = simulate(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
+        result = simulate(problem, hierarchy, lr=lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
                           record_every=args.record_every, progress=advance)
-    constants = problem.constants(hierarchy.levels)
     result.extra["constants"] = constants.as_dict()
     avg = result.average_grad_norm_sq()
     mean, lo, hi = confidence_interval(avg)
+    over = averaged_over(result.steps.tolist(), args.steps, args.record_every)
     summary = {
-        "hierarchy": hierarchy.describe(), "lr": args.lr, "steps": args.steps, "seeds": args.seeds,
-        "avg_grad_norm_sq": {"mean": mean, "ci95": [lo, hi]},
+        "hierarchy": hierarchy.describe(), "lr": lr, "lr_rule": lr_rule, "condition_holds": warning is None,
+        "steps": args.steps, "seeds": args.seeds, "record_every": args.record_every,
+        "avg_grad_norm_sq": {"mean": mean, "ci95": [lo, hi], "averaged_over": over},
         "final_upward": float(result.upward[:, -1].mean()), "final_downward": float(result.downward[:, -1].mean()),
         "final_loss": float(result.loss[:, -1].mean()), "diverged": result.diverged,
         "constants": constants.as_dict(),
@@ -105,8 +214,9 @@ def _simulate(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"{hierarchy.describe()}; {problem!r}")
-    print(f"lr={args.lr} steps={args.steps} seeds={args.seeds} seed={args.seed}")
-    print(f"average ||grad f(u^t)||^2 over t < T: {mean:.6g}  (95% CI over seeds {lo:.6g} .. {hi:.6g})")
+    print(f"lr = {lr:.6g}: {lr_rule}")
+    print(f"steps={args.steps} seeds={args.seeds} seed={args.seed} record_every={args.record_every}")
+    print(f"average ||grad f(u^t)||^2 over {over}: {mean:.6g}  (95% CI over seeds {lo:.6g} .. {hi:.6g})")
     print(f"final loss {summary['final_loss']:.6g}; final divergence: upward {summary['final_upward']:.4g}, "
           f"downward {summary['final_downward']:.4g}")
     for name in ("L", "sigma", "eps", "f_star"):
@@ -132,11 +242,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("simulate", help="run H-SGD (or local SGD) on a synthetic problem")
     add_problem_arguments(p)
     add_hierarchy_arguments(p)
-    p.add_argument("--lr", type=float, default=0.01, help="step size (default 0.01)")
-    p.add_argument("--steps", type=int, default=3000, help="steps T (default 3000)")
-    p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--record-every", type=int, default=1, help="record every k steps (default 1)")
+    p.add_argument("--lr", type=real_option("positive"), default=None,
+                   help="step size (default: the largest that the hierarchy's step-size condition allows at the "
+                        "problem's L; a warning when a given one breaks it)")
+    p.add_argument("--steps", type=_count, default=3000, help="steps T (default 3000)")
+    p.add_argument("--seeds", type=_count, default=8, help="independent runs (default 8)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--record-every", type=_count, default=1,
+                   help="record (and average over) every k-th step t = 0, k, 2k, ... (default 1)")
     p.add_argument("--out", default=None, help="save the result as OUT.npz + OUT.json")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
