@@ -5,8 +5,9 @@ images of only ``labels_per_worker`` classes, and all workers train one small no
 model, a one-hidden-layer network ``softmax(W2 tanh(W1 a + b1) + b2)`` with cross-entropy
 loss, by minibatch SGD. The data ships inside scikit-learn (no download).
 
-Constants here are *estimated* (sampled, and labelled so): the problem serves the F7
-comparison of local SGD, H-SGD and local SGD, not the validity checks.
+Constants here are *estimated* (sampled along a pilot trajectory, and labelled so, see
+:meth:`DigitsMLP.constants`): the problem serves the F7 comparison of local SGD, H-SGD and
+local SGD, not the validity checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.problems import ESTIMATED, Constant, Constants, sampled_constants
+from empirical.problems import LOWER, Constant, Constants, sampled_divergences, sampled_sigma
 
 __all__ = ["DigitsMLP"]
 
@@ -78,6 +79,7 @@ class DigitsMLP:
                                    rng.normal(scale=1 / np.sqrt(hidden), size=10 * hidden), np.zeros(10)])
         self.params = dict(kind="digits_mlp", n=self.n, hidden=self.hidden, batch=self.batch,
                            labels_per_worker=int(labels_per_worker), m=int(m), seed=int(seed))
+        self._estimates: tuple | None = None
 
     def default_x0(self) -> NDArray[np.float64]:
         return self._x0
@@ -139,12 +141,26 @@ class DigitsMLP:
         Z = np.einsum("...ch,...bh->...bc", W2, H) + b2[..., None, :]
         return np.mean(Z.argmax(axis=-1) == self.test_y, axis=-1)
 
-    def constants(self, levels: Sequence[ArrayLike] = (), samples: int = 32) -> Constants:
-        """Estimated constants (sampled around the start), labelled *estimated*; ``f* >= 0``."""
+    def constants(self, levels: Sequence[ArrayLike] = ()) -> Constants:
+        """Estimated constants, labelled ``"estimated (...)"`` with their sampling; ``f* >= 0`` is certified.
+
+        All are sampled along one pilot trajectory from the start
+        (:func:`empirical.smoothness.pilot_trajectory`: gradient descent, and a noisy run
+        without averaging): ``L`` by Hessian power iteration on every worker at every pilot
+        point, times 1.1 (:func:`empirical.smoothness.estimate_smoothness`); ``sigma`` from
+        16 minibatch draws at the gradient-descent points; ``eps`` and A3's per-level
+        ``eps_l`` (for the grouping ``levels``) from every model the pilot saw. Estimates, not
+        certificates: a verdict resting on them is not a check of the theorem
+        (:meth:`Constants.estimated` lists them). The grouping-independent part is cached.
+        """
+        from empirical.smoothness import estimate_smoothness, pilot_trajectory
+
         labs = validate_levels(levels, self.n)
-        rng = np.random.default_rng(1)
-        points = self._x0 + rng.normal(scale=0.1, size=(samples, self.d))
-        near = points + rng.normal(scale=1e-3, size=points.shape)
-        g, gn = self.worker_grads(self._all_workers(points)), self.worker_grads(self._all_workers(near))
-        L = np.max(np.linalg.norm(gn - g, axis=-1) / np.linalg.norm(near - points, axis=-1)[:, None])
-        return sampled_constants(self, points, labs, Constant(float(L), ESTIMATED), rng, noise_points=4, draws=16)
+        if self._estimates is None:
+            pilot = pilot_trajectory(self, seed=1)
+            L = estimate_smoothness(self, pilot)
+            sigma = sampled_sigma(self, pilot.shared, np.random.default_rng(1), draws=16, source="pilot-trajectory")
+            self._estimates = (pilot, L, sigma)
+        pilot, L, sigma = self._estimates
+        eps, eps_levels = sampled_divergences(self, pilot.points(), labs, source="pilot-trajectory")
+        return Constants(L=L, sigma=sigma, eps=eps, eps_levels=eps_levels, f_star=Constant(0.0, LOWER))

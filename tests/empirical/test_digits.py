@@ -27,4 +27,5 @@ def test_training_reduces_loss_and_accuracy_is_recorded():
     assert acc.shape == (2, 10) and acc[:, -1].mean() > acc[:, 0].mean()
     assert r.loss[:, -1].mean() < r.loss[:, 0].mean()
     c = p.constants([np.arange(10) // 5])
-    assert c.sigma.label == "estimated" and c.L.value > 0
+    assert c.sigma.label.startswith("estimated (") and c.L.value > 0
+    assert set(c.estimated()) == {"L", "sigma", "eps", "eps_levels[0]", "eps_levels[1]"}

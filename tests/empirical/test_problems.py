@@ -88,7 +88,9 @@ def test_lower_bound_of_f_star_and_exact_noise():
 def test_logistic_constants_are_labelled_and_plausible():
     p = E.FiniteSumLogistic(n=4, d=3, m=20)
     c = p.constants([[0, 0, 1, 1]])
-    assert c.L.label == "certified upper bound" and c.sigma.label == "estimated" and c.eps.label == "estimated"
+    assert c.L.label == "certified upper bound"
+    assert c.sigma.label.startswith("estimated (") and "64 random N(0, 4 I) points" in c.sigma.label
+    assert c.estimated() == ("sigma", "eps", "eps_levels[0]", "eps_levels[1]")
     x, y = RNG.normal(size=(2, 500, 4, 3))
     ratio = np.linalg.norm(p.worker_grads(x) - p.worker_grads(y), axis=-1) / np.linalg.norm(x - y, axis=-1)
     assert ratio.max() <= c.L.value
@@ -98,10 +100,15 @@ def test_logistic_constants_are_labelled_and_plausible():
 def test_from_gradient_fn_in_three_lines():
     b = np.array([[0.0], [1.0], [5.0], [6.0]])
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(), n=4, d=1,
-                           constants={"L": 1, "eps": float(b.std()), "eps_levels": [0.5, 2.5], "label": "exact"})
-    r = E.simulate(p, E.two_level(4, 2, 2, 4, grouping="contiguous"), lr=0.1, steps=8)
+                           constants={"L": 1, "eps": float(b.std()), "eps_levels": [0.5, 2.5], "f_star": 6.5 / 2,
+                                      "label": "exact"})
+    h = E.two_level(4, 2, 2, 4, grouping="contiguous")
+    r = E.simulate(p, h, lr=0.1, steps=8)
     assert np.all(np.diff(r.grad_norm_sq[0]) <= 0)  # deterministic: no noise given
-    assert p.constants().eps_levels[1].value == 2.5 and p.constants().L.label == "exact"
+    c = p.constants(h.levels)
+    assert c.eps_levels[1].value == 2.5 and c.L.label == "exact" and c.estimated() == ()
+    assert c.sigma.value == 0.0 and c.sigma.label == "exact (no noise)"
+    assert p.constants().eps_levels == (c.eps,)  # one level: eps_1 is the total eps
     with pytest.raises(ValueError, match="made without constants"):
         E.from_gradient_fn(lambda x: x, lambda u: u, n=2, d=1).constants()
     with pytest.raises(ValueError, match="noise must be None"):
