@@ -95,8 +95,9 @@ class DigitsMLP:
     def _loss_grad(self, x: NDArray[np.float64], A: NDArray[np.float64], y: NDArray[np.intp], need_grad: bool = True):
         """Mean cross-entropy over the examples axis of ``A`` (``(..., B, 64)``) and its gradient."""
         W1, b1, W2, b2 = self._unpack(x)
-        H = np.tanh(np.einsum("...hi,...bi->...bh", W1, A) + b1[..., None, :])
-        Z = np.einsum("...ch,...bh->...bc", W2, H) + b2[..., None, :]
+        # batched matrix products (BLAS) rather than einsum: several times faster here
+        H = np.tanh(A @ np.swapaxes(W1, -1, -2) + b1[..., None, :])      # (..., B, hidden)
+        Z = H @ np.swapaxes(W2, -1, -2) + b2[..., None, :]                 # (..., B, 10)
         Z = Z - Z.max(axis=-1, keepdims=True)
         P = np.exp(Z)
         P /= P.sum(axis=-1, keepdims=True)
@@ -106,10 +107,10 @@ class DigitsMLP:
             return loss, None
         B = A.shape[-2]
         dZ = (P - onehot) / B                                              # (..., B, 10)
-        gW2 = np.einsum("...bc,...bh->...ch", dZ, H)
+        gW2 = np.swapaxes(dZ, -1, -2) @ H
         gb2 = dZ.sum(axis=-2)
-        dH = np.einsum("...bc,...ch->...bh", dZ, W2) * (1 - H * H)
-        gW1 = np.einsum("...bh,...bi->...hi", dH, A)
+        dH = (dZ @ W2) * (1 - H * H)
+        gW1 = np.swapaxes(dH, -1, -2) @ A
         gb1 = dH.sum(axis=-2)
         lead = x.shape[:-1]
         grad = np.concatenate([g.reshape(lead + (-1,)) for g in (gW1, gb1, gW2, gb2)], axis=-1)
