@@ -649,7 +649,8 @@ class FunctionProblem:
             if "f_star" in missing:
                 hint.append("f_star (f* or a lower bound of it, e.g. 0 for a non-negative loss) is never estimated: "
                             "a sampled minimum lies above f*, the wrong direction")
-            raise ValueError(f"constants is missing {', '.join(missing)}: {'; '.join(hint)}")
+            named = missing if not self._estimate else ["f_star"]  # the others will be estimated
+            raise ValueError(f"constants is missing {', '.join(named)}: {'; '.join(hint)}")
         L = given["L"] if "L" in given else self._estimated("L", labs)
         sigma = given["sigma"] if "sigma" in given else self._estimated("sigma", labs)
         sampled = None

@@ -115,6 +115,135 @@ def test_from_gradient_fn_in_three_lines():
         E.from_gradient_fn(lambda x: x, lambda u: u, n=2, d=1, noise=-1.0)
 
 
+B = np.array([[0.0, 1.0], [1.0, -1.0], [5.0, 2.0], [6.0, 0.0]])   # F_j(x) = ||x - b_j||^2 / 2, n = 4, d = 2
+
+
+def quadratic(**kwargs):
+    return E.from_gradient_fn(lambda x: x - B, lambda u: u - B.mean(axis=0), n=4, d=2,
+                              loss=lambda u: 0.5 * np.sum((u[..., None, :] - B) ** 2, axis=(-2, -1)) / 4, **kwargs)
+
+
+def exact_eps_levels(levels):
+    """The divergences of these quadratics do not depend on x: A3's eps_l are level_divergences of B."""
+    return np.sqrt(level_divergences(-B, list(levels))).tolist()
+
+
+F_STAR = float(np.sum((B - B.mean(axis=0)) ** 2) / 8)
+
+
+def test_partial_constants_are_an_error_naming_what_is_missing():
+    """Today dict(L=1) silently set sigma, eps and f* to 0 (an invalid bound)."""
+    with pytest.raises(ValueError, match=r"constants is missing eps, f_star: give them, or pass estimate=True"):
+        quadratic(constants=dict(L=1)).constants()
+    noisy = quadratic(noise=lambda rng, shape: rng.standard_normal(shape), constants=dict(L=1, eps=1.0, f_star=0.0))
+    with pytest.raises(ValueError, match=r"constants is missing sigma:"):
+        noisy.constants()
+    with pytest.raises(ValueError, match=r"missing f_star: f_star .* is never estimated"):
+        quadratic(constants=dict(L=1), estimate=True).constants()
+    with pytest.raises(ValueError, match=r"constants is missing eps_levels"):
+        quadratic(constants=dict(L=1, eps=1.0, f_star=F_STAR)).constants([[0, 0, 1, 1]])
+    with pytest.raises(ValueError, match=r"unknown keys 'Sigma'"):
+        quadratic(constants=dict(L=1, Sigma=1.0))
+    with pytest.raises(ValueError, match=r"constants\['L'\] must be positive"):
+        quadratic(constants=dict(L=0, eps=1.0, f_star=0.0))
+    # sigma of a Gaussian noise level is known exactly
+    c = quadratic(noise=0.5, constants=dict(L=1, eps=1.0, f_star=F_STAR)).constants()
+    assert c.sigma.value == 0.5 and c.sigma.label.startswith("exact") and c.estimated() == ()
+
+
+def test_estimate_true_estimates_the_missing_constants_and_labels_them():
+    p = quadratic(noise=lambda rng, shape: 0.3 * rng.standard_normal(shape), constants=dict(f_star=F_STAR),
+                  estimate=True)
+    levels = [[0, 0, 1, 1]]
+    c = p.constants(levels)
+    assert c.estimated() == ("L", "sigma", "eps", "eps_levels[0]", "eps_levels[1]")
+    assert c.L.label.startswith("estimated (Hessian power iteration") and "pilot-trajectory" in c.L.label
+    assert c.L.value == pytest.approx(1.1, rel=1e-6)                 # Hessians are I: 1.1 margin x 1
+    assert c.sigma.value == pytest.approx(0.3 * np.sqrt(2), rel=0.25)
+    assert c.eps.value == pytest.approx(float(np.sqrt(np.mean(np.sum((B - B.mean(0)) ** 2, -1)))), rel=1e-9)
+    np.testing.assert_allclose([e.value for e in c.eps_levels], exact_eps_levels(levels), rtol=1e-9)
+    assert c.f_star.label == "given" and "f_star" not in c.estimated()
+
+
+def test_eps_levels_belong_to_one_grouping():
+    """Today constants(levels) ignored levels: another grouping reused the first one's eps_l."""
+    first, other = [[0, 0, 1, 1]], [[0, 1, 0, 1]]
+    fixed = quadratic(constants=dict(L=1, eps=3.0, f_star=F_STAR, eps_levels=exact_eps_levels(first), levels=first))
+    assert [e.value for e in fixed.constants([[1, 1, 0, 0]]).eps_levels] == exact_eps_levels(first)  # same partition
+    with pytest.raises(ValueError, match="were given for another grouping"):
+        fixed.constants(other)
+    unbound = quadratic(constants=dict(L=1, eps=3.0, f_star=F_STAR, eps_levels=exact_eps_levels(first)))
+    unbound.constants(first)                                          # binds to the first grouping asked for
+    with pytest.raises(ValueError, match="were given for another grouping"):
+        unbound.constants(other)
+    per_grouping = quadratic(constants=dict(L=1, eps=3.0, f_star=F_STAR, eps_levels=exact_eps_levels))
+    for levels in (first, other, [[0, 0, 1, 2], [0, 0, 1, 1]]):
+        got = [e.value for e in per_grouping.constants(levels).eps_levels]
+        assert got == pytest.approx(exact_eps_levels(levels), rel=1e-12)
+    assert exact_eps_levels(first) != pytest.approx(exact_eps_levels(other))   # the groupings do differ
+    estimated = quadratic(constants=dict(L=1, eps=3.0, f_star=F_STAR, eps_levels=exact_eps_levels(first),
+                                         levels=first), estimate=True)
+    c = estimated.constants(other)                                    # another grouping: estimated, and says so
+    assert c.estimated() == ("eps_levels[0]", "eps_levels[1]")
+    np.testing.assert_allclose([e.value for e in c.eps_levels], exact_eps_levels(other), rtol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(noise=lambda rng, shape: 1.0), r"noise must return an array of shape \(2, 4, 2\) .* got shape \(\)"),
+    (dict(noise=lambda rng, shape: rng.standard_normal(shape)[0]), r"noise must return .* got shape \(4, 2\)"),
+    (dict(noise=lambda rng, shape: np.full(shape, np.inf)), r"noise returned a non-finite value"),
+    (dict(loss=lambda u: np.sum(u)), r"loss must return an array of shape \(2,\)"),
+    (dict(x0=np.zeros(3)), r"x0 must be a finite number or a finite array of shape \(2,\)"),
+])
+def test_every_function_is_checked_once_at_setup(kwargs, message):
+    """Today a scalar or mis-shaped noise was broadcast into the run as biased noise."""
+    args = dict(loss=None, noise=None) | kwargs
+    with pytest.raises(ValueError, match=message):
+        E.from_gradient_fn(lambda x: x - B, lambda u: u - B.mean(axis=0), n=4, d=2, **args)
+
+
+@pytest.mark.parametrize("worker_grads, grad, message", [
+    (lambda x: (x - B)[..., 0], lambda u: u, r"worker_grads must return an array of shape \(2, 4, 2\)"),
+    (lambda x: x - B, lambda u: u.sum(), r"grad must return an array of shape \(2, 2\)"),
+    (lambda x: x - B, lambda u: u - B[0], r"grad must be the average of worker_grads .* differ by 3"),
+    (lambda x: x - B[..., 0], lambda u: u, r"worker_grads failed on x of shape \(2, 4, 2\)"),
+    (np.zeros((4, 2)), lambda u: u, r"worker_grads must be a function, got ndarray"),
+    (lambda x: x - B, 0.0, r"grad must be a function, got float"),
+])
+def test_bad_functions_are_rejected(worker_grads, grad, message):
+    with pytest.raises(ValueError, match=message):
+        E.from_gradient_fn(worker_grads, grad, n=4, d=2)
+
+
+def test_non_callables_are_rejected():
+    with pytest.raises(ValueError, match="loss must be None or a function"):
+        E.from_gradient_fn(lambda x: x - B, lambda u: u - B.mean(axis=0), n=4, d=2, loss=1.0)
+    with pytest.raises(ValueError, match="noise must be None, a non-negative sigma, or a function"):
+        E.from_gradient_fn(lambda x: x - B, lambda u: u - B.mean(axis=0), n=4, d=2, noise="gaussian")
+    with pytest.raises(ValueError, match="constants must be None, a Constants or a dict"):
+        E.from_gradient_fn(lambda x: x - B, lambda u: u - B.mean(axis=0), n=4, d=2, constants=[1, 0, 0])
+
+
+def test_a_checked_problem_runs_through_the_checker_with_its_verdict_inputs():
+    """The user's path end to end: exact constants for one grouping, run_check on that grouping."""
+    from figures.checker import run_check
+
+    h = E.two_level(4, 2, 1, 2, grouping="contiguous")
+    p = quadratic(noise=0.5, constants=dict(L=1, eps=float(np.sqrt(np.mean(np.sum((B - B.mean(0)) ** 2, -1)))),
+                                            eps_levels=exact_eps_levels, f_star=F_STAR, label="exact"))
+    r = run_check(p, h, steps=40, seeds=3)
+    assert r.constants["labels"]["L"] == "exact" and r.constants["eps_levels"] == pytest.approx(
+        exact_eps_levels(h.levels))
+    assert all(r.bound[k] >= r.empirical[k]["mean"] for k in ("local_I", "hsgd", "local_G"))
+
+
+def test_constants_estimated_names_every_estimated_field():
+    est, ok = E.Constant(1.0, "estimated (sampled)"), E.Constant(1.0, "exact")
+    c = E.Constants(L=ok, sigma=est, eps=ok, eps_levels=(ok, est, est), f_star=E.Constant(0.0, "Estimated: by eye"))
+    assert c.estimated() == ("sigma", "eps_levels[1]", "eps_levels[2]", "f_star")
+    assert E.Constants(L=E.Constant(1.0, "overestimated"), sigma=ok, eps=ok, eps_levels=(), f_star=ok).estimated() == ()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(n=0), "n must be a positive integer"),
     (dict(d=2.5), "d must be a positive integer"),
