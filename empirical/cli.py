@@ -179,7 +179,7 @@ def progress_bar(total: int, enabled: bool, desc: str):
 
 def _simulate(args: argparse.Namespace) -> int:
     if args.out:
-        check_parent(args.out + ".npz")  # before the run, not after it
+        check_parent(args.out)  # before the run, not after it (OUT.npz and OUT.json go next to OUT)
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
     constants = problem.constants(hierarchy.levels)

@@ -85,8 +85,8 @@ def check_parent(path: str | os.PathLike[str]) -> bool:
         missing = folder.parent
         while not missing.parent.is_dir() and missing.parent != missing:
             missing = missing.parent
-        raise FileNotFoundError(errno.ENOENT, "no such folder (only the last folder of an output path is "
-                                "created)", str(missing))
+        raise FileNotFoundError(errno.ENOENT, "folder does not exist (only the last folder of an output "
+                                "path is created)", str(missing))
     return True
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
+from empirical.io import check_parent
 from figures import build, check_cli
 
 __all__ = ["build_parser", "main"]
@@ -72,7 +74,17 @@ def _os_error(err: OSError, args: argparse.Namespace) -> str:
         if value and path and (str(value).startswith(str(path)) or str(path).startswith(str(value))):
             option = f"--{name.replace('_', '-')} {value}: "
             break
-    return f"{option}cannot write {path}: {reason}" if path else f"{option}{reason}"
+    if not path:
+        return f"{option}{reason}"
+    return f"{option}{path}: {reason}" if option else f"cannot write {path}: {reason}"
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work: an output path must lie in an existing folder or one new folder under one."""
+    if getattr(args, "out_dir", None):
+        check_parent(Path(args.out_dir) / "file")
+    if getattr(args, "out", None):
+        check_parent(args.out)  # a stem: OUT.npz and OUT.json go next to it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # usage errors (already printed) and --help
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:
+        _check_output_paths(args)
         return int(args.handler(args) or 0)
     except ValueError as err:  # bad input: the library names the parameter and the rule
         return _error(str(err))

@@ -124,5 +124,5 @@ def test_simulate_out_creates_one_folder_at_most(capsys, tmp_path):
     capsys.readouterr()
     assert main(argv + ["--out", str(tmp_path / "a" / "b" / "run")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("hsgd: error: --out ") and f"cannot write {tmp_path / 'a'}: no such folder" in err
+    assert err.startswith("hsgd: error: --out ") and f"{tmp_path / 'a'}: folder does not exist" in err
     assert not (tmp_path / "a").exists()

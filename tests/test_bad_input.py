@@ -1,0 +1,195 @@
+"""Every option of every subcommand, given a bad value: exit status 2 and one clear line.
+
+The line is ``hsgd: error: ...`` on standard error, it names the option (``--eps-g`` or the
+parameter ``eps_g``), and there is no traceback and nothing on standard output. Values come
+from hypothesis (negative, zero, non-numeric, NaN, inf, huge, non-integral, empty list items);
+the cross-option rules (periods that do not nest, options of another mode, memory, output
+folders) are listed case by case. ``hsgd check`` must refuse before any simulation starts:
+the simulator's setup is replaced by a tripwire while these tests run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from figures.cli import main
+
+FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- bad values, by the rule an option follows ----------------------------------------------
+NOT_NUMBERS = st.sampled_from(["abc", "", " ", "one", "1,2", "0x1g", "-", "1e", "5..0", "nan?"])
+NON_FINITE = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400"])
+NON_INTEGRAL = st.floats(min_value=0.01, max_value=1e6).filter(lambda v: not v.is_integer()).map(repr)
+HUGE_INTEGERS = st.integers(min_value=2**63, max_value=10**40).map(str) | st.sampled_from(["1e24", "1e19"])
+
+BAD_COUNT = (st.integers(max_value=0).map(str) | NON_INTEGRAL | NON_FINITE | HUGE_INTEGERS | NOT_NUMBERS)
+BAD_SEED = (st.integers(max_value=-1).map(str) | NON_INTEGRAL | NON_FINITE | HUGE_INTEGERS | NOT_NUMBERS)
+BAD_POSITIVE = (st.floats(max_value=0, allow_nan=False, allow_infinity=False).map(repr) | NON_FINITE | NOT_NUMBERS)
+BAD_NON_NEGATIVE = (st.floats(max_value=-1e-300, allow_nan=False, allow_infinity=False).map(repr) | NON_FINITE
+                    | NOT_NUMBERS)
+
+
+@st.composite
+def bad_count_list(draw: st.DrawFn) -> str:
+    """A comma-separated list of counts with an empty or bad item somewhere."""
+    items = draw(st.lists(st.integers(1, 100).map(str), min_size=1, max_size=4))
+    bad = draw(st.just("") | st.just(" ") | BAD_COUNT.filter(lambda t: "," not in t))
+    items.insert(draw(st.integers(0, len(items))), bad)
+    return ",".join(items)
+
+
+@st.composite
+def bad_real_list(draw: st.DrawFn) -> str:
+    items = draw(st.lists(st.sampled_from(["1", "0.5", "0"]), min_size=1, max_size=4))
+    bad = draw(st.just("") | BAD_NON_NEGATIVE.filter(lambda t: "," not in t))
+    items.insert(draw(st.integers(0, len(items))), bad)
+    return ",".join(items)
+
+
+RULES = {"count": BAD_COUNT, "seed": BAD_SEED, "positive": BAD_POSITIVE, "non-negative": BAD_NON_NEGATIVE,
+         "counts": bad_count_list(), "reals": bad_real_list()}
+
+# --- every option, with the rule it follows -------------------------------------------------
+COMMON = {"L": "positive", "sigma": "non-negative", "n": "count", "T": "count", "F0": "non-negative"}
+KIND_OPTIONS = {
+    "two-level": {"N": "count", "I": "count", "G": "count", "eps-g": "non-negative", "eps-l": "non-negative"},
+    "local": {"P": "count", "eps": "non-negative"},
+    "multi-level": {"periods": "counts", "groups": "counts", "eps": "reals"},
+}
+PROBLEM = {"n": "count", "d": "count", "sigma": "non-negative", "between": "non-negative",
+           "within": "non-negative", "clusters": "count", "problem-seed": "seed"}
+HIERARCHY = {"N": "count", "I": "count", "G": "count", "groups": "counts", "periods": "counts",
+             "grouping-seed": "seed"}
+CASES = []  # (command words, option, rule, extra options the option needs)
+for kind, options in KIND_OPTIONS.items():
+    for option, rule in {**COMMON, **options}.items():
+        CASES.append((["bound", kind], option, rule, []))
+        CASES.append((["bound", "optimal-lr", kind], option, rule, []))
+    CASES.append((["bound", kind], "gamma", "positive", []))
+    if kind != "local":
+        CASES.append((["bound", kind], "eps-total", "non-negative", ["--random-grouping"]))
+for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count",
+                     "seed": "seed", "record-every": "count"}.items():
+    CASES.append((["simulate"], option, rule, ["--no-progress"]))
+for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count"}.items():
+    CASES.append((["check"], option, rule, ["--no-progress"]))
+for option in ("points", "repeats", "subs-points"):
+    CASES.append((["bench", "bounds"], option, "count", []))
+
+
+@contextlib.contextmanager
+def no_simulation():
+    """A tripwire: the simulator's setup (after its input checks) raises."""
+    with mock.patch("empirical.engine.SortedLevels", side_effect=AssertionError("a simulation started")):
+        yield
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with no_simulation(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_clear_line(argv: list[str], *names: str) -> str:
+    """Exit 2, nothing on stdout, one ``hsgd: error:`` line naming one of ``names``; returns the line."""
+    code, out, err = run(argv)
+    assert code == 2, (argv, code, out, err)
+    assert out == "", (argv, out)
+    assert err.endswith("\n") and err.count("\n") == 1, (argv, err)
+    assert err.startswith("hsgd: error: ") and "Traceback" not in err, (argv, err)
+    patterns = []
+    for name in names:  # the option as typed, or the parameter it sets
+        patterns += [re.escape(f"--{name}"), rf"(?<![\w-]){re.escape(name.replace('-', '_'))}(?!\w)"]
+    assert re.search("|".join(patterns), err), (argv, names, err)
+    return err
+
+
+@pytest.mark.parametrize("command, option, rule, extra", CASES,
+                         ids=[f"{' '.join(c)} --{o}" for c, o, _, _ in CASES])
+def test_every_option_rejects_bad_values_in_one_line(command, option, rule, extra):
+    @FAST
+    @given(value=RULES[rule])
+    def check(value: str) -> None:
+        assert_one_clear_line(command + extra + [f"--{option}={value}"], option)
+
+    check()
+
+
+def test_a_wrong_value_is_what_is_rejected():
+    """The harness can fail: good values of the same options pass (and would fail assert_one_clear_line)."""
+    assert run(["bound", "two-level", "--T=1e4", "--gamma=0.001", "--eps-g=0"])[0] == 0
+    assert run(["bound", "multi-level", "--periods=5,25", "--groups=4", "--eps=1,0.5"])[0] == 0
+    with pytest.raises(AssertionError):
+        assert_one_clear_line(["bound", "two-level", "--T=10"], "T")
+    with pytest.raises(AssertionError, match="a simulation started"):
+        run(["simulate", "--steps=5", "--no-progress"])
+
+
+@FAST
+@given(I=st.integers(2, 30), k=st.integers(1, 10), r=st.integers(1, 29))
+def test_periods_that_do_not_nest(I, k, r):
+    G = I * k + (r % I or 1)  # not a multiple of I
+    for command in (["bound", "two-level"], ["bound", "optimal-lr", "two-level"], ["simulate"], ["check"]):
+        err = assert_one_clear_line(command + [f"--I={I}", f"--G={G}"], "G")
+        assert "G must be a multiple of I" in err
+    err = assert_one_clear_line(["bound", "multi-level", f"--periods={I},{G}", "--groups=4", "--eps=1,1"], "periods")
+    assert "must be a multiple of" in err
+
+
+@pytest.mark.parametrize("argv, names, message", [
+    (["bound", "two-level", "--eps-total=2"], ["eps-total"], "applies only with --random-grouping"),
+    (["bound", "multi-level", "--eps-total=2"], ["eps-total"], "applies only with --random-grouping"),
+    (["bound", "two-level", "--random-grouping", "--eps-l=1"], ["eps-l"], "not used with --random-grouping"),
+    (["bound", "optimal-lr", "multi-level", "--random-grouping", "--eps=1,1,1"], ["eps"], "not used with"),
+    (["bound", "two-level", "--N=64"], ["N"], "N must be at most n"),
+    (["bound", "two-level", "--T=1e24"], ["T"], "must be an integer from 1 to 2**53 - 1, got '1e24'"),
+    (["bound", "multi-level", "--periods=5,,100"], ["periods"], "item 2 of '5,,100' is empty"),
+    (["bound", "multi-level", "--periods=5,25,100", "--groups=4"], ["groups"], "groups must list"),
+    (["bound", "sandwich", "--levels=1"], ["levels"], "must be an integer from 2 to 10"),
+    (["bound", "sandwich", "--levels=1e9"], ["levels"], "must be an integer from 2 to 10"),
+    (["bound", "sandwich", "--grouping=none"], ["grouping"], "invalid choice"),
+    (["simulate", "--steps=10000000000", "--no-progress"], ["steps"], "--record-every"),
+    (["simulate", "--n=100000000000", "--no-progress"], ["n"], "for the state alone"),
+    (["simulate", "--n=4", "--N=8"], ["N"], "N must be at most n"),
+    (["simulate", "--groups=4,2"], ["groups", "periods"], "--groups and --periods go together"),
+    (["simulate", "--periods=5,25", "--groups=4", "--G=25"], ["G"], "leave it out"),
+    (["simulate", "--problem=logistic", "--sigma=2"], ["sigma"], "applies only to --problem nonconvex"),
+    (["simulate", "--grouping=contiguous", "--grouping-seed=3"], ["grouping-seed"], "only to --grouping random"),
+    (["simulate", "--problem=quadratic"], ["problem"], "invalid choice"),
+    (["simulate", "--grouping=sorted"], ["grouping"], "invalid choice"),
+    (["simulate", "--T=5"], ["T"], "unrecognized arguments"),
+    (["check", "--steps=10000000000", "--no-progress"], ["steps"], "needs"),
+    (["check", "--problem=logistic", "--within=2"], ["within"], "applies only to --problem nonconvex"),
+    (["check", "--I=5", "--G=50", "--periods=5,50", "--groups=4"], ["I"], "leave it out"),
+    (["figures", "--only=f9"], ["only", "f9"], "unknown figure"),
+    (["bench", "nothing"], ["nothing"], "invalid choice"),
+    (["nothing"], ["nothing"], "invalid choice"),
+    ([], ["COMMAND"], "required"),
+])
+def test_cross_option_rules(argv, names, message):
+    assert message in assert_one_clear_line(argv, *names)
+
+
+@pytest.mark.parametrize("command, option", [(["simulate"], "out"), (["check"], "out-dir"), (["figures"], "out-dir")])
+def test_output_paths_under_a_missing_folder_are_refused_before_any_work(tmp_path, command, option):
+    target = tmp_path / "missing" / "deeper" / "run"
+    err = assert_one_clear_line(command + [f"--{option}={target}"], option)
+    assert f"{tmp_path / 'missing'}: folder does not exist" in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_unwritable_output_folder_is_one_line():
+    """The path and the reason, not a 38-line traceback (the figure is built first, then written)."""
+    err = assert_one_clear_line(["figures", "--out-dir=/proc/nope", "--only=f2", "--quick", "--no-progress"],
+                                "out-dir")
+    assert "/proc/nope: No such file or directory" in err
+    assert not Path("/proc/nope").exists()
