@@ -1,0 +1,204 @@
+"""Optimistic mutants of Theorem 2: wrong theorems a verification toolkit must be able to catch.
+
+A mutant is Theorem 2 (docs/theory.md) with one deliberate error that makes the bound
+*smaller* (or its step-size condition looser): a coefficient halved or divided by ten, a term
+dropped, a factor ``(P_l - 1)`` halved, ``(2 P_l - 1)`` replaced by ``P_l``, the noise share
+divided by ``n`` once more, a level's ``eps`` replaced by another level's, or the condition
+loosened four times. :mod:`figures.power` runs them against measured runs: a mutant is
+*killed* when some run inside the mutant's own condition measures more than the mutant's
+bound (statistically, at 95%). The real theorem must never be killed.
+
+Every mutant is evaluated from the same per-term decomposition of Theorem 2 (with
+:class:`~bounds.coefficients.Coefficients`):
+
+    init = c_init F0 / (gamma T),   noise = c_noise gamma L sigma^2 / n,
+    level l:  c_div gamma^2 L^2 (P_l - 1) [ share_l + c_het (2 P_l - 1) eps_l^2 ],
+    share_l = (K_{l-1} - K_l) sigma^2 / n,
+    condition: gamma L <= 1 and c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1;
+
+the unmutated decomposition equals :func:`bounds.multi_level` (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Callable, Sequence
+
+from bounds.coefficients import THEORY, Coefficients
+
+__all__ = ["Instance", "Mutant", "theorem", "mutants"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The numbers Theorem 2 is evaluated at, for one run.
+
+    Attributes:
+        gamma, L, sigma, F0: step size and the constants (A1, A2, ``f(x0) - f*``).
+        n, T: workers and steps.
+        periods: ``(P_1, ..., P_M)``, finest first.
+        counts: ``(K_0 = n, K_1, ..., K_M = 1)``.
+        eps: ``(eps_1, ..., eps_M)`` of A3 for the run's grouping, finest first.
+    """
+
+    gamma: float
+    L: float
+    sigma: float
+    F0: float
+    n: int
+    T: int
+    periods: tuple[int, ...]
+    counts: tuple[int, ...]
+    eps: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        M = len(self.periods)
+        if M < 1 or len(self.counts) != M + 1 or len(self.eps) != M:
+            raise ValueError(f"an instance needs M >= 1 periods, M + 1 counts (K_0 .. K_M) and M eps values; got "
+                             f"{len(self.periods)}, {len(self.counts)}, {len(self.eps)}")
+        if self.counts[0] != self.n or self.counts[-1] != 1:
+            raise ValueError(f"counts must run from K_0 = n = {self.n} to K_M = 1, got {self.counts}")
+
+    @property
+    def M(self) -> int:
+        return len(self.periods)
+
+    def values(self) -> dict[str, object]:
+        """Keyword values for ``bounds.multi_level(periods, counts[1:-1]).evaluate(**values)``."""
+        return dict(gamma=self.gamma, L=self.L, sigma=self.sigma, n=self.n, T=self.T, F0=self.F0, eps=list(self.eps))
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """Theorem 2's pieces at an instance, each a float; a mutant edits them."""
+
+    init: float
+    noise: float
+    factor: list[float]        # c_div gamma^2 L^2 (P_l - 1), per level
+    share: list[float]         # (K_{l-1} - K_l) sigma^2 / n, per level
+    heterogeneity: list[float]  # c_het (2 P_l - 1) eps_l^2, per level
+    c_het: float
+
+    def total(self) -> float:
+        return self.init + self.noise + sum(f * (s + h) for f, s, h in zip(self.factor, self.share, self.heterogeneity))
+
+
+def _pieces(x: Instance, c: Coefficients) -> _Pieces:
+    g, L, n = x.gamma, x.L, x.n
+    K = x.counts
+    return _Pieces(
+        init=float(c.init) * x.F0 / (g * x.T),
+        noise=float(c.noise) * g * L * x.sigma ** 2 / n,
+        factor=[float(c.divergence) * g * g * L * L * (P - 1) for P in x.periods],
+        share=[(K[l] - K[l + 1]) * x.sigma ** 2 / n for l in range(x.M)],
+        heterogeneity=[float(c.heterogeneity) * (2 * P - 1) * e * e for P, e in zip(x.periods, x.eps)],
+        c_het=float(c.heterogeneity),
+    )
+
+
+def _condition(x: Instance, c: Coefficients, loosen: int = 1) -> bool:
+    """Theorem 2's conditions, decided exactly (each float at its exact rational value)."""
+    g, L = Fraction(x.gamma), Fraction(x.L)
+    period_sum = sum(P * (P - 1) for P in x.periods)
+    cond = Fraction(c.condition.p, c.condition.q) if c.condition.is_Rational else Fraction(float(c.condition))
+    return g * L <= loosen and cond * g * g * L * L * period_sum <= loosen
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A variant of Theorem 2: its name, what it changes, its value and its condition at an instance.
+
+    Attributes:
+        name: short name, e.g. ``"heterogeneity/10"`` or ``"drop level_1_noise"``.
+        description: what was changed, in words.
+        edit: how the pieces are changed (``None`` for the theorem itself).
+        coefficients: the coefficients it uses.
+        loosen: the right-hand sides of the conditions are multiplied by this.
+        level: the level a level-specific mutant changes (1-based), else ``None``.
+    """
+
+    name: str
+    description: str
+    edit: Callable[[_Pieces, Instance], None] | None = field(default=None, repr=False, compare=False)
+    coefficients: Coefficients = THEORY
+    loosen: int = 1
+    level: int | None = None
+
+    def applies(self, x: Instance) -> bool:
+        """Whether the mutant differs from the theorem's structure at ``x`` (a level mutant
+        needs its level to exist)."""
+        return self.level is None or self.level <= x.M
+
+    def value(self, x: Instance) -> float:
+        """The mutant's bound at ``x``."""
+        pieces = _pieces(x, self.coefficients)
+        if self.edit is not None and self.applies(x):
+            self.edit(pieces, x)
+        return pieces.total()
+
+    def condition(self, x: Instance) -> bool:
+        """Whether ``x`` is inside the mutant's own step-size condition (decided exactly)."""
+        return _condition(x, self.coefficients, self.loosen)
+
+
+def theorem(coefficients: Coefficients = THEORY) -> Mutant:
+    """Theorem 2 itself, as the identity mutant."""
+    return Mutant("theorem", "Theorem 2 as stated in docs/theory.md", None, coefficients)
+
+
+def _set(attr: str, level: int | None, fn: Callable[[float, Instance, int], float]) -> Callable[[_Pieces, Instance], None]:
+    def edit(p: _Pieces, x: Instance) -> None:
+        values = getattr(p, attr)
+        if isinstance(values, list):
+            for l in range(len(values)):
+                if level is None or l == level - 1:
+                    values[l] = fn(values[l], x, l)
+        else:
+            object.__setattr__(p, attr, fn(values, x, 0))
+    return edit
+
+
+def mutants(max_levels: int = 2, coefficients: Coefficients = THEORY) -> list[Mutant]:
+    """The optimistic mutants of Theorem 2 for hierarchies of up to ``max_levels`` levels.
+
+    Example:
+        >>> names = [m.name for m in mutants(2)]
+        >>> len(names), names[:3]
+        (24, ['init/2', 'init/10', 'noise/2'])
+    """
+    out: list[Mutant] = []
+    c = coefficients
+    for name in ("init", "noise", "divergence", "heterogeneity", "condition"):
+        for k in (2, 10):
+            changed = replace(c, **{name: getattr(c, name) / k})
+            out.append(Mutant(f"{name}/{k}", f"coefficient c_{name} divided by {k}", None, changed))
+    out.append(Mutant("drop init", "the init term 2 F0/(gamma T) dropped", _set("init", None, lambda v, x, l: 0.0), c))
+    out.append(Mutant("drop noise", "the noise term gamma L sigma^2/n dropped", _set("noise", None, lambda v, x, l: 0.0), c))
+    for l in range(1, max_levels + 1):
+        out.append(Mutant(f"drop level_{l}_noise", f"level {l}'s noise share (K_{l - 1} - K_{l}) sigma^2/n dropped",
+                          _set("share", l, lambda v, x, i: 0.0), c, level=l))
+        out.append(Mutant(f"drop level_{l}_heterogeneity", f"level {l}'s heterogeneity (2/3)(2P_{l} - 1) eps_{l}^2 dropped",
+                          _set("heterogeneity", l, lambda v, x, i: 0.0), c, level=l))
+        out.append(Mutant(f"(P_{l}-1)/2", f"(P_{l} - 1) -> (P_{l} - 1)/2 in level {l}'s term",
+                          _set("factor", l, lambda v, x, i: v / 2), c, level=l))
+        out.append(Mutant(f"(2P_{l}-1)->P_{l}", f"(2P_{l} - 1) -> P_{l} in level {l}'s heterogeneity",
+                          _set("heterogeneity", l, lambda v, x, i: v * x.periods[i] / (2 * x.periods[i] - 1)),
+                          c, level=l))
+    out.append(Mutant("noise share /n^2", "every level's noise share divided by n once more",
+                      _set("share", None, lambda v, x, l: v / x.n), c))
+    for l in range(1, max_levels + 1):
+        for other in range(1, max_levels + 1):
+            if other != l:
+                out.append(Mutant(f"eps_{l}->eps_{other}", f"level {l}'s heterogeneity uses eps_{other} instead of eps_{l}",
+                                  _swap_eps(l, other), c, level=max(l, other)))
+    out.append(Mutant("condition x4", "both step-size conditions loosened 4 times (right-hand sides 4)", None, c,
+                      loosen=4))
+    return out
+
+
+def _swap_eps(level: int, other: int) -> Callable[[_Pieces, Instance], None]:
+    def edit(p: _Pieces, x: Instance) -> None:
+        i, j = level - 1, other - 1
+        p.heterogeneity[i] = p.c_het * (2 * x.periods[i] - 1) * x.eps[j] ** 2
+    return edit
