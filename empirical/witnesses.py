@@ -154,7 +154,7 @@ def edge_step(periods: Sequence[int], L: float = 1.0) -> float:
 
     Example:
         >>> edge_step([1]), round(edge_step([2, 4]), 6)
-        (1.0, 0.129099)
+        (1.0, 0.133631)
     """
     s = sum(p * (p - 1) for p in periods)
     return min(1.0 / L, 1.0 / (2.0 * L * math.sqrt(s))) if s else 1.0 / L
@@ -312,7 +312,7 @@ def noise_witness(level: int, P: int, frac: float, cmul: float, x0_scale: float,
     Example:
         >>> w = noise_witness(1, 2, 0.25, 1.0, 0.5, n=8, seeds=2)
         >>> w["term"], w["T"], w["instance"]["problem"]["n"]
-        ('level_1_noise', 224, 8)
+        ('level_1_noise', 476, 8)
     """
     level, P = _level(level), _period(P)
     if not 0 < frac <= 1:
