@@ -1,4 +1,4 @@
-"""Problems with known constants (THEORY.md A1-A3) for the simulator.
+"""Problems with known constants (docs/theory.md, assumptions A1-A3) for the simulator.
 
 A problem is anything with this small interface (:class:`Problem`):
 
@@ -12,7 +12,9 @@ A problem is anything with this small interface (:class:`Problem`):
 * ``default_x0()``: the common start;
 * ``constants(levels)``: :class:`Constants` for a grouping (``levels`` as in
   :mod:`bounds.divergence`, finest first), each value labelled *exact*, *certified upper
-  bound*, *certified lower bound* or *estimated*.
+  bound*, *certified lower bound* or *estimated (how it was sampled)*; a label whose first
+  word is "estimated" marks a sampled value, not a certificate (:meth:`Constants.estimated`
+  lists them; ``L`` is estimated from worker Hessians by :mod:`empirical.smoothness`).
 
 Problems know nothing of hierarchies beyond the labels passed to ``constants``.
 """
@@ -63,7 +65,7 @@ class Constant:
 
 @dataclass(frozen=True)
 class Constants:
-    """THEORY.md's constants of a problem under one grouping.
+    """The constants of docs/theory.md's assumptions A1-A3 for a problem under one grouping.
 
     Attributes:
         L: smoothness of every ``F_j`` (A1).
