@@ -78,7 +78,7 @@ def test_lemma3_as_an_identity_in_the_increments(P_):
         assert sp.expand(gap - expected) == 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.fractions(min_value=-10, max_value=10), min_size=1, max_size=30))
 def test_lemma3_on_any_nondecreasing_sequence(values):
     assert lemma3_holds(sorted(values))
@@ -151,3 +151,50 @@ def test_window_parts_over_any_horizon_total_at_most_T_over_P_windows(P_, T, Nv,
     assert sum(b[t % P_] for t in range(T)) <= Fraction(T, P_) * a
     w, r_ = divmod(T, P_)
     assert w * a + Fraction(r_, P_) * a == Fraction(T, P_) * a
+
+
+# --- the same step for Theorem S (docs/theory.md §9.3-§9.4) ------------------------------------
+
+alpha, beta, ia = sp.symbols("alpha beta ia", positive=True)  # ia stands for 1/alpha
+
+
+def b_sharp(k_):
+    """Non-coupling per-step bound of Theorem S divided by gamma^2 (1/alpha written ia)."""
+    if k_ == 0:
+        return sp.Integer(0)
+    if k_ == 1:
+        return N + eps**2
+    return (1 + alpha) * k_ * N + (1 + ia) * k_ * (1 + (k_ - 1) * (1 + beta)) * eps**2
+
+
+def test_sharp_per_step_bound_grows_with_k():
+    assert nonneg_coefficients(b_sharp(1) - b_sharp(0), [N, eps])
+    assert nonneg_coefficients(b_sharp(2) - b_sharp(1), [N, eps, alpha, ia, beta])
+    general = (1 + alpha) * k * N + (1 + ia) * k * (1 + (k - 1) * (1 + beta)) * eps**2  # k >= 2
+    assert nonneg_coefficients(sp.expand(general.subs(k, k + 1) - general), [N, eps, alpha, ia, beta, k])
+
+
+def test_sharp_partial_window_symbolically():
+    """For 2 <= r <= P: P sum_{k<r} b^S - r sum_{k<P} b^S has only non-positive coefficients
+    (r = 2 + a, P = r + q). Windows of r <= 1 steps have prefix sum 0."""
+    def window(m):  # sum_{k<m} b^S(k), m >= 2, closed form of §9.4
+        Qm, km, Rm = m * (m - 1) / 2, (m - 2) * (m + 1) / 2, m * (m - 1) * (m - 2) / 3
+        return (Qm + alpha * km) * N + (Qm + km * ia + (1 + ia) * (1 + beta) * Rm) * eps**2
+    assert all(sp.expand(window(sp.Integer(m)) - sum(b_sharp(kk) for kk in range(m))) == 0 for m in range(2, 9))
+    a = sp.symbols("a", integer=True, nonnegative=True)
+    gap = P * window(r) - r * window(P)
+    neg = sp.expand(-gap.subs(P, r + q).subs(r, 2 + a))
+    assert nonneg_coefficients(neg, [N, eps, alpha, ia, beta, a, q])
+
+
+@pytest.mark.parametrize("al,be", [(Fraction(1), Fraction(1)), (Fraction(1, 9), Fraction(7)),
+                                   (Fraction(11, 2), Fraction(1, 13))])
+def test_sharp_partial_window_exhaustively(al, be):
+    for Nv, ev in ((Fraction(1), Fraction(0)), (Fraction(0), Fraction(1)), (Fraction(2, 3), Fraction(3, 5))):
+        f = sp.lambdify((k, N, eps, alpha, ia, beta), (1 + alpha) * k * N
+                        + (1 + ia) * k * (1 + (k - 1) * (1 + beta)) * eps**2)  # exact on Fractions
+        full = [Fraction(0), Nv + ev * ev] + [f(kk, Nv, ev, al, 1 / al, be) for kk in range(2, P_MAX)]
+        assert all(isinstance(x, Fraction) for x in full)
+        for P_ in range(1, P_MAX + 1):
+            seq = full[:P_]
+            assert all(x <= y for x, y in zip(seq, seq[1:])) and lemma3_holds(seq)
