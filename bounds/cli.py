@@ -32,12 +32,12 @@ COMMON = [
     ("L", 1, "smoothness constant (A1)"),
     ("sigma", 1, "gradient noise standard deviation (A2)"),
     ("n", 32, "number of workers"),
-    ("T", 10000, "number of steps (a multiple of the top period)"),
+    ("T", 10000, "number of steps, any T >= 1 (docs/theory.md, any horizon)"),
     ("F0", 10, "initial gap f(x0) - f*"),
 ]
 KINDS: dict[str, dict[str, Any]] = {
     "two-level": {
-        "help": "THEORY.md Theorem 1 (two-level H-SGD)",
+        "help": "docs/theory.md, Theorem 1 (two-level H-SGD)",
         "params": [("N", 4, "number of groups"), ("I", 5, "local period"), ("G", 50, "global period"),
                    ("eps_g", 0.5, "upward divergence bound (A3)"),
                    ("eps_l", 1, "downward divergence bound (A3)")],
@@ -49,7 +49,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "level_eps": (),
     },
     "multi-level": {
-        "help": "THEORY.md Theorem 2 (M-level H-SGD)",
+        "help": "docs/theory.md, Theorem 2 (M-level H-SGD)",
         "params": [("periods", "5,25,100", "periods P_1,...,P_M, finest first"),
                    ("groups", "16,4", "group counts K_1,...,K_{M-1}, finest first"),
                    ("eps", "1,0.5,0.25", "per-level divergence bounds eps_1,...,eps_M (A3)")],
@@ -307,7 +307,7 @@ def _sandwich(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``hsgd bound`` with its kinds, ``optimal-lr`` and ``sandwich``."""
-    bound_parser = commands.add_parser("bound", help="evaluate the symbolic bounds of THEORY.md")
+    bound_parser = commands.add_parser("bound", help="evaluate the symbolic bounds of docs/theory.md")
     kinds = bound_parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, spec in KINDS.items():
         p = kinds.add_parser(kind, help=spec["help"])

@@ -13,6 +13,7 @@ in memory each print one line ``hsgd: error: ...`` on standard error and exit wi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -100,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_output_paths(args)
         return int(args.handler(args) or 0)
+    except BrokenPipeError:  # the reader stopped (hsgd ... | head): not an error of the input
+        try:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
     except ValueError as err:  # bad input: the library names the parameter and the rule
         return _error(str(err))
     except MemoryError as err:
