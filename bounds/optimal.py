@@ -10,16 +10,17 @@ scales are equally well resolved), or ``gamma_max`` when the bound still decreas
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
 from bounds import symbols as s
-from bounds.bound import Bound
+from bounds.bound import Bound, Condition
 from bounds.compiled import compiled
 from bounds.validation import check_domain
 
@@ -90,19 +91,15 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
             by_symbol[spec] = value
     best, label = math.inf, ""
     for cond in bound.conditions:
-        lhs = sp.expand(cond.lhs)
-        if lhs.is_zero:
-            if not cond.rhs.is_nonnegative:  # pragma: no cover - no bound has such a condition
-                raise ValueError(f"the condition {cond.label} cannot hold")
+        form = _power_form(cond)
+        if form is None:
             continue  # 0 <= rhs: vacuous, no limit on gamma
-        k = int(sp.degree(lhs, s.gamma))
-        others = sorted((cond.lhs.free_symbols | cond.rhs.free_symbols) - {s.gamma}, key=lambda x: x.name)
+        k, others, fn = form
         missing = [sym.name for sym in others if sym not in by_symbol]
         if missing:
             raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
         with np.errstate(over="ignore", invalid="ignore"):
-            coeff, rhs = compiled(others, sp.Tuple(cond.lhs.subs(s.gamma, 1), cond.rhs))(
-                *(np.float64(by_symbol[sym]) for sym in others))
+            coeff, rhs = fn(*(np.float64(by_symbol[sym]) for sym in others))
         if not (np.isfinite(coeff) and np.isfinite(rhs)) or coeff < 0:
             raise ValueError(f"the condition {cond.label} cannot be evaluated at these values (overflow or a "
                              f"negative parameter)")
@@ -113,6 +110,21 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
     if not math.isfinite(best) or best <= 0:
         raise ValueError("no condition limits gamma at these values: the bound has no largest step size")
     return best, label
+
+
+@functools.lru_cache(maxsize=256)
+def _power_form(cond: Condition) -> tuple[int, tuple[sp.Symbol, ...], Callable[..., Any]] | None:
+    """``(k, symbols, f)`` with the condition ``c gamma^k <= rhs`` and ``f(*symbols) = (c, rhs)``,
+    or ``None`` when its left side is zero (then it holds for every ``gamma``); cached, since
+    the sympy work costs milliseconds and property tests call this per example."""
+    lhs = sp.expand(cond.lhs)
+    if lhs.is_zero:
+        if not cond.rhs.is_nonnegative:  # pragma: no cover - no bound has such a condition
+            raise ValueError(f"the condition {cond.label} cannot hold")
+        return None
+    k = int(sp.degree(lhs, s.gamma))
+    others = tuple(sorted((cond.lhs.free_symbols | cond.rhs.free_symbols) - {s.gamma}, key=lambda x: x.name))
+    return k, others, compiled(others, sp.Tuple(cond.lhs.subs(s.gamma, 1), cond.rhs))
 
 
 def _largest_step_size_at(bound: Bound, scalars: dict[sp.Symbol, float]) -> tuple[float, str]:
