@@ -453,8 +453,9 @@ def search(term: str, P: int, *, quick: bool = False, seed: int = 0, n: int | No
         objective = _noise_objective(level, P, n, seeds, min_periods)
         box = [(0.02, 1.0), (0.8, 1.4), (-1.0, 2.0)]
         start = [0.25, 1.05, 0.3]
-    res = differential_evolution(objective, box, rng=seed, popsize=4 if quick else 8,
-                                 maxiter=2 if quick else (10 if term.endswith("heterogeneity") else 6), tol=0,
+    heterogeneity = term.endswith("heterogeneity")
+    res = differential_evolution(objective, box, rng=seed, popsize=4 if quick else (8 if heterogeneity else 6),
+                                 maxiter=2 if quick else (10 if heterogeneity else 4), tol=0,
                                  polish=False, x0=start, init="sobol")
     return {"term": term, "P": P, "params": [float(v) for v in res.x], "ratio_bound": float(-res.fun),
             "evaluations": int(res.nfev), "n": n}
@@ -466,7 +467,8 @@ def build_library(*, quick: bool = False, Ps: Sequence[int] = (2, 5, 10), progre
     """Search every term's family and return the evaluated witnesses (one per term and ``P``).
 
     The kink witnesses are re-solved at the best parameters found; the noise witnesses are
-    re-run at ``n = 20000`` (``quick``: the search's ``n``), 8 seeds. The init and plain noise
+    re-run at the search's ``n`` with 8 seeds (a different ``n`` changes the orbit's
+    stability, so the optimum does not carry over). The init and plain noise
     witnesses are the tight quadratic cases.
     """
     say = progress or (lambda message: None)
@@ -484,7 +486,7 @@ def build_library(*, quick: bool = False, Ps: Sequence[int] = (2, 5, 10), progre
         for P in Ps:
             term = f"level_{level}_noise"
             found = search(term, P, quick=quick)
-            w = noise_witness(level, P, *found["params"], n=found["n"] if quick else 20000, seeds=8)
+            w = noise_witness(level, P, *found["params"], n=found["n"], seeds=8)
             entry = evaluate_witness(w, quick_T=w["T"] // 4, quick_seeds=2)
             entry["search"] = found
             entries.append(entry)
