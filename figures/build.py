@@ -1,19 +1,24 @@
 """``hsgd figures``: rebuild every figure (PNG, PDF and the data behind it as JSON).
 
 F1 sandwich curves (N = 2, 4, 8); F2 bounds against G and N (Corollary 1's interpolation);
-F3 measured against bound over 90 configurations (a resumable sweep, process pool or Dask);
+F3 measured / bound over 90 configurations (a resumable sweep, process pool or Dask);
 F4 grouping strategies; F5 three-level sandwich; F6 the divergence sawtooth; F7 handwritten
 digits split by label across workers (scikit-learn's bundled data).
+
+After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts
+in words with their basis (each figure module's ``summary(data)``, read from the JSON it wrote).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Callable
 
+from figures import f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits
 from figures.f1_sandwich import build_f1
 from figures.f2_interpolation import build_f2
 from figures.f3_battery import build_f3
@@ -22,12 +27,33 @@ from figures.f5_three_level import build_f5
 from figures.f6_sawtooth import build_f6
 from figures.f7_digits import build_f7
 
-__all__ = ["FIGURES", "build_all", "register"]
+__all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "register"]
 
 FIGURES: dict[str, Callable[..., list[Path]]] = {
     "f1": build_f1, "f2": build_f2, "f3": build_f3, "f4": build_f4, "f5": build_f5, "f6": build_f6,
     "f7": build_f7,
 }
+
+
+SUMMARIES: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "f1": ("f1_sandwich", f1_sandwich.summary), "f2": ("f2_interpolation", f2_interpolation.summary),
+    "f3": ("f3_battery", f3_battery.summary), "f4": ("f4_grouping", f4_grouping.summary),
+    "f5": ("f5_three_level", f5_three_level.summary), "f6": ("f6_sawtooth", f6_sawtooth.summary),
+    "f7": ("f7_digits", f7_digits.summary),
+}
+"""Per figure: the stem of its files and the function that words its data in one line."""
+
+
+def summaries(out_dir: str | Path, only: list[str] | None = None) -> list[str]:
+    """One line per figure named in ``only`` (default all), from the JSON in ``out_dir``:
+    what the figure shows and its verdicts in words, with their basis."""
+    lines = []
+    for name in only or list(FIGURES):
+        if name not in SUMMARIES:
+            raise ValueError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+        stem, words = SUMMARIES[name]
+        lines.append(words(json.loads((Path(out_dir) / f"{stem}.json").read_text())))
+    return lines
 
 
 def build_all(out_dir: str | Path, *, quick: bool = False, only: list[str] | None = None,
@@ -65,6 +91,8 @@ def _figures(args: argparse.Namespace) -> int:
             client.close()
     for p in paths:
         print(p)
+    for line in summaries(args.out_dir, args.only):
+        print(line)
     return 0
 
 

@@ -1,32 +1,34 @@
-"""``hsgd figures --quick`` produces every file, and F3's battery stays under the diagonal."""
+"""``hsgd figures``: bad figure names are one line; a partial build prints only its own summaries.
+
+The full quick build (every file, every summary line) is tested in tests/figures/test_figures.py.
+"""
 
 import json
 
-from figures.build import FIGURES
+from figures.build import FIGURES, SUMMARIES, summaries
 from figures.cli import main
-
-
-def test_quick_build_writes_every_figure_with_its_data(tmp_path, capsys):
-    assert main(["figures", "--quick", "--out-dir", str(tmp_path), "--no-progress"]) == 0
-    printed = capsys.readouterr().out.split()
-    stems = ["f1_sandwich", "f2_interpolation", "f3_battery", "f4_grouping", "f5_three_level", "f6_sawtooth",
-             "f7_digits"]
-    assert len(FIGURES) == len(stems)
-    for stem in stems:
-        for ext in ("png", "pdf", "json"):
-            path = tmp_path / f"{stem}.{ext}"
-            assert path.stat().st_size > 0 and str(path) in printed
-    f3 = json.loads((tmp_path / "f3_battery.json").read_text())
-    assert f3["all_under_diagonal"] and all(p["measured"] <= p["bound"] for p in f3["points"])
-    f5 = json.loads((tmp_path / "f5_three_level.json").read_text())
-    assert f5["verdicts"]["bound_sandwich"] and f5["verdicts"]["bound_valid"]
-    f6 = json.loads((tmp_path / "f6_sawtooth.json").read_text())
-    assert f6["upward"][50] < 1e-20 < f6["upward"][49] and f6["downward"][5] < 1e-20 < f6["downward"][4]  # resets
-    f7 = json.loads((tmp_path / "f7_digits.json").read_text())
-    assert all(f7[k]["train_loss"][-1] < f7[k]["train_loss"][0] for k in ("local_I", "hsgd", "local_G"))
-    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_unknown_figure_is_rejected(tmp_path, capsys):
     assert main(["figures", "--only", "f9", "--out-dir", str(tmp_path), "--no-progress"]) == 2
     assert "unknown figure 'f9'" in capsys.readouterr().err
+
+
+def test_partial_build_prints_its_files_then_one_summary_line_per_figure(tmp_path, capsys):
+    assert main(["figures", "--quick", "--only", "f2,f6", "--out-dir", str(tmp_path), "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:6] == [str(tmp_path / f"{stem}.{ext}") for stem in ("f2_interpolation", "f6_sawtooth")
+                         for ext in ("png", "pdf", "json")]
+    assert len(lines) == 8 and lines[6].startswith("F2 (") and lines[7].startswith("F6 (")
+    assert "(exact)" in lines[6] and "(floating point" in lines[7]
+    f6 = json.loads((tmp_path / "f6_sawtooth.json").read_text())
+    up, down = f6["upward"]["mean"], f6["downward"]["mean"]
+    assert up[50] < 1e-20 < up[49] and down[5] < 1e-20 < down[4]  # the sawtooth resets
+    assert set(SUMMARIES) == set(FIGURES)
+
+
+def test_summaries_reject_unknown_names(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown figure 'f0'"):
+        summaries(tmp_path, ["f0"])
