@@ -69,7 +69,7 @@ def random_grouping(bound: Bound) -> Bound:
         if not syms <= level_eps:
             parameters[key] = spec
     parameters["eps"] = s.eps
-    return Bound(
+    return type(bound)(  # the same kind of bound (Theorem 2 or Theorem S) with the shares
         title=f"{bound.title} with random grouping (Lemma 2)",
         source=f"{bound.source}; Lemma 2 (random grouping)",
         levels=levels,

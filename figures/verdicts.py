@@ -158,8 +158,10 @@ def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "") 
             parts.append(f"{cond.label}: {float(lhs):.6g} <= {float(rhs):.6g}")
         else:
             ratio = float(lhs / rhs) if rhs else math.inf
+            hint = ("; the step size is a float a rounding step above the limit: the default step size is "
+                    "rounded down to meet it exactly") if float(lhs - rhs) <= 1e-12 * float(rhs) else ""
             failures.append(f"step-size condition {cond.label} fails: {float(lhs):.6g} > {float(rhs):.6g} "
-                            f"(by {float(lhs - rhs):.6g}, {ratio:.3g}x the limit)")
+                            f"(by {float(lhs - rhs):.6g}, {ratio:.3g}x the limit{hint})")
     claim = f"step-size conditions of {name or bound.title}"
     if failures:
         return Verdict(claim, False, EXACT, "; ".join(failures))

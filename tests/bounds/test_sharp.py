@@ -1,0 +1,118 @@
+"""Theorem S and S' (docs/theory.md, derived for this project): transcription, Theorem 2 as a
+consequence, the optimiser, S' below S, and the small-step limits (4x and 8x)."""
+
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bounds
+from bounds.sharp import recursion_bound, sharp
+from bounds.strategies import theorem_instances
+
+
+def _by_hand(gamma, L, sigma, n, T, F0, periods, counts, eps, alpha, beta):
+    """Theorem S transcribed from docs/theory.md in exact rationals, independently of bounds.sharp."""
+    g, L, sigma, F0 = (Fraction(v) for v in (gamma, L, sigma, F0))
+    M = len(periods)
+    kap = [max(Fraction(0), Fraction((P - 2) * (P + 1), 2)) for P in periods]
+    c = [(1 + 1 / Fraction(a)) * (1 + 1 / Fraction(b)) * g * g * L * L * k for a, b, k in zip(alpha, beta, kap)]
+    total = 2 * F0 / (g * T) + g * L * sigma**2 / n
+    for l, P in enumerate(periods):
+        if P < 2:
+            continue
+        a, b = Fraction(alpha[l]), Fraction(beta[l])
+        Q, R = Fraction(P * (P - 1), 2), Fraction(P * (P - 1) * (P - 2), 3)
+        N = Fraction(counts[l] - counts[l + 1]) * sigma**2 / n
+        prod = math.prod((1 - c[m] for m in range(l, M)), start=Fraction(1))
+        total += g * g * L * L / (P * prod) * ((Q + a * kap[l]) * N
+                                              + (Q + kap[l] / a + (1 + 1 / a) * (1 + b) * R) * Fraction(eps[l]) ** 2)
+    return float(total)
+
+
+def _numbers(inst):
+    v, h = inst.values, inst.hierarchy
+    return dict(gamma=v["gamma"], L=v["L"], sigma=v["sigma"], n=h.n, T=v["T"], F0=v["F0"],
+                periods=list(h.periods), counts=list(h.counts), eps=list(v["eps"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(theorem_instances(max_levels=3), st.lists(st.floats(0.2, 5.0), min_size=6, max_size=6))
+def test_sharp_matches_the_transcription(inst, young):
+    x = _numbers(inst)
+    M = len(x["periods"])
+    alpha, beta = young[:M], young[3:3 + M]
+    b = sharp(inst.bound)
+    c = [(1 + 1 / a) * (1 + 1 / bb) * x["gamma"] ** 2 * x["L"] ** 2 * max(0, (P - 2) * (P + 1) / 2)
+         for a, bb, P in zip(alpha, beta, x["periods"])]
+    if max(c) >= 0.99:
+        return
+    value = b.evaluate(**inst.values, alpha=alpha, beta=beta)
+    assert value == pytest.approx(_by_hand(**x, alpha=alpha, beta=beta), rel=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(theorem_instances(max_levels=3))
+def test_theorem_2_follows_from_theorem_s(inst):
+    """At alpha = beta = 1, under Theorem 2's condition, S is at most Theorem 2; optimised S is lower still."""
+    M = inst.hierarchy.M
+    s = sharp(inst.bound)
+    at_one = s.evaluate(**inst.values, alpha=[1.0] * M, beta=[1.0] * M)
+    theorem2 = inst.bound.evaluate(**inst.values)
+    assert at_one <= theorem2 * (1 + 1e-12) + 1e-300
+    assert s.optimise(**inst.values).value <= at_one * (1 + 1e-12) + 1e-300
+
+
+@settings(max_examples=100, deadline=None)
+@given(theorem_instances(max_levels=1), st.floats(0.2, 5.0), st.floats(0.2, 5.0))
+def test_s_prime_is_never_above_s_on_one_level(inst, alpha, beta):
+    x = _numbers(inst)
+    c = (1 + 1 / alpha) * (1 + 1 / beta) * x["gamma"] ** 2 * x["L"] ** 2 * max(0, (x["periods"][0] - 2) * (x["periods"][0] + 1) / 2)
+    if c >= 0.99 or x["T"] % x["periods"][-1]:
+        return
+    s = sharp(inst.bound).evaluate(**inst.values, alpha=[alpha], beta=[beta])
+    assert recursion_bound(**x, alpha=[alpha], beta=[beta]) <= s * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("P", [3, 5, 10, 20])
+def test_small_step_limits_are_4x_and_8x_below_theorem_2(P):
+    """As gamma -> 0 with optimal alpha, beta: noise share 1/4 of Theorem 2's, heterogeneity 1/8."""
+    base = dict(L=1.0, n=2, T=10**9, F0=0.0, P=P, gamma=1e-7)
+    only_noise = dict(base, sigma=1.0, eps=0.0)
+    only_het = dict(base, sigma=0.0, eps=1.0)
+    local = bounds.local_sgd()
+    s = sharp(local)
+    for values, ratio in ((only_noise, 1 / 4), (only_het, 1 / 8)):
+        term2 = local.evaluate_terms(**values)["divergence"]
+        sharp_value = s.optimise(**values).value - local.evaluate_terms(**values)["noise"]
+        assert sharp_value / term2 == pytest.approx(ratio, rel=2e-3)
+
+
+def test_sharp_refuses_what_no_young_parameters_can_satisfy():
+    s = sharp(bounds.local_sgd())
+    with pytest.raises(ValueError, match="kappa_1 < 1"):
+        s.optimise(gamma=0.5, L=1, sigma=1, n=4, T=10, F0=1, P=10, eps=1)
+    with pytest.raises(ValueError, match="gamma\\*L <= 1"):
+        s.optimise(gamma=2.0, L=1, sigma=1, n=4, T=10, F0=1, P=1, eps=1)
+    with pytest.raises(ValueError, match="already Theorem S"):
+        sharp(s)
+
+
+def test_the_sharp_condition_is_looser_than_theorem_2s():
+    """Theorem 2 needs 4 gamma^2 L^2 P(P-1) <= 1; S only gamma^2 L^2 kappa < 1 for some alpha, beta."""
+    P, L = 10, 1.0
+    gamma = 0.1  # 4 * 0.01 * 90 = 3.6 > 1, but 0.01 * 44 = 0.44 < 1
+    values = dict(gamma=gamma, L=L, sigma=1.0, n=4, T=100, F0=1.0, P=P, eps=1.0)
+    assert not all(c.holds for c in bounds.local_sgd().check_condition(gamma=gamma, L=L, P=P))
+    assert math.isfinite(sharp(bounds.local_sgd()).optimise(**values).value)
+
+
+def test_random_grouping_keeps_theorem_s_in_either_order():
+    v = dict(gamma=0.005, L=1.0, sigma=1.0, n=16, T=1000, F0=1.0, eps=1.0, alpha=[1.0, 2.0], beta=[0.5, 1.0])
+    b = bounds.multi_level([5, 50], [4])
+    one = bounds.random_grouping(sharp(b)).evaluate(**v)
+    other = sharp(bounds.random_grouping(b)).evaluate(**v)
+    assert one == pytest.approx(other, rel=1e-14)
+    assert one < bounds.random_grouping(b).evaluate(**{k: x for k, x in v.items() if k not in ("alpha", "beta")})
