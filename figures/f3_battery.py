@@ -96,7 +96,7 @@ def draw_f3(data: dict[str, Any]):
     """Draw F3 from :func:`f3_data`'s output: measured / bound per configuration, log scale."""
     plt = pyplot()
     pts = data["points"]
-    fig, ax = plt.subplots(figsize=(11, 4.8))
+    fig, ax = plt.subplots(figsize=(12, 4.8))
     def span(values: list[float], fmt: str) -> str:
         lo, hi = min(values), max(values)
         return format(lo, fmt) if lo == hi else f"{lo:{fmt}} .. {hi:{fmt}}"
@@ -104,20 +104,28 @@ def draw_f3(data: dict[str, Any]):
     colours = {"random": "tab:orange", "homogeneous": "tab:purple", "heterogeneous": "tab:cyan"}
     markers = {(1, 10): "o", (2, 10): "s", (5, 20): "^"}
     x = np.arange(len(pts))
+    settings = list(dict.fromkeys((p["sigma"], p["between"], p["within"]) for p in pts))
+    hollow = {setting: i % 2 == 1 for i, setting in enumerate(settings)}  # alternate filled / hollow
     for i, p in enumerate(pts):
         periods = (p["I"], p["G"])
         na = p["verdict"]["basis"] == "not applicable"
+        colour = "grey" if na else colours.get(p["grouping"], "k")
         ax.errorbar(x[i], p["ratio"], yerr=[[p["ratio"] - p["ratio_low"]], [p["ratio_high"] - p["ratio"]]],
-                    fmt=markers.get(periods, "D"), color="grey" if na else colours.get(p["grouping"], "k"),
-                    mfc="none" if na else None, ms=4, elinewidth=0.8, capsize=1.5)
-    # legend: one entry per colour and per marker that has points
+                    fmt=markers.get(periods, "D"), color=colour,
+                    mfc="white" if hollow[(p["sigma"], p["between"], p["within"])] else colour,
+                    ms=4.5, elinewidth=0.8, capsize=1.5)
+    # legend: one entry per colour, marker and fill that has points
     for grouping in dict.fromkeys(p["grouping"] for p in pts if p["verdict"]["basis"] != "not applicable"):
         ax.plot([], [], "o", color=colours.get(grouping, "k"), label=f"{grouping} grouping")
     for periods in dict.fromkeys((p["I"], p["G"]) for p in pts):
         ax.plot([], [], markers.get(periods, "D"), color="k", mfc="none",
                 label=f"periods I = {periods[0]}, G = {periods[1]}")
+    for setting in settings:
+        ax.plot([], [], "o", color="k", mfc="white" if hollow[setting] else "k",
+                label=f"sigma = {setting[0]:g}, heterogeneity between {setting[1]:g}, within {setting[2]:g} "
+                      f"({'hollow' if hollow[setting] else 'filled'})")
     if any(p["verdict"]["basis"] == "not applicable" for p in pts):
-        ax.plot([], [], "o", mfc="none", color="grey", label="not applicable (grey, hollow)")
+        ax.plot([], [], "o", color="grey", label="not applicable (grey)")
     ax.axhline(1.0, color="k", lw=1, ls="--", label="measured = bound (ratio 1)")
     ax.set_yscale("log")
     Ns = [p["N"] for p in pts]
@@ -128,7 +136,7 @@ def draw_f3(data: dict[str, Any]):
     ends = edges + [len(pts)]
     ax.set_xticks([(a + b - 1) / 2 for a, b in zip(starts, ends)], [f"N = {Ns[a]}" for a in starts])
     ax.set_xlabel("configuration (grouped by number of groups N; within each: periods, grouping, noise and "
-                  "heterogeneity)", fontsize=8)
+                  "heterogeneity as marked)", fontsize=8)
     ax.set_ylabel("measured / bound (95% CI over seeds)")
     ax.set_ylim(top=1.6)
     verdicts = [p["verdict"] for p in pts]
@@ -140,7 +148,7 @@ def draw_f3(data: dict[str, Any]):
         f"gamma = the largest the condition allows ({span(gammas, '.3g')}), "
         f"L = {span(Ls, '.3g')}, T = {', '.join(map(str, data['steps']))}, "
         f"F0 = {span(F0s, '.3g')}, {', '.join(map(str, data['seeds']))} seeds\n"
-        f"bound >= measured: {tally(verdicts, 'configurations', yes='holds', limit=60)}", 130), fontsize=8)
+        f"bound >= measured: {tally(verdicts, 'configurations', yes='holds', limit=60)}", 160), fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -151,7 +151,9 @@ def test_f3_legend_has_no_entry_without_points(built):
     finally:
         plt.close(fig)
     assert "random grouping" in entries and not any("homogeneous" in e or "heterogeneous" in e for e in entries)
-    assert len(entries) == 1 + len({(p["I"], p["G"]) for p in only_random["points"]}) + 1  # colours, markers, ratio 1
+    periods = {(p["I"], p["G"]) for p in only_random["points"]}
+    settings = {(p["sigma"], p["between"], p["within"]) for p in only_random["points"]}
+    assert len(entries) == 1 + len(periods) + len(settings) + 1  # colour, markers, fills, the line ratio = 1
 
 
 def test_f3_point_whose_condition_fails_is_not_applicable(tmp_path):
