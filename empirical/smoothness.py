@@ -50,6 +50,27 @@ def _as_points(problem: Any, points: ArrayLike) -> NDArray[np.float64]:
     return x
 
 
+FULL_HESSIAN_MAX_D = 64
+"""Up to this dimension the whole Hessian is formed (``2d`` gradient calls) and its norm taken
+exactly by ``numpy.linalg.eigvalsh``; above it, power iteration."""
+
+
+def _full_hessian_norms(problem: Any, x: NDArray[np.float64], h: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``||H||`` per point and worker from the central-difference Hessian, symmetrised."""
+    d = x.shape[-1]
+    H = np.empty(x.shape + (d,))
+    for k in range(d):  # one column per dimension; workers and points stay vectorised
+        e = np.zeros(d)
+        e[k] = 1.0
+        col = np.asarray(problem.worker_grads(x + h * e), dtype=np.float64)
+        col -= np.asarray(problem.worker_grads(x - h * e), dtype=np.float64)
+        H[..., k] = col / (2.0 * h)
+    if not np.all(np.isfinite(H)):
+        raise ValueError("worker_grads returned a non-finite value near the points given")
+    H = 0.5 * (H + np.swapaxes(H, -1, -2))
+    return np.abs(np.linalg.eigvalsh(H)).max(axis=-1)
+
+
 def hessian_norms(problem: Any, points: ArrayLike, *, iters: int = 30, seed: int = 0,
                   step: float = 1e-5) -> NDArray[np.float64]:
     r"""Power iteration for ``||nabla^2 F_j(x)||`` (largest ``|eigenvalue|``) at every point, every worker.
@@ -58,7 +79,9 @@ def hessian_norms(problem: Any, points: ArrayLike, *, iters: int = 30, seed: int
         v \leftarrow \frac{Hv}{\lVert Hv\rVert},\qquad
         Hv \approx \frac{\nabla F_j(x + hv) - \nabla F_j(x - hv)}{2h},
 
-    with ``h = step * max(1, ||x||/sqrt(d))``. Every iteration is two calls of
+    with ``h = step * max(1, ||x||/sqrt(d))``. In dimension ``d <= 64`` the whole Hessian is
+    formed instead, one central difference per coordinate, and its norm taken exactly (power
+    iteration converges slowly when the top two eigenvalues are close). Every iteration is two calls of
     ``problem.worker_grads`` on a ``(P, n, d)`` array (worker ``j`` is displaced along its
     own direction), so workers and points are vectorised. The value returned is the largest
     ``||Hv||`` over the iterations; for a symmetric ``H`` each is at most ``||H||`` and they
@@ -93,6 +116,9 @@ def hessian_norms(problem: Any, points: ArrayLike, *, iters: int = 30, seed: int
     for p0 in range(0, P, per_chunk):
         xc = x[p0:p0 + per_chunk]
         h = step * np.maximum(1.0, np.linalg.norm(xc, axis=-1, keepdims=True) / np.sqrt(d))   # (p, n, 1)
+        if d <= FULL_HESSIAN_MAX_D:
+            out[p0:p0 + per_chunk] = _full_hessian_norms(problem, xc, h)
+            continue
         v = rng.standard_normal(xc.shape)
         v /= np.linalg.norm(v, axis=-1, keepdims=True)
         best = np.zeros(xc.shape[:2])
