@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 from bounds.coefficients import THEORY, Coefficients
 
-__all__ = ["Instance", "Mutant", "theorem", "mutants"]
+__all__ = ["Instance", "Mutant", "TermMutant", "theorem", "theorem_terms", "theorem_condition", "mutants", "term_mutants"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,11 @@ def _pieces(x: Instance, c: Coefficients) -> _Pieces:
     )
 
 
+def theorem_condition(x: Instance, loosen: int = 1, coefficients: Coefficients = THEORY) -> bool:
+    """Theorem 2's step-size conditions at ``x`` (right-hand sides times ``loosen``), exactly."""
+    return _condition(x, coefficients, loosen)
+
+
 def _condition(x: Instance, c: Coefficients, loosen: int = 1) -> bool:
     """Theorem 2's conditions, decided exactly (each float at its exact rational value)."""
     g, L = Fraction(x.gamma), Fraction(x.L)
@@ -140,6 +145,79 @@ class Mutant:
     def condition(self, x: Instance) -> bool:
         """Whether ``x`` is inside the mutant's own step-size condition (decided exactly)."""
         return _condition(x, self.coefficients, self.loosen)
+
+
+def theorem_terms(x: Instance, coefficients: Coefficients = THEORY) -> dict[str, float]:
+    """Theorem 2's terms at ``x`` by name: ``init``, ``noise``, then per level
+    ``level_l_noise`` (its noise share) and ``level_l_heterogeneity``; they sum to the bound.
+
+    Example:
+        >>> x = Instance(gamma=0.1, L=1.0, sigma=1.0, F0=1.0, n=2, T=10, periods=(2,), counts=(2, 1), eps=(1.0,))
+        >>> {k: round(v, 6) for k, v in theorem_terms(x).items()}
+        {'init': 2.0, 'noise': 0.05, 'level_1_noise': 0.01, 'level_1_heterogeneity': 0.04}
+    """
+    p = _pieces(x, coefficients)
+    out = {"init": p.init, "noise": p.noise}
+    for l in range(x.M):
+        out[f"level_{l + 1}_noise"] = p.factor[l] * p.share[l]
+        out[f"level_{l + 1}_heterogeneity"] = p.factor[l] * p.heterogeneity[l]
+    return out
+
+
+@dataclass(frozen=True)
+class TermMutant:
+    """A mutant of any theorem given as named terms: one term scaled by ``factor`` (0 drops it),
+    or the theorem's condition loosened ``loosen`` times.
+
+    Attributes:
+        name, description: as for :class:`Mutant`.
+        terms: the theorem's named terms at an instance (e.g. :func:`bounds.sharp.sharp_terms`).
+        condition_of: the theorem's condition at an instance, with a loosening factor.
+        term: the term scaled (``None`` for a condition mutant).
+        factor: what the term is multiplied by.
+        loosen: as for :class:`Mutant`.
+    """
+
+    name: str
+    description: str
+    terms: Callable[[Instance], dict[str, float]] = field(repr=False, compare=False)
+    condition_of: Callable[[Instance, int], bool] = field(repr=False, compare=False)
+    term: str | None = None
+    factor: float = 1.0
+    loosen: int = 1
+
+    @property
+    def level(self) -> int | None:
+        if self.term and self.term.startswith("level_"):
+            return int(self.term.split("_")[1])
+        return None
+
+    def applies(self, x: Instance) -> bool:
+        return self.level is None or self.level <= x.M
+
+    def value(self, x: Instance) -> float:
+        parts = self.terms(x)
+        return sum(v * (self.factor if name == self.term else 1.0) for name, v in parts.items())
+
+    def condition(self, x: Instance) -> bool:
+        return self.condition_of(x, self.loosen)
+
+
+def term_mutants(terms: Callable[[Instance], dict[str, float]], condition_of: Callable[[Instance, int], bool],
+                 max_levels: int = 2) -> list[TermMutant]:
+    """Mutants of a theorem given by its terms: each term x1/2, x1/10 and dropped, and the
+    condition loosened 4 times (for theorems, such as Theorem S, whose constants are not
+    :class:`~bounds.coefficients.Coefficients`)."""
+    names = ["init", "noise"] + [f"level_{l}_{kind}" for l in range(1, max_levels + 1)
+                                 for kind in ("noise", "heterogeneity")]
+    out = []
+    for name in names:
+        for factor, label in ((0.5, "/2"), (0.1, "/10"), (0.0, " dropped")):
+            out.append(TermMutant(f"{name}{label}" if factor else f"drop {name}",
+                                  f"the {name} term {'multiplied by ' + str(factor) if factor else 'dropped'}",
+                                  terms, condition_of, name, factor))
+    out.append(TermMutant("condition x4", "the step-size conditions loosened 4 times", terms, condition_of, loosen=4))
+    return out
 
 
 def theorem(coefficients: Coefficients = THEORY) -> Mutant:

@@ -49,7 +49,8 @@ from scipy.optimize import minimize
 from bounds import symbols as s
 from bounds.bound import Bound, Condition
 
-__all__ = ["SharpBound", "SharpOptimum", "sharp", "recursion_bound", "kappa", "window_sums"]
+__all__ = ["SharpBound", "SharpOptimum", "sharp", "recursion_bound", "kappa", "window_sums", "sharp_terms",
+           "sharp_condition"]
 
 LOG_LIMIT = 35.0
 """The optimiser searches ``log alpha``, ``log beta`` in ``[-LOG_LIMIT, LOG_LIMIT]`` (``alpha = inf``
@@ -281,3 +282,45 @@ def recursion_bound(*, gamma: float, L: float, sigma: float, n: int, T: int, F0:
     full, rest = divmod(int(T), top)
     total = full * per_step.sum() + per_step[:rest].sum()
     return 2 * F0 / (gamma * T) + gamma * L * sigma * sigma / n + L * L * total / T
+
+
+def _instance_bound(periods: tuple[int, ...], counts: tuple[int, ...]) -> SharpBound:
+    from bounds.multi_level import multi_level
+
+    key = (periods, counts)
+    cached = _SHARP_CACHE.get(key)
+    if cached is None:
+        cached = _SHARP_CACHE[key] = sharp(multi_level(list(periods), list(counts[1:-1])))
+    return cached
+
+
+_SHARP_CACHE: dict[tuple[tuple[int, ...], tuple[int, ...]], SharpBound] = {}
+
+
+def sharp_terms(x: Any) -> dict[str, float]:
+    """Theorem S's terms at a :class:`bounds.mutants.Instance`, at the optimised ``alpha``,
+    ``beta``: ``init``, ``noise`` and per level ``level_l_noise`` and ``level_l_heterogeneity``
+    (the level term is linear in ``N_l`` and ``eps_l^2`` once ``alpha``, ``beta`` are fixed)."""
+    b = _instance_bound(tuple(x.periods), tuple(x.counts))
+    values = x.values()
+    opt = b.optimise(**values)
+    with_young = dict(values, alpha=opt.alpha, beta=opt.beta)
+    full = Bound.evaluate_terms(b, **with_young)
+    noise_only = Bound.evaluate_terms(b, **dict(with_young, eps=[0.0] * x.M))
+    out = {"init": full["init"], "noise": full["noise"]}
+    for l, lev in enumerate(b.levels, start=1):
+        out[f"level_{l}_noise"] = noise_only[lev.term]
+        out[f"level_{l}_heterogeneity"] = full[lev.term] - noise_only[lev.term]
+    return out
+
+
+def sharp_condition(x: Any, loosen: int = 1) -> bool:
+    """Whether some ``alpha, beta`` meet Theorem S's conditions at ``x`` (right-hand sides times
+    ``loosen``): ``gamma L <= loosen`` and ``gamma^2 L^2 kappa_l < loosen`` for every level,
+    decided exactly."""
+    from fractions import Fraction
+
+    g, L = Fraction(x.gamma), Fraction(x.L)
+    if g * L > loosen:
+        return False
+    return all(g * g * L * L * max(Fraction(0), Fraction((P - 2) * (P + 1), 2)) < loosen for P in x.periods)
