@@ -8,106 +8,21 @@ loosened four times. :mod:`figures.power` runs them against measured runs: a mut
 *killed* when some run inside the mutant's own condition measures more than the mutant's
 bound (statistically, at 95%). The real theorem must never be killed.
 
-Every mutant is evaluated from the same per-term decomposition of Theorem 2 (with
-:class:`~bounds.coefficients.Coefficients`):
-
-    init = c_init F0 / (gamma T),   noise = c_noise gamma L sigma^2 / n,
-    level l:  c_div gamma^2 L^2 (P_l - 1) [ share_l + c_het (2 P_l - 1) eps_l^2 ],
-    share_l = (K_{l-1} - K_l) sigma^2 / n,
-    condition: gamma L <= 1 and c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1;
-
-the unmutated decomposition equals :func:`bounds.multi_level` (a test checks it).
+Every mutant is evaluated from the same per-term decomposition of Theorem 2
+(:mod:`bounds.instance`), whose unmutated sum equals :func:`bounds.multi_level` (a test
+checks it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Callable
 
 from bounds.coefficients import THEORY, Coefficients
+from bounds.instance import Instance, _condition, _pieces, _Pieces, theorem_condition, theorem_terms
 
-__all__ = ["Instance", "Mutant", "TermMutant", "theorem", "theorem_terms", "theorem_condition", "mutants", "term_mutants"]
-
-
-@dataclass(frozen=True)
-class Instance:
-    """The numbers Theorem 2 is evaluated at, for one run.
-
-    Attributes:
-        gamma, L, sigma, F0: step size and the constants (A1, A2, ``f(x0) - f*``).
-        n, T: workers and steps.
-        periods: ``(P_1, ..., P_M)``, finest first.
-        counts: ``(K_0 = n, K_1, ..., K_M = 1)``.
-        eps: ``(eps_1, ..., eps_M)`` of A3 for the run's grouping, finest first.
-    """
-
-    gamma: float
-    L: float
-    sigma: float
-    F0: float
-    n: int
-    T: int
-    periods: tuple[int, ...]
-    counts: tuple[int, ...]
-    eps: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        M = len(self.periods)
-        if M < 1 or len(self.counts) != M + 1 or len(self.eps) != M:
-            raise ValueError(f"an instance needs M >= 1 periods, M + 1 counts (K_0 .. K_M) and M eps values; got "
-                             f"{len(self.periods)}, {len(self.counts)}, {len(self.eps)}")
-        if self.counts[0] != self.n or self.counts[-1] != 1:
-            raise ValueError(f"counts must run from K_0 = n = {self.n} to K_M = 1, got {self.counts}")
-
-    @property
-    def M(self) -> int:
-        return len(self.periods)
-
-    def values(self) -> dict[str, object]:
-        """Keyword values for ``bounds.multi_level(periods, counts[1:-1]).evaluate(**values)``."""
-        return dict(gamma=self.gamma, L=self.L, sigma=self.sigma, n=self.n, T=self.T, F0=self.F0, eps=list(self.eps))
-
-
-@dataclass(frozen=True)
-class _Pieces:
-    """Theorem 2's pieces at an instance, each a float; a mutant edits them."""
-
-    init: float
-    noise: float
-    factor: list[float]        # c_div gamma^2 L^2 (P_l - 1), per level
-    share: list[float]         # (K_{l-1} - K_l) sigma^2 / n, per level
-    heterogeneity: list[float]  # c_het (2 P_l - 1) eps_l^2, per level
-    c_het: float
-
-    def total(self) -> float:
-        return self.init + self.noise + sum(f * (s + h) for f, s, h in zip(self.factor, self.share, self.heterogeneity))
-
-
-def _pieces(x: Instance, c: Coefficients) -> _Pieces:
-    g, L, n = x.gamma, x.L, x.n
-    K = x.counts
-    return _Pieces(
-        init=float(c.init) * x.F0 / (g * x.T),
-        noise=float(c.noise) * g * L * x.sigma ** 2 / n,
-        factor=[float(c.divergence) * g * g * L * L * (P - 1) for P in x.periods],
-        share=[(K[l] - K[l + 1]) * x.sigma ** 2 / n for l in range(x.M)],
-        heterogeneity=[float(c.heterogeneity) * (2 * P - 1) * e * e for P, e in zip(x.periods, x.eps)],
-        c_het=float(c.heterogeneity),
-    )
-
-
-def theorem_condition(x: Instance, loosen: int = 1, coefficients: Coefficients = THEORY) -> bool:
-    """Theorem 2's step-size conditions at ``x`` (right-hand sides times ``loosen``), exactly."""
-    return _condition(x, coefficients, loosen)
-
-
-def _condition(x: Instance, c: Coefficients, loosen: int = 1) -> bool:
-    """Theorem 2's conditions, decided exactly (each float at its exact rational value)."""
-    g, L = Fraction(x.gamma), Fraction(x.L)
-    period_sum = sum(P * (P - 1) for P in x.periods)
-    cond = Fraction(c.condition.p, c.condition.q) if c.condition.is_Rational else Fraction(float(c.condition))
-    return g * L <= loosen and cond * g * g * L * L * period_sum <= loosen
+__all__ = ["Instance", "Mutant", "TermMutant", "theorem", "theorem_terms", "theorem_condition", "mutants",
+           "term_mutants"]
 
 
 @dataclass(frozen=True)
@@ -145,23 +60,6 @@ class Mutant:
     def condition(self, x: Instance) -> bool:
         """Whether ``x`` is inside the mutant's own step-size condition (decided exactly)."""
         return _condition(x, self.coefficients, self.loosen)
-
-
-def theorem_terms(x: Instance, coefficients: Coefficients = THEORY) -> dict[str, float]:
-    """Theorem 2's terms at ``x`` by name: ``init``, ``noise``, then per level
-    ``level_l_noise`` (its noise share) and ``level_l_heterogeneity``; they sum to the bound.
-
-    Example:
-        >>> x = Instance(gamma=0.1, L=1.0, sigma=1.0, F0=1.0, n=2, T=10, periods=(2,), counts=(2, 1), eps=(1.0,))
-        >>> {k: round(v, 6) for k, v in theorem_terms(x).items()}
-        {'init': 2.0, 'noise': 0.05, 'level_1_noise': 0.01, 'level_1_heterogeneity': 0.04}
-    """
-    p = _pieces(x, coefficients)
-    out = {"init": p.init, "noise": p.noise}
-    for l in range(x.M):
-        out[f"level_{l + 1}_noise"] = p.factor[l] * p.share[l]
-        out[f"level_{l + 1}_heterogeneity"] = p.factor[l] * p.heterogeneity[l]
-    return out
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 import bounds
+from bounds.instance import theorem_condition, theorem_terms
 from empirical.aggregation import SortedLevels
 from empirical.engine import _schedule, simulate
 from empirical.hierarchy import Hierarchy, local_sgd, two_level
 from empirical.statistics import confidence_interval
+from empirical.instances import instance_of
 from empirical.witness_problems import KinkProblem, QuadraticProblem
 
 __all__ = [
@@ -170,21 +172,10 @@ def bound_terms(problem: Any, hierarchy: Hierarchy, gamma: float, T: int, x0: Se
     Raises:
         ValueError: when ``gamma`` is outside Theorem 2's step-size condition.
     """
-    k = problem.constants(hierarchy.levels)
-    b = bounds.multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]))
-    F0 = float(problem.loss(np.asarray(x0, dtype=float))) - k.f_star.value
-    eps = [e.value for e in k.eps_levels]
-    values = dict(gamma=gamma, L=k.L.value, sigma=k.sigma.value, n=problem.n, T=T, F0=max(F0, 0.0), eps=eps)
-    for check in b.check_condition(**{key: v for key, v in values.items() if key != "eps"}):
-        if not check.holds:
-            raise ValueError(f"gamma = {gamma!r} is outside the condition {check.condition.label}")
-    full = b.evaluate_terms(**values)
-    no_noise = b.evaluate_terms(**{**values, "sigma": 0.0})
-    terms = {"init": full["init"], "noise": full["noise"]}
-    for l in range(1, hierarchy.M + 1):
-        terms[f"level_{l}_noise"] = full[f"level_{l}"] - no_noise[f"level_{l}"]
-        terms[f"level_{l}_heterogeneity"] = no_noise[f"level_{l}"]
-    return terms
+    x, _ = instance_of(problem, hierarchy, gamma, T, x0)
+    if not theorem_condition(x):
+        raise ValueError(f"gamma = {gamma!r} is outside the condition of Theorem 2 (decided exactly) at periods {x.periods}")
+    return theorem_terms(x)
 
 
 # --------------------------------------------------------------------------- orbits
