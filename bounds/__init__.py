@@ -1,8 +1,14 @@
-"""Symbolic H-SGD convergence bounds (THEORY.md) and the divergence identities behind them.
+"""Symbolic H-SGD convergence bounds (docs/theory.md) and the divergence identities behind them.
 
 The structure of every statement is that of Wang, Wang, Chen, Ji, *Demystifying Why Local
 Aggregation Helps: Convergence Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2010.12998;
-the constants are THEORY.md's, derived for this project (:mod:`bounds.coefficients`).
+the constants are those of docs/theory.md §0 Provenance, derived for this project, not the
+paper's (:mod:`bounds.coefficients`; the default set is the constant :data:`bounds.THEORY`).
+
+Property-based tests of bound orderings: :mod:`bounds.strategies` holds hypothesis strategies
+(hierarchies of any depth, periods and group counts, constants, step sizes inside the
+condition). Import it explicitly (``from bounds import strategies``); ``import bounds`` does
+not import hypothesis.
 """
 
 from bounds import symbols

@@ -1,7 +1,7 @@
 """The :class:`Bound` type: a convergence bound as named sympy terms plus its conditions.
 
-A bound of docs/theory.md, Theorem 2 (and its cases: Theorem 1, local SGD) is fully described by
-its *levels*: for each level ``l`` the period ``P_l``, the group counts ``K_{l-1}`` and
+A bound of docs/theory.md §4.2 Theorem 2 (and its cases: Theorem 1, local SGD) is fully
+described by its *levels*: for each level ``l`` the period ``P_l``, the group counts ``K_{l-1}`` and
 ``K_l`` on either side of it, and the squared divergence bound ``eps_l^2`` (or Lemma 2's
 share of a total ``eps^2``). :class:`Bound` turns that description into the terms, the
 step-size condition, and fast, validated numerical evaluation.
@@ -95,7 +95,7 @@ class ConditionCheck:
 
 
 class Bound:
-    r"""A convergence bound of docs/theory.md, Theorem 2 (or a case of it), in named parts.
+    r"""A convergence bound of docs/theory.md §4.2 Theorem 2 (or a case of it), in named parts.
 
     .. math::
         \frac{1}{T}\sum_{t<T}\mathbb{E}\|\nabla f(u^t)\|^2 \le
@@ -104,8 +104,9 @@ class Bound:
         + \frac{2}{3}(2P_l-1)\varepsilon_l^2\Big]
 
     under :math:`\gamma L \le 1` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1` (the numbers
-    are :class:`~bounds.coefficients.Coefficients`, docs/theory.md's by default). Build one with
-    :func:`bounds.two_level`, :func:`bounds.local_sgd` or :func:`bounds.multi_level`.
+    are :class:`~bounds.coefficients.Coefficients`, by default those of docs/theory.md §0
+    Provenance). Build one with :func:`bounds.two_level`, :func:`bounds.local_sgd` or
+    :func:`bounds.multi_level`.
 
     Attributes:
         title: what the bound is, e.g. ``"Theorem 1 (two-level H-SGD)"``.
@@ -170,7 +171,7 @@ class Bound:
 
     @property
     def condition(self) -> sp.Expr:
-        """The step-size condition (docs/theory.md, Theorem 2) as a sympy boolean."""
+        """The step-size condition (docs/theory.md §4.2 Theorem 2) as a sympy boolean."""
         return sp.And(*(cond.relational for cond in self.conditions))
 
     @property
@@ -236,7 +237,7 @@ class Bound:
         each other, and the domain rules are checked), and returns an array of the shape
         that function returns, ``True`` where every condition holds with the slack of
         :attr:`ConditionCheck.holds` (``lhs <= rhs * (1 + CONDITION_RTOL)``). Where it is
-        ``False`` the theorem says nothing (docs/theory.md, Theorem 2).
+        ``False`` the theorem says nothing (docs/theory.md §4.2 Theorem 2).
 
         Example:
             >>> import numpy as np

@@ -32,24 +32,24 @@ COMMON = [
     ("L", 1, "smoothness constant (A1)"),
     ("sigma", 1, "gradient noise standard deviation (A2)"),
     ("n", 32, "number of workers"),
-    ("T", 10000, "number of steps, any T >= 1 (docs/theory.md, any horizon)"),
+    ("T", 10000, "number of steps, any T >= 1, not necessarily a multiple of a period (docs/theory.md §5.5 Any horizon)"),
     ("F0", 10, "initial gap f(x0) - f*"),
 ]
 KINDS: dict[str, dict[str, Any]] = {
     "two-level": {
-        "help": "docs/theory.md, Theorem 1 (two-level H-SGD)",
+        "help": "docs/theory.md §4.1 Theorem 1 (two-level H-SGD)",
         "params": [("N", 4, "number of groups"), ("I", 5, "local period"), ("G", 50, "global period"),
                    ("eps_g", 0.5, "upward divergence bound (A3)"),
                    ("eps_l", 1, "downward divergence bound (A3)")],
         "level_eps": ("eps_g", "eps_l"),
     },
     "local": {
-        "help": "local SGD with period P (Theorem 2, M = 1)",
+        "help": "local SGD with period P (docs/theory.md §4.3 Local SGD: Theorem 2, M = 1)",
         "params": [("P", 5, "averaging period"), ("eps", 1, "total divergence bound (A3)")],
         "level_eps": (),
     },
     "multi-level": {
-        "help": "docs/theory.md, Theorem 2 (M-level H-SGD)",
+        "help": "docs/theory.md §4.2 Theorem 2 (M-level H-SGD)",
         "params": [("periods", "5,25,100", "periods P_1,...,P_M, finest first"),
                    ("groups", "16,4", "group counts K_1,...,K_{M-1}, finest first"),
                    ("eps", "1,0.5,0.25", "per-level divergence bounds eps_1,...,eps_M (A3)")],

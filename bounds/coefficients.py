@@ -1,8 +1,9 @@
 """The named numbers in front of each term of the bounds.
 
-THEORY.md keeps the paper's *structure* (which terms appear, the ``(K_{l-1} - K_l)/n`` noise
+docs/theory.md keeps the paper's *structure* (which terms appear, the ``(K_{l-1} - K_l)/n`` noise
 weights, the ``(P_l - 1)`` and ``(2 P_l - 1)`` factors) but its *constants* were derived for
-this project (THEORY.md section 5); they are not the numbers printed in Wang et al. (2022).
+this project (docs/theory.md §5 Derivation of Theorem 2; provenance in docs/theory.md
+§0 Provenance); they are not the numbers printed in Wang et al. (2022).
 Every such number is a field here, so a reader can swap in another set and every bound,
 identity and proof in :mod:`bounds` follows.
 
@@ -24,7 +25,7 @@ __all__ = ["Coefficients", "THEORY"]
 
 @dataclass(frozen=True)
 class Coefficients:
-    r"""The constants of THEORY.md Theorem 2, by the term they multiply.
+    r"""The constants of docs/theory.md §4.2 Theorem 2, by the term they multiply.
 
     .. math::
         \frac{c_{init} F_0}{\gamma T} + c_{noise}\frac{\gamma L \sigma^2}{n}
@@ -33,12 +34,17 @@ class Coefficients:
         \qquad c_{cond}\,\gamma^2 L^2 \sum_l P_l(P_l - 1) \le 1.
 
     Attributes:
-        init: ``c_init`` (THEORY.md: 2), from summing the descent lemma.
-        noise: ``c_noise`` (THEORY.md: 1), the mini-batch noise term.
-        divergence: ``c_div`` (THEORY.md: 2), from the coupling being at most 1/2.
-        heterogeneity: ``c_het`` (THEORY.md: 2/3), from ``sum_{k<P} k^2`` and the
-            ``||a+b||^2 <= 2||a||^2 + 2||b||^2`` split.
-        condition: ``c_cond`` (THEORY.md: 4), the step-size condition.
+        init: ``c_init`` (docs/theory.md §0 Provenance: 2), from summing the descent step
+            (docs/theory.md §5.1 Step 1: descent).
+        noise: ``c_noise`` (docs/theory.md §0 Provenance: 1), the mini-batch noise term
+            (docs/theory.md §5.1 Step 1: descent).
+        divergence: ``c_div`` (docs/theory.md §0 Provenance: 2), from the coupling being at
+            most 1/2 (docs/theory.md §5.3 Step 3: windows and the coupling).
+        heterogeneity: ``c_het`` (docs/theory.md §0 Provenance: 2/3), from ``sum_{k<P} k^2``
+            and the ``||a+b||^2 <= 2||a||^2 + 2||b||^2`` split (docs/theory.md §5.2 Step 2: one
+            level inside a window, and §5.3 Step 3: windows and the coupling).
+        condition: ``c_cond`` (docs/theory.md §0 Provenance: 4), the step-size condition,
+            which caps the coupling at 1/2 (docs/theory.md §5.3 Step 3: windows and the coupling).
     """
 
     init: sp.Expr = sp.Integer(2)
@@ -60,4 +66,5 @@ class Coefficients:
 
 
 THEORY = Coefficients()
-"""The coefficients of ../shared/THEORY.md (derived for this project, not the paper's)."""
+"""The default coefficients: the constants of docs/theory.md §0 Provenance (derived for this
+project, not the paper's). The name ``THEORY`` is this constant's, not a document's."""

@@ -1,7 +1,8 @@
 r"""The sandwich: the H-SGD bound lies between the local SGD bounds with periods ``P_1`` and ``P_M``.
 
-THEORY.md Corollary 0 (any grouping, with ``eps^2 = sum_l eps_l^2``), Corollary 1 (two
-levels, random grouping) and Corollary 2 (``M`` levels, random grouping). For each, this
+docs/theory.md §6.2 Corollary 0 (any grouping, with ``eps^2 = sum_l eps_l^2``), §6.3
+Corollary 1 (two levels, random grouping) and §6.4 Corollary 2 (``M`` levels, random
+grouping); the key identity and the shared step size are docs/theory.md §6.1 Preliminaries. For each, this
 module builds the three bounds, the two gaps, their factored forms, and, with random
 grouping, the convex-combination identity
 
@@ -9,7 +10,8 @@ grouping, the convex-combination identity
 
 then checks symbolically that each factored form equals its gap and *proves* each gap
 non-negative with :mod:`bounds.proofs` (sympy reasoning on the factored form, no sampling).
-Structure from Wang et al. 2022, arXiv:2010.12998; constants THEORY.md's.
+Structure from Wang et al. 2022, arXiv:2010.12998; constants those of docs/theory.md §0
+Provenance, derived for this project.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _local(bound: Bound, level_index: int, eps_sq: sp.Expr, end: str) -> Bound:
                   count_label="1")
     return Bound(
         title=f"local SGD with P = {period} ({end} end of the sandwich)",
-        source="THEORY.md Theorem 2 with M = 1",
+        source="docs/theory.md §4.3 Local SGD (Theorem 2, M = 1)",
         levels=(level,),
         parameters=bound.parameters,
         coefficients=bound.coefficients,
@@ -147,7 +149,8 @@ def _bracket(bound: Bound, a: sp.Expr, b: sp.Expr, noise_count: sp.Expr, eps_sq:
 def sandwich(bound: Bound | None = None, *, grouping: Literal["random", "any"] = "random") -> Sandwich:
     r"""Build and prove the sandwich ``B_local(P_1) <= B_H-SGD <= B_local(P_M)``.
 
-    With ``grouping="random"`` (THEORY.md Corollaries 1-2) each level's divergence is
+    With ``grouping="random"`` (docs/theory.md §6.3 Corollary 1 and
+    §6.4 Corollary 2) each level's divergence is
     Lemma 2's share of a total ``eps^2`` and
 
     .. math:: B_{H\text{-}SGD} = \sum_{l=1}^M \frac{K_{l-1}-K_l}{n-1} B_{local}(P_l),

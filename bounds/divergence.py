@@ -1,6 +1,6 @@
 """Lemma 1 (exact divergence split) and Lemma 2 (random grouping) as numpy functions.
 
-These are the numerical counterparts of THEORY.md sections 3 and 4 (Lemmas 1 and 2). They
+These are the numerical counterparts of docs/theory.md §2.2 Lemma 1 and §3.1 Lemma 2. They
 take per-worker vectors, models ``x_j`` or gradients ``grad F_j(x)``, and a grouping given
 as integer labels, and return the divergences the bounds are built from. The empirical
 module computes the model divergences of every run with these functions.
@@ -152,7 +152,7 @@ def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike], *, valida
     .. math:: \Delta_l = \sum_{u \text{ at level } l-1} \frac{n_u}{n} \|m_u - m_{parent(u)}\|^2,
 
     and ``sum_l Delta_l = (1/n) sum_j ||v_j - v̄||^2`` exactly (law of total variance,
-    THEORY.md Lemma 1). For two levels ``Delta_1`` is the downward and ``Delta_2`` the upward
+    docs/theory.md §2.2 Lemma 1). For two levels ``Delta_1`` is the downward and ``Delta_2`` the upward
     divergence.
 
     Args:
@@ -191,7 +191,7 @@ def level_divergences(vectors: ArrayLike, levels: Sequence[ArrayLike], *, valida
 def divergence_split(vectors: ArrayLike, labels: ArrayLike) -> DivergenceSplit:
     """Lemma 1 for two levels: total = upward + downward, for one grouping.
 
-    Works for models (``U_t``, ``D_t`` of THEORY.md section 3) and for gradients at a common
+    Works for models (``U_t``, ``D_t`` of docs/theory.md §2.1 Definitions) and for gradients at a common
     point (between-group and within-group heterogeneity, whose worst cases are
     ``eps_g^2`` and ``eps_l^2`` of assumption A3).
 
@@ -239,7 +239,8 @@ def expected_shares(n: int, groups: Sequence[int]) -> NDArray[np.float64]:
     For a uniformly random nested split of ``n`` workers into ``K_1 > ... > K_{M-1}`` equal
     groups (``K_0 = n``, ``K_M = 1``), level ``l`` receives ``(K_{l-1} - K_l)/(n - 1)`` of the
     total divergence in expectation, for every fixed point ``x`` (sampling without
-    replacement). The shares sum to 1. THEORY.md Lemma 2.
+    replacement). The shares sum to 1. docs/theory.md §3.1 Lemma 2
+    and §3.2 Nested random grouping.
 
     Args:
         n: number of workers, at least 2.

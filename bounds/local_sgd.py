@@ -1,7 +1,7 @@
-"""Local SGD with period ``P``: THEORY.md Theorem 2 with ``M = 1``.
+"""Local SGD with period ``P``: docs/theory.md §4.3 Local SGD (Theorem 2 with ``M = 1``).
 
-Structure from Wang, Wang, Chen, Ji, AAAI 2022, arXiv:2010.12998; the constants are
-THEORY.md's, derived for this project (see :mod:`bounds.coefficients`).
+Structure from Wang, Wang, Chen, Ji, AAAI 2022, arXiv:2010.12998; the constants are those of
+docs/theory.md §0 Provenance, derived for this project (see :mod:`bounds.coefficients`).
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
         + \frac{\gamma L\sigma^2}{n} + 2\gamma^2L^2(P-1)\Big[\frac{(n-1)\sigma^2}{n}
         + \frac{2}{3}(2P-1)\varepsilon^2\Big].
 
-    Condition: :math:`\gamma \le 1/L` and :math:`4\gamma^2L^2P(P-1) \le 1`; ``T`` a
-    multiple of ``P``. Guarantee: upper bound. THEORY.md Theorem 2 with ``M = 1``; structure
-    from Wang et al. 2022 [1], constants derived for this project.
+    Condition: :math:`\gamma \le 1/L` and :math:`4\gamma^2L^2P(P-1) \le 1`; any horizon
+    ``T >= 1`` (docs/theory.md §5.5 Any horizon). Guarantee: upper bound. docs/theory.md §4.3
+    Local SGD; structure from Wang et al. 2022 [1], constants derived for this project.
 
     References:
         [1] J. Wang, S. Wang, R.-R. Chen, M. Ji. Demystifying Why Local Aggregation Helps:
         Convergence Analysis of Hierarchical SGD. AAAI 2022. https://arxiv.org/abs/2010.12998
 
     Args:
-        coefficients: the numbers in front of each term (THEORY.md's by default).
+        coefficients: the numbers in front of each term (by default those of docs/theory.md §0 Provenance).
 
     Returns:
         A :class:`~bounds.Bound` with terms ``init``, ``noise``, ``divergence`` and keywords
@@ -53,7 +53,7 @@ def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
                   term="divergence", period_label="P", count_label="1")
     return Bound(
         title="local SGD (Theorem 2, M = 1)",
-        source="THEORY.md Theorem 2 with M = 1; structure from Wang et al. 2022, arXiv:2010.12998",
+        source="docs/theory.md §4.3 Local SGD (Theorem 2, M = 1); structure from Wang et al. 2022, arXiv:2010.12998",
         levels=(level,),
         parameters={**BASE_PARAMETERS, "P": s.P, "eps": s.eps},
         coefficients=coefficients,

@@ -1,8 +1,8 @@
-"""THEORY.md Theorem 2: the convergence bound of H-SGD with ``M`` levels.
+"""docs/theory.md §4.2 Theorem 2: the convergence bound of H-SGD with ``M`` levels.
 
 Structure from Wang, Wang, Chen, Ji, *Demystifying Why Local Aggregation Helps: Convergence
-Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2010.12998; the constants are THEORY.md's,
-derived for this project (see :mod:`bounds.coefficients`).
+Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2010.12998; the constants are those of
+docs/theory.md §0 Provenance, derived for this project (see :mod:`bounds.coefficients`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def multi_level(
 
     Setting: ``n`` workers, nested groupings with ``K_1 >= ... >= K_{M-1}`` groups
     (``K_0 = n``, ``K_M = 1``), periods ``P_1 | P_2 | ... | P_M``; every ``P_l`` steps the
-    level-``l`` groups average their models (THEORY.md section 1). Under A1 (``L``-smooth
+    level-``l`` groups average their models (docs/theory.md §1.1 Workers, hierarchy, periods
+    and §1.2 Algorithm). Under A1 (``L``-smooth
     local objectives), A2 (noise variance ``sigma^2``) and A3 (divergence ``eps_l^2`` at
     level ``l``), and the step-size condition below,
 
@@ -43,8 +44,9 @@ def multi_level(
         \Big[\frac{(K_{l-1}-K_l)\sigma^2}{n} + \frac{2}{3}(2P_l-1)\varepsilon_l^2\Big].
 
     Condition: :math:`\gamma \le 1/L` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1`;
-    ``T`` a multiple of ``P_M``. Guarantee: upper bound. THEORY.md Theorem 2; structure from
-    Wang et al. 2022 [1], constants derived for this project.
+    any horizon ``T >= 1``, not necessarily a multiple of ``P_M`` (docs/theory.md §5.5 Any
+    horizon). Guarantee: upper bound. docs/theory.md §4.2 Theorem 2; structure from Wang et
+    al. 2022 [1], constants derived for this project.
 
     References:
         [1] J. Wang, S. Wang, R.-R. Chen, M. Ji. Demystifying Why Local Aggregation Helps:
@@ -54,7 +56,7 @@ def multi_level(
         periods: ``[P_1, ..., P_M]``, numbers or sympy symbols, finest first.
         groups: ``[K_1, ..., K_{M-1}]``, group counts of the intermediate levels, finest
             first; numbers or sympy symbols.
-        coefficients: the numbers in front of each term (THEORY.md's by default).
+        coefficients: the numbers in front of each term (by default those of docs/theory.md §0 Provenance).
 
     Returns:
         A :class:`~bounds.Bound` with terms ``init``, ``noise``, ``level_1`` ... ``level_M``
@@ -113,7 +115,7 @@ def multi_level(
     parameters["eps"] = eps
     return Bound(
         title=f"Theorem 2 ({M}-level H-SGD)",
-        source="THEORY.md Theorem 2; structure from Wang et al. 2022, arXiv:2010.12998",
+        source="docs/theory.md §4.2 Theorem 2; structure from Wang et al. 2022, arXiv:2010.12998",
         levels=levels,
         parameters=parameters,
         coefficients=coefficients,

@@ -1,6 +1,7 @@
 """Lemma 2 applied to a bound: each level's divergence is its expected share of a total.
 
-THEORY.md Lemma 2 and Corollaries 1-2; structure from Wang et al. 2022, arXiv:2010.12998.
+docs/theory.md §3.1 Lemma 2, §3.2 Nested random grouping, §6.3 Corollary 1 and §6.4
+Corollary 2; structure from Wang et al. 2022, arXiv:2010.12998.
 """
 
 from __future__ import annotations
@@ -31,15 +32,15 @@ def random_grouping(bound: Bound) -> Bound:
 
     If the ``n`` workers are split uniformly at random into equal nested groups, level ``l``
     receives in expectation the share ``(K_{l-1} - K_l)/(n-1)`` of the total divergence
-    ``eps^2`` (THEORY.md Lemma 2), so
+    ``eps^2`` (docs/theory.md §3.2 Nested random grouping, from §3.1 Lemma 2), so
 
     .. math:: \varepsilon_l^2 = \frac{K_{l-1} - K_l}{n - 1}\,\varepsilon^2,
 
     in two-level notation ``eps_g^2 = (N-1)/(n-1) eps^2`` and ``eps_l^2 = (n-N)/(n-1) eps^2``.
     The result needs equal groups (each count divides the finer one) and ``n >= 2``, which
     its ``evaluate`` checks. These values compare bounds (Corollaries 1-2); for a particular
-    run the grouping's own constants are the valid ones (THEORY.md, "Scope of the
-    corollaries").
+    run the grouping's own constants are the valid ones (docs/theory.md §7.1 Scope of the
+    corollaries).
 
     Args:
         bound: a bound from :func:`~bounds.two_level`, :func:`~bounds.multi_level` or

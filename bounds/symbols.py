@@ -47,7 +47,8 @@ sigma = sp.Symbol("sigma", nonnegative=True)
 n = sp.Symbol("n", positive=True, integer=True)
 """Number of workers."""
 T = sp.Symbol("T", positive=True, integer=True)
-"""Number of steps (a multiple of the top period)."""
+"""Number of steps: any integer ``T >= 1``, not necessarily a multiple of a period
+(docs/theory.md §5.5 Any horizon)."""
 F0 = sp.Symbol("F0", nonnegative=True)
 """Initial optimality gap ``f(x^0) - f*``."""
 N = sp.Symbol("N", positive=True, integer=True)

@@ -1,7 +1,7 @@
-"""THEORY.md Theorem 1: the convergence bound of two-level H-SGD.
+"""docs/theory.md §4.1 Theorem 1: the convergence bound of two-level H-SGD.
 
-Structure from Wang, Wang, Chen, Ji, AAAI 2022, arXiv:2010.12998; the constants are
-THEORY.md's, derived for this project (see :mod:`bounds.coefficients`).
+Structure from Wang, Wang, Chen, Ji, AAAI 2022, arXiv:2010.12998; the constants are those of
+docs/theory.md §0 Provenance, derived for this project (see :mod:`bounds.coefficients`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
           + \frac{2}{3}(2I-1)\varepsilon_l^2\Big]}_{\text{downward}}.
 
     Condition: :math:`\gamma \le 1/L` and :math:`4\gamma^2L^2(G(G-1) + I(I-1)) \le 1`;
-    ``T`` a multiple of ``G``. Guarantee: upper bound. THEORY.md Theorem 1 (Theorem 2 with
+    any horizon ``T >= 1``, not necessarily a multiple of ``G`` (docs/theory.md §5.5 Any
+    horizon). Guarantee: upper bound. docs/theory.md §4.1 Theorem 1 (Theorem 2 with
     ``M = 2``); structure from Wang et al. 2022 [1], constants derived for this project.
 
     References:
@@ -41,7 +42,7 @@ def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
         Convergence Analysis of Hierarchical SGD. AAAI 2022. https://arxiv.org/abs/2010.12998
 
     Args:
-        coefficients: the numbers in front of each term (THEORY.md's by default).
+        coefficients: the numbers in front of each term (by default those of docs/theory.md §0 Provenance).
 
     Returns:
         A :class:`~bounds.Bound` with terms ``init``, ``noise``, ``upward``, ``downward`` and
@@ -64,7 +65,7 @@ def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
     )
     return Bound(
         title="Theorem 1 (two-level H-SGD)",
-        source="THEORY.md Theorem 1; structure from Wang et al. 2022, arXiv:2010.12998",
+        source="docs/theory.md §4.1 Theorem 1; structure from Wang et al. 2022, arXiv:2010.12998",
         levels=levels,
         parameters={**BASE_PARAMETERS, "N": s.N, "I": s.I, "G": s.G, "eps_g": s.eps_g, "eps_l": s.eps_l},
         coefficients=coefficients,

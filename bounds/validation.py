@@ -4,12 +4,12 @@ Two kinds of rules:
 
 * per symbol, read off its sympy assumptions: ``gamma``, ``L`` positive; ``sigma``, ``F0``,
   every ``eps`` non-negative; ``n``, ``T``, periods and group counts positive integers;
-* structural, read off the bound's levels (docs/theory.md, the setting): each period
-  divides the next, group counts do not increase from fine to coarse (``N <= n``), and
-  where Lemma 2 needs equal groups each count divides the finer one and ``n >= 2``.
+* structural, read off the bound's levels (docs/theory.md §1.1 Workers, hierarchy,
+  periods): each period divides the next, group counts do not increase from fine to coarse
+  (``N <= n``), and where Lemma 2 needs equal groups each count divides the finer one and ``n >= 2``.
 
 The horizon ``T`` is any positive integer: it need not be a multiple of the top period,
-since the theorem also covers a final partial window (docs/theory.md, Theorem 2).
+since the theorem also covers a final partial window (docs/theory.md §5.5 Any horizon).
 
 All checks are vectorised: they take float arrays (scalars are 0-d arrays), so the same code
 serves :meth:`bounds.Bound.evaluate` and :meth:`bounds.Bound.lambdify`.

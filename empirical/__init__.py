@@ -1,4 +1,5 @@
-"""Vectorised H-SGD simulation on problems with known constants (THEORY.md A1-A3).
+"""Vectorised H-SGD simulation on problems with known constants (docs/theory.md §1.3 Assumptions
+A1-A3).
 
 Hierarchies (:mod:`empirical.hierarchy`), problems (:mod:`empirical.problems`), the engine
 (:mod:`empirical.engine`) with its per-seed random streams (:mod:`empirical.streams`) and

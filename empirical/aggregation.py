@@ -1,4 +1,5 @@
-"""Group means on a nested grouping, fast: aggregation and the divergences of THEORY.md section 3.
+"""Group means on a nested grouping, fast: aggregation and the divergences of docs/theory.md
+§2.1 Definitions.
 
 A nested grouping (``levels`` as in :mod:`bounds.divergence`, finest first) is sorted once so
 that every level's groups are contiguous runs of workers; after that a level's group sums are
@@ -33,9 +34,9 @@ def _starts(sorted_labels: NDArray[np.intp]) -> NDArray[np.intp]:
 class SortedLevels:
     """A nested grouping of ``n`` workers, sorted so that every level's groups are contiguous.
 
-    Levels are numbered as in THEORY.md: level 0 is each worker alone, levels ``1..M-1`` are
-    ``levels`` (finest first) and level ``M`` is everyone. Groups of each level are numbered in
-    sorted order (not by their labels).
+    Levels are numbered as in docs/theory.md §1.1 Workers, hierarchy, periods: level 0 is each
+    worker alone, levels ``1..M-1`` are ``levels`` (finest first) and level ``M`` is everyone.
+    Groups of each level are numbered in sorted order (not by their labels).
 
     Attributes:
         n, M: workers and number of levels.
@@ -100,8 +101,8 @@ class SortedLevels:
 
     # ------------------------------------------------------------------ the two jobs
     def aggregate(self, x: NDArray[np.float64], level: int, work: NDArray[np.float64]) -> None:
-        """Replace every worker's model by its level-``level`` group mean, in place (THEORY.md
-        section 1's aggregation). ``work`` is scratch of ``x``'s shape."""
+        """Replace every worker's model by its level-``level`` group mean, in place (docs/theory.md
+        §1.2 Algorithm's aggregation). ``work`` is scratch of ``x``'s shape."""
         if level == self.M:
             np.copyto(x, x.mean(axis=1, keepdims=True))
             return

@@ -1,6 +1,6 @@
 """Hierarchies of workers: nested groupings and the periods at which each level averages.
 
-THEORY.md section 1: ``n`` workers, levels ``l = 1..M`` with ``K_l`` groups (``K_0 = n``,
+docs/theory.md §1.1 Workers, hierarchy, periods: ``n`` workers, levels ``l = 1..M`` with ``K_l`` groups (``K_0 = n``,
 ``K_M = 1``), each level-``l`` group a union of level-``(l-1)`` groups, and periods
 ``P_1 | P_2 | ... | P_M``. After step ``t`` the highest level ``l`` with ``P_l | t+1``
 averages (inside its groups); lower levels are implied.
@@ -104,7 +104,7 @@ class Hierarchy:
 
 
 def local_sgd(n: int, P: int) -> Hierarchy:
-    """Local SGD: all ``n`` workers average every ``P`` steps (THEORY.md, ``M = 1``).
+    """Local SGD: all ``n`` workers average every ``P`` steps (docs/theory.md §4.3 Local SGD, ``M = 1``).
 
     Example:
         >>> local_sgd(8, 4).describe()

@@ -1,6 +1,6 @@
 """A straightforward per-worker H-SGD loop: the reference the vectorised engine is checked against.
 
-It follows THEORY.md section 1 literally, one worker and one group at a time, for
+It follows docs/theory.md §1.2 Algorithm literally, one worker and one group at a time, for
 :class:`~empirical.problems.HeterogeneousNonconvex`. Each seed has its own generator
 (:class:`~empirical.streams.SeedStreams`) and each worker draws its own ``d`` normals in turn,
 which is the same stream the engine draws as one block (so trajectories agree to rounding). Slow on purpose; used by the tests and

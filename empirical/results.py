@@ -32,8 +32,8 @@ class SimulationResult:
         steps: the recorded step indices ``t`` (before step ``t``), shape ``(R,)``.
         grad_norm_sq: ``||grad f(u^t)||^2``, shape ``(seeds, R)``.
         loss: ``f(u^t)``, shape ``(seeds, R)``.
-        divergence: per-level model divergences ``Delta_1..Delta_M`` (THEORY.md section 3),
-            shape ``(seeds, R, M)``.
+        divergence: per-level model divergences ``Delta_1..Delta_M`` (docs/theory.md §2.1
+            Definitions), shape ``(seeds, R, M)``.
         config: the run's configuration (JSON-able).
         diverged: ``None``, or ``{"step": t, "seed": s}`` where a non-finite value stopped it.
     """
@@ -61,7 +61,8 @@ class SimulationResult:
     @property
     def running_avg(self) -> NDArray[np.float64]:
         """Running mean of ``grad_norm_sq`` over the recorded steps, ``(seeds, R)``. With
-        ``record_every = 1`` its last column is THEORY.md's left-hand side for each seed."""
+        ``record_every = 1`` its last column is the theorems' left-hand side for each seed
+        (docs/theory.md §1.4 Horizon and recording convention)."""
         counts = np.arange(1, self.grad_norm_sq.shape[-1] + 1)
         return np.cumsum(self.grad_norm_sq, axis=-1) / counts
 

@@ -1,6 +1,6 @@
 """Random streams of a simulation: one independent generator per seed, drawn as one block.
 
-THEORY.md A2 asks for fresh, independent noise at every step. The engine runs ``seeds``
+A2 (docs/theory.md §1.3 Assumptions A1-A3) asks for fresh, independent noise at every step. The engine runs ``seeds``
 independent runs side by side in one ``(seeds, n, d)`` array; :class:`SeedStreams` gives
 each run its own generator, spawned from ``seed`` with :class:`numpy.random.SeedSequence`,
 so run ``s`` sees the same numbers however many runs are advanced with it (the first 3 runs of

@@ -11,7 +11,7 @@ REL = 1e-12
 
 
 def brute_split(v, labels):
-    """THEORY.md section 3 definitions, one worker at a time."""
+    """docs/theory.md §2.1 Definitions (of the divergences), one worker at a time."""
     n = len(v)
     u = v.mean(axis=0)
     total = sum(np.sum((v[j] - u) ** 2) for j in range(n)) / n

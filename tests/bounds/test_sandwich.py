@@ -25,7 +25,7 @@ def test_corollary_1_convex_combination_identity():
     h = lit.THEOREM_1.subs({lit.eps_g: sp.sqrt(lit.EPS_G_RANDOM_SQ), lit.eps_l: sp.sqrt(lit.EPS_L_RANDOM_SQ)})
     combo = (lit.n - lit.N) / (lit.n - 1) * lit.local_at(lit.I, lit.eps**2) \
         + (lit.N - 1) / (lit.n - 1) * lit.local_at(lit.G, lit.eps**2)
-    assert sp.cancel(h - combo) == 0  # THEORY.md's identity, independently of the code
+    assert sp.cancel(h - combo) == 0  # docs/theory.md §6.3 Corollary 1's identity, independently of the code
     sw = sandwich()
     assert same(sw.middle.expr, h)
     assert same(sw.identity.rhs, combo)
@@ -51,13 +51,13 @@ def test_sandwich_is_proved_for_symbolic_hierarchies(M, grouping):
     assert sp.cancel(sw.upper.expr - sw.middle.expr - sw.upper_gap) == 0
     periods, _ = s.symbolic_hierarchy(M)
     total = lit.eps**2 if grouping == "random" else sp.Add(*(s.level_eps(l) ** 2 for l in range(1, M + 1)))
-    assert same(sw.lower.expr, lit.local_at(periods[0], total))  # the ends, against THEORY.md's local bound
+    assert same(sw.lower.expr, lit.local_at(periods[0], total))  # the ends, against docs/theory.md §4.3 Local SGD
     assert same(sw.upper.expr, lit.local_at(periods[-1], total))
     if grouping == "random":
         assert sp.cancel(sp.Add(*sw.weights) - 1) == 0
         periods, _ = s.symbolic_hierarchy(M)
         combo = sum(w * lit.local_at(p, lit.eps**2) for w, p in zip(sw.weights, periods))
-        assert same(sw.middle.expr, combo)  # Corollary 2's identity against THEORY.md's local bound
+        assert same(sw.middle.expr, combo)  # docs/theory.md §6.4 Corollary 2's identity, against §4.3 Local SGD
 
 
 def test_sandwich_for_numeric_and_mixed_hierarchies():
