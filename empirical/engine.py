@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -139,7 +139,9 @@ def _schedule(periods: tuple[int, ...]) -> NDArray[np.intp]:
 
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
              x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None,
-             metrics: dict[str, Any] | None = None) -> SimulationResult:
+             metrics: dict[str, Any] | None = None,
+             observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None
+             ) -> SimulationResult:
     """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
 
     Args:
@@ -155,6 +157,12 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         progress: an optional callable ``progress(steps_done)`` called every 1% of the run.
         metrics: optional ``{name: fn}``; each ``fn(u)`` maps the global averages ``(seeds, d)``
             to ``(seeds,)`` values, recorded with the rest into ``result.extra["metrics"]``.
+        observer: optional ``observer(t, x, u)``, called at every recorded step ``t`` before
+            the step (after the recording, once the recorded values are finite), with the
+            workers' models ``x`` of shape ``(seeds, n, d)`` (a read-only view of the live
+            state, valid only during the call) and the global averages ``u`` of shape
+            ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
+            ``None``.
 
     Returns:
         A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
@@ -201,6 +209,10 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                 if np.any(bad):
                     diverged = {"step": int(t), "seed": int(np.argmax(bad))}
                     break
+                if observer is not None:
+                    view = x.view()
+                    view.flags.writeable = False
+                    observer(t, view, u)
                 r += 1
             problem.stochastic_grads(x, rng, out=g)
             g *= lr
