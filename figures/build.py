@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Callable
 
+from bounds.cli import list_option
 from figures import f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits
 from figures.f1_sandwich import build_f1
 from figures.f2_interpolation import build_f2
@@ -27,7 +28,7 @@ from figures.f5_three_level import build_f5
 from figures.f6_sawtooth import build_f6
 from figures.f7_digits import build_f7
 
-__all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "register"]
+__all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "figure_name", "register"]
 
 FIGURES: dict[str, Callable[..., list[Path]]] = {
     "f1": build_f1, "f2": build_f2, "f3": build_f3, "f4": build_f4, "f5": build_f5, "f6": build_f6,
@@ -76,6 +77,22 @@ def build_all(out_dir: str | Path, *, quick: bool = False, only: list[str] | Non
     return paths
 
 
+def figure_name(text: str) -> str:
+    """An argparse ``type`` for one item of ``--only``: the name of a figure in :data:`FIGURES`.
+
+    Example:
+        >>> figure_name(" f2 ")
+        'f2'
+        >>> figure_name("f0")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be a figure name, one of f1, f2, ...; unknown figure 'f0'
+    """
+    name = text.strip()
+    if name not in FIGURES:
+        raise argparse.ArgumentTypeError(f"must be a figure name, one of {', '.join(FIGURES)}; unknown figure {name!r}")
+    return name
+
+
 def _figures(args: argparse.Namespace) -> int:
     executor, client = None, None
     if args.dask_scheduler:
@@ -101,7 +118,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("figures", help="rebuild every figure (PNG, PDF, data)")
     p.add_argument("--out-dir", default="figures", help="where the files go (default ./figures)")
     p.add_argument("--quick", action="store_true", help="a small version (about a minute)")
-    p.add_argument("--only", type=lambda s: s.split(","), default=None, help="e.g. f1,f3")
+    p.add_argument("--only", type=list_option(figure_name), default=None,
+                   help="comma-separated figure names, e.g. f1,f3 (default: all)")
     p.add_argument("--dask-scheduler", default=None,
                    help="run the F3 sweep on a Dask cluster at this address (e.g. tcp://host:8786)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

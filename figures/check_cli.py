@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from empirical.cli import add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
+from bounds.cli import integer_option, real_option
+from empirical.cli import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
 from figures.checker import RUNS, draw_check, run_check
 from empirical.io import write_json
 from figures.io import save_figure
@@ -63,11 +64,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("check", help="the sandwich checker: local SGD (I), H-SGD, local SGD (G) and their bounds")
     add_problem_arguments(p)
     add_hierarchy_arguments(p)
-    p.add_argument("--lr", type=float, default=None,
+    # the project's option parsers: a bad value is one line naming the option and the rule
+    p.add_argument("--lr", type=real_option("positive"), default=None,
                    help="step size (default: the largest that H-SGD's step-size condition allows)")
-    p.add_argument("--steps", type=int, default=None, help="T (default: a multiple of the top period, >= 3000)")
-    p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--steps", type=integer_option(), default=None,
+                   help="T, any T >= 1, not necessarily a multiple of a period (docs/theory.md §5.5 Any "
+                        "horizon; default 3000)")
+    p.add_argument("--seeds", type=integer_option(), default=8, help="independent runs (default 8)")
+    p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")

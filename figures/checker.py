@@ -2,12 +2,12 @@
 
 Runs local SGD with period ``P_1`` (``I``), H-SGD, and local SGD with period ``P_M`` (``G``)
 on the same problem with the same seeds and step size, and evaluates the three bounds of
-docs/theory.md (Theorem 2 and its local SGD case) with the problem's constants:
+docs/theory.md §4.2 Theorem 2 and §4.3 Local SGD with the problem's constants:
 
 * ``bound``: the grouping's own constants (``eps_l``, ``eps_g`` of A3 for this grouping, and
   the total ``eps`` for the local SGD ends): the bounds that must hold for these runs;
 * ``bound_random_grouping``: H-SGD with Lemma 2's shares of the total ``eps`` (Corollary 1),
-  the values that compare the bounds (docs/theory.md, "Scope of the corollaries").
+  the values that compare the bounds (docs/theory.md §7.1 Scope of the corollaries).
 
 Verdicts (:class:`figures.verdicts.Verdict`; each says its basis, and is *not applicable*
 with the reason when a hypothesis fails):
@@ -135,9 +135,9 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         hierarchy: the H-SGD hierarchy; default two levels ``N = 4, I = 5, G = 50``, random
             grouping.
         lr: step size; default the largest one H-SGD's condition allows exactly (docs/theory.md
-            Theorem 2), which implies both local SGD conditions.
+            §4.2 Theorem 2), which implies both local SGD conditions.
         steps: ``T``, any positive integer (the theorem holds for every ``T >= 1``,
-            docs/theory.md); default 3000.
+            docs/theory.md §5.5 Any horizon); default 3000.
         seeds, seed: runs and noise seed, shared by the three runs.
         progress: optional callback told the name of each stage as it starts.
     """

@@ -79,7 +79,8 @@ for kind, options in KIND_OPTIONS.items():
 for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count",
                      "seed": "seed", "record-every": "count"}.items():
     CASES.append((["simulate"], option, rule, ["--no-progress"]))
-for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count"}.items():
+for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count",
+                     "seed": "seed"}.items():
     CASES.append((["check"], option, rule, ["--no-progress"]))
 for option in ("points", "repeats", "subs-points"):
     CASES.append((["bench", "bounds"], option, "count", []))
@@ -170,7 +171,10 @@ def test_periods_that_do_not_nest(I, k, r):
     (["check", "--steps=10000000000", "--no-progress"], ["steps"], "needs"),
     (["check", "--problem=logistic", "--within=2"], ["within"], "applies only to --problem nonconvex"),
     (["check", "--I=5", "--G=50", "--periods=5,50", "--groups=4"], ["I"], "leave it out"),
-    (["figures", "--only=f9"], ["only", "f9"], "unknown figure"),
+    (["figures", "--only=f9"], ["only"], "unknown figure 'f9'"),
+    (["figures", "--only=f2,,f3"], ["only"], "item 2 of 'f2,,f3' is empty"),
+    (["figures", "--only=f2, "], ["only"], "item 2 of 'f2, ' is empty"),
+    (["figures", "--only="], ["only"], "at least one item"),
     (["bench", "nothing"], ["nothing"], "invalid choice"),
     (["nothing"], ["nothing"], "invalid choice"),
     ([], ["COMMAND"], "required"),
