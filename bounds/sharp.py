@@ -114,13 +114,17 @@ class SharpBound(Bound):
             return self.optimise(**values).value
         return super().evaluate(strict=strict, **values)
 
-    def optimise(self, **values: Any) -> "SharpOptimum":
+    def optimise(self, *, require_step_condition: bool = True, **values: Any) -> "SharpOptimum":
         """Choose ``alpha``, ``beta`` (per level) to minimise the bound at ``values``.
 
         The bound holds for every admissible choice, so the result is a valid bound whatever
         the optimiser finds; the minimisation is of the level terms alone (the others do not
         depend on ``alpha``, ``beta``), over ``log alpha``, ``log beta`` with L-BFGS-B from
         several starts, keeping the best.
+
+        Args:
+            require_step_condition: refuse ``gamma L > 1`` (the theorem's condition); with
+                ``False`` the formula is minimised anyway (for mutants with a looser condition).
 
         Raises:
             ValueError: when no choice meets the conditions (``gamma L > 1`` or
@@ -131,7 +135,7 @@ class SharpBound(Bound):
         probe = dict(base, alpha=[1.0] * M, beta=[1.0] * M)
         self.values_to_arrays(probe)
         g, L = float(base["gamma"]), float(base["L"])
-        if g * L > 1:
+        if g * L > 1 and require_step_condition:
             raise ValueError(f"Theorem S needs gamma*L <= 1, got {g * L:.6g}")
         periods = [float(lev.period.subs({sym: _scalar(base, sym, self) for sym in lev.period.free_symbols}))
                    for lev in self.levels]
@@ -298,12 +302,19 @@ _SHARP_CACHE: dict[tuple[tuple[int, ...], tuple[int, ...]], SharpBound] = {}
 
 
 def sharp_terms(x: Any) -> dict[str, float]:
-    """Theorem S's terms at a :class:`bounds.mutants.Instance`, at the optimised ``alpha``,
+    """Theorem S's terms at a :class:`bounds.instance.Instance`, at the optimised ``alpha``,
     ``beta``: ``init``, ``noise`` and per level ``level_l_noise`` and ``level_l_heterogeneity``
-    (the level term is linear in ``N_l`` and ``eps_l^2`` once ``alpha``, ``beta`` are fixed)."""
+    (the level term is linear in ``N_l`` and ``eps_l^2`` once ``alpha``, ``beta`` are fixed).
+    The formula is evaluated even where ``gamma L > 1`` (mutants with a looser condition ask);
+    where no ``alpha, beta`` close (``gamma^2 L^2 kappa_l >= 1``) every term is ``inf``."""
     b = _instance_bound(tuple(x.periods), tuple(x.counts))
     values = x.values()
-    opt = b.optimise(**values)
+    try:
+        opt = b.optimise(require_step_condition=False, **values)
+    except ValueError:
+        names = ["init", "noise"] + [f"level_{l}_{k}" for l in range(1, len(b.levels) + 1)
+                                     for k in ("noise", "heterogeneity")]
+        return {name: math.inf for name in names}
     with_young = dict(values, alpha=opt.alpha, beta=opt.beta)
     full = Bound.evaluate_terms(b, **with_young)
     noise_only = Bound.evaluate_terms(b, **dict(with_young, eps=[0.0] * x.M))

@@ -21,7 +21,7 @@ from typing import NoReturn, Sequence
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
 from empirical.io import check_parent
-from figures import build, check_cli
+from figures import build, check_cli, power_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     bounds_cli.register(commands)
     empirical_cli.register(commands)
     check_cli.register(commands)
+    power_cli.register(commands)
     build.register(commands)
     bench = commands.add_parser("bench", help="benchmarks (speed as ratios measured in one run)")
     targets = bench.add_subparsers(dest="target", required=True, metavar="TARGET")

@@ -1,0 +1,280 @@
+"""Verification power: how large an error in a theorem the toolkit would catch, term by term.
+
+Two instruments, run on the same *evidence* (measured runs with exact or certified constants):
+
+* **witnesses** (:mod:`empirical.witnesses`): instances built so that one term of the theorem
+  dominates its bound; for each term the best ratio ``measured / bound`` over the evidence
+  where that term is at least half of the bound says how much of that term a run can reach;
+* **mutation testing** (:mod:`bounds.mutants`): optimistic mutants of the theorem (a
+  coefficient halved, a term dropped, a factor halved, the condition loosened, ...). A mutant
+  is *killed* when some run inside the mutant's own step-size condition measures more than the
+  mutant's bound: the lower end of its 95% confidence interval over seeds is above it, or, for
+  a deterministic run, the value itself is (up to the floating-point tolerance of
+  :mod:`figures.verdicts`). The score is the fraction of mutants killed; the real theorem
+  must never be killed.
+
+Evidence: every saved witness at its own step size and horizon, at a longer horizon
+(:data:`HORIZONS`), and at larger step sizes (``sqrt 2``, ``2`` and ``sqrt 10`` times the
+theorem's largest admissible step, which only the mutants with looser conditions admit), and
+the F3 battery (:func:`figures.f3_battery.battery_configs`) at its own
+step size and twice it. Runs go through :func:`figures.sweep.run_sweep` (a process pool, or
+Dask), each written as it finishes, so an interrupted run resumes. Runs whose constants are
+estimated are not evidence; runs that diverge are dropped and counted.
+
+``--theorem sharp`` does the same for Theorem S (:mod:`bounds.sharp`, derived for this
+project), whose mutants scale each of its terms (its constants are not
+:class:`~bounds.coefficients.Coefficients`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from bounds.instance import Instance, theorem_condition, theorem_terms
+from bounds.mutants import Mutant, TermMutant, mutants, term_mutants, theorem
+from empirical.statistics import confidence_interval
+from figures.verdicts import ATOL, RTOL, bound_holds
+
+__all__ = ["THEOREMS", "STRETCHES", "Evidence", "evidence_configs", "evidence_point", "collect_evidence",
+           "analyse", "power_report"]
+
+THEOREMS = ("theory", "sharp")
+STRETCHES = (math.sqrt(2.0), 2.0, math.sqrt(10.0))
+"""Step sizes beyond the theorem's largest admissible one, as multiples of it: the largest that
+``condition/2``, ``condition x4`` and ``condition/10`` admit."""
+
+HORIZONS = {"kink_heterogeneity": 50, "kink_noise": 4}
+"""How many times a witness's own horizon is also run (full mode), by family."""
+
+QUICK_HORIZONS = {"kink_heterogeneity": 10}
+"""The same in quick mode: the kink runs are four one-dimensional workers, cheap at any horizon."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One measured run: where it came from, the numbers the theorem is evaluated at, and the
+    per-seed averages of ``||grad f(u^t)||^2`` over ``t < T``."""
+
+    source: str
+    group: str
+    instance: Instance
+    samples: tuple[float, ...]
+    deterministic: bool
+    term: str | None = None
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.samples))
+
+    @property
+    def lower(self) -> float:
+        """The lower end of the 95% interval of the mean (the value itself when deterministic)."""
+        if self.deterministic:
+            return self.samples[0]
+        return confidence_interval(np.asarray(self.samples))[1]
+
+
+# ----------------------------------------------------------------------- the runs
+def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
+    """The runs: each witness at its own step size and stretched, and the F3 battery.
+
+    With ``quick``, the witnesses at their own step size and at twice the largest admissible
+    one, with horizons capped at 600 steps (the kink witnesses also at ten times their own),
+    and the quick battery.
+    """
+    from empirical.witnesses import load_witnesses
+    from figures.f3_battery import battery_configs
+
+    configs: list[dict[str, Any]] = []
+    for index, entry in enumerate(load_witnesses()):
+        T = int(entry["T"]) if not quick else min(int(entry["T"]), 600)
+        seeds = max(int(entry["seeds"]), 1)
+        for step in (("own",) + (STRETCHES if not quick else (2.0,))):
+            configs.append({"kind": "witness", "index": index, "term": entry["term"], "T": T, "seeds": seeds,
+                            "step": step})
+        # A longer horizon shrinks the init term, so the witnessed term is nearly the whole
+        # bound: the kink orbits are periodic (the measured value does not change), the noise
+        # witnesses settle; both are what lets a run catch a term that is too small.
+        longer = HORIZONS.get(entry["instance"]["family"], 1) if not quick else QUICK_HORIZONS.get(
+            entry["instance"]["family"], 1)
+        if longer > 1:
+            configs.append({"kind": "witness", "index": index, "term": entry["term"], "T": T * longer,
+                            "seeds": seeds, "step": "own"})
+    for config in battery_configs(quick):
+        for step in ("own", 2.0):
+            configs.append({"kind": "battery", **{k: v for k, v in config.items() if k != "record"}, "step": step})
+    return configs
+
+
+def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
+    """Run one configuration of :func:`evidence_configs`; returns the instance (JSON), the
+    per-seed averages and whether the run is deterministic, or where it diverged."""
+    from bounds.multi_level import multi_level
+    from empirical.engine import DivergenceWarning, simulate
+    from empirical.instances import instance_of
+    from figures.checker import admissible_step_size
+
+    if config["kind"] == "witness":
+        from empirical.witnesses import build, load_witnesses
+
+        entry = load_witnesses()[config["index"]]
+        problem, hierarchy = build(entry)
+        x0, seed, own = np.asarray(entry["x0"], dtype=float), int(entry.get("seed", 0)), float(entry["gamma"])
+        source = f"witness {entry['term']}, P = {entry['instance'].get('P')}"
+        group = f"witness {entry['term']}"
+    else:
+        from empirical.hierarchy import two_level
+        from empirical.problems import HeterogeneousNonconvex
+
+        c = config
+        problem = HeterogeneousNonconvex(n=c["n"], d=c["d"], sigma=c["sigma"], between=c["between"],
+                                         within=c["within"], seed=c["seed"])
+        hierarchy = two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem, seed=c["seed"])
+        x0, seed, own = None, int(c["seed"]), None
+        source = f"battery N = {c['N']}, I = {c['I']}, G = {c['G']}, {c['grouping']}, sigma = {c['sigma']}"
+        group = "F3 battery"
+    k = problem.constants(hierarchy.levels)
+    edge = admissible_step_size(multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1])),
+                                L=k.L.value)[0]
+    gamma = (own if own is not None else edge) if config["step"] == "own" else edge * float(config["step"])
+    step_text = "own step" if config["step"] == "own" else f"{float(config['step']):.3g} x the largest step"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        run = simulate(problem, hierarchy, lr=gamma, steps=int(config.get("T", config.get("steps"))),
+                       seeds=int(config["seeds"]), seed=seed, x0=x0)
+    out: dict[str, Any] = {"source": f"{source} ({step_text})", "group": group, "term": config.get("term")}
+    if run.diverged is not None:
+        return {**out, "diverged": run.diverged["step"]}
+    samples = run.average_grad_norm_sq()
+    if not np.all(np.isfinite(samples)):
+        return {**out, "diverged": int(run.steps[-1])}
+    x, constants = instance_of(problem, hierarchy, gamma, int(run.config["steps"]), x0)
+    deterministic = bool(x.sigma == 0 or (samples.size >= 2 and np.all(samples == samples[0])))
+    return {**out, "instance": x.to_json(), "samples": samples.tolist(), "deterministic": deterministic,
+            "estimated": list(constants.estimated())}
+
+
+def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Executor | None = None,
+                     progress: bool = True) -> tuple[list[Evidence], dict[str, int]]:
+    """Run (or resume) every configuration; returns the evidence and counts of what was dropped."""
+    from figures.sweep import run_sweep
+
+    configs = evidence_configs(quick)
+    results = run_sweep(evidence_point, configs, Path(out_dir) / ("power_runs_quick" if quick else "power_runs"),
+                        executor=executor, progress=progress, description="power: runs")
+    evidence, dropped = [], {"diverged": 0, "estimated constants": 0}
+    for result in results:
+        if "diverged" in result:
+            dropped["diverged"] += 1
+        elif result["estimated"]:
+            dropped["estimated constants"] += 1
+        else:
+            evidence.append(Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
+                                     tuple(result["samples"]), result["deterministic"], result.get("term")))
+    return evidence, dropped
+
+
+# ----------------------------------------------------------------------- the analysis
+@functools.lru_cache(maxsize=4096)
+def _sharp_terms(x: Instance) -> dict[str, float]:
+    from bounds.sharp import sharp_terms
+
+    return sharp_terms(x)
+
+
+def _sharp_condition(x: Instance, loosen: int = 1) -> bool:
+    from bounds.sharp import sharp_condition
+
+    return sharp_condition(x, loosen)
+
+
+def _theorem_of(name: str) -> tuple[Callable[[Instance], dict[str, float]], Callable[[Instance], bool],
+                                    list[Mutant | TermMutant]]:
+    if name == "theory":
+        return theorem_terms, theorem_condition, [theorem(), *mutants(max_levels=2)]
+    if name == "sharp":
+        identity = TermMutant("theorem", "Theorem S (docs/theory.md, derived for this project)", _sharp_terms,
+                              _sharp_condition)
+        return _sharp_terms, _sharp_condition, [identity, *term_mutants(_sharp_terms, _sharp_condition, 2)]
+    raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {name!r}")
+
+
+def _killed(e: Evidence, value: float) -> tuple[bool, float]:
+    """Whether ``e`` kills a bound ``value``, and the margin ``lower / value - 1``."""
+    verdict = bound_holds(e.samples, value, deterministic=e.deterministic)
+    lower = e.lower
+    margin = math.inf if value <= 0 and lower > ATOL else (lower / value - 1 if value > 0 else -1.0)
+    return verdict.state == "above", margin
+
+
+def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[str, Any]:
+    """The per-term best ratios, the kill matrix and the score (the JSON of ``hsgd power``)."""
+    terms_of, condition_of, candidates = _theorem_of(theorem_name)
+    inside = [e for e in evidence if condition_of(e.instance)]
+    terms: dict[str, dict[str, Any]] = {}
+    for e in inside:
+        parts = terms_of(e.instance)
+        bound = sum(parts.values())
+        for name, value in parts.items():
+            if bound > 0 and value >= 0.5 * bound:
+                ratio = e.mean / bound
+                if name not in terms or ratio > terms[name]["best_ratio"]:
+                    terms[name] = {"best_ratio": ratio, "term_share": value / bound, "witness": e.source,
+                                   "ratio_to_term": e.mean / value, "instance": e.instance.to_json()}
+    for name in ("init", "noise", "level_1_noise", "level_1_heterogeneity", "level_2_noise",
+                 "level_2_heterogeneity"):
+        terms.setdefault(name, {"best_ratio": None, "witness": None,
+                                "note": "no run inside the condition where this term is at least half of the bound"})
+    groups = sorted({e.group for e in evidence})
+    results = []
+    for m in candidates:
+        best: dict[str, Any] | None = None
+        per_group = {g: None for g in groups}
+        for e in evidence:
+            if not (m.applies(e.instance) and m.condition(e.instance)):
+                continue
+            killed, margin = _killed(e, m.value(e.instance))
+            if per_group[e.group] is None or margin > per_group[e.group]:
+                per_group[e.group] = margin
+            if best is None or (killed, margin) > (best["killed"], best["margin"]):
+                best = {"killed": killed, "by": e.source, "margin": margin}
+        best = best or {"killed": False, "by": None, "margin": None}
+        results.append({"name": m.name, "description": m.description, **best,
+                        "margin_by_group": {g: v for g, v in per_group.items()}})
+    theorem_result, mutant_results = results[0], results[1:]
+    killed = sum(r["killed"] for r in mutant_results)
+    return {
+        "theorem": theorem_name,
+        "terms": terms,
+        "mutants": mutant_results,
+        "theorem_killed": theorem_result["killed"],
+        "theorem_closest": {"by": theorem_result["by"], "margin": theorem_result["margin"]},
+        "score": killed / len(mutant_results),
+        "killed": killed,
+        "total": len(mutant_results),
+        "groups": groups,
+        "evidence": len(evidence),
+        "rule": (f"killed: some run inside the mutant's own condition has the lower end of its 95% CI over "
+                 f"seeds above the mutant's bound (deterministic runs: its value, beyond {RTOL:g} relative + "
+                 f"{ATOL:g})"),
+    }
+
+
+def power_report(out_dir: str | Path = "out", *, theorem_name: str = "theory", quick: bool = False,
+                 executor: Executor | None = None, progress: bool = True) -> dict[str, Any]:
+    """Collect (or resume) the evidence and analyse it for ``theorem_name`` (``hsgd power``)."""
+    if theorem_name not in THEOREMS:
+        raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {theorem_name!r}")
+    evidence, dropped = collect_evidence(out_dir, quick=quick, executor=executor, progress=progress)
+    report = analyse(evidence, theorem_name)
+    report["dropped"] = dropped
+    report["quick"] = quick
+    return report

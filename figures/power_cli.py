@@ -1,0 +1,74 @@
+"""``hsgd power``: how large an error in a theorem the toolkit catches (a thin layer over :mod:`figures.power`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from empirical.io import write_json
+from figures.power import THEOREMS, power_report
+
+__all__ = ["register", "format_report"]
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as text: per term the best ratio and its run, per mutant killed or not, the score."""
+    name = {"theory": "Theorem 2", "sharp": "Theorem S (derived for this project)"}[report["theorem"]]
+    lines = [f"{name}: {report['evidence']} runs with exact or certified constants "
+             f"({report['dropped']['diverged']} diverged and {report['dropped']['estimated constants']} with estimated "
+             f"constants left out){'; quick' if report.get('quick') else ''}",
+             "per term, the best measured/bound where the term is at least half of the bound:"]
+    for term, info in report["terms"].items():
+        if info.get("best_ratio") is None:
+            lines.append(f"  {term:24s} none: {info.get('note', '')}")
+        else:
+            lines.append(f"  {term:24s} {info['best_ratio']:.4f}  (measured/term {info['ratio_to_term']:.4f}; "
+                         f"{info['witness']})")
+    lines.append(f"mutants ({report['rule']}):")
+    for m in report["mutants"]:
+        margin = "n/a" if m["margin"] is None else f"{m['margin']:+.3g}"
+        verdict = "killed  " if m["killed"] else "survives"
+        lines.append(f"  {m['name']:28s} {verdict} margin {margin:>9}  by {m['by']}")
+    closest = report["theorem_closest"]
+    lines.append(f"the theorem itself killed: {'YES' if report['theorem_killed'] else 'no'} (closest run: "
+                 f"{closest['by']}, margin {closest['margin']:+.3g})")
+    lines.append(f"mutation score: {report['killed']} of {report['total']} = {report['score']:.3f}")
+    return "\n".join(lines)
+
+
+def _power(args: argparse.Namespace) -> int:
+    executor, client = None, None
+    if args.dask_scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.dask_scheduler)
+        executor = client.get_executor()
+    try:
+        report = power_report(args.out_dir, theorem_name=args.theorem, quick=args.quick, executor=executor,
+                              progress=not (args.json or args.no_progress) and sys.stderr.isatty())
+    finally:
+        if client is not None:
+            client.close()
+    path = write_json(Path(args.out_dir) / f"power_{args.theorem}{'_quick' if args.quick else ''}.json", report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+        print(f"wrote {path}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hsgd power``."""
+    p = commands.add_parser("power", help="verification power: witnesses per term and mutation testing of a theorem")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter runs (under two minutes)")
+    p.add_argument("--theorem", choices=THEOREMS, default="theory",
+                   help="theory: Theorem 2 (default); sharp: Theorem S, derived for this project")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--out-dir", default="out", help="where the runs (resumable) and the report go (default ./out)")
+    p.add_argument("--dask-scheduler", default=None, help="run on a Dask cluster at this address")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_power)

@@ -1,0 +1,74 @@
+"""hsgd power: the real theorems are never killed, wrong ones are, and the report says by what."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bounds.instance import Instance, theorem_terms
+from figures.cli import main
+from figures.power import Evidence, analyse, power_report
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("power")
+    return out, power_report(out, quick=True, progress=False)
+
+
+def test_the_real_theorem_is_never_killed_and_its_obvious_mutants_are(quick):
+    _, report = quick
+    assert report["theorem_killed"] is False
+    by_name = {m["name"]: m for m in report["mutants"]}
+    for name in ("init/2", "init/10", "noise/2", "drop init", "drop noise", "condition x4"):
+        assert by_name[name]["killed"], by_name[name]
+    assert by_name["init/2"]["by"].startswith("witness init")
+    assert 0 < report["score"] < 1 and report["killed"] == sum(m["killed"] for m in report["mutants"])
+
+
+def test_theorem_s_is_never_killed_and_catches_more(quick):
+    out, report = quick
+    sharp = power_report(out, theorem_name="sharp", quick=True, progress=False)  # the same runs, resumed
+    assert sharp["theorem_killed"] is False and sharp["evidence"] == report["evidence"]
+    assert sharp["score"] > report["score"]
+    het = sharp["terms"]["level_1_heterogeneity"]["best_ratio"]
+    assert het > 5 * report["terms"]["level_1_heterogeneity"]["best_ratio"]
+
+
+def test_best_ratio_is_measured_over_bound_where_the_term_is_at_least_half(quick):
+    _, report = quick
+    for name, info in report["terms"].items():
+        if info.get("best_ratio") is None:
+            continue
+        x = Instance.from_json(info["instance"])
+        parts = theorem_terms(x)
+        assert parts[name] >= 0.5 * sum(parts.values())
+        assert info["best_ratio"] == pytest.approx(info["ratio_to_term"] * parts[name] / sum(parts.values()))
+
+
+def _evidence(samples, deterministic, gamma=0.5):
+    x = Instance(gamma=gamma, L=1.0, sigma=0.0 if deterministic else 1.0, F0=0.5, n=1, T=10, periods=(1,),
+                 counts=(1, 1), eps=(0.0,))
+    return Evidence("crafted", "crafted", x, tuple(samples), deterministic, "init")
+
+
+def test_the_kill_rule_on_crafted_runs():
+    """Bound at x: init 2 * 0.5 / (0.5 * 10) = 0.2 (plus noise 0.5 sigma^2 when noisy)."""
+    above = analyse([_evidence([0.2 * (1 + 1e-6)], True)], "theory")
+    assert above["theorem_killed"] is True  # a run above the real bound kills it: the rule can fire
+    exact = analyse([_evidence([0.2 * (1 + 1e-15)], True)], "theory")
+    assert exact["theorem_killed"] is False  # within the floating-point tolerance
+    one_seed = analyse([_evidence([5.0], False)], "theory")
+    assert one_seed["theorem_killed"] is False  # one noisy seed: no interval, no kill
+    noisy = analyse([_evidence(list(np.linspace(0.80, 0.84, 8)), False)], "theory")
+    assert noisy["theorem_killed"] is True  # every seed far above 0.7: the lower CI is above
+
+
+def test_hsgd_power_json(quick, capsys):
+    out, _ = quick
+    assert main(["power", "--quick", "--json", "--out-dir", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"terms", "mutants", "theorem_killed", "score"} <= set(data)
+    assert {"init", "noise", "level_1_noise", "level_1_heterogeneity"} <= set(data["terms"])
+    assert {"name", "killed", "by", "margin"} <= set(data["mutants"][0])
+    assert main(["power", "--theorem", "nope"]) == 2
