@@ -9,7 +9,7 @@ This is the common currency of the witnesses (:mod:`empirical.witnesses`), the m
     share_l = (K_{l-1} - K_l) sigma^2 / n,
     condition: gamma L <= 1 and c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1
 
-(docs/theory.md, Theorem 2); the sum of the terms equals :func:`bounds.multi_level` (a test
+(docs/theory.md §4.2 Theorem 2); the sum of the terms equals :func:`bounds.multi_level` (a test
 checks it).
 """
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies for property-based tests of the bounds: hierarchies, constants,
 step sizes inside the condition, and ready-to-evaluate theorem instances.
 
-A test of an ordering of bounds (the sandwich of docs/theory.md, Corollaries 1-2, or one of
+A test of an ordering of bounds (the sandwich of docs/theory.md §6.3 Corollary 1 and §6.4 Corollary 2, or one of
 your own) then takes a few lines::
 
     from hypothesis import given
@@ -42,7 +42,7 @@ __all__ = ["Hierarchy", "TheoremInstance", "hierarchies", "constants", "step_siz
 class Hierarchy:
     """A drawn hierarchy: ``n`` workers, periods ``P_1 | ... | P_M`` and the intermediate
     group counts ``K_1 >= ... >= K_{M-1}`` (finest first), as :func:`bounds.multi_level`
-    takes them (docs/theory.md, the setting).
+    takes them (docs/theory.md §1.1 Workers, hierarchy, periods).
 
     Attributes:
         n: the number of workers ``K_0``.
@@ -181,7 +181,7 @@ def constants(
     and the random-grouping bounds take it) and a list of ``levels`` numbers otherwise (one
     per level, finest first, as :func:`bounds.multi_level` takes it). ``L`` is drawn in
     ``[0.01, max_L]``, ``sigma``, ``eps`` and ``F0`` from 0 up, ``T`` from 1 up (any ``T``,
-    not only multiples of the top period: docs/theory.md, Theorem 2). Pass ``min_F0 > 0``
+    not only multiples of the top period: docs/theory.md §5.5 Any horizon). Pass ``min_F0 > 0``
     for :func:`bounds.optimal_lr`, which needs ``F0 > 0``.
 
     Raises:
@@ -221,7 +221,7 @@ def step_sizes(bound: Bound, *, min_fraction: float = 1e-4, boundary: bool = Fal
     ``gamma = u * gamma_max`` with ``u`` in ``[min_fraction, 1)`` and ``gamma_max`` from
     :func:`bounds.largest_step_size` (``1/L`` when every period is 1), so every drawn
     ``gamma`` passes :meth:`bounds.Bound.check_condition`; with ``boundary`` the largest
-    step size itself is drawn too (the tight case of docs/theory.md's remark on
+    step size itself is drawn too (the tight case of docs/theory.md §7.2 Remark:
     tightness is at ``gamma = 1/L``).
 
     Args:
@@ -254,7 +254,7 @@ def step_sizes(bound: Bound, *, min_fraction: float = 1e-4, boundary: bool = Fal
 
 @dataclass(frozen=True)
 class TheoremInstance:
-    """A ready-to-evaluate instance of Theorem 2 (docs/theory.md), drawn by
+    """A ready-to-evaluate instance of Theorem 2 (docs/theory.md §4.2), drawn by
     :func:`theorem_instances`.
 
     Attributes:
@@ -325,7 +325,7 @@ def theorem_instances(
 
     With ``random_grouping`` the groups are equal and nested, ``n >= 2``, the bound is
     ``bounds.random_grouping(bounds.multi_level(periods, groups))`` and ``eps`` is one total
-    divergence (docs/theory.md, Lemma 2); otherwise the groups may be unequal and ``eps``
+    divergence (docs/theory.md §3.2 Nested random grouping); otherwise the groups may be unequal and ``eps``
     lists one value per level.
 
     Args:

@@ -1,6 +1,6 @@
 """Certified suprema of functions of one variable, by branch and bound.
 
-The constants ``eps`` and ``eps_l`` of assumption A3 (docs/theory.md, "Setting, algorithm, assumptions") are suprema over
+The constants ``eps`` and ``eps_l`` of assumption A3 (docs/theory.md §1.3 Assumptions A1-A3) are suprema over
 ``x`` of divergences of gradients. For a separable problem they split into one-dimensional
 suprema, one per coordinate; each is certified here. The caller bounds each function on an
 interval (for instance ``r(t) + Lip * w`` for a Lipschitz function on ``[t - w, t + w]``, or a

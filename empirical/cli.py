@@ -120,8 +120,8 @@ def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | N
 def step_size(hierarchy: Any, constants: Any, lr: float | None) -> tuple[float, str, str | None]:
     """The step size of a run, the rule that chose it, and a warning when a given one breaks the condition.
 
-    The condition is that of the hierarchy's bound (docs/theory.md, Theorem 2; Theorem 1 for
-    two levels) at the problem's ``L``. Without ``lr``, the largest step size it allows.
+    The condition is that of the hierarchy's bound (docs/theory.md §4.2 Theorem 2; §4.1 Theorem 1
+    for two levels) at the problem's ``L``. Without ``lr``, the largest step size it allows.
 
     Returns:
         ``(lr, rule, warning)``; ``warning`` is ``None`` unless ``lr`` was given and breaks

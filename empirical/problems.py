@@ -1,4 +1,4 @@
-"""Problems with known constants (docs/theory.md, assumptions A1-A3) for the simulator.
+"""Problems with known constants (docs/theory.md §1.3 Assumptions A1-A3) for the simulator.
 
 A problem is anything with this small interface (:class:`Problem`):
 
@@ -65,7 +65,7 @@ class Constant:
 
 @dataclass(frozen=True)
 class Constants:
-    """The constants of docs/theory.md's assumptions A1-A3 for a problem under one grouping.
+    """The constants of docs/theory.md §1.3 Assumptions A1-A3 for a problem under one grouping.
 
     Attributes:
         L: smoothness of every ``F_j`` (A1).
@@ -556,8 +556,8 @@ class FunctionProblem:
         mean = many[0].mean(axis=0)
         gap = float(np.max(np.abs(g[0] - mean)))
         if gap > 1e-6 * (1.0 + float(np.max(np.abs(many[0])))):
-            raise ValueError(f"grad must be the average of worker_grads (f = (1/n) sum_j F_j, docs/theory.md, "
-                             f"section 1): at x0 they differ by {gap:.3g}")
+            raise ValueError(f"grad must be the average of worker_grads (f = (1/n) sum_j F_j, docs/theory.md "
+                             f"§1.1 Workers, hierarchy, periods): at x0 they differ by {gap:.3g}")
         if self._loss is not None:
             _probe("loss", self._loss, (np.broadcast_to(x0, (2, d)).copy(),), (2,), f"u of shape (2, {d})")
             _probe("loss", self._loss, (x0.copy(),), (), f"u of shape ({d},)")
@@ -716,7 +716,7 @@ def from_gradient_fn(worker_grads: Callable, grad: Callable, n: int, d: int, los
             ``shape``; ``rng`` is the run's :class:`~empirical.streams.SeedStreams`
             (``standard_normal``, ``normal``, ``random``, ``uniform``, ``integers``, each
             drawing along the leading seed axis).
-        constants: the constants of docs/theory.md's assumptions A1-A3: a :class:`Constants`,
+        constants: the constants of docs/theory.md §1.3 Assumptions A1-A3: a :class:`Constants`,
             or a dict with ``L``, ``sigma``, ``eps``, ``eps_levels``, ``f_star`` (numbers or
             :class:`Constant`), an optional ``label`` for the numbers (default ``"given"``)
             and an optional ``levels``. ``sigma`` may be left out when ``noise`` is ``None``
@@ -858,8 +858,8 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
 
     At every point of ``points`` (``(P, d)``, every worker evaluated there): ``eps^2`` is the
     largest ``(1/n) sum_j ||grad F_j - grad f||^2``, and ``eps_l^2`` is A3's form,
-    ``sum_p (n_p/n) max_points div_p`` (each group's worst point on its own, docs/theory.md,
-    assumption A3), not the worst point of the weighted sum, which can be smaller.
+    ``sum_p (n_p/n) max_points div_p`` (each group's worst point on its own, docs/theory.md
+    §1.3 Assumptions A1-A3), not the worst point of the weighted sum, which can be smaller.
     Maxima over finitely many points are at most the suprema: these are lower estimates.
     """
     from empirical.aggregation import SortedLevels

@@ -1,4 +1,4 @@
-"""Estimated smoothness ``L`` (docs/theory.md, assumption A1) from worker Hessians.
+"""Estimated smoothness ``L`` (A1, docs/theory.md §1.3 Assumptions A1-A3) from worker Hessians.
 
 Where ``L`` is not known in closed form it has to be estimated, and the estimate must err
 upwards: a bound evaluated with too small an ``L`` is too small, and the step-size condition

@@ -1,4 +1,4 @@
-"""Problems that make one term of Theorem 2 bite (docs/theory.md, "Witnesses").
+"""Problems that make one term of Theorem 2 bite (docs/theory.md §7.4 Remark: witnesses).
 
 Three families, each with exact constants (every :class:`~empirical.problems.Constant`
 labelled *exact*):
@@ -15,7 +15,7 @@ labelled *exact*):
   ``sigma`` on one axis (``E xi = 0``, ``||xi||^2 = sigma^2`` exactly): the init and plain
   noise witnesses, where Theorem 2 is tight.
 
-The adaptive two-point law (docs/theory.md, "Witnesses"): let ``m`` be a worker's noise summed
+The adaptive two-point law (docs/theory.md §7.4 Remark: witnesses): let ``m`` be a worker's noise summed
 since its last reset and ``k`` the steps since that reset, so ``|m| = sqrt(k) sigma``. With
 ``r = sqrt(k+1)``, ``q = sqrt(k)``, the next draw is ``sgn(m) (r - q) sigma`` with probability
 ``(r + q)/(2r)`` and ``-sgn(m) (r + q) sigma`` otherwise (``sgn(0) = +1``). Its conditional mean
@@ -171,7 +171,7 @@ def two_point_draw(m: NDArray[np.float64], k: int, sigma: float, uniforms: NDArr
 
 
 class KinkProblem:
-    r"""The kink family: exact ``L``, ``eps_l``, ``sigma`` and ``f*`` (docs/theory.md, "Witnesses").
+    r"""The kink family: exact ``L``, ``eps_l``, ``sigma`` and ``f*`` (docs/theory.md §7.4 Remark: witnesses).
 
     .. math::
         F_j(x) = \sum_{k=1}^d \varphi(x_k) + \langle b_j, x\rangle,\qquad

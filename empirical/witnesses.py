@@ -1,6 +1,6 @@
 """Witnesses: instances that make one term of Theorem 2 bite, a seeded search, and the saved library.
 
-docs/theory.md, Theorem 2 bounds the average ``(1/T) sum_{t<T} E||grad f(u^t)||^2`` by a sum of
+docs/theory.md §4.2 Theorem 2 bounds the average ``(1/T) sum_{t<T} E||grad f(u^t)||^2`` by a sum of
 terms: ``init`` ``2F0/(gamma T)``, ``noise`` ``gamma L sigma^2/n``, and per level ``l`` a noise
 share ``2 gamma^2 L^2 (P_l-1)(K_{l-1}-K_l) sigma^2/n`` and a heterogeneity term
 ``2 gamma^2 L^2 (P_l-1)(2/3)(2P_l-1) eps_l^2``. A *witness* for a term is an instance (problem
@@ -8,7 +8,7 @@ with exact constants, hierarchy, step size inside the condition, start, horizon)
 is most of the bound and the measured value is a large fraction of it. The larger that
 fraction, the smaller an error in the term's constant the toolkit can catch.
 
-Families (docs/theory.md, "Witnesses"; problems in :mod:`empirical.witness_problems`):
+Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.witness_problems`):
 
 * ``kink_heterogeneity``: the kink problem, ``sigma = 0``, four workers in two groups.
   Level 1: ``b = (e, -e, e, -e)``, ``I = P``, ``G = 2P``; level 2: ``b = (e, e, -e, -e)``,
@@ -34,7 +34,7 @@ What is reported for each witness (:func:`evaluate_witness`):
 * ``ratio_bound = measured / bound``: the whole bound at this ``T`` (the search maximises it);
 * ``ratio_term = measured / term``: the witnessed term's share. For the kink witnesses the
   measured value does not depend on ``T`` (periodic orbit) and the other terms are 0 as
-  ``T -> inf``, so this is the ``T -> inf`` limit docs/theory.md quotes; for the noise shares
+  ``T -> inf``, so this is the ``T -> inf`` limit docs/theory.md §7.4 quotes; for the noise shares
   it attributes the whole measured value to the share (the plain noise term
   ``gamma L sigma^2/n`` and the start's transient are included, both small at large ``n``).
 """
@@ -519,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(description="Build the witness library (docs/theory.md, Witnesses).")
+    parser = argparse.ArgumentParser(description="Build the witness library (docs/theory.md §7.4 Remark: witnesses).")
     parser.add_argument("--quick", action="store_true", help="a small search (well under a minute)")
     parser.add_argument("--out", default=str(DATA_PATH), help="where to write the JSON library")
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ of the run; the two rows below show the paired differences ``H-SGD - local SGD (
 and ``local SGD (period G) - H-SGD`` with their 95% bands, one row each because they differ
 by two orders of magnitude. The measured sandwich holds where both stay above 0; with
 ``N = 2`` H-SGD is within a few 1e-4 of local SGD with period ``I``, which the raw curves
-cannot show. Verdicts are the checker's (docs/theory.md, Theorem 2 and Corollary 1).
+cannot show. Verdicts are the checker's (docs/theory.md §4.2 Theorem 2 and §6.3 Corollary 1).
 """
 
 from __future__ import annotations

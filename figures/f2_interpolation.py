@@ -1,6 +1,6 @@
 """F2: the bounds against the global period ``G`` and the number of groups ``N``.
 
-With random grouping, docs/theory.md Corollary 1 says the H-SGD bound is the convex combination
+With random grouping, docs/theory.md §6.3 Corollary 1 says the H-SGD bound is the convex combination
 ``((n-N)/(n-1)) B_local(I) + ((N-1)/(n-1)) B_local(G)``: as ``G`` grows it stays between the
 two local SGD curves, and as ``N`` goes from 1 to ``n`` it moves on a straight line (in
 ``N``) from the local SGD bound with period ``I`` to the one with period ``G``. This figure
@@ -98,7 +98,7 @@ def draw_f2(data: dict[str, Any]):
     right.set_title(wrap("a straight line in N from local SGD (period I) to local SGD (period G)\nordered: "
                          + tally(v["verdicts"], "values of N", yes="yes", limit=50), 75), fontsize=9)
     right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.9))
-    fig.suptitle(f"F2: the H-SGD bound with random grouping interpolates (docs/theory.md, Corollary 1); "
+    fig.suptitle(f"F2: the H-SGD bound with random grouping interpolates (docs/theory.md §6.3 Corollary 1); "
                  f"illustrative constants\ngamma = {p['gamma']:.4g}, L = {p['L']:g}, sigma = {p['sigma']:g}, "
                  f"eps = {p['eps']:g}, T = {p['T']}, F0 = {p['F0']:g}; step-size condition met: "
                  f"{verdict_words(data['condition'])}" + ("" if data["condition"]["holds"] else

@@ -2,7 +2,7 @@
 
 Each configuration is one H-SGD run (several seeds) on :class:`HeterogeneousNonconvex` with
 its own grouping's certified constants; the bound is the two-level H-SGD bound
-(docs/theory.md, Theorem 1) at the largest step size its condition allows exactly. Each
+(docs/theory.md §4.1 Theorem 1) at the largest step size its condition allows exactly. Each
 point's verdict is :func:`figures.verdicts.bound_holds` (statistical: the upper end of the 95%
 confidence interval over seeds at most the bound; not applicable where a condition fails or
 a constant is estimated). The figure shows measured / bound per configuration, with the 95%

@@ -1,4 +1,4 @@
-"""F4: the grouping strategy matters (docs/theory.md, remark "grouping matters").
+"""F4: the grouping strategy matters (docs/theory.md §7.3 Remark: grouping matters).
 
 The same problem and hierarchy, grouped at random, homogeneously (similar workers together:
 the divergence moves up to the global level, ``eps_g`` large) and heterogeneously (mixed

@@ -1,4 +1,4 @@
-"""F5: the three-level sandwich (docs/theory.md, Corollary 2): local SGD (P_1) <= 3-level H-SGD <= local SGD (P_3).
+"""F5: the three-level sandwich (docs/theory.md §6.4 Corollary 2): local SGD (P_1) <= 3-level H-SGD <= local SGD (P_3).
 
 The checker (:func:`figures.checker.run_check`) runs local SGD with the finest period, the
 three-level H-SGD and local SGD with the coarsest period, with the same seeds and step size.

@@ -4,7 +4,7 @@ The downward divergence ``D_t`` (the mean squared distance of the workers' model
 group's model) drops to zero after every local aggregation (every ``I`` steps); the upward
 one ``U_t`` (the size-weighted mean squared distance of the group models from the global
 model) only after a global aggregation (every ``G`` steps), when both vanish
-(docs/theory.md, "upward and downward divergence"). No bound is drawn.
+(docs/theory.md §2.1 Definitions). No bound is drawn.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ hypotheses are not met, so it can never say more than the theorem does:
   (``True`` / ``False``); a straddling interval is *undecided* (``None``).
 * **floating point**: a noise-free run (``sigma = 0``) is deterministic, so it is compared with
   the bound directly, up to the stated tolerance :data:`RTOL`, :data:`ATOL` (``measured <=
-  bound (1 + RTOL) + ATOL``). This is what makes the tightness case of docs/theory.md, where
+  bound (1 + RTOL) + ATOL``). This is what makes the tightness case of docs/theory.md §7.2 Remark: tightness, where
   the bound holds with equality, read as holding.
 
 Not applicable, with the reason stated:

@@ -25,7 +25,7 @@ def leq(a, b):
     return a <= b * (1 + REL)
 
 
-# --- (a) the sandwich of docs/theory.md, Corollaries 1-2, on drawn instances -----------------
+# --- (a) the sandwich of docs/theory.md §6.3-§6.4, Corollaries 1-2, on drawn instances --------
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(theorem_instances(random_grouping=True))

@@ -121,7 +121,7 @@ def test_lambdify_chunked_path_matches_direct_path():
 
 
 def test_tight_case_holds_with_equality():
-    """docs/theory.md remark on tightness: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight."""
+    """docs/theory.md §7.2 Remark: tightness: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight."""
     L_, T_, x0 = 2.5, 20, np.array([1.0, -2.0, 0.5])
     x, grads = x0.copy(), []
     for _ in range(T_):  # gradient descent: every period 1 means all workers stay equal
@@ -157,8 +157,8 @@ def test_other_coefficients_change_every_term_and_the_condition():
 
 
 def test_any_horizon_evaluates_theorem_2_literally():
-    """Issue 8: the theorem holds for every T >= 1 (docs/theory.md, Theorem 2, the partial
-    window), so T = 7 with P_M = 5 is evaluated, to the hand-typed formula's value."""
+    """Issue 8: the theorem holds for every T >= 1 (docs/theory.md §5.5 Any horizon: the
+    final partial window), so T = 7 with P_M = 5 is evaluated, to the hand-typed formula's value."""
     b = bounds.multi_level([1, 5], [4])
     v = dict(gamma=sp.Rational(1, 100), L=1, sigma=sp.Rational(1, 2), n=16, T=7, F0=3)
     eps = [sp.Rational(1, 3), 1]

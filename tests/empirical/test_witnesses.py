@@ -1,4 +1,4 @@
-"""Witnesses (docs/theory.md, "Witnesses"): exact constants, the noise law, the saved library."""
+"""Witnesses (docs/theory.md §7.4 Remark: witnesses): exact constants, the noise law, the saved library."""
 
 import math
 

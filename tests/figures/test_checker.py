@@ -104,7 +104,7 @@ def test_check_command_writes_figure_and_data(tmp_path, capsys):
 
 
 def test_any_horizon_is_accepted_and_the_bound_holds_at_every_one():
-    """The theorem holds for every T >= 1 (docs/theory.md), not only multiples of G."""
+    """The theorem holds for every T >= 1 (docs/theory.md §5.5 Any horizon), not only multiples of G."""
     r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.two_level(8, 2, 2, 10), steps=203, seeds=3)
     assert r.params["T"] == 203 and r.holds("bound_valid")
     assert np.all(r.curves["hsgd"] <= r.bound_curves["hsgd"])
@@ -112,7 +112,7 @@ def test_any_horizon_is_accepted_and_the_bound_holds_at_every_one():
 
 # ----------------------------------------------------------------- honest verdicts (issue 8)
 class Quadratic:
-    """f_j(x) = (L/2)||x||^2 for every worker: the tightness case of docs/theory.md (Remark)."""
+    """f_j(x) = (L/2)||x||^2 for every worker: the tightness case of docs/theory.md §7.2 Remark: tightness."""
 
     def __init__(self, L, x0, n=4, d=2):
         self.n, self.d, self.L, self.x0 = n, d, float(L), np.asarray(x0, dtype=float)
