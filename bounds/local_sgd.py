@@ -53,7 +53,7 @@ def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
                   term="divergence", period_label="P", count_label="1")
     return Bound(
         title="local SGD (Theorem 2, M = 1)",
-        source="docs/theory.md §4.3 Local SGD (Theorem 2, M = 1); structure from Wang et al. 2022, arXiv:2010.12998",
+        source="docs/theory.md §4.3 Local SGD; structure from Wang et al. 2022, arXiv:2010.12998",
         levels=(level,),
         parameters={**BASE_PARAMETERS, "P": s.P, "eps": s.eps},
         coefficients=coefficients,
