@@ -1,16 +1,16 @@
 """The H-SGD simulator: every worker of every seed advances as one ``(seeds, n, d)`` array.
 
-THEORY.md section 1: at each step every worker takes ``y_j = x_j - lr g_j(x_j)``; then the
-highest level ``l`` whose period divides ``t + 1`` averages its groups. Aggregation and
+docs/theory.md §1.2 Algorithm: at each step every worker takes ``y_j = x_j - lr g_j(x_j)``;
+then the highest level ``l`` whose period divides ``t + 1`` averages its groups. Aggregation and
 recording work on the workers sorted once (at setup) so that every level's groups are
 contiguous (:class:`empirical.aggregation.SortedLevels`): a level's means are a reshape-mean or
 a segment sum, written back with one ``np.take``; never a loop over workers or seeds. The state
 stays in the problem's worker order, so the problem never sees a permutation.
 
-Recording (THEORY.md's convention): before each recorded step ``t`` the global average
-``u^t`` is formed and ``||grad f(u^t)||^2``, ``f(u^t)`` and the per-level model divergences
-(THEORY.md section 3; the same numbers as :func:`bounds.divergence.level_divergences`, which
-the tests check) are stored.
+Recording (docs/theory.md §1.4 Horizon and recording convention): before each recorded step
+``t`` the global average ``u^t`` is formed and ``||grad f(u^t)||^2``, ``f(u^t)`` and the
+per-level model divergences (docs/theory.md §2.1 Definitions; the same numbers as
+:func:`bounds.divergence.level_divergences`, which the tests check) are stored.
 
 Randomness: :class:`empirical.streams.SeedStreams` gives every seed its own generator
 (``SeedSequence(seed).spawn(seeds)``), drawn as one block per step along the seed axis. The

@@ -3,7 +3,10 @@
 F1 sandwich curves (N = 2, 4, 8); F2 bounds against G and N (Corollary 1's interpolation);
 F3 measured / bound over 90 configurations (a resumable sweep, process pool or Dask);
 F4 grouping strategies; F5 three-level sandwich; F6 the divergence sawtooth; F7 handwritten
-digits split by label across workers (scikit-learn's bundled data).
+digits split by label across workers (scikit-learn's bundled data); F8 verification power (the
+best witness ratio per term and the kill matrix of Theorem 2's mutants, :mod:`figures.power`;
+its runs resume from ``<out-dir>/power_runs``); F9 the proof-step audit along a run
+(:mod:`empirical.audit`).
 
 After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts
 in words with their basis (each figure module's ``summary(data)``, read from the JSON it wrote).
@@ -19,7 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from bounds.cli import list_option
-from figures import f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits
+from figures import (f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits,
+                     f8_power, f9_audit)
 from figures.f1_sandwich import build_f1
 from figures.f2_interpolation import build_f2
 from figures.f3_battery import build_f3
@@ -27,12 +31,14 @@ from figures.f4_grouping import build_f4
 from figures.f5_three_level import build_f5
 from figures.f6_sawtooth import build_f6
 from figures.f7_digits import build_f7
+from figures.f8_power import build_f8
+from figures.f9_audit import build_f9
 
 __all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "figure_name", "register"]
 
 FIGURES: dict[str, Callable[..., list[Path]]] = {
     "f1": build_f1, "f2": build_f2, "f3": build_f3, "f4": build_f4, "f5": build_f5, "f6": build_f6,
-    "f7": build_f7,
+    "f7": build_f7, "f8": build_f8, "f9": build_f9,
 }
 
 
@@ -40,7 +46,8 @@ SUMMARIES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "f1": ("f1_sandwich", f1_sandwich.summary), "f2": ("f2_interpolation", f2_interpolation.summary),
     "f3": ("f3_battery", f3_battery.summary), "f4": ("f4_grouping", f4_grouping.summary),
     "f5": ("f5_three_level", f5_three_level.summary), "f6": ("f6_sawtooth", f6_sawtooth.summary),
-    "f7": ("f7_digits", f7_digits.summary),
+    "f7": ("f7_digits", f7_digits.summary), "f8": ("f8_power", f8_power.summary),
+    "f9": ("f9_audit", f9_audit.summary),
 }
 """Per figure: the stem of its files and the function that words its data in one line."""
 

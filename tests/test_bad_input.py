@@ -171,7 +171,7 @@ def test_periods_that_do_not_nest(I, k, r):
     (["check", "--steps=10000000000", "--no-progress"], ["steps"], "needs"),
     (["check", "--problem=logistic", "--within=2"], ["within"], "applies only to --problem nonconvex"),
     (["check", "--I=5", "--G=50", "--periods=5,50", "--groups=4"], ["I"], "leave it out"),
-    (["figures", "--only=f9"], ["only"], "unknown figure 'f9'"),
+    (["figures", "--only=f10"], ["only"], "unknown figure 'f10'"),
     (["figures", "--only=f2,,f3"], ["only"], "item 2 of 'f2,,f3' is empty"),
     (["figures", "--only=f2, "], ["only"], "item 2 of 'f2, ' is empty"),
     (["figures", "--only="], ["only"], "at least one item"),
