@@ -17,6 +17,7 @@ from typing import Any, Callable
 from bounds.bound import Bound
 from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
+from bounds.sharp import sharp
 from bounds.optimal import optimal_lr
 from bounds.random_grouping import random_grouping
 from bounds.corollaries import sandwich
@@ -240,6 +241,12 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     bound, values = _bound_and_values(args, args.kind)
+    young = None
+    if args.theorem == "sharp":
+        bound = sharp(bound)
+        if not args.latex:
+            young = bound.optimise(**values)
+            values = dict(values, alpha=young.alpha, beta=young.beta)
     if args.latex:
         print(bound.latex())
         return 0
@@ -256,7 +263,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         })
         return 0
     print(f"{bound.title}  [{bound.source}; constants derived for this project]")
-    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items()))
+    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items() if k not in ("alpha", "beta")))
+    if young is not None:
+        print("Young parameters chosen to minimise the bound (it holds for every admissible choice): alpha = "
+              + ", ".join(f"{a:.4g}" for a in young.alpha) + "; beta = " + ", ".join(f"{b:.4g}" for b in young.beta))
     width = max(len(k) for k in terms)
     print(f"{'bound':<{width + 2}} {value:.6g}")
     for name, term in terms.items():
@@ -313,6 +323,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         p = kinds.add_parser(kind, help=spec["help"])
         _add_kind_arguments(p, kind, with_gamma=True)
         p.add_argument("--latex", action="store_true", help="print the formula in LaTeX")
+        p.add_argument("--theorem", choices=("theory", "sharp"), default="theory",
+                       help="theory: Theorem 2 and its cases (default); sharp: Theorem S (docs/theory.md §9, "
+                            "derived for this project), with its Young parameters optimised")
         p.set_defaults(handler=_evaluate)
     opt = kinds.add_parser("optimal-lr", help="the step size minimising a bound under its condition")
     opt_kinds = opt.add_subparsers(dest="kind", required=True, metavar="KIND")

@@ -1,7 +1,7 @@
 r"""Theorem S and Theorem S': sharper constants from the same proof chain (derived for this project).
 
 Neither statement is in the paper: both were derived for this project from the derivation of
-Theorem 2 (docs/theory.md, "Theorem S" and "Theorem S'"), and every algebraic step is checked
+Theorem 2 (docs/theory.md §9.1 Theorem S, §9.2 Theorem S'), and every algebraic step is checked
 with sympy in ``tests/bounds/test_sharp_derivation.py``.
 
 Notation per level ``l`` (``K_0 = n``, ``K_M = 1``):
@@ -105,7 +105,7 @@ class SharpBound(Bound):
         self.title = self.title.replace("Theorem 2", "Theorem S").replace("Theorem 1", "Theorem S")
         if not self.title.startswith("Theorem S"):
             self.title = f"Theorem S ({self.title})"
-        self.source = "docs/theory.md Theorem S (derived for this project, not in the paper)"
+        self.source = "docs/theory.md §9.1 Theorem S (derived for this project, not in the paper)"
         self._vectorized = None
 
     def evaluate(self, *, strict: bool = True, **values: Any) -> float:

@@ -21,7 +21,7 @@ def _check(args: argparse.Namespace) -> int:
     hierarchy = make_hierarchy(args, problem)
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                       progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
+                       theorem=args.theorem, progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
     payload = result.to_json()
     out = Path(args.out_dir)
     fig = draw_check(result)
@@ -34,6 +34,8 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     print(result.hierarchy)
+    if args.theorem == "sharp":
+        print("bounds: Theorem S (docs/theory.md §9.1, derived for this project), Young parameters optimised per bound")
     print(f"gamma = {result.params['gamma']:.6g}: {result.gamma_rule}")
     print(f"T = {result.params['T']}, seeds = {result.params['seeds']}")
     c = result.constants
@@ -73,6 +75,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=integer_option(), default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
+    p.add_argument("--theorem", choices=("theory", "sharp"), default="theory",
+                   help="theory: Theorem 2 and its local SGD case (default); sharp: Theorem S (docs/theory.md §9.1, "
+                        "derived for this project)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check)

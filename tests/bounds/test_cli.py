@@ -126,3 +126,14 @@ def test_bench_bounds_small(capsys):
     data = json.loads(out)
     assert data["agrees_with_subs"] is True
     assert data["speedup_vs_subs"] > 1
+
+
+def test_bound_with_theorem_s(capsys):
+    assert main(["bound", "two-level", "--theorem", "sharp", "--json"]) == 0
+    sharp = json.loads(capsys.readouterr().out)
+    assert main(["bound", "two-level", "--json"]) == 0
+    theory = json.loads(capsys.readouterr().out)
+    assert sharp["bound"].startswith("Theorem S") and sharp["value"] < theory["value"]
+    assert len(sharp["parameters"]["alpha"]) == 2 and sharp["condition_holds"]
+    assert main(["bound", "local", "--theorem", "sharp"]) == 0
+    assert "Young parameters chosen" in capsys.readouterr().out

@@ -221,3 +221,16 @@ def test_estimated_constants_make_the_bound_verdict_not_applicable():
     v = r.verdicts["bound_valid"]
     assert v.holds is None and "estimated" in v.detail and "L" in r.constants["estimated"]
     assert "ESTIMATED" in draw_check(r)._suptitle.get_text()
+
+
+def test_the_checker_with_theorem_s_is_lower_and_still_holds():
+    p = E.HeterogeneousNonconvex(n=8, d=2)
+    h = E.two_level(8, 2, 2, 10)
+    theory = run_check(p, h, steps=300, seeds=3)
+    sharp = run_check(p, h, steps=300, seeds=3, theorem="sharp")
+    assert sharp.params["gamma"] == theory.params["gamma"] and sharp.params["theorem"] == "sharp"
+    for k in ("local_I", "hsgd", "local_G"):
+        assert sharp.empirical[k]["ci_high"] <= sharp.bound[k] < theory.bound[k]
+    assert sharp.holds("bound_valid") is True and "Theorem S" in sharp.verdicts["bound_sandwich"].claim
+    with pytest.raises(ValueError, match="theorem must be"):
+        run_check(p, h, steps=10, seeds=2, theorem="paper")
