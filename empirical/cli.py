@@ -112,7 +112,7 @@ def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | N
         return local_sgd(args.n, local_period)
     _check_hierarchy_options(args)
     if args.periods is not None:
-        return multi_level(args.n, args.groups, args.periods, grouping=args.grouping, seed=args.grouping_seed,
+        return multi_level(args.n, args.periods, args.groups, grouping=args.grouping, seed=args.grouping_seed,
                            problem=problem)
     return two_level(args.n, args.N, args.I, args.G, grouping=args.grouping, seed=args.grouping_seed, problem=problem)
 

@@ -140,19 +140,24 @@ def two_level(n: int, N: int, I: int, G: int, grouping: str | ArrayLike = "rando
     return Hierarchy(n=n, periods=(I, G), levels=tuple(levels), grouping=grouping if isinstance(grouping, str) else "explicit")
 
 
-def multi_level(n: int, groups: Sequence[int], periods: Sequence[int], grouping: str | Sequence[ArrayLike] = "random",
+def multi_level(n: int, periods: Sequence[int], groups: Sequence[int], grouping: str | Sequence[ArrayLike] = "random",
                 *, seed: int = 0, problem: Any = None) -> Hierarchy:
-    """``M``-level H-SGD with group counts ``groups = [K_1, ..., K_{M-1}]`` (finest first).
+    """``M``-level H-SGD with periods ``[P_1, ..., P_M]`` and group counts
+    ``groups = [K_1, ..., K_{M-1}]`` (both finest first, in the order of
+    :func:`bounds.multi_level`).
 
     Example:
-        >>> h = multi_level(8, [4, 2], [1, 2, 4], grouping="contiguous")
+        >>> h = multi_level(8, [1, 2, 4], [4, 2], grouping="contiguous")
         >>> [lab.tolist() for lab in h.levels], h.group_counts
         ([[0, 0, 1, 1, 2, 2, 3, 3], [0, 0, 0, 0, 1, 1, 1, 1]], (8, 4, 2, 1))
     """
     n = _positive_int("n", n)
     counts = [_positive_int(f"groups[{i}]", k) for i, k in enumerate(groups)]
     if len(counts) != len(periods) - 1:
-        raise ValueError(f"groups must list {len(periods) - 1} group counts for {len(periods)} periods, got {len(counts)}")
+        hint = (" (the order is multi_level(n, periods, groups), as bounds.multi_level(periods, groups))"
+                if len(counts) == len(periods) + 1 else "")
+        raise ValueError(f"groups must list {len(periods) - 1} group counts for {len(periods)} periods, got "
+                         f"{len(counts)}{hint}")
     previous = n
     for i, k in enumerate(counts):
         if k > previous:

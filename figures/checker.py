@@ -158,7 +158,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     if theorem not in ("theory", "sharp"):
         raise ValueError(f"theorem must be 'theory' or 'sharp', got {theorem!r}")
     problem = problem if problem is not None else default_problem()
-    h = hierarchy if hierarchy is not None else multi_level(problem.n, [4], [5, 50], grouping="random")
+    h = hierarchy if hierarchy is not None else multi_level(problem.n, [5, 50], [4], grouping="random")
     if h.M < 2:
         raise ValueError("the checker needs a hierarchy with at least two levels (H-SGD)")
     P1, PM = h.periods[0], h.periods[-1]

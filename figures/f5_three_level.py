@@ -30,7 +30,7 @@ def f5_data(quick: bool = False, *, lr: float | None = None) -> dict[str, Any]:
     problem = default_problem()
     steps, seeds = (1000, 4) if quick else (3000, 8)
     groups, periods = [16, 4], [5, 25, 100]
-    r = run_check(problem, multi_level(problem.n, groups, periods), lr=lr, steps=steps, seeds=seeds)
+    r = run_check(problem, multi_level(problem.n, periods, groups), lr=lr, steps=steps, seeds=seeds)
     idx = thin(steps)
     return {"problem": problem.params, "n": problem.n, "groups": groups, "periods": periods, "steps": r.params["T"],
             "seeds": seeds, "t": (idx + 1).tolist(),

@@ -50,7 +50,7 @@ RUNS = ("default", "witness")
 
 def _default_run(quick: bool) -> tuple[Any, Any, float, int, int]:
     problem = default_problem()
-    h = multi_level(problem.n, [4], [5, 50], grouping="random")
+    h = multi_level(problem.n, [5, 50], [4], grouping="random")
     lr, _ = admissible_step_size(bounds.multi_level([5, 50], [4]), L=problem.constants(h.levels).L.value)
     return problem, h, lr, (600 if quick else 3000), (4 if quick else 16)
 

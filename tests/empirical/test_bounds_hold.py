@@ -25,7 +25,7 @@ BATTERY = [
     ("two-level heterogeneous", P, lambda: E.two_level(16, 4, 2, 8, grouping="heterogeneous", problem=P)),
     ("two-level unequal", P, lambda: E.two_level(16, 3, 4, 8, grouping="contiguous")),
     ("two-level, little noise", P_QUIET, lambda: E.two_level(16, 4, 2, 8, grouping="homogeneous", problem=P_QUIET)),
-    ("three-level", P, lambda: E.multi_level(16, [8, 2], [1, 2, 8], grouping="random", seed=5)),
+    ("three-level", P, lambda: E.multi_level(16, [1, 2, 8], [8, 2], grouping="random", seed=5)),
 ]
 
 

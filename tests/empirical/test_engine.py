@@ -30,7 +30,7 @@ def test_aggregation_keeps_the_global_average_and_zeroes_its_level(labels):
 
 def test_recorded_divergence_resets_at_each_level():
     p = problem()
-    h = E.multi_level(8, [4, 2], [2, 4, 8], grouping="random", seed=3)
+    h = E.multi_level(8, [2, 4, 8], [4, 2], grouping="random", seed=3)
     r = E.simulate(p, h, lr=0.05, steps=16, seeds=2)
     div = r.divergence  # before step t: after the aggregation that followed step t-1
     for t in range(1, 16):
@@ -60,7 +60,7 @@ def test_global_average_moves_only_by_the_average_gradient():
     lambda: E.local_sgd(8, 4),
     lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1),
     lambda: E.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),
-    lambda: E.multi_level(8, [4, 2], [1, 2, 6], grouping="contiguous"),
+    lambda: E.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"),
 ])
 def test_engine_matches_the_per_worker_reference_loop(build):
     p, h = problem(), build()

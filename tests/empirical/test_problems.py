@@ -58,7 +58,7 @@ def test_nonconvex_smoothness_is_exact_and_holds():
 @pytest.mark.parametrize("grouping", ["contiguous", "random", "heterogeneous"])
 def test_certified_divergences_bound_what_is_measured(grouping):
     p = E.HeterogeneousNonconvex(n=12, d=3, clusters=3, between=2.0, within=0.7, lam=4.0)
-    h = E.multi_level(12, [6, 3], [1, 2, 4], grouping=grouping, problem=p, seed=1)
+    h = E.multi_level(12, [1, 2, 4], [6, 3], grouping=grouping, problem=p, seed=1)
     c = p.constants(h.levels)
     assert c.eps.label == "certified upper bound"
     # many points, including near the worker centres where phi' varies fastest

@@ -85,7 +85,7 @@ def test_no_heterogeneity_gives_equal_curves():
 
 def test_multi_level_and_unequal_groups():
     p = E.HeterogeneousNonconvex(n=16, d=3)
-    r = run_check(p, E.multi_level(16, [8, 2], [2, 4, 20]), steps=400, seeds=3)
+    r = run_check(p, E.multi_level(16, [2, 4, 20], [8, 2]), steps=400, seeds=3)
     assert r.holds("bound_sandwich") and r.params["periods"] == [2, 4, 20]
     unequal = run_check(p, E.two_level(16, 3, 2, 20, grouping="contiguous"), steps=400, seeds=3)
     assert unequal.bound_random_grouping is None and unequal.holds("bound_sandwich") is None
