@@ -53,10 +53,15 @@ def _check(args: argparse.Namespace) -> int:
               f"{result.bound[name]:>10.4g} {result.bound[name] / e['mean']:>15.1f} {rg_text:>22}")
     print(f"estimated (not certified) constants: {', '.join(c['estimated'])}" if c["estimated"]
           else "every constant is exact or certified")
-    print("verdicts (exact: decided in rational arithmetic; statistical: 95% CIs over seeds;")
-    print("          not applicable: a hypothesis of the theorem is not met, and why):")
+    p = result.params
+    print(f"runs: local_I = local SGD with period {p['periods'][0]}; hsgd = H-SGD; local_G = local SGD with "
+          f"period {p['periods'][-1]}")
+    print("verdicts (exact: rational arithmetic; statistical: 95% CIs over seeds; floating point: a noise-free")
+    print("run against the bound, with a stated tolerance; not applicable: a hypothesis fails, and why):")
     for name, verdict in result.verdicts.items():
-        print(f"  {name}: {verdict.line()}")
+        basis = f" ({verdict.basis})" if verdict.applicable else ""
+        print(f"  {name:<28} {verdict.word}{basis}: {verdict.claim}")
+        print(f"  {'':<28}   {verdict.detail}")
     print("wrote " + ", ".join(payload["files"]))
     return 0
 

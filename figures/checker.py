@@ -222,7 +222,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
                "Theorem S bounds ordered, random grouping (no corollary proves it for S: checked at these numbers)")
     verdicts: dict[str, Verdict] = {
         "condition_holds": conditions["hsgd"],
-        "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)", valid),
+        "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)",
+                                {NAMES[k]: v for k, v in valid.items()}),
         "bound_sandwich": (
             Verdict(ordered, None, NOT_APPLICABLE,
                     "unequal groups: Lemma 2's random grouping needs equal nested groups")

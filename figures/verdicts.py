@@ -263,7 +263,8 @@ def all_hold(claim: str, verdicts: Mapping[str, Verdict]) -> Verdict:
     bases = {v.basis for _, v in parts}
     basis = STATISTICAL if STATISTICAL in bases else FLOATING_POINT if FLOATING_POINT in bases else EXACT
     failing = [name for name, v in parts if v.holds is not True]
-    detail = "every part holds" if holds else ("fails: " if holds is False else "undecided: ") + ", ".join(failing)
+    each = "; ".join(f"{name}: {v.detail}" for name, v in parts)
+    detail = each if holds else ("fails: " if holds is False else "undecided: ") + ", ".join(failing) + f" ({each})"
     return Verdict(claim, holds, basis, detail, parts=parts)
 
 
