@@ -86,8 +86,8 @@ class Evidence:
 def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
     """The runs: each witness at its own step size and stretched, and the F3 battery.
 
-    With ``quick``, the witnesses at their own step size and at twice the largest admissible
-    one, with horizons capped at 600 steps (the kink witnesses also at ten times their own),
+    With ``quick``, the witnesses at their own step size and at ``sqrt 2`` and 2 times the
+    largest admissible one, with horizons capped at 600 steps (the kink witnesses also at ten times their own),
     and the quick battery.
     """
     from empirical.witnesses import load_witnesses
@@ -97,7 +97,7 @@ def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
     for index, entry in enumerate(load_witnesses()):
         T = int(entry["T"]) if not quick else min(int(entry["T"]), 600)
         seeds = max(int(entry["seeds"]), 1)
-        for step in (("own",) + (STRETCHES if not quick else (2.0,))):
+        for step in (("own",) + (STRETCHES if not quick else STRETCHES[:2])):
             configs.append({"kind": "witness", "index": index, "term": entry["term"], "T": T, "seeds": seeds,
                             "step": step})
         # A longer horizon shrinks the init term, so the witnessed term is nearly the whole
@@ -238,10 +238,14 @@ def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[
     for m in candidates:
         best: dict[str, Any] | None = None
         per_group = {g: None for g in groups}
+        real = candidates[0]
         for e in evidence:
             if not (m.applies(e.instance) and m.condition(e.instance)):
                 continue
-            killed, margin = _killed(e, m.value(e.instance))
+            value = m.value(e.instance)
+            if m is not real and value >= real.value(e.instance) and real.condition(e.instance):
+                continue  # the mutation changes nothing on this run: it says nothing about the mutant
+            killed, margin = _killed(e, value)
             if per_group[e.group] is None or margin > per_group[e.group]:
                 per_group[e.group] = margin
             if best is None or (killed, margin) > (best["killed"], best["margin"]):

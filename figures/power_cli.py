@@ -31,7 +31,8 @@ def format_report(report: dict[str, Any]) -> str:
     for m in report["mutants"]:
         margin = "n/a" if m["margin"] is None else f"{m['margin']:+.3g}"
         verdict = "killed  " if m["killed"] else "survives"
-        lines.append(f"  {m['name']:28s} {verdict} margin {margin:>9}  by {m['by']}")
+        by = m["by"] or "no run where this mutant differs from the theorem"
+        lines.append(f"  {m['name']:28s} {verdict} margin {margin:>9}  by {by}")
     closest = report["theorem_closest"]
     lines.append(f"the theorem itself killed: {'YES' if report['theorem_killed'] else 'no'} (closest run: "
                  f"{closest['by']}, margin {closest['margin']:+.3g})")
