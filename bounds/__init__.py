@@ -30,6 +30,8 @@ from bounds.proofs import Certificate, Domain, ProofError, prove_nonnegative, pr
 from bounds.random_grouping import random_grouping, shares
 from bounds.corollaries import Sandwich, SandwichError, sandwich
 from bounds.two_level import two_level
+from bounds.instance import Instance, theorem_condition, theorem_terms
+from bounds.sharp import SharpBound, recursion_bound, sharp
 
 __all__ = [
     "Bound",
