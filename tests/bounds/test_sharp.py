@@ -116,3 +116,25 @@ def test_random_grouping_keeps_theorem_s_in_either_order():
     other = sharp(bounds.random_grouping(b)).evaluate(**v)
     assert one == pytest.approx(other, rel=1e-14)
     assert one < bounds.random_grouping(b).evaluate(**{k: x for k, x in v.items() if k not in ("alpha", "beta")})
+
+
+def test_the_sandwich_for_theorem_s_fails_at_equal_periods():
+    """docs/theory.md §9.8: with I = G the closure pays (1 - c) twice for the finer level."""
+    common = dict(gamma=0.3, L=1.0, sigma=0.0, n=32, T=1000, F0=1.0)
+    local = sharp(bounds.local_sgd()).evaluate(**common, P=5, eps=3.0)
+    hsgd = sharp(bounds.random_grouping(bounds.two_level())).evaluate(**common, N=2, I=5, G=5, eps=3.0)
+    assert hsgd > 5 * local
+    theorem2 = dict(common, gamma=0.04)
+    assert bounds.random_grouping(bounds.two_level()).evaluate(**theorem2, N=2, I=5, G=5, eps=3.0) == pytest.approx(
+        bounds.local_sgd().evaluate(**theorem2, P=5, eps=3.0), rel=1e-12)  # Theorem 2: equal, as Corollary 1 says
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(theorem_instances(max_levels=2, min_levels=2, random_grouping=True))
+def test_the_lower_side_of_the_sandwich_for_theorem_s_is_observed(inst):
+    """S_local(P_1) <= S_hsgd with Lemma 2's shares (observed, not proved: docs/theory.md §9.8)."""
+    if inst.periods[0] == inst.periods[-1]:
+        return
+    hsgd = sharp(inst.bound).evaluate(**inst.values)
+    low = sharp(bounds.local_sgd()).evaluate(**inst.local_values(inst.periods[0]))
+    assert low <= hsgd * (1 + 1e-5) + 1e-300
