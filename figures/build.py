@@ -33,6 +33,7 @@ from figures.f6_sawtooth import build_f6
 from figures.f7_digits import build_f7
 from figures.f8_power import build_f8
 from figures.f9_audit import build_f9
+from figures.sweep import executor_for
 
 __all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "figure_name", "register"]
 
@@ -101,18 +102,9 @@ def figure_name(text: str) -> str:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    executor, client = None, None
-    if args.dask_scheduler:
-        from dask.distributed import Client
-
-        client = Client(args.dask_scheduler)
-        executor = client.get_executor()
-    try:
+    with executor_for(args.dask_scheduler) as executor:
         paths = build_all(args.out_dir, quick=args.quick, only=args.only, executor=executor,
                           progress=not args.no_progress and sys.stderr.isatty())
-    finally:
-        if client is not None:
-            client.close()
     for p in paths:
         print(p)
     for line in summaries(args.out_dir, args.only):

@@ -10,6 +10,7 @@ from typing import Any
 
 from empirical.io import write_json
 from figures.power import THEOREMS, power_report
+from figures.sweep import executor_for
 
 __all__ = ["register", "format_report"]
 
@@ -41,18 +42,9 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _power(args: argparse.Namespace) -> int:
-    executor, client = None, None
-    if args.dask_scheduler:
-        from dask.distributed import Client
-
-        client = Client(args.dask_scheduler)
-        executor = client.get_executor()
-    try:
+    with executor_for(args.dask_scheduler) as executor:
         report = power_report(args.out_dir, theorem_name=args.theorem, quick=args.quick, executor=executor,
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
-    finally:
-        if client is not None:
-            client.close()
     path = write_json(Path(args.out_dir) / f"power_{args.theorem}{'_quick' if args.quick else ''}.json", report)
     if args.json:
         print(json.dumps(report, indent=2))

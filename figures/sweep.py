@@ -23,11 +23,12 @@ import json
 import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from empirical.io import write_json
 
-__all__ = ["config_key", "run_sweep", "load_sweep"]
+__all__ = ["config_key", "run_sweep", "load_sweep", "executor_for"]
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -53,6 +54,23 @@ def load_sweep(configs: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
         path = _result_path(out, config)
         results.append(json.loads(path.read_text())["result"] if path.exists() else None)
     return results
+
+
+@contextmanager
+def executor_for(scheduler: str | None) -> Iterator[Executor | None]:
+    """The executor for a sweep: ``None`` (then :func:`run_sweep` makes its own process pool)
+    without a scheduler address, else the executor of a Dask cluster at that address
+    (``client.get_executor()``), whose client is closed on exit."""
+    if not scheduler:
+        yield None
+        return
+    from dask.distributed import Client
+
+    client = Client(scheduler)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
 
 
 def run_sweep(
