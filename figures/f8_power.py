@@ -70,7 +70,7 @@ def draw_f8(data: dict[str, Any]):
     matrix.set_xticks(range(len(groups)), [g.replace("witness ", "") for g in groups], rotation=35, ha="right",
                       fontsize=7)
     matrix.set_xlabel("group of runs (witnesses by term, and the F3 battery); white: no run of the group inside\n"
-                      "the mutant's condition and with the level it changes")
+                      "the mutant's condition where the mutation changes the bound")
     matrix.set_title(f"Theorem 2's mutants: {theory['killed']} of {theory['total']} killed "
                      f"(x: killed; colour: best margin, clipped to [-1, 1])", fontsize=9)
     fig.colorbar(image, ax=matrix, label="lower 95% CI / mutant bound - 1")
