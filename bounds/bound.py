@@ -60,16 +60,23 @@ class Level:
 
 @dataclass(frozen=True)
 class Condition:
-    """A condition ``lhs <= rhs`` under which a bound holds."""
+    """A condition ``lhs <= rhs`` (``lhs < rhs`` when ``strict``) under which a bound holds."""
 
     label: str
     lhs: sp.Expr
     rhs: sp.Expr
+    strict: bool = False
 
     @property
     def relational(self) -> sp.Expr:
-        """The condition as a sympy relational ``lhs <= rhs``."""
-        return sp.Le(self.lhs, self.rhs, evaluate=False)
+        """The condition as a sympy relational ``lhs <= rhs`` (or ``lhs < rhs``)."""
+        return (sp.Lt if self.strict else sp.Le)(self.lhs, self.rhs, evaluate=False)
+
+    def met(self, lhs: Any, rhs: Any) -> Any:
+        """Whether numbers (or arrays) ``lhs``, ``rhs`` meet it: ``lhs < rhs`` when strict, else
+        ``lhs <= rhs`` up to :data:`CONDITION_RTOL` (a step size computed as exactly the largest
+        admissible one is not rejected for a rounding error)."""
+        return lhs < rhs if self.strict else lhs <= rhs * (1 + CONDITION_RTOL)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class ConditionCheck:
 
     @property
     def holds(self) -> bool:
-        return self.lhs <= self.rhs * (1 + CONDITION_RTOL)
+        return bool(self.condition.met(self.lhs, self.rhs))
 
     @property
     def excess(self) -> float:
@@ -91,7 +98,7 @@ class ConditionCheck:
 
     def describe(self) -> str:
         verdict = "holds" if self.holds else f"FAILS by {self.excess:.6g}"
-        return f"{self.condition.label}: {self.lhs:.6g} <= {self.rhs:.6g} {verdict}"
+        return f"{self.condition.label}: {self.lhs:.6g} {'<' if self.condition.strict else '<='} {self.rhs:.6g} {verdict}"
 
 
 class Bound:
@@ -263,7 +270,7 @@ class Bound:
                 lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(arrays[sym] for sym in syms))
                 lhs = np.broadcast_to(np.asarray(lhs, dtype=np.float64), shape)
                 rhs = np.broadcast_to(np.asarray(rhs, dtype=np.float64), shape)
-                mask &= lhs <= rhs * (1 + CONDITION_RTOL)
+                mask &= cond.met(lhs, rhs)
             sides.append((cond, lhs, rhs))
         return mask, sides
 

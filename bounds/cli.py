@@ -264,6 +264,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 0
     print(f"{bound.title}  [{bound.source}; constants derived for this project]")
     print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items() if k not in ("alpha", "beta")))
+    if args.kind == "multi-level":
+        print(f"hierarchy: periods {_show(list(args.periods))} (P_1 .. P_M), groups {_show(list(args.groups))} "
+              "(K_1 .. K_{M-1}), finest first")
     if young is not None:
         print("Young parameters chosen to minimise the bound (it holds for every admissible choice): alpha = "
               + ", ".join(f"{a:.4g}" for a in young.alpha) + "; beta = " + ", ".join(f"{b:.4g}" for b in young.beta))

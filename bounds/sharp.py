@@ -100,7 +100,7 @@ class SharpBound(Bound):
         self.conditions = (
             Condition("gamma*L <= 1", gamma * L, sp.Integer(1)),
             *(Condition(f"c_{l + 1} = (1+1/alpha_{l + 1})(1+1/beta_{l + 1}) gamma^2 L^2 kappa_{l + 1} < 1",
-                        c[l], sp.Integer(1)) for l in range(M)),
+                        c[l], sp.Integer(1), strict=True) for l in range(M)),
         )
         self.title = self.title.replace("Theorem 2", "Theorem S").replace("Theorem 1", "Theorem S")
         if not self.title.startswith("Theorem S"):

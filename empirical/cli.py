@@ -216,7 +216,8 @@ def _simulate(args: argparse.Namespace) -> int:
     print(f"{hierarchy.describe()}; {problem!r}")
     print(f"lr = {lr:.6g}: {lr_rule}")
     print(f"steps={args.steps} seeds={args.seeds} seed={args.seed} record_every={args.record_every}")
-    print(f"average ||grad f(u^t)||^2 over {over}: {mean:.6g}  (95% CI over seeds {lo:.6g} .. {hi:.6g})")
+    interval = f"95% CI over seeds {lo:.6g} .. {hi:.6g}" if args.seeds > 1 else "one seed: no confidence interval"
+    print(f"average ||grad f(u^t)||^2 over {over}: {mean:.6g}  ({interval})")
     print(f"final loss {summary['final_loss']:.6g}; final divergence: upward {summary['final_upward']:.4g}, "
           f"downward {summary['final_downward']:.4g}")
     for name in ("L", "sigma", "eps", "f_star"):

@@ -1,4 +1,4 @@
-"""The sandwich checker, the paper-figure reproduction and the ``hsgd`` command line.
+"""The sandwich checker, verdicts, verification power, this project's figures and the ``hsgd`` command line.
 
 The checker, for one's own problem and hierarchy (docs/theory.md §4.2 Theorem 2 and §6
 The sandwich):

@@ -102,6 +102,8 @@ def figure_name(text: str) -> str:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    if args.out_dir is None:
+        args.out_dir = "out/figures-quick" if args.quick else "figures"
     with executor_for(args.dask_scheduler) as executor:
         paths = build_all(args.out_dir, quick=args.quick, only=args.only, executor=executor,
                           progress=not args.no_progress and sys.stderr.isatty())
@@ -115,8 +117,10 @@ def _figures(args: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``hsgd figures``."""
     p = commands.add_parser("figures", help="rebuild every figure (PNG, PDF, data)")
-    p.add_argument("--out-dir", default="figures", help="where the files go (default ./figures)")
-    p.add_argument("--quick", action="store_true", help="a small version (about a minute)")
+    p.add_argument("--out-dir", default=None,
+                   help="where the files go (default ./figures; with --quick, ./out/figures-quick, so that a quick "
+                        "build never replaces the full figures)")
+    p.add_argument("--quick", action="store_true", help="a small version (about 25 seconds)")
     p.add_argument("--only", type=list_option(figure_name), default=None,
                    help="comma-separated figure names, e.g. f1,f3 (default: all)")
     p.add_argument("--dask-scheduler", default=None,

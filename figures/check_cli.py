@@ -49,8 +49,11 @@ def _check(args: argparse.Namespace) -> int:
     for name in RUNS:
         e = result.empirical[name]
         rg_text = f"{rg[name]:.4g}" if rg else "n/a (unequal groups)"
-        print(f"{name:<9} {e['mean']:>10.5g} {e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g} "
-              f"{result.bound[name]:>10.4g} {result.bound[name] / e['mean']:>15.1f} {rg_text:>22}")
+        ci = (f"{e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g}" if e["ci_low"] == e["ci_low"]
+              else f"{'n/a (1 seed)':>23}")
+        ratio = result.bound[name] / e["mean"] if e["mean"] > 0 else float("inf")
+        ratio_text = f"{ratio:.1f}" if 0.1 <= ratio < 1e6 else f"{ratio:.3g}"
+        print(f"{name:<9} {e['mean']:>10.5g} {ci} {result.bound[name]:>10.4g} {ratio_text:>15} {rg_text:>22}")
     print(f"estimated (not certified) constants: {', '.join(c['estimated'])}" if c["estimated"]
           else "every constant is exact or certified")
     p = result.params

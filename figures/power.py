@@ -19,7 +19,9 @@ theorem's largest admissible step, which only the mutants with looser conditions
 the F3 battery (:func:`figures.f3_battery.battery_configs`) at its own
 step size and twice it. Runs go through :func:`figures.sweep.run_sweep` (a process pool, or
 Dask), each written as it finishes, so an interrupted run resumes. Runs whose constants are
-estimated are not evidence; runs that diverge are dropped and counted.
+estimated are not evidence. A run that diverges measures an infinite average: it is evidence
+against every statement whose condition admits it (counted under ``dropped["diverged"]``, and
+kept).
 
 ``--theorem sharp`` does the same for Theorem S (:mod:`bounds.sharp`, derived for this
 project), whose mutants scale each of its terms (its constants are not
@@ -151,12 +153,11 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
         run = simulate(problem, hierarchy, lr=gamma, steps=int(config.get("T", config.get("steps"))),
                        seeds=int(config["seeds"]), seed=seed, x0=x0)
     out: dict[str, Any] = {"source": f"{source} ({step_text})", "group": group, "term": config.get("term")}
-    if run.diverged is not None:
-        return {**out, "diverged": run.diverged["step"]}
-    samples = run.average_grad_norm_sq()
-    if not np.all(np.isfinite(samples)):
-        return {**out, "diverged": int(run.steps[-1])}
     x, constants = instance_of(problem, hierarchy, gamma, int(run.config["steps"]), x0)
+    samples = run.average_grad_norm_sq()
+    if run.diverged is not None or not np.all(np.isfinite(samples)):
+        step = run.diverged["step"] if run.diverged is not None else int(run.steps[-1])
+        return {**out, "diverged": step, "instance": x.to_json(), "estimated": list(constants.estimated())}
     deterministic = bool(x.sigma == 0 or (samples.size >= 2 and np.all(samples == samples[0])))
     return {**out, "instance": x.to_json(), "samples": samples.tolist(), "deterministic": deterministic,
             "estimated": list(constants.estimated())}
@@ -172,10 +173,14 @@ def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Exec
                         executor=executor, progress=progress, description="power: runs")
     evidence, dropped = [], {"diverged": 0, "estimated constants": 0}
     for result in results:
-        if "diverged" in result:
-            dropped["diverged"] += 1
-        elif result["estimated"]:
+        if result.get("estimated"):
             dropped["estimated constants"] += 1
+        elif "diverged" in result:
+            # A run whose average is infinite measures more than any finite bound: evidence
+            # against every statement whose condition admits it (only "condition x4" here).
+            dropped["diverged"] += 1
+            evidence.append(Evidence(f"{result['source']}, diverged at step {result['diverged']}", result["group"],
+                                     Instance.from_json(result["instance"]), (math.inf,), True, result.get("term")))
         else:
             evidence.append(Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
                                      tuple(result["samples"]), result["deterministic"], result.get("term")))

@@ -18,9 +18,10 @@ __all__ = ["register", "format_report"]
 def format_report(report: dict[str, Any]) -> str:
     """The report as text: per term the best ratio and its run, per mutant killed or not, the score."""
     name = {"theory": "Theorem 2", "sharp": "Theorem S (derived for this project)"}[report["theorem"]]
-    lines = [f"{name}: {report['evidence']} runs with exact or certified constants "
-             f"({report['dropped']['diverged']} diverged and {report['dropped']['estimated constants']} with estimated "
-             f"constants left out){'; quick' if report.get('quick') else ''}",
+    lines = [f"{name}: {report['evidence']} runs with exact or certified constants, {report['dropped']['diverged']} "
+             f"of them diverged (an infinite average, kept as evidence); "
+             f"{report['dropped']['estimated constants']} runs with estimated constants left out"
+             f"{'; quick' if report.get('quick') else ''}",
              "per term, the best measured/bound where the term is at least half of the bound:"]
     for term, info in report["terms"].items():
         if info.get("best_ratio") is None:

@@ -131,11 +131,14 @@ def _substitution(bound: Bound, values: Mapping[str, Any], partial: bool = False
     return subs
 
 
-def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "") -> Verdict:
+def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", estimated: Sequence[str] = ()
+                    ) -> Verdict:
     """Decide every step-size condition of ``bound`` exactly at ``values`` (floats taken at
     their exact rational values: no tolerance, so a step size one ulp too large fails).
     ``values`` needs only the parameters the conditions use (e.g. ``gamma``, ``L`` and the
-    periods).
+    periods). When ``estimated`` names ``L`` (an estimate, not the true constant) the verdict is
+    not applicable: whether the true ``L`` meets the condition is not known; the comparison at
+    the estimate is kept in the detail.
 
     Example:
         >>> from bounds import local_sgd
@@ -154,8 +157,8 @@ def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "") 
         lhs, rhs = cond.lhs.xreplace(subs), cond.rhs.xreplace(subs)
         if not (lhs.is_Rational and rhs.is_Rational):
             raise ValueError(f"the condition {cond.label} did not evaluate to rational numbers: {lhs}, {rhs}")
-        if lhs <= rhs:
-            parts.append(f"{cond.label}: {float(lhs):.6g} <= {float(rhs):.6g}")
+        if (lhs < rhs) if cond.strict else (lhs <= rhs):
+            parts.append(f"{cond.label}: {float(lhs):.6g} {'<' if cond.strict else '<='} {float(rhs):.6g}")
         else:
             ratio = float(lhs / rhs) if rhs else math.inf
             hint = ("; the step size is a float a rounding step above the limit: the default step size is "
@@ -163,6 +166,9 @@ def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "") 
             failures.append(f"step-size condition {cond.label} fails: {float(lhs):.6g} > {float(rhs):.6g} "
                             f"(by {float(lhs - rhs):.6g}, {ratio:.3g}x the limit{hint})")
     claim = f"step-size conditions of {name or bound.title}"
+    if "L" in estimated:
+        return _not_applicable(claim, ["L is estimated, not certified: the condition at the true L is not known"],
+                               "at the estimate: " + "; ".join(failures or parts))
     if failures:
         return Verdict(claim, False, EXACT, "; ".join(failures))
     return Verdict(claim, True, EXACT, "; ".join(parts))
@@ -297,9 +303,9 @@ def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, An
                    estimated: Sequence[str] = ()) -> Verdict:
     """Decide ``B_1 <= B_2 <= ...`` exactly, for bounds given as ``(name, bound, values)``.
 
-    Not applicable when a step-size condition of any bound fails at its values (the formulas
-    are then not bounds). Estimated constants are named in the detail: the corollaries are
-    identities between formulas, so the ordering itself does not depend on them.
+    Not applicable when a step-size condition of any bound fails at its values, or when the
+    bounds rest on estimated constants (the formulas are then not known to be bounds); the
+    exact comparison is kept in the detail.
 
     Example:
         >>> from bounds import local_sgd, two_level
@@ -331,7 +337,8 @@ def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, An
             relations.append(f"{a} > {b} (by {float(va - vb):.3g})")
     detail = "; ".join(relations)
     if estimated:
-        detail += " (evaluated at estimated " + ", ".join(estimated) + ")"
+        return _not_applicable(claim, ["the bounds rest on estimated constants (" + ", ".join(estimated)
+                                       + "): they are not known to be bounds"], "at the estimates: " + detail)
     return Verdict(claim, holds, EXACT, detail)
 
 

@@ -138,3 +138,14 @@ def test_the_lower_side_of_the_sandwich_for_theorem_s_is_observed(inst):
     hsgd = sharp(inst.bound).evaluate(**inst.values)
     low = sharp(bounds.local_sgd()).evaluate(**inst.local_values(inst.periods[0]))
     assert low <= hsgd * (1 + 1e-5) + 1e-300
+
+
+def test_theorem_s_closure_condition_is_strict():
+    """c_l < 1 (at c_l = 1 the bound is infinite); Theorem 2's conditions stay non-strict."""
+    from bounds.bound import Condition
+
+    s = sharp(bounds.local_sgd())
+    strict = [c for c in s.conditions if c.strict]
+    assert len(strict) == 1 and strict[0].met(1.0, 1.0) is False and strict[0].met(0.5, 1.0)
+    assert not any(c.strict for c in bounds.local_sgd().conditions)
+    assert Condition("x", s.conditions[0].lhs, s.conditions[0].rhs).met(1.0, 1.0)

@@ -235,3 +235,18 @@ def test_the_checker_with_theorem_s_is_lower_and_still_holds():
     assert sharp.holds("bound_valid") is True and "Theorem S" in sharp.verdicts["bound_sandwich"].claim
     with pytest.raises(ValueError, match="theorem must be"):
         run_check(p, h, steps=10, seeds=2, theorem="paper")
+
+
+def test_estimated_constants_make_every_bound_verdict_not_applicable():
+    """With estimate=True every constant but f* is sampled: no verdict about the bounds may read
+    'yes (exact)', although the comparisons at the estimates are shown."""
+    b = np.linspace(-2, 2, 8)[:, None] * np.ones((1, 2))
+    p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(axis=0), n=8, d=2, noise=1.0,
+                           loss=lambda u: 0.5 * np.sum((u - b.mean(axis=0)) ** 2, axis=-1), x0=1.0,
+                           constants=dict(f_star=0.0), estimate=True)
+    r = run_check(p, E.two_level(8, 2, 2, 4), steps=100, seeds=3)
+    for name in ("condition_holds", "bound_valid", "bound_sandwich", "bound_sandwich_own_grouping"):
+        v = r.verdicts[name]
+        assert v.holds is None and not v.applicable and "estimated" in v.detail, v.line()
+    assert "at the estimate" in r.verdicts["condition_holds"].detail
+    assert r.verdicts["empirical_sandwich"].applicable  # measured only: no constant involved

@@ -72,3 +72,14 @@ def test_hsgd_power_json(quick, capsys):
     assert {"init", "noise", "level_1_noise", "level_1_heterogeneity"} <= set(data["terms"])
     assert {"name", "killed", "by", "margin"} <= set(data["mutants"][0])
     assert main(["power", "--theorem", "nope"]) == 2
+
+
+def test_a_diverged_run_is_evidence_against_a_condition_that_admits_it():
+    """gamma L = 2 on f = x^2/2 diverges; only 'condition x4' admits that step, and it is killed."""
+    import math
+
+    x = Instance(gamma=2.0, L=1.0, sigma=0.0, F0=0.5, n=1, T=10, periods=(1,), counts=(1, 1), eps=(0.0,))
+    report = analyse([Evidence("diverged", "crafted", x, (math.inf,), True, "init")], "theory")
+    by_name = {m["name"]: m for m in report["mutants"]}
+    assert by_name["condition x4"]["killed"] and not report["theorem_killed"]
+    assert not by_name["init/2"]["killed"]  # outside its condition: says nothing
