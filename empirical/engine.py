@@ -26,6 +26,7 @@ state's size is allocated in the loop.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from typing import Any, Callable
@@ -137,6 +138,17 @@ def _schedule(periods: tuple[int, ...]) -> NDArray[np.intp]:
     return schedule
 
 
+def _takes_lr(method: Callable[..., Any]) -> bool:
+    """Whether a problem's ``stochastic_grads`` takes the fused step's ``lr=`` keyword (then it
+    also applies ``x -= lr * out`` block by block, see
+    :meth:`empirical.problems.HeterogeneousNonconvex.stochastic_grads`)."""
+    try:
+        parameter = inspect.signature(method).parameters.get("lr")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY
+
+
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
              x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None,
              metrics: dict[str, Any] | None = None,
@@ -196,17 +208,28 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     tick = max(1, steps // 100)
     diverged = None
     r = 0
+    # the hot loop: names bound once, the schedule as a list, the step fused when the problem can
+    fused = _takes_lr(problem.stochastic_grads)
+    stochastic_grads, aggregate, divergences = problem.stochastic_grads, levels.aggregate, levels.divergences
+    grad_of, loss_of = problem.grad, problem.loss
+    after = schedule.tolist()
+    period = len(after)
+    metric_items = [(fn, metric_values[name]) for name, fn in metrics.items()]
+    isfinite, einsum = np.isfinite, np.einsum
+    next_record = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps):
-            if t % record_every == 0:
-                divergence[:, r], u = levels.divergences(x, work=g)  # g is dead here: scratch
-                gu = problem.grad(u)
-                grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
-                loss[:, r] = problem.loss(u)
-                for name, fn in metrics.items():
-                    metric_values[name][:, r] = fn(u)
-                bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(divergence[:, r]), axis=-1)
-                if np.any(bad):
+            if t == next_record:
+                next_record += record_every
+                div_r = divergence[:, r]
+                div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
+                gu = grad_of(u)
+                grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
+                loss[:, r] = loss_of(u)
+                for fn, values in metric_items:
+                    values[:, r] = fn(u)
+                if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
+                    bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
                     diverged = {"step": int(t), "seed": int(np.argmax(bad))}
                     break
                 if observer is not None:
@@ -214,12 +237,15 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                     view.flags.writeable = False
                     observer(t, view, u)
                 r += 1
-            problem.stochastic_grads(x, rng, out=g)
-            g *= lr
-            x -= g
-            level = schedule[(t + 1) % schedule.size]
+            if fused:
+                stochastic_grads(x, rng, g, lr=lr)  # x -= lr g block by block: the same operations
+            else:
+                stochastic_grads(x, rng, out=g)
+                g *= lr
+                x -= g
+            level = after[(t + 1) % period]
             if level:
-                levels.aggregate(x, level, work=g)  # g is dead until the next gradient
+                aggregate(x, level, work=g)  # g is dead until the next gradient
             if progress is not None and (t + 1) % tick == 0:
                 progress(t + 1)
     if diverged is not None:

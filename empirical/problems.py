@@ -199,7 +199,7 @@ class HeterogeneousNonconvex:
         return self.a * (x - self.b) + self.lam * _phi_prime(x - self.c)
 
     def stochastic_grads(self, x: NDArray[np.float64], rng: np.random.Generator,
-                         out: NDArray[np.float64]) -> NDArray[np.float64]:
+                         out: NDArray[np.float64], *, lr: float | None = None) -> NDArray[np.float64]:
         """``worker_grads(x)`` plus Gaussian noise ``N(0, sigma^2/d I)`` (A2), written into ``out``.
 
         In place, block by block over the workers: the dozen elementwise passes of a block
@@ -207,28 +207,50 @@ class HeterogeneousNonconvex:
         size of ``x``. Each block's noise is drawn in worker order, so with one stream per
         seed (:class:`empirical.streams.SeedStreams`) the numbers are those of one draw of
         the whole array.
+
+        With ``lr`` (the engine's fused step, docs/theory.md, Algorithm), each block also
+        takes the SGD step while it is in cache: ``out *= lr`` then ``x -= out``, the same
+        floating-point operations as doing both afterwards on the whole arrays, so the
+        results are bit for bit those of the unfused step; ``out`` then holds ``lr`` times
+        the stochastic gradients.
         """
         n, d = x.shape[-2:]
         rows = math.prod(x.shape[:-2])
         block = max(1, _BLOCK // max(1, rows * d))
         scale = self.sigma / np.sqrt(self.d)
+        noisy = self.sigma > 0
+        generators = getattr(rng, "generators", None)
+        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
+            generators = None  # let rng.standard_normal raise its own error
+        two_lam, a, c, acb = 2.0 * self.lam, self.a, self.c, self._acb
+        subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
         for j0 in range(0, n, block):
             j1 = min(n, j0 + block)
-            xb, ob = x[..., j0:j1, :], out[..., j0:j1, :]
+            if j0 == 0 and j1 == n:
+                xb, ob, cb, acbb = x, out, c, acb
+            else:
+                xb, ob, cb, acbb = x[..., j0:j1, :], out[..., j0:j1, :], c[j0:j1], acb[j0:j1]
             scratch = self._scratch(xb.shape)
             # a (x - b) + 2 lam u/(1 + u^2)^2 = u (a + 2 lam/(1 + u^2)^2) + a (c - b), u = x - c
-            np.subtract(xb, self.c[j0:j1], out=ob)
-            np.multiply(ob, ob, out=scratch)
-            scratch += 1.0
-            np.multiply(scratch, scratch, out=scratch)
-            np.divide(2.0 * self.lam, scratch, out=scratch)
-            scratch += self.a
-            ob *= scratch
-            ob += self._acb[j0:j1]
-            if self.sigma > 0:
-                rng.standard_normal(out=scratch)
-                scratch *= scale
-                ob += scratch
+            subtract(xb, cb, ob)
+            multiply(ob, ob, scratch)
+            add(scratch, 1.0, scratch)
+            multiply(scratch, scratch, scratch)
+            divide(two_lam, scratch, scratch)
+            add(scratch, a, scratch)
+            multiply(ob, scratch, ob)
+            add(ob, acbb, ob)
+            if noisy:
+                if generators is None:
+                    rng.standard_normal(out=scratch)
+                else:
+                    for gen, rows_of_seed in zip(generators, scratch):
+                        gen.standard_normal(out=rows_of_seed)
+                multiply(scratch, scale, scratch)
+                add(ob, scratch, ob)
+            if lr is not None:
+                multiply(ob, lr, ob)
+                subtract(xb, ob, xb)
         return out
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
