@@ -94,7 +94,9 @@ class SortedLevels:
         b, n, d = xs.shape
         if self.equal[l]:
             k = self.sizes[l].size
-            return xs.reshape(b, k, n // k, d).mean(axis=2)
+            # xs.reshape(...).mean(axis=2) without mean's Python layer: the same sum, then the same division
+            sums = np.add.reduce(xs.reshape(b, k, n // k, d), axis=2)
+            return np.true_divide(sums, n // k, out=sums)
         sums = np.add.reduceat(xs, self.worker_starts[l], axis=1)
         sums /= self.sizes[l][:, None]
         return sums
@@ -103,8 +105,9 @@ class SortedLevels:
     def aggregate(self, x: NDArray[np.float64], level: int, work: NDArray[np.float64]) -> None:
         """Replace every worker's model by its level-``level`` group mean, in place (docs/theory.md
         §1.2 Algorithm's aggregation). ``work`` is scratch of ``x``'s shape."""
-        if level == self.M:
-            np.copyto(x, x.mean(axis=1, keepdims=True))
+        if level == self.M:  # x.mean(axis=1, keepdims=True) without mean's Python layer (the same numbers)
+            total = np.add.reduce(x, axis=1, keepdims=True)
+            np.copyto(x, np.true_divide(total, x.shape[1], out=total))
             return
         means = self._level_means(self._sorted(x, work), level)
         np.take(means, self.group_of_worker[level], axis=1, out=x)

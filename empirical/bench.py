@@ -10,6 +10,11 @@ evaluation plus the update on the same arrays with the same random streams. It a
 measures, with ``tracemalloc``, the peak memory of a run with ``n = 4096, d = 1000`` and 8
 seeds as a multiple of the state array, and the cost of drawing the noise from one stream per
 seed (:class:`empirical.streams.SeedStreams`) against one generator for the whole block.
+
+It also reports, for the sizes ``FLOOR_SIZES`` (the last is the shape ``hsgd check`` uses), the
+engine's step time over the floor (one draw of the same normals from the same per-seed SFC64
+streams plus one ``np.add(out=)`` pass over the state), and the cost of recording every step
+over recording every 10th; both as min / median of 3 ratios taken back to back in one run.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from empirical.problems import HeterogeneousNonconvex
 from empirical.reference import reference_run
 from empirical.streams import SeedStreams
 
-__all__ = ["bench_engine", "run_from_args", "RECORD_EVERY"]
+__all__ = ["bench_engine", "run_from_args", "RECORD_EVERY", "step_over_floor", "recording_ratio", "FLOOR_SIZES"]
 
 RECORD_EVERY = 10
 LR = 0.01
@@ -93,6 +98,66 @@ def seed_streams_overhead(n: int = 256, d: int = 10, seeds: int = 8, repeats: in
     return times[0] / times[1]
 
 
+FLOOR_SIZES = ((256, 10, 1), (4096, 10, 1), (4096, 1000, 1), (32, 10, 8))  # (n, d, seeds); the last is check's
+
+
+def _floor_step(n: int, d: int, seeds: int, steps: int) -> float:
+    """Seconds per step of the floor: one draw of the ``(seeds, n, d)`` normals from the same
+    per-seed SFC64 streams (one call per seed) plus one ``np.add(out=)`` pass over the state."""
+    generators = SeedStreams(0, seeds).generators
+    x = np.zeros((seeds, n, d))
+    noise = np.empty_like(x)
+    pairs = list(zip(generators, noise))
+    add = np.add
+    start = time.perf_counter()
+    for _ in range(steps):
+        for gen, block in pairs:
+            gen.standard_normal(out=block)
+        add(x, noise, out=x)
+    return (time.perf_counter() - start) / steps
+
+
+def _engine_step(n: int, d: int, seeds: int, steps: int, record_every: int | None = None) -> float:
+    """Seconds per step of :func:`empirical.simulate` (two-level, as :func:`_setup`), recording
+    only at ``t = 0`` unless ``record_every`` is given."""
+    problem, hierarchy = _setup(n, d)
+    every = steps if record_every is None else record_every
+    start = time.perf_counter()
+    simulate(problem, hierarchy, LR, steps=steps, seeds=seeds, record_every=every)
+    return (time.perf_counter() - start) / steps
+
+
+def _steps_for(n: int, d: int, seeds: int, seconds: float) -> int:
+    """Steps that take about ``seconds`` at a few ns per coordinate and ~10 us per step."""
+    return int(max(20, min(20000, seconds / (10e-6 + 4e-9 * n * d * seeds))))
+
+
+def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15) -> dict[str, Any]:
+    """The engine's step time over the floor (:func:`_floor_step`), ``repeats`` times, each
+    ratio from an engine run and a floor run taken back to back: ``{"min", "median", ...}``."""
+    steps = _steps_for(n, d, seeds, seconds)
+    _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches)
+    ratios, engine, floor = [], [], []
+    for _ in range(repeats):
+        e, f = _engine_step(n, d, seeds, steps), _floor_step(n, d, seeds, steps)
+        engine.append(e)
+        floor.append(f)
+        ratios.append(e / f)
+    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
+            "engine_us": 1e6 * float(np.median(engine)), "floor_us": 1e6 * float(np.median(floor))}
+
+
+def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15
+                    ) -> dict[str, Any]:
+    """Time of a run recording every step over the same run recording every 10th, ``repeats``
+    times back to back: ``{"min", "median", ...}`` (the default shape is ``hsgd check``'s)."""
+    steps = _steps_for(n, d, seeds, seconds)
+    _engine_step(n, d, seeds, min(steps, 20), 1)
+    ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
+              for _ in range(repeats)]
+    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios))}
+
+
 def bench_engine(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark; returns ``{"configs": [...], "peak_memory_state_copies": ...}``."""
     sizes = [(16, 10), (64, 10)] if quick else [(n, d) for n in (16, 256, 4096) for d in (10, 1000)]
@@ -111,6 +176,10 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
             "speedup_vs_loop_noiseless": _engine_rate(n, d, steps, 0.0) / _loop_rate(n, d, loop_steps, 0.0),
         })
     out: dict[str, Any] = {"configs": configs}
+    seconds = 0.02 if quick else 0.15
+    out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in FLOOR_SIZES]
+    out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in ((32, 10, 8), (256, 10, 1),
+                                                                                       (4096, 100, 1))]
     out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
     out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
@@ -129,6 +198,14 @@ def run_from_args(args: argparse.Namespace) -> int:
     for c in result["configs"]:
         print(f"{c['n']:>6} {c['d']:>6} {c['worker_steps_per_s']:>16.3g} {c['speedup_vs_loop']:>10.1f} "
               f"{c['overhead_vs_bare']:>8.2f} {c['speedup_vs_loop_noiseless']:>17.1f}")
+    print("engine step over the floor (one draw of the same normals + one np.add pass), min / median of 3:")
+    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7}")
+    for c in result["step_over_floor"]:
+        print(f"{c['n']:>6} {c['d']:>6} {c['seeds']:>6} {c['engine_us']:>9.1f} {c['floor_us']:>9.1f} "
+              f"{c['min']:>6.2f} {c['median']:>7.2f}")
+    print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
+    for c in result["recording_ratio"]:
+        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")
     m = result["peak_memory_config"]
     print(f"peak memory, n={m['n']} d={m['d']} seeds={m['seeds']}: "
           f"{result['peak_memory_state_copies']:.2f} x the state array")
