@@ -81,6 +81,9 @@ class SortedLevels:
             of_worker[self.order] = gid
             self.group_of_worker.append(of_worker)
         self.equal = [bool(np.all(s == s[0])) for s in self.sizes]
+        # constants of the divergences, formed once (the same float64 values numpy forms per call)
+        self._size_col = [s[:, None].astype(np.float64) for s in self.sizes]
+        self._weight = [s / n for s in self.sizes]
 
     # ------------------------------------------------------------------ helpers
     def _sorted(self, x: NDArray[np.float64], work: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -118,18 +121,19 @@ class SortedLevels:
         (``Delta_l = sum_{u at level l-1} (n_u/n) ||m_u - m_parent(u)||^2``) and the global
         mean ``u``, ``(batch, d)``. ``work`` is scratch of ``x``'s shape (overwritten)."""
         b, n, d = x.shape
+        take, einsum, size_col = np.take, np.einsum, self._size_col
         means = [None, self._level_means(self._sorted(x, work), 1)]
         for l in range(2, self.M + 1):
-            sums = np.add.reduceat(means[l - 1] * self.sizes[l - 1][:, None], self.child_starts[l], axis=1)
-            means.append(sums / self.sizes[l][:, None])
+            sums = np.add.reduceat(means[l - 1] * size_col[l - 1], self.child_starts[l], axis=1)
+            means.append(np.true_divide(sums, size_col[l], out=sums))
         out = np.empty((b, self.M))
-        np.take(means[1], self.group_of_worker[1], axis=1, out=work)
+        take(means[1], self.group_of_worker[1], axis=1, out=work)
         np.subtract(x, work, out=work)
         flat = work.reshape(b, n * d)
-        out[:, 0] = np.einsum("bi,bi->b", flat, flat) / n
+        out[:, 0] = einsum("bi,bi->b", flat, flat) / n
         for l in range(2, self.M + 1):
-            diff = means[l - 1] - means[l][:, self.parent[l]]
-            out[:, l - 1] = np.einsum("bkd,bkd,k->b", diff, diff, self.sizes[l - 1] / n)
+            diff = means[l - 1] - take(means[l], self.parent[l], axis=1)
+            out[:, l - 1] = einsum("bkd,bkd,k->b", diff, diff, self._weight[l - 1])
         return out, means[self.M][:, 0]
 
     def group_divergences(self, xs: NDArray[np.float64], dxs: NDArray[np.float64] | None = None
