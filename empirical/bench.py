@@ -127,15 +127,20 @@ def _engine_step(n: int, d: int, seeds: int, steps: int, record_every: int | Non
     return (time.perf_counter() - start) / steps
 
 
-def _steps_for(n: int, d: int, seeds: int, seconds: float) -> int:
+def _steps_for(n: int, d: int, seeds: int, seconds: float, repeats: int = 1) -> int:
     """Steps that take about ``seconds`` at a few ns per coordinate and ~10 us per step."""
+    for name, value in (("n", n), ("d", d), ("seeds", seeds), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not seconds > 0:
+        raise ValueError(f"seconds must be positive, got {seconds!r}")
     return int(max(20, min(20000, seconds / (10e-6 + 4e-9 * n * d * seeds))))
 
 
 def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15) -> dict[str, Any]:
     """The engine's step time over the floor (:func:`_floor_step`), ``repeats`` times, each
     ratio from an engine run and a floor run taken back to back: ``{"min", "median", ...}``."""
-    steps = _steps_for(n, d, seeds, seconds)
+    steps = _steps_for(n, d, seeds, seconds, repeats)
     _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches)
     ratios, engine, floor = [], [], []
     for _ in range(repeats):
@@ -151,7 +156,7 @@ def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, 
                     ) -> dict[str, Any]:
     """Time of a run recording every step over the same run recording every 10th, ``repeats``
     times back to back: ``{"min", "median", ...}`` (the default shape is ``hsgd check``'s)."""
-    steps = _steps_for(n, d, seeds, seconds)
+    steps = _steps_for(n, d, seeds, seconds, repeats)
     _engine_step(n, d, seeds, min(steps, 20), 1)
     ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
               for _ in range(repeats)]
@@ -177,9 +182,10 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
         })
     out: dict[str, Any] = {"configs": configs}
     seconds = 0.02 if quick else 0.15
-    out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in FLOOR_SIZES]
-    out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in ((32, 10, 8), (256, 10, 1),
-                                                                                       (4096, 100, 1))]
+    floor_sizes = [(256, 10, 1), (32, 10, 8)] if quick else FLOOR_SIZES
+    record_sizes = [(32, 10, 8)] if quick else [(32, 10, 8), (256, 10, 1), (4096, 100, 1)]
+    out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in floor_sizes]
+    out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in record_sizes]
     out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
     out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)

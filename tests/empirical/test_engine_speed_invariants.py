@@ -171,3 +171,14 @@ def test_fused_and_unfused_steps_agree_bit_for_bit():
     fused = E.simulate(p, h, lr=0.03, steps=50, seeds=3, seed=11, record_every=7)
     unfused = E.simulate(Unfused(p), h, lr=0.03, steps=50, seeds=3, seed=11, record_every=7)
     assert digest(fused) == digest(unfused) == PINNED["three_level_rec7"]["sha256"]
+
+
+def test_bench_ratios_are_reported_and_bad_sizes_rejected():
+    from empirical.bench import recording_ratio, step_over_floor
+    c = step_over_floor(16, 3, 2, repeats=1, seconds=0.001)
+    assert c["engine_us"] > 0 and c["floor_us"] > 0 and c["min"] == c["median"] > 0
+    assert recording_ratio(16, 3, 2, repeats=1, seconds=0.001)["min"] > 0
+    with pytest.raises(ValueError, match="seeds must be a positive integer"):
+        step_over_floor(16, 3, 0)
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        recording_ratio(16, 3, 2, seconds=0.0)
