@@ -214,10 +214,11 @@ class HeterogeneousNonconvex:
         results are bit for bit those of the unfused step; ``out`` then holds ``lr`` times
         the stochastic gradients.
         """
-        n, d = x.shape[-2:]
-        rows = math.prod(x.shape[:-2])
+        shape = x.shape
+        n, d = shape[-2:]
+        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
         block = max(1, _BLOCK // max(1, rows * d))
-        scale = self.sigma / np.sqrt(self.d)
+        scale = self.sigma / math.sqrt(self.d)  # sqrt is correctly rounded: the same double as np.sqrt
         noisy = self.sigma > 0
         generators = getattr(rng, "generators", None)
         if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
@@ -230,7 +231,9 @@ class HeterogeneousNonconvex:
                 xb, ob, cb, acbb = x, out, c, acb
             else:
                 xb, ob, cb, acbb = x[..., j0:j1, :], out[..., j0:j1, :], c[j0:j1], acb[j0:j1]
-            scratch = self._scratch(xb.shape)
+            scratch = self._buffer
+            if scratch is None or scratch.shape != xb.shape:
+                scratch = self._scratch(xb.shape)
             # a (x - b) + 2 lam u/(1 + u^2)^2 = u (a + 2 lam/(1 + u^2)^2) + a (c - b), u = x - c
             subtract(xb, cb, ob)
             multiply(ob, ob, scratch)
