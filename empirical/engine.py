@@ -19,6 +19,11 @@ run beside it (so seeds can be split across processes); and the noise stream doe
 on the hierarchy (runs that differ only in their hierarchy see the same noise, which makes
 the equivalences of the tests exact).
 
+The step is fused when the problem allows it: a ``stochastic_grads`` with a keyword-only
+``lr`` (as :class:`empirical.problems.HeterogeneousNonconvex`'s) applies ``x -= lr g`` block
+by block while the block is in cache, with the same floating-point operations as ``g *= lr;
+x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both).
+
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
 recording, when it holds nothing live) and the problem's own scratch; nothing else of the
 state's size is allocated in the loop.
