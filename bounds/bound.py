@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from bounds import symbols as s
 from bounds.coefficients import THEORY, Coefficients
-from bounds.compiled import compiled
-from bounds.validation import as_parameter_arrays, check_domain
+from bounds.compiled import compiled, fused
+from bounds.validation import BlockDomainCheck, as_parameter_arrays, check_domain
 
 __all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
 
@@ -388,6 +388,14 @@ def _raise_condition_fails(
             )
 
 
+def _domain_holds(bound: Bound, block: Mapping[sp.Symbol, Any]) -> bool:
+    try:
+        check_domain(bound, {sym: np.asarray(value) for sym, value in block.items()})
+    except ValueError:
+        return False
+    return True
+
+
 def _period_sum_label(levels: tuple[Level, ...]) -> str:
     parts = []
     for level in levels:
@@ -400,15 +408,20 @@ def _period_sum_label(levels: tuple[Level, ...]) -> str:
 class VectorizedBound:
     """A :class:`Bound` compiled to numpy, checked and evaluated block by block.
 
-    Sympy's ``lambdify`` (with common subexpressions shared) evaluates the formula with one
-    numpy operation per node; on large arrays every operation would allocate and fill a
-    fresh array the size of the input. Evaluating in chunks of :attr:`CHUNK` points keeps
-    the temporaries in cache, and the domain checks run on blocks of :attr:`BLOCK` points
-    for the same reason; this is what makes large arrays fast (``hsgd bench bounds``).
+    Sympy's ``lambdify`` evaluates the formula with one numpy operation per node, and on
+    large arrays every operation allocates and fills a fresh array the size of the input.
+    Here the points go through in blocks of :attr:`BLOCK` (a few hundred kilobytes, so
+    they stay in cache) in one pass: a block's domain checks
+    (:class:`~bounds.validation.BlockDomainCheck`: one minimum per array, the integer
+    and multiple rules only where the bound needs them) and then its value, computed by a
+    :class:`~bounds.compiled.FusedEvaluator` that writes every node into preallocated
+    block buffers (``out=``) with common subexpressions shared. Where the evaluator
+    cannot translate a node, sympy's function runs per block instead. Arrays of at most
+    :attr:`SMALL` points skip the blocking. ``hsgd bench bounds`` measures it.
     """
 
-    CHUNK = 8192
-    BLOCK = 65536
+    BLOCK = 8192
+    SMALL = 1024
 
     def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None,
                  outside_condition: OutsideCondition = "evaluate") -> None:
@@ -419,7 +432,11 @@ class VectorizedBound:
         self.validate = validate
         self.outside_condition = outside_condition
         self.symbols = bound.symbols
-        self._fn = _fn or compiled(self.symbols, bound.expr)
+        expr = bound.expr
+        self._fn = _fn or compiled(self.symbols, expr)
+        self._fused = fused(self.symbols, expr)
+        self._expr = expr
+        self._block_check: BlockDomainCheck | None = None
 
     @property
     def unchecked(self) -> "VectorizedBound":
@@ -428,15 +445,16 @@ class VectorizedBound:
 
     def __call__(self, **values: Any) -> NDArray[np.float64]:
         arrays = self.bound.values_to_arrays(values)
-        out = self._run(arrays, self.validate)
+        out, finite = self._run(arrays, self.validate)
         if self.outside_condition == "evaluate":
-            if self.validate and not np.isfinite(np.add.reduce(out, axis=None)) and not np.all(np.isfinite(out)):
+            if self.validate and not finite and not np.isfinite(np.add.reduce(out, axis=None)) \
+                    and not np.all(np.isfinite(out)):
                 _raise_not_finite(out, ~np.isfinite(out))
             return out
         mask, sides = self.bound._condition_sides(arrays, out.shape)
         if self.outside_condition == "raise" and not mask.all():
             _raise_condition_fails(mask, sides)
-        if self.validate and not np.isfinite(np.add.reduce(out, axis=None)):
+        if self.validate and not finite and not np.isfinite(np.add.reduce(out, axis=None)):
             bad = ~np.isfinite(out) & mask  # overflow where the condition fails is masked anyway
             if bad.any():
                 _raise_not_finite(out, bad)
@@ -445,36 +463,57 @@ class VectorizedBound:
 
     def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
         """Evaluate at already-checked arrays keyed by symbol."""
-        return self._run(arrays, validate=False)
+        return self._run(arrays, validate=False)[0]
 
-    def _run(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], validate: bool) -> NDArray[np.float64]:
+    def _run(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]],
+             validate: bool) -> tuple[NDArray[np.float64], bool]:
+        """The values, and whether every one of them is known to be finite."""
         with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as inf/nan, reported by callers
             return self._run_blocks(arrays, validate)
 
-    def _run_blocks(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], validate: bool) -> NDArray[np.float64]:
+    def _run_blocks(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]],
+                    validate: bool) -> tuple[NDArray[np.float64], bool]:
         args = [arrays[sym] for sym in self.symbols]
         shape = np.broadcast_shapes(*(a.shape for a in args))
         size = math.prod(shape)
-        if size <= self.CHUNK:
+        if size <= self.SMALL:
             if validate:
                 check_domain(self.bound, arrays)
-            return np.broadcast_to(np.asarray(self._fn(*args), dtype=np.float64), shape).copy()
+            return np.broadcast_to(np.asarray(self._fn(*args), dtype=np.float64), shape).copy(), False
+        if validate and self._block_check is None:
+            self._block_check = BlockDomainCheck(self.bound, self._expr)
+        check = self._block_check
+        scalar = [a.size == 1 for a in args]
+        ok = check.compile_for(scalar) if check is not None else None
+        # a scalar as a 0-d array: numpy converts a Python float on every call
         flat: list[Any] = [
-            float(a.reshape(-1)[0]) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1)
+            a.reshape(()) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1)
             for a in args
         ]
         out = np.empty(size, dtype=np.float64)
-        for block_start in range(0, size, self.BLOCK):
-            block_stop = min(block_start + self.BLOCK, size)
-            if validate:
-                block = {sym: np.asarray(a if isinstance(a, float) else a[block_start:block_stop])
-                         for sym, a in zip(self.symbols, flat)}
-                try:
-                    check_domain(self.bound, block)
-                except ValueError:
-                    check_domain(self.bound, arrays)  # the same error, with the global index
-                    raise
-            for start in range(block_start, block_stop, self.CHUNK):
-                stop = min(start + self.CHUNK, block_stop)
-                out[start:stop] = self._fn(*(a if isinstance(a, float) else a[start:stop] for a in flat))
-        return out.reshape(shape)
+        block_size = min(self.BLOCK, size)
+        evaluator = self._fused
+        scratch = [np.empty(block_size) for _ in range(evaluator.buffers if evaluator else 0)]
+        check_scratch = (np.empty(block_size), np.empty(block_size), np.empty(block_size, dtype=bool))
+        finite = validate  # every block's values are summed below: a NaN or inf shows in the sum
+        for start in range(0, size, block_size):
+            stop = min(start + block_size, size)
+            block = [a if a.ndim == 0 else a[start:stop] for a in flat]
+            if stop - start != block_size:
+                scratch = [b[:stop - start] for b in scratch]
+                check_scratch = tuple(c[:stop - start] for c in check_scratch)
+            if validate and not (ok(block, *check_scratch) if ok is not None
+                                 else _domain_holds(self.bound, dict(zip(self.symbols, block)))):
+                check_domain(self.bound, arrays)  # raises, with the global index
+                validate = False  # a false alarm: the whole arrays are now checked
+            o = out[start:stop]
+            if evaluator is not None:
+                evaluator.fn(block, scratch, o)
+            else:
+                o[...] = self._fn(*block)
+            if finite and not math.isfinite(np.add.reduce(o)):
+                finite = False
+                if validate:
+                    check_domain(self.bound, arrays)  # an inf parameter makes the value inf or NaN
+                    validate = False
+        return out.reshape(shape), finite

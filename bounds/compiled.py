@@ -10,11 +10,13 @@ compilation cost; the number of distinct expressions a program uses is small.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 import sympy as sp
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "fused", "FusedEvaluator"]
 
 _CACHE: dict[tuple[tuple[sp.Symbol, ...], sp.Expr], Callable[..., Any]] = {}
 
@@ -33,3 +35,248 @@ def compiled(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[..., Any]:
     if fn is None:
         fn = _CACHE[key] = sp.lambdify(key[0], key[1], modules="numpy", cse=True)
     return fn
+
+
+# ------------------------------------------------------------------ fused block evaluators
+class FusedEvaluator:
+    """A sympy expression compiled to numpy ufunc calls that write into preallocated buffers.
+
+    ``sympy.lambdify`` evaluates one numpy operation per node and allocates a fresh array
+    for each; this evaluator runs the same nodes (common subexpressions shared) with
+    ``out=`` into :attr:`buffers` block-sized scratch arrays, so a block of a few thousand
+    points stays in cache and nothing is allocated per node. Call it block by block:
+    ``fn(args, scratch, out)`` with ``args`` the block of every symbol (an array, or a
+    float for a scalar), ``scratch`` a list of :attr:`buffers` float arrays of the
+    block's length and ``out`` the block of the result.
+
+    Attributes:
+        symbols: the argument order.
+        buffers: how many scratch arrays ``fn`` needs.
+        source: the generated Python source (for reading and debugging).
+        fn: the generated function.
+    """
+
+    def __init__(self, symbols: tuple[sp.Symbol, ...], buffers: int, source: str,
+                 constants: Mapping[float, str] | None = None) -> None:
+        self.symbols = symbols
+        self.buffers = buffers
+        self.source = source
+        namespace: dict[str, Any] = {name: getattr(np, name) for name in _NUMPY_NAMES}
+        namespace.update({name: np.array(value) for value, name in (constants or {}).items()})
+        exec(compile(source, "<hsgd-fused>", "exec"), namespace)  # noqa: S102 - our own generated code
+        self.fn: Callable[..., None] = namespace["_fused"]
+
+
+class _Unsupported(Exception):
+    """A node the fused generator does not translate (the caller falls back to lambdify)."""
+
+
+_NUMPY_NAMES = ("add", "subtract", "multiply", "divide", "positive", "negative", "power", "sqrt", "maximum", "minimum",
+                "exp", "log", "abs", "sin", "cos", "copyto")
+_UNARY = {sp.exp: "np.exp", sp.log: "np.log", sp.Abs: "np.abs", sp.sin: "np.sin", sp.cos: "np.cos"}
+
+
+class _Emitter:
+    """Turns a cse'd sympy expression into ufunc calls on buffers (see :class:`FusedEvaluator`)."""
+
+    def constant(self, value: float) -> tuple[str, bool]:
+        """A number as a name bound to a 0-d array (a Python float is converted on every call)."""
+        name = self.constants.setdefault(value, f"c{len(self.constants)}")
+        return name, False
+
+    def __init__(self, symbols: Sequence[sp.Symbol], uses: dict[sp.Symbol, int]) -> None:
+        self.constants: dict[float, str] = {}
+        self.args = {sym: f"a{i}" for i, sym in enumerate(symbols)}
+        self.cse: dict[sp.Symbol, str] = {}  # cse variable -> buffer holding it
+        self.uses = uses  # cse variable -> remaining uses
+        self.lines: list[str] = []
+        self.free: list[str] = []
+        self.count = 0
+
+    def buffer(self) -> str:
+        if self.free:
+            return self.free.pop()
+        self.count += 1
+        return f"b{self.count - 1}"
+
+    def release(self, operand: tuple[str, bool]) -> None:
+        name, owned = operand
+        if owned and name != "out":
+            self.free.append(name)
+
+    def op(self, ufunc: str, x: tuple[str, bool], y: tuple[str, bool] | None, dest: str | None) -> tuple[str, bool]:
+        """Emit ``ufunc(x, y)`` into ``dest``, else into an operand's own buffer, else a new one."""
+        if dest is None:
+            for operand in (x, y):
+                if operand is not None and operand[1]:
+                    dest = operand[0]
+                    break
+        if dest is None:
+            dest = self.buffer()
+        for operand in (x, y):
+            if operand is not None and operand[1] and operand[0] != dest:
+                self.release(operand)
+        operands = x[0] if y is None else f"{x[0]}, {y[0]}"
+        self.lines.append(f"    {ufunc.removeprefix('np.')}({operands}, {dest})")
+        return dest, True
+
+    def emit(self, e: sp.Expr, dest: str | None = None) -> tuple[str, bool]:
+        """Emit ``e``; returns ``(operand, owned)``: owned buffers may be overwritten."""
+        result = self._emit(e, dest)
+        if dest is not None and result[0] != dest:
+            self.lines.append(f"    copyto({dest}, {result[0]})")
+            self.release(result)
+            return dest, True
+        return result
+
+    def _emit(self, e: sp.Expr, dest: str | None) -> tuple[str, bool]:
+        if e.is_Number:
+            if not e.is_real or not e.is_finite:
+                raise _Unsupported(str(e))
+            return self.constant(float(e))
+        if e.is_Symbol:
+            if e in self.args:
+                return self.args[e], False
+            if e in self.cse:
+                self.uses[e] -= 1
+                return self.cse[e], self.uses[e] == 0
+            raise _Unsupported(str(e))
+        if e.is_Add:
+            return self._add(e, dest)
+        if e.is_Mul:
+            return self._mul(e, dest)
+        if e.is_Pow:
+            return self._pow(e, dest)
+        if isinstance(e, (sp.Max, sp.Min)):
+            ufunc = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+            acc = self.emit(e.args[0])
+            for arg in e.args[1:]:
+                acc = self.op(ufunc, acc, self.emit(arg), dest)
+            return acc
+        for fn, ufunc in _UNARY.items():
+            if isinstance(e, fn) and len(e.args) == 1:
+                return self.op(ufunc, self.emit(e.args[0]), None, dest)
+        raise _Unsupported(type(e).__name__)
+
+    def _add(self, e: sp.Expr, dest: str | None) -> tuple[str, bool]:
+        constant, plus, minus = 0.0, [], []
+        for term in e.args:
+            if term.is_Number:
+                constant += float(term)
+            elif term.is_Mul and term.args[0].is_Number and term.args[0].is_negative:
+                minus.append(-term)
+            else:
+                plus.append(term)
+        if not plus and constant:  # c - x - ...: start from the constant
+            plus, constant = [sp.Float(constant)], 0.0
+        steps: list[tuple[str, Any]] = [("np.add", term) for term in plus[1:]]
+        steps += [("np.subtract", term) for term in minus]
+        if constant:
+            steps.append(("np.add", sp.Float(constant)))
+        if not plus:  # -x - y - ...
+            acc = self.op("np.negative", self.emit(steps[0][1]), None, dest if len(steps) == 1 else None)
+            steps = steps[1:]
+        else:
+            acc = self.emit(plus[0])
+        for i, (ufunc, term) in enumerate(steps):
+            acc = self.op(ufunc, acc, self.emit(term), dest if i == len(steps) - 1 else None)
+        return acc
+
+    def _mul(self, e: sp.Expr, dest: str | None) -> tuple[str, bool]:
+        coefficient, numerator, denominator = 1.0, [], []
+        for factor in e.args:
+            if factor.is_Number:
+                coefficient *= float(factor)
+            elif factor.is_Pow and factor.exp.is_Number and factor.exp.is_negative:
+                denominator.append(factor.base ** -factor.exp)
+            else:
+                numerator.append(factor)
+        if coefficient != 1.0:  # c*(k*x + m) as (c*k)*x + c*m: the multiplication by c is free
+            for i, factor in enumerate(numerator):
+                if factor.is_Add and sum(1 for term in factor.args if not term.is_Number) == 1:
+                    numerator[i] = sp.expand(sp.Float(coefficient) * factor)
+                    coefficient = 1.0
+                    break
+        squares = [f for f in numerator if f.is_Pow and f.exp == 2]
+        if len(squares) > 1:  # x**2 * y**2 as (x*y)**2: one multiplication fewer per extra square
+            numerator = [f for f in numerator if not (f.is_Pow and f.exp == 2)]
+            numerator.insert(0, sp.Pow(sp.Mul(*(f.base for f in squares), evaluate=False), 2, evaluate=False))
+        if numerator:
+            acc = self.emit(numerator[0])
+            for factor in numerator[1:]:
+                acc = self.op("np.multiply", acc, self.emit(factor), None)
+            if coefficient != 1.0:
+                acc = self.op("np.multiply", acc, self.constant(coefficient), None)
+        else:
+            acc = self.constant(coefficient)
+        if denominator:
+            den = self.emit(denominator[0])
+            for factor in denominator[1:]:
+                den = self.op("np.multiply", den, self.emit(factor), None)
+            acc = self.op("np.divide", acc, den, None)
+        if not acc[1]:  # a bare symbol or number (1 * x): copy it so the caller owns a buffer
+            acc = self.op("np.positive", acc, None, None)
+        return acc
+
+    def _pow(self, e: sp.Expr, dest: str | None) -> tuple[str, bool]:
+        base, exponent = e.base, e.exp
+        if exponent == 2:
+            b = self.emit(base)
+            return self.op("np.multiply", b, b, None)
+        if exponent == sp.Rational(1, 2):
+            return self.op("np.sqrt", self.emit(base), None, None)
+        if exponent == -1:
+            return self.op("np.divide", self.constant(1.0), self.emit(base), None)
+        if exponent.is_Number and exponent.is_real:
+            return self.op("np.power", self.emit(base), self.constant(float(exponent)), None)
+        raise _Unsupported(f"power {exponent}")
+
+
+_FUSED: dict[tuple[tuple[sp.Symbol, ...], sp.Expr], FusedEvaluator | None] = {}
+
+
+def fused(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> FusedEvaluator | None:
+    """A :class:`FusedEvaluator` of ``expr`` over ``symbols``, cached; ``None`` when the
+    expression has a node the generator does not translate (use :func:`compiled` then).
+
+    It computes the same nodes as ``sympy.lambdify`` (Add, Mul, powers, Max/Min and a few
+    functions), so it agrees with it to rounding (tests/bounds/test_vectorized.py).
+
+    Example:
+        >>> x, y = sp.symbols("x y")
+        >>> ev = fused((x, y), x**2 + 3 * x / y)
+        >>> out = np.empty(2)
+        >>> ev.fn([np.array([1.0, 2.0]), 3.0], [np.empty(2) for _ in range(ev.buffers)], out)
+        >>> out
+        array([2., 6.])
+    """
+    key = (tuple(symbols), sp.sympify(expr))
+    if key in _FUSED:
+        return _FUSED[key]
+    try:
+        replacements, (reduced,) = sp.cse(key[1])
+        uses: dict[sp.Symbol, int] = {}
+        for sub in [r for _, r in replacements] + [reduced]:
+            for node in sp.preorder_traversal(sub):
+                if node.is_Symbol:
+                    uses[node] = uses.get(node, 0) + 1
+        em = _Emitter(key[0], uses)
+        for var, sub in replacements:
+            name, owned = em.emit(sub)
+            if not owned:
+                name, owned = em.op("np.positive", (name, owned), None, None)
+            em.cse[var] = name
+            if uses.get(var, 0) == 0:
+                em.release((name, True))
+        em.emit(reduced, dest="out")
+    except _Unsupported:
+        _FUSED[key] = None
+        return None
+    header = "def _fused(a, b, out):\n"
+    if key[0]:
+        header += f"    {', '.join(f'a{i}' for i in range(len(key[0])))}, = a\n"
+    if em.count:
+        header += f"    {', '.join(f'b{i}' for i in range(em.count))}, = b\n"
+    source = header + "\n".join(em.lines) + "\n"
+    _FUSED[key] = FusedEvaluator(key[0], em.count, source, em.constants)
+    return _FUSED[key]

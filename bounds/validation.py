@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from bounds.compiled import compiled
 
-__all__ = ["BoundStructure", "as_parameter_arrays", "check_domain", "check_structure_numbers"]
+__all__ = ["BoundStructure", "BlockDomainCheck", "as_parameter_arrays", "check_domain", "check_structure_numbers"]
 
 
 class BoundStructure(Protocol):
@@ -240,3 +240,174 @@ def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> No
 
 def _is_number(value: Any) -> bool:
     return not (isinstance(value, sp.Basic) and not value.is_number)
+
+
+# ------------------------------------------------------------------ checks on blocks
+def _inf_reaches(expr: sp.Expr, sym: sp.Symbol) -> bool:
+    """Whether ``expr``, evaluated node by node in IEEE arithmetic, is inf or NaN whenever
+    ``sym`` is ±inf (whatever the other, finite, values): ``sym`` sits in a numerator of a
+    sum of products (inf times anything is inf or NaN; only a division by it can absorb it)."""
+    if expr == sym:
+        return True
+    if expr.is_Add or expr.is_Mul or isinstance(expr, (sp.Max, sp.Min)):
+        if isinstance(expr, (sp.Max, sp.Min)):
+            return all(_inf_reaches(arg, sym) for arg in expr.args)
+        return any(_inf_reaches(arg, sym) for arg in expr.args)
+    if expr.is_Pow:
+        return bool(expr.exp.is_Number and expr.exp.is_positive) and _inf_reaches(expr.base, sym)
+    return False
+
+
+class BlockDomainCheck:
+    """The rules of :func:`check_domain`, as a few reductions per block of points.
+
+    :meth:`ok` is a fast sufficient test: when it returns ``True``, :func:`check_domain`
+    passes on the block; when it returns ``False`` the caller runs :func:`check_domain` on
+    the whole arrays for the error (with its global index). Per array it takes one minimum
+    (the sign rule; NaN propagates into it), an integer test ``max(x - floor(x)) == 0``
+    only for integer symbols (which also catches inf and NaN), the ratio test of a
+    multiple rule only where the structure needs one, and a maximum (finiteness) only for
+    symbols whose inf would not reach the bound's value: for the others the caller checks
+    that the value of the block is finite (:attr:`finite_output_covers`).
+
+    Args:
+        bound: the bound's structure (keywords, levels, ``equal_groups``).
+        expr: the expression whose finiteness the caller checks per block (``None``: none).
+    """
+
+    def __init__(self, bound: BoundStructure, expr: sp.Expr | None = None) -> None:
+        self.bound = bound
+        self._compiled: dict[tuple[bool, ...], Any] = {}
+        syms: list[sp.Symbol] = []
+        for spec in bound.parameters.values():
+            syms.extend(spec if isinstance(spec, tuple) else (spec,))
+        self.symbols = tuple(syms)
+        implied = {lev.period for lev in bound.levels[1:] if lev.period.is_Symbol}
+        implied.discard(bound.levels[0].period)
+        self.finite_output_covers = frozenset(
+            sym for sym in syms if expr is not None and _inf_reaches(expr, sym))
+        # (symbol, strict sign, nonneg sign, integer test, max test)
+        self.symbol_rules = []
+        for sym in syms:
+            integer = bool(sym.is_integer) and sym not in implied
+            needs_max = sym not in self.finite_output_covers
+            self.symbol_rules.append((sym, bool(sym.is_positive), bool(sym.is_nonnegative), integer, needs_max))
+        self.rules: list[tuple[str, sp.Expr, sp.Expr]] = []  # (kind, a, b)
+        periods = [lev.period for lev in bound.levels]
+        for lev in bound.levels:
+            if not (lev.period.is_Symbol and lev.period.is_positive and lev.period.is_integer):
+                self.rules.append(("positive integer", lev.period, sp.Integer(1)))
+        for l in range(1, len(periods)):
+            self.rules.append(("multiple", periods[l], periods[l - 1]))
+        counts = [bound.levels[0].finer_count] + [lev.count for lev in bound.levels]
+        for l in range(1, len(counts)):
+            fine, coarse = counts[l - 1], counts[l]
+            if not (coarse.is_Symbol and coarse.is_positive and coarse.is_integer):
+                self.rules.append(("positive integer", coarse, sp.Integer(1)))
+            if sp.Le(coarse, fine) is not sp.true:
+                self.rules.append(("at most", coarse, fine))
+            if bound.equal_groups:
+                self.rules.append(("multiple", fine, coarse))
+        if bound.equal_groups:
+            self.rules.append(("at least", counts[0], sp.Integer(2)))
+
+    def compile_for(self, scalar: Sequence[bool]) -> Any:
+        """The test as generated straight-line code, for arguments in the order of the
+        bound's symbols, ``scalar[i]`` saying whether argument ``i`` is a float (a scalar
+        parameter) rather than a block array: ``ok(args, scratch, scratch2, bb) -> bool``
+        (``scratch``, ``scratch2``: float arrays of the block's length). ``None`` when a
+        rule involves an expression (e.g. a period ``2*P``): check such blocks with
+        :func:`check_domain`. ``bb`` is a boolean array of the block's length."""
+        key = tuple(bool(flag) for flag in scalar)
+        if key in self._compiled:
+            return self._compiled[key]
+        # x <= y (checked with NaN failing) and x > 0 give y > 0: no minimum of y needed
+        sign = {sym: (positive, nonnegative) for sym, positive, nonnegative, _, _ in self.symbol_rules}
+        implied_sign = {y for kind, x, y in self.rules if kind == "at most" and x in sign and y in sign
+                        and (sign[x][0] or not sign[y][0] and sign[x][1])}
+        names = {sym: f"a{i}" for i, sym in enumerate(self.symbols)}
+        is_scalar = {sym: flag for sym, flag in zip(self.symbols, key)}
+        lines = ["def ok(a, s1, s2, bb):", "    nb = len(bb)"]
+        if self.symbols:
+            lines.append(f"    {', '.join(names[sym] for sym in self.symbols)}, = a")
+        fail = "return False"
+        for sym, positive, nonnegative, integer, needs_max in self.symbol_rules:
+            v = names[sym]
+            if is_scalar[sym]:
+                lines.append(f"    if not isfinite({v}): {fail}")
+                if integer:
+                    lines.append(f"    if {v} != floor({v}): {fail}")
+            else:
+                if integer:  # NaN != NaN; inf passes here and is left to the maximum or the output
+                    lines.append(f"    vfloor({v}, s1)")
+                    lines.append(f"    if count_nonzero(not_equal({v}, s1, bb)): {fail}")
+                if not (positive or nonnegative):
+                    lines.append(f"    if not isfinite(vmin({v})): {fail}")
+                if needs_max:
+                    lines.append(f"    if not isfinite(vmax({v})): {fail}")
+            if sym in implied_sign and not is_scalar[sym]:
+                continue
+            if positive or nonnegative:
+                low = v if is_scalar[sym] else f"vmin({v})"
+                lines.append(f"    if not {low} {'>' if positive else '>='} 0.0: {fail}")
+        for kind, a, b in self.rules:
+            if a.is_number and b.is_number:
+                if not _number_rule_holds(kind, float(a), float(b)):
+                    lines.append(f"    {fail}")
+                continue
+            operands = []
+            for e in (a, b):
+                if e.is_number:
+                    operands.append((repr(float(e)), True))
+                elif e.is_Symbol and e in names:
+                    operands.append((names[e], is_scalar[e]))
+                else:
+                    self._compiled[key] = None
+                    return None
+            (x, xs), (y, ys) = operands
+            if kind == "multiple":
+                if xs and ys:
+                    lines.append(f"    if not _ratio_is_integer({x}, {y}): {fail}")
+                else:
+                    lines.append(f"    divide({x}, {y}, s1); vfloor(s1, s2)")  # inf ratio: inf x (see above)
+                    lines.append(f"    if count_nonzero(not_equal(s1, s2, bb)): {fail}")
+            elif kind == "at most":
+                if xs and ys:
+                    lines.append(f"    if not {x} <= {y}: {fail}")
+                else:
+                    lines.append(f"    if count_nonzero(less_equal({x}, {y}, bb)) != nb: {fail}")  # NaN fails
+            else:  # "positive integer" (x >= 1 and an integer) or "at least" (x >= y)
+                low = x if xs else f"vmin({x})"
+                lines.append(f"    if not {low} >= {y}: {fail}")
+                if kind == "positive integer":
+                    if xs:
+                        lines.append(f"    if not (isfinite({x}) and {x} == floor({x})): {fail}")
+                    else:  # the minimum above is finite, so is every value here after this
+                        lines.append(f"    vfloor({x}, s1)")
+                        lines.append(f"    if count_nonzero(not_equal({x}, s1, bb)): {fail}")
+                        lines.append(f"    if not isfinite(vmax({x})): {fail}")
+        lines.append("    return True")
+        namespace: dict[str, Any] = {
+            "isfinite": math.isfinite, "floor": math.floor, "vfloor": np.floor, "subtract": np.subtract,
+            "divide": np.divide, "vmin": np.minimum.reduce, "vmax": np.maximum.reduce,
+            "_ratio_is_integer": _ratio_is_integer, "count_nonzero": np.count_nonzero,
+            "not_equal": np.not_equal, "less_equal": np.less_equal,
+        }
+        exec(compile("\n".join(lines) + "\n", "<hsgd-domain-check>", "exec"), namespace)  # noqa: S102
+        fn = self._compiled[key] = namespace["ok"]
+        fn.source = "\n".join(lines)
+        return fn
+
+
+def _number_rule_holds(kind: str, x: float, y: float) -> bool:
+    if kind == "multiple":
+        return _ratio_is_integer(x, y)
+    if kind == "at most":
+        return x <= y
+    return x >= y and (kind != "positive integer" or (math.isfinite(x) and x == math.floor(x)))
+
+
+def _ratio_is_integer(x: float, y: float) -> bool:
+    with np.errstate(all="ignore"):
+        r = np.float64(x) / np.float64(y)
+    return bool(np.isfinite(r) and r == np.floor(r))
