@@ -117,7 +117,8 @@ class _Emitter:
             if operand is not None and operand[1] and operand[0] != dest:
                 self.release(operand)
         operands = x[0] if y is None else f"{x[0]}, {y[0]}"
-        self.lines.append(f"    {ufunc.removeprefix('np.')}({operands}, {dest})")
+        keyword = "out=" if ufunc in ("np.maximum", "np.minimum") else ""  # numpy wants out= for these
+        self.lines.append(f"    {ufunc.removeprefix('np.')}({operands}, {keyword}{dest})")
         return dest, True
 
     def emit(self, e: sp.Expr, dest: str | None = None) -> tuple[str, bool]:
