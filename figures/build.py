@@ -35,7 +35,7 @@ from figures.f8_power import build_f8
 from figures.f9_audit import build_f9
 from figures.sweep import executor_for
 
-__all__ = ["FIGURES", "SUMMARIES", "build_all", "summaries", "figure_name", "register"]
+__all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_name", "register"]
 
 FIGURES: dict[str, Callable[..., list[Path]]] = {
     "f1": build_f1, "f2": build_f2, "f3": build_f3, "f4": build_f4, "f5": build_f5, "f6": build_f6,
@@ -65,24 +65,56 @@ def summaries(out_dir: str | Path, only: list[str] | None = None) -> list[str]:
     return lines
 
 
+SWEEPS = ("f3", "f8")
+"""Figures whose runs are a sweep (:func:`figures.sweep.run_sweep`), parallel on their own."""
+
+
+def _build_one(name: str, out_dir: str, quick: bool) -> list[Path]:
+    """Build one figure that is not a sweep (a top-level function, so a process pool can run it)."""
+    return FIGURES[name](out_dir, quick=quick)
+
+
 def build_all(out_dir: str | Path, *, quick: bool = False, only: list[str] | None = None,
-              executor: Executor | None = None, progress: bool = True) -> list[Path]:
-    """Build the figures named in ``only`` (default all) into ``out_dir``; returns the files."""
+              executor: Executor | None = None, progress: bool = True, workers: int | None = None) -> list[Path]:
+    """Build the figures named in ``only`` (default all) into ``out_dir``; returns the files, in
+    the order of :data:`FIGURES`.
+
+    Both cores: the figures that are not sweeps run in a process pool of ``workers`` processes
+    (default: the CPU count; ``1`` builds them one after the other in this process) while this
+    process runs the sweeps of F3 and F8 (``executor``: their own process pool by default, or a
+    Dask cluster's). Every figure is seeded, so the files are the same either way.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     from tqdm import tqdm
 
     names = only or list(FIGURES)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}")
-    paths: list[Path] = []
-    with tqdm(names, desc="figures", unit="figure", disable=not progress) as bar:
-        for name in bar:
-            bar.set_postfix_str(name)
-            if name == "f3":
-                paths += build_f3(out_dir, quick=quick, executor=executor, progress=progress)
-            else:
-                paths += FIGURES[name](out_dir, quick=quick)
-    return paths
+    done: dict[str, list[Path]] = {}
+    light = [n for n in names if n not in SWEEPS]
+    pool = ProcessPoolExecutor(max_workers=workers) if light and workers != 1 else None
+    try:
+        futures = {n: pool.submit(_build_one, n, str(out_dir), quick) for n in light} if pool else {}
+        with tqdm(total=len(names), desc="figures", unit="figure", disable=not progress) as bar:
+            for name in names:
+                if name in SWEEPS:
+                    bar.set_postfix_str(name)
+                    done[name] = FIGURES[name](out_dir, quick=quick, executor=executor, progress=progress) \
+                        if name == "f3" else FIGURES[name](out_dir, quick=quick)
+                    bar.update(1)
+                elif pool is None:
+                    bar.set_postfix_str(name)
+                    done[name] = _build_one(name, str(out_dir), quick)
+                    bar.update(1)
+            for name, future in futures.items():
+                done[name] = future.result()
+                bar.update(1)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [path for name in names for path in done[name]]
 
 
 def figure_name(text: str) -> str:

@@ -45,3 +45,15 @@ def test_a_quick_build_never_replaces_the_full_figures(monkeypatch, tmp_path):
     assert main(["figures", "--quick", "--no-progress"]) == 0
     assert main(["figures", "--no-progress"]) == 0
     assert seen == ["out/figures-quick", "figures"]
+
+
+def test_figures_built_in_a_pool_are_the_same_as_built_one_by_one(tmp_path):
+    """Both cores: the non-sweep figures run in a process pool; seeded, so the data are identical."""
+    from figures.build import build_all
+
+    pooled = build_all(tmp_path / "pool", quick=True, only=["f2", "f6"], progress=False, workers=2)
+    serial = build_all(tmp_path / "serial", quick=True, only=["f2", "f6"], progress=False, workers=1)
+    assert [p.name for p in pooled] == [p.name for p in serial]
+    for a, b in zip(pooled, serial):
+        if a.suffix == ".json":
+            assert a.read_bytes() == b.read_bytes()
