@@ -241,12 +241,10 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     bound, values = _bound_and_values(args, args.kind)
-    young = None
     if args.theorem == "sharp":
         bound = sharp(bound)
         if not args.latex:
-            young = bound.optimise(**values)
-            values = dict(values, alpha=young.alpha, beta=young.beta)
+            values = bound.optimised_values(**values)
     if args.latex:
         print(bound.latex())
         return 0
@@ -267,9 +265,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.kind == "multi-level":
         print(f"hierarchy: periods {_show(list(args.periods))} (P_1 .. P_M), groups {_show(list(args.groups))} "
               "(K_1 .. K_{M-1}), finest first")
-    if young is not None:
+    if "alpha" in values:
         print("Young parameters chosen to minimise the bound (it holds for every admissible choice): alpha = "
-              + ", ".join(f"{a:.4g}" for a in young.alpha) + "; beta = " + ", ".join(f"{b:.4g}" for b in young.beta))
+              + ", ".join(f"{a:.4g}" for a in values["alpha"]) + "; beta = "
+              + ", ".join(f"{b:.4g}" for b in values["beta"]))
     width = max(len(k) for k in terms)
     print(f"{'bound':<{width + 2}} {value:.6g}")
     for name, term in terms.items():

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -49,7 +50,7 @@ from scipy.optimize import minimize
 from bounds import symbols as s
 from bounds.bound import Bound, Condition
 
-__all__ = ["SharpBound", "SharpOptimum", "sharp", "recursion_bound", "kappa", "window_sums", "sharp_terms",
+__all__ = ["SharpBound", "SharpOptimum", "sharp", "recursion_bound", "kappa", "kappa_of", "window_sums", "sharp_terms",
            "sharp_condition"]
 
 LOG_LIMIT = 35.0
@@ -61,6 +62,12 @@ def kappa(P: Any) -> sp.Expr:
     """``kappa = max(0, (P - 2)(P + 1)/2)``: the largest coupling weight ``(P(P-1) - j(j+1))/2``
     over ``j >= 1`` (0 for ``P <= 2``)."""
     return sp.Max(0, (P - 2) * (P + 1) / 2)
+
+
+def kappa_of(P: int) -> Fraction:
+    """The number ``kappa = max(0, (P - 2)(P + 1)/2)`` of an integer period, exactly (the same
+    as :func:`kappa` at a number)."""
+    return max(Fraction(0), Fraction((int(P) - 2) * (int(P) + 1), 2))
 
 
 def window_sums(P: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -132,15 +139,14 @@ class SharpBound(Bound):
         """
         M = len(self.levels)
         base = {k: v for k, v in values.items() if k not in ("alpha", "beta")}
-        probe = dict(base, alpha=[1.0] * M, beta=[1.0] * M)
-        self.values_to_arrays(probe)
+        fixed = self.values_to_arrays(dict(base, alpha=[1.0] * M, beta=[1.0] * M))
         g, L = float(base["gamma"]), float(base["L"])
         if g * L > 1 and require_step_condition:
             raise ValueError(f"Theorem S needs gamma*L <= 1, got {g * L:.6g}")
-        periods = [float(lev.period.subs({sym: _scalar(base, sym, self) for sym in lev.period.free_symbols}))
+        periods = [float(lev.period.xreplace({sym: fixed[sym] for sym in lev.period.free_symbols}))
                    for lev in self.levels]
         for l, P in enumerate(periods, start=1):
-            kap = max(0.0, (P - 2) * (P + 1) / 2)
+            kap = float(kappa_of(P))
             if g * g * L * L * kap >= 1:
                 raise ValueError(f"Theorem S needs gamma^2 L^2 kappa_{l} < 1 for some alpha, beta; got "
                                  f"{g * g * L * L * kap:.6g} at P_{l} = {P:g}")
@@ -149,7 +155,6 @@ class SharpBound(Bound):
         level_names = [lev.term for lev in self.levels]
         symbols = self.symbols
         levels_fn = compiled(symbols, sp.Add(*(self.terms[name] for name in level_names)))
-        fixed = self.values_to_arrays(probe)
         alpha_syms, beta_syms = self.parameters["alpha"], self.parameters["beta"]
 
         def level_sum(z: np.ndarray) -> float:
@@ -194,21 +199,17 @@ class SharpBound(Bound):
         value = super().evaluate(strict=False, **base, alpha=alpha, beta=beta)
         return SharpOptimum(alpha=alpha, beta=beta, value=value)
 
+    def optimised_values(self, **values: Any) -> dict[str, Any]:
+        """``values`` with the ``alpha`` and ``beta`` that :meth:`optimise` chooses, ready for
+        :meth:`evaluate`, :meth:`evaluate_terms` and :meth:`check_condition`."""
+        opt = self.optimise(**values)
+        return dict(values, alpha=opt.alpha, beta=opt.beta)
+
     def _closure_values(self, arrays: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
         from bounds.compiled import compiled
 
         syms = sorted(set().union(*(c.free_symbols for c in self.closure)), key=lambda x: x.name)
         return np.asarray(compiled(syms, sp.Tuple(*self.closure))(*(arrays[sym] for sym in syms)), dtype=float)
-
-
-def _scalar(values: Mapping[str, Any], sym: sp.Symbol, bound: Bound) -> float:
-    for key, spec in bound.parameters.items():
-        if isinstance(spec, tuple):
-            if sym in spec:
-                return float(values[key][spec.index(sym)])
-        elif spec == sym:
-            return float(values[key])
-    raise ValueError(f"missing parameter {sym.name!r}")
 
 
 @dataclass(frozen=True)
@@ -329,9 +330,7 @@ def sharp_condition(x: Any, loosen: int = 1) -> bool:
     """Whether some ``alpha, beta`` meet Theorem S's conditions at ``x`` (right-hand sides times
     ``loosen``): ``gamma L <= loosen`` and ``gamma^2 L^2 kappa_l < loosen`` for every level,
     decided exactly."""
-    from fractions import Fraction
-
     g, L = Fraction(x.gamma), Fraction(x.L)
     if g * L > loosen:
         return False
-    return all(g * g * L * L * max(Fraction(0), Fraction((P - 2) * (P + 1), 2)) < loosen for P in x.periods)
+    return all(g * g * L * L * kappa_of(P) < loosen for P in x.periods)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bounds.multi_level import multi_level
-from bounds.sharp import recursion_bound, sharp
+from bounds.sharp import kappa_of, recursion_bound, sharp
 from empirical.witness_problems import KinkProblem
 from empirical.witnesses import _hierarchy, kink_orbits
 
@@ -31,7 +31,7 @@ __all__ = ["sharp_edge", "orbit_ratios", "adversarial_search"]
 
 def sharp_edge(periods: tuple[int, ...], L: float = 1.0) -> float:
     """Theorem S's largest step size: ``gamma L <= 1`` and ``gamma^2 L^2 kappa_l < 1`` (just below)."""
-    kappa = max(max(0.0, (P - 2) * (P + 1) / 2) for P in periods)
+    kappa = float(max(kappa_of(P) for P in periods))
     limit = 1.0 / L if kappa <= 1 else 1.0 / (L * math.sqrt(kappa))
     return float(np.nextafter(limit, 0.0)) if kappa > 1 else limit
 

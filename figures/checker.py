@@ -113,8 +113,7 @@ def _sharpened(bound: bounds.Bound, values: dict[str, Any]) -> tuple[bounds.Boun
     from bounds.sharp import sharp
 
     s = sharp(bound)
-    opt = s.optimise(**values)
-    return s, dict(values, alpha=opt.alpha, beta=opt.beta)
+    return s, s.optimised_values(**values)
 
 
 def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str]:

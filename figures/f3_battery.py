@@ -32,7 +32,7 @@ from figures.plotting import pyplot, tally, wrap
 from figures.sweep import run_sweep
 from figures.verdicts import bound_holds, condition_holds
 
-__all__ = ["battery_configs", "battery_point", "f3_data", "draw_f3", "build_f3", "summary"]
+__all__ = ["battery_configs", "battery_setup", "battery_point", "f3_data", "draw_f3", "build_f3", "summary"]
 
 
 def battery_configs(quick: bool = False) -> list[dict[str, Any]]:
@@ -46,6 +46,14 @@ def battery_configs(quick: bool = False) -> list[dict[str, Any]]:
     return configs
 
 
+def battery_setup(config: dict[str, Any]) -> tuple[HeterogeneousNonconvex, Any]:
+    """The problem and hierarchy of one battery configuration."""
+    c = config
+    problem = HeterogeneousNonconvex(n=c["n"], d=c["d"], sigma=c["sigma"], between=c["between"], within=c["within"],
+                                     seed=c["seed"])
+    return problem, two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem, seed=c["seed"])
+
+
 def battery_point(config: dict[str, Any]) -> dict[str, Any]:
     """Run one configuration; returns the per-seed measured averages, their mean and 95% CI,
     the bound, the step size and constants it was evaluated at, and the verdict (as JSON).
@@ -54,9 +62,7 @@ def battery_point(config: dict[str, Any]) -> dict[str, Any]:
     the condition rejects makes the verdict not applicable).
     """
     c = config
-    problem = HeterogeneousNonconvex(n=c["n"], d=c["d"], sigma=c["sigma"], between=c["between"], within=c["within"],
-                                     seed=c["seed"])
-    h = two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem, seed=c["seed"])
+    problem, h = battery_setup(c)
     k = problem.constants(h.levels)
     b = bounds.two_level()
     L = k.L.value

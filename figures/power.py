@@ -76,7 +76,7 @@ class Evidence:
     def mean(self) -> float:
         return float(np.mean(self.samples))
 
-    @property
+    @functools.cached_property
     def lower(self) -> float:
         """The lower end of the 95% interval of the mean (the value itself when deterministic)."""
         if self.deterministic:
@@ -133,13 +133,10 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
         source = f"witness {entry['term']}, P = {entry['instance'].get('P')}"
         group = f"witness {entry['term']}"
     else:
-        from empirical.hierarchy import two_level
-        from empirical.problems import HeterogeneousNonconvex
+        from figures.f3_battery import battery_setup
 
         c = config
-        problem = HeterogeneousNonconvex(n=c["n"], d=c["d"], sigma=c["sigma"], between=c["between"],
-                                         within=c["within"], seed=c["seed"])
-        hierarchy = two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem, seed=c["seed"])
+        problem, hierarchy = battery_setup(c)
         x0, seed, own = None, int(c["seed"]), None
         source = f"battery N = {c['N']}, I = {c['I']}, G = {c['G']}, {c['grouping']}, sigma = {c['sigma']}"
         group = "F3 battery"
@@ -239,16 +236,17 @@ def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[
         terms.setdefault(name, {"best_ratio": None, "witness": None,
                                 "note": "no run inside the condition where this term is at least half of the bound"})
     groups = sorted({e.group for e in evidence})
+    real = candidates[0]
+    reference = [(real.value(e.instance), real.condition(e.instance)) for e in evidence]
     results = []
     for m in candidates:
         best: dict[str, Any] | None = None
         per_group = {g: None for g in groups}
-        real = candidates[0]
-        for e in evidence:
+        for e, (real_value, real_inside) in zip(evidence, reference):
             if not (m.applies(e.instance) and m.condition(e.instance)):
                 continue
             value = m.value(e.instance)
-            if m is not real and value >= real.value(e.instance) and real.condition(e.instance):
+            if m is not real and value >= real_value and real_inside:
                 continue  # the mutation changes nothing on this run: it says nothing about the mutant
             killed, margin = _killed(e, value)
             if per_group[e.group] is None or margin > per_group[e.group]:
