@@ -5,6 +5,11 @@ images of only ``labels_per_worker`` classes, and all workers train one small no
 model, a one-hidden-layer network ``softmax(W2 tanh(W1 a + b1) + b2)`` with cross-entropy
 loss, by minibatch SGD. The data ships inside scikit-learn (no download).
 
+Any other split of the training images can be given as ``partition`` (index arrays, e.g.
+from :mod:`empirical.partitions`; :func:`digits_partitioned` builds the common ones); workers
+may then hold unequal numbers of images, and the global objective is the data-weighted
+``f = sum_j p_j F_j`` with ``p_j`` the worker's share of the images.
+
 Constants here are *estimated* (sampled along a pilot trajectory, and labelled so, see
 :meth:`DigitsMLP.constants`): the problem serves the F7 comparison of local SGD, H-SGD and
 local SGD, not the validity checks.
@@ -12,15 +17,56 @@ local SGD, not the validity checks.
 
 from __future__ import annotations
 
-from typing import Sequence
+from functools import lru_cache
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
+from empirical.partitions import (Partition, data_weights, dirichlet_partition, iid_partition,
+                                  quantity_skew_partition, shard_partition)
 from empirical.problems import LOWER, Constant, Constants, sampled_divergences, sampled_sigma
 
-__all__ = ["DigitsMLP"]
+__all__ = ["DigitsMLP", "digits_partitioned", "digits_train_labels"]
+
+KINDS = ("dirichlet", "shards", "quantity", "iid")
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """The digits as ``(X / 16, y)``, loaded once per process (read-only arrays)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def _split(test_fraction: float, seed: int) -> tuple[np.random.Generator, NDArray[np.intp], NDArray[np.intp]]:
+    """The seeded generator (after the shuffle) and the test and training indices of the images."""
+    y = _load()[1]
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(y))
+    n_test = int(round(test_fraction * len(y)))
+    return rng, perm[:n_test], perm[n_test:]
+
+
+def digits_train_labels(test_fraction: float = 0.2, seed: int = 0) -> NDArray[np.intp]:
+    """Labels of the training images of ``DigitsMLP(test_fraction=..., seed=...)``, in the order a
+    ``partition`` indexes them (give these to a partitioner of :mod:`empirical.partitions`).
+
+    Example:
+        >>> y = digits_train_labels()
+        >>> y.shape, sorted(set(y.tolist())) == list(range(10))
+        ((1438,), True)
+    """
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
+    _, _, train = _split(test_fraction, seed)
+    return _load()[1][train].copy()
 
 
 class DigitsMLP:
@@ -35,29 +81,80 @@ class DigitsMLP:
         labels_per_worker: classes per worker (10 is IID).
         test_fraction: held-out share of the images for the test accuracy.
         seed: seed of the split and of the default start.
+        partition: ``None`` (the label split above, cut to equal shards of ``m`` images), or
+            ``n`` non-empty index arrays into the training images (labels:
+            :func:`digits_train_labels`), e.g. a :class:`~empirical.partitions.Partition`;
+            ``labels_per_worker`` is then unused. Workers may hold unequal numbers of images.
+
+    Attributes:
+        X, Y: ``(n, m, 64)`` images and ``(n, m)`` labels per worker, ``m`` the largest
+            worker's size; a smaller worker's rows past its size are zero padding, never used.
+        sizes: images per worker, ``(n,)``.
+        weights: data weights ``p_j = sizes[j] / sizes.sum()`` (:func:`~empirical.partitions.data_weights`);
+            the global objective is ``f = sum_j p_j F_j`` (equal weights: the plain average).
+        partition: the worker index arrays into the training images, a
+            :class:`~empirical.partitions.Partition` whose ``spec`` says how it was made.
+        labels: labels of the training images (what ``partition`` indexes).
+        classes: the classes each worker holds.
     """
 
     def __init__(self, n: int = 20, hidden: int = 16, batch: int = 8, labels_per_worker: int = 2,
-                 test_fraction: float = 0.2, seed: int = 0) -> None:
-        from sklearn.datasets import load_digits
-
+                 test_fraction: float = 0.2, seed: int = 0, partition: Sequence[ArrayLike] | None = None) -> None:
         for name, value in (("n", n), ("hidden", hidden), ("batch", batch), ("labels_per_worker", labels_per_worker)):
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 1 <= labels_per_worker <= 10:
             raise ValueError(f"labels_per_worker must be between 1 and 10, got {labels_per_worker}")
-        digits = load_digits()
-        X, y = digits.data / 16.0, digits.target
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(len(y))
-        n_test = int(round(test_fraction * len(y)))
-        test, train = perm[:n_test], perm[n_test:]
+        if not 0 <= test_fraction < 1:
+            raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
+        X, y = _load()
+        rng, test, train = _split(test_fraction, seed)
         self.test_X, self.test_y = X[test], y[test]
         train_X, train_y = X[train], y[train]
         self.n, self.hidden, self.batch = int(n), int(hidden), int(batch)
         self.shapes = [(hidden, 64), (hidden,), (10, hidden), (10,)]
         self.d = int(sum(np.prod(s) for s in self.shapes))
-        # which workers hold each class; each class's images are dealt evenly among them
+        self.labels = train_y
+        if partition is None:
+            per_worker = self._label_split(train_y, labels_per_worker)
+            m = min(len(p) for p in per_worker)
+            if m == 0:
+                raise ValueError("some worker holds no images: use fewer workers or more labels per worker")
+            # equal shards (the first m of each worker's images) keep every array rectangular
+            self.partition = Partition([p[:m] for p in per_worker],
+                                       dict(kind="label_pairs", n=self.n, labels_per_worker=int(labels_per_worker)))
+        else:
+            self.partition = self._check_partition(partition, len(train_y))
+        self.sizes = self.partition.sizes
+        self.weights = data_weights(self.partition)
+        self._equal = bool(np.all(self.sizes == self.sizes[0]))
+        m = int(self.sizes.max())
+        if self._equal:
+            self.X = np.stack([train_X[p] for p in self.partition])           # (n, m, 64)
+            self.Y = np.stack([train_y[p] for p in self.partition])           # (n, m)
+            self._example_w = None
+        else:  # pad to the largest worker; padded rows weigh 0 and are never drawn
+            self.X = np.zeros((self.n, m, 64))
+            self.Y = np.zeros((self.n, m), dtype=train_y.dtype)
+            self._example_w = np.zeros((self.n, m))
+            for j, p in enumerate(self.partition):
+                self.X[j, :len(p)], self.Y[j, :len(p)] = train_X[p], train_y[p]
+                self._example_w[j, :len(p)] = 1.0 / len(p)
+        self._size_col = self.sizes[:, None]
+        self.m = m
+        self.classes = ([[(j * labels_per_worker + k) % 10 for k in range(labels_per_worker)] for j in range(self.n)]
+                        if partition is None else [np.unique(train_y[p]).tolist() for p in self.partition])
+        self._x0 = np.concatenate([rng.normal(scale=1 / np.sqrt(64), size=hidden * 64), np.zeros(hidden),
+                                   rng.normal(scale=1 / np.sqrt(hidden), size=10 * hidden), np.zeros(10)])
+        self.params = dict(kind="digits_mlp", n=self.n, hidden=self.hidden, batch=self.batch,
+                           labels_per_worker=int(labels_per_worker), m=int(m), seed=int(seed))
+        if partition is not None:
+            del self.params["labels_per_worker"]
+            self.params["partition"] = dict(self.partition.spec)
+        self._estimates: tuple | None = None
+
+    def _label_split(self, train_y: NDArray[np.intp], labels_per_worker: int) -> list[list[int]]:
+        """The default split: which workers hold each class; each class's images dealt evenly among them."""
         classes = [[(j * labels_per_worker + k) % 10 for k in range(labels_per_worker)] for j in range(self.n)]
         owners = {c: [j for j in range(self.n) if c in classes[j]] for c in range(10)}
         per_worker: list[list[int]] = [[] for _ in range(self.n)]
@@ -67,19 +164,21 @@ class DigitsMLP:
                 continue
             for k, part in enumerate(np.array_split(idx, len(owners[c]))):
                 per_worker[owners[c][k]].extend(part.tolist())
-        m = min(len(p) for p in per_worker)
-        if m == 0:
-            raise ValueError("some worker holds no images: use fewer workers or more labels per worker")
-        # equal shards (the first m of each worker's images) keep every array rectangular
-        self.X = np.stack([train_X[p[:m]] for p in per_worker])           # (n, m, 64)
-        self.Y = np.stack([train_y[p[:m]] for p in per_worker])           # (n, m)
-        self.m = m
-        self.classes = classes
-        self._x0 = np.concatenate([rng.normal(scale=1 / np.sqrt(64), size=hidden * 64), np.zeros(hidden),
-                                   rng.normal(scale=1 / np.sqrt(hidden), size=10 * hidden), np.zeros(10)])
-        self.params = dict(kind="digits_mlp", n=self.n, hidden=self.hidden, batch=self.batch,
-                           labels_per_worker=int(labels_per_worker), m=int(m), seed=int(seed))
-        self._estimates: tuple | None = None
+        return per_worker
+
+    def _check_partition(self, partition: Sequence[ArrayLike], size: int) -> Partition:
+        if isinstance(partition, (str, bytes)) or not hasattr(partition, "__len__") or len(partition) != self.n:
+            got = len(partition) if hasattr(partition, "__len__") else repr(partition)
+            raise ValueError(f"partition must hold n = {self.n} index arrays, got {got}")
+        parts = []
+        for j, p in enumerate(partition):
+            arr = np.asarray(p)
+            if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(f"partition[{j}] must be a non-empty 1-d array of integer indices")
+            if arr.min() < 0 or arr.max() >= size:
+                raise ValueError(f"partition[{j}] must index the {size} training images (0 .. {size - 1})")
+            parts.append(arr)
+        return Partition(parts, getattr(partition, "spec", None))
 
     def default_x0(self) -> NDArray[np.float64]:
         return self._x0
@@ -92,8 +191,10 @@ class DigitsMLP:
             start += size
         return parts
 
-    def _loss_grad(self, x: NDArray[np.float64], A: NDArray[np.float64], y: NDArray[np.intp], need_grad: bool = True):
-        """Mean cross-entropy over the examples axis of ``A`` (``(..., B, 64)``) and its gradient."""
+    def _loss_grad(self, x: NDArray[np.float64], A: NDArray[np.float64], y: NDArray[np.intp], need_grad: bool = True,
+                   w: NDArray[np.float64] | None = None):
+        """Mean cross-entropy over the examples axis of ``A`` (``(..., B, 64)``) and its gradient;
+        with ``w`` (``(..., B)``, summing to 1 over ``B``) the ``w``-weighted mean instead."""
         W1, b1, W2, b2 = self._unpack(x)
         # batched matrix products (BLAS) rather than einsum: several times faster here
         H = np.tanh(A @ np.swapaxes(W1, -1, -2) + b1[..., None, :])      # (..., B, hidden)
@@ -102,11 +203,16 @@ class DigitsMLP:
         P = np.exp(Z)
         P /= P.sum(axis=-1, keepdims=True)
         onehot = np.eye(10)[y]
-        loss = -np.mean(np.sum(onehot * np.log(P + 1e-300), axis=-1), axis=-1)
+        if w is None:
+            loss = -np.mean(np.sum(onehot * np.log(P + 1e-300), axis=-1), axis=-1)
+        else:
+            loss = -np.sum(w * np.sum(onehot * np.log(P + 1e-300), axis=-1), axis=-1)
         if not need_grad:
             return loss, None
-        B = A.shape[-2]
-        dZ = (P - onehot) / B                                              # (..., B, 10)
+        if w is None:
+            dZ = (P - onehot) / A.shape[-2]                                # (..., B, 10)
+        else:
+            dZ = (P - onehot) * w[..., None]
         gW2 = np.swapaxes(dZ, -1, -2) @ H
         gb2 = dZ.sum(axis=-2)
         dH = (dZ @ W2) * (1 - H * H)
@@ -117,11 +223,17 @@ class DigitsMLP:
         return loss, grad
 
     def worker_grads(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._loss_grad(x, self.X, self.Y)[1]
+        """``grad F_j`` of every worker, ``F_j`` the mean loss over worker ``j``'s own images."""
+        return self._loss_grad(x, self.X, self.Y, w=self._example_w)[1]
 
     def stochastic_grads(self, x: NDArray[np.float64], rng: np.random.Generator,
                          out: NDArray[np.float64]) -> NDArray[np.float64]:
-        idx = rng.integers(0, self.m, size=x.shape[:-1] + (self.batch,))   # (..., n, B)
+        """Minibatch gradients: each worker averages ``batch`` of its own images drawn uniformly
+        with replacement (among its ``sizes[j]``, never the padding), written into ``out``."""
+        if self._equal:
+            idx = rng.integers(0, self.m, size=x.shape[:-1] + (self.batch,))   # (..., n, B)
+        else:
+            idx = rng.integers(0, self._size_col, size=x.shape[:-1] + (self.batch,))
         workers = np.arange(self.n)[:, None]
         out[...] = self._loss_grad(x, self.X[workers, idx], self.Y[workers, idx])[1]
         return out
@@ -130,10 +242,14 @@ class DigitsMLP:
         return np.broadcast_to(u[..., None, :], u.shape[:-1] + (self.n, self.d))
 
     def loss(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._loss_grad(self._all_workers(u), self.X, self.Y, need_grad=False)[0].mean(axis=-1)
+        """The global objective ``f(u) = sum_j p_j F_j(u)`` (the plain average for equal sizes)."""
+        per_worker = self._loss_grad(self._all_workers(u), self.X, self.Y, need_grad=False, w=self._example_w)[0]
+        return per_worker.mean(axis=-1) if self._equal else per_worker @ self.weights
 
     def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.worker_grads(self._all_workers(u)).mean(axis=-2)
+        """``grad f(u) = sum_j p_j grad F_j(u)``."""
+        grads = self.worker_grads(self._all_workers(u))
+        return grads.mean(axis=-2) if self._equal else np.einsum("j,...jd->...d", self.weights, grads)
 
     def test_accuracy(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         """Share of held-out images the model ``u`` (``(..., d)``) classifies correctly."""
@@ -150,7 +266,9 @@ class DigitsMLP:
         without averaging): ``L`` by Hessian power iteration on every worker at every pilot
         point, times 1.1 (:func:`empirical.smoothness.estimate_smoothness`); ``sigma`` from
         16 minibatch draws at the gradient-descent points; ``eps`` and A3's per-level
-        ``eps_l`` (for the grouping ``levels``) from every model the pilot saw. Estimates, not
+        ``eps_l`` (for the grouping ``levels``) from every model the pilot saw; with unequal
+        worker sizes these are the data-weighted divergences (``n_q/n`` replaced by the
+        weight sums ``p_q``, :func:`empirical.partitions.weighted_divergences`). Estimates, not
         certificates: a verdict resting on them is not a check of the theorem
         (:meth:`Constants.estimated` lists them). The grouping-independent part is cached.
         """
@@ -163,5 +281,51 @@ class DigitsMLP:
             sigma = sampled_sigma(self, pilot.shared, np.random.default_rng(1), draws=16, source="pilot-trajectory")
             self._estimates = (pilot, L, sigma)
         pilot, L, sigma = self._estimates
-        eps, eps_levels = sampled_divergences(self, pilot.points(), labs, source="pilot-trajectory")
+        eps, eps_levels = sampled_divergences(self, pilot.points(), labs, source="pilot-trajectory",
+                                              weights=None if self._equal else self.weights)
         return Constants(L=L, sigma=sigma, eps=eps, eps_levels=eps_levels, f_star=Constant(0.0, LOWER))
+
+
+def digits_partitioned(kind: str, n: int, *, alpha: float | None = None, classes_per_worker: int | None = None,
+                       seed: int = 0, min_size: int = 1, **kwargs: Any) -> DigitsMLP:
+    """:class:`DigitsMLP` with its training images split by a partitioner of :mod:`empirical.partitions`.
+
+    Args:
+        kind: ``"dirichlet"`` (label skew, needs ``alpha``), ``"shards"`` (the FedAvg paper's
+            split, needs ``classes_per_worker``), ``"quantity"`` (IID labels, sizes skewed,
+            needs ``alpha``) or ``"iid"``.
+        n: workers.
+        alpha: Dirichlet concentration (``"dirichlet"``, ``"quantity"``).
+        classes_per_worker: shards per worker (``"shards"``).
+        seed: seed of the partition, and of the problem (its test split and start).
+        min_size: least images per worker (``"dirichlet"``, ``"quantity"``).
+        **kwargs: passed to :class:`DigitsMLP` (``hidden``, ``batch``, ``test_fraction``).
+
+    Example:
+        >>> p = digits_partitioned("dirichlet", 10, alpha=0.3, seed=0)
+        >>> p.n, p.partition.spec["kind"], round(float(p.weights.sum()), 12)
+        (10, 'dirichlet', 1.0)
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if alpha is not None and kind not in ("dirichlet", "quantity"):
+        raise ValueError(f"alpha applies to kind 'dirichlet' or 'quantity', not {kind!r}")
+    if classes_per_worker is not None and kind != "shards":
+        raise ValueError(f"classes_per_worker applies to kind 'shards', not {kind!r}")
+    if kind in ("dirichlet", "quantity") and alpha is None:
+        raise ValueError(f"alpha is required for kind {kind!r}")
+    if kind == "shards" and classes_per_worker is None:
+        raise ValueError("classes_per_worker is required for kind 'shards'")
+    for key in ("partition", "labels_per_worker", "n", "seed"):
+        if key in kwargs:
+            raise ValueError(f"{key} is set by digits_partitioned, not passed through")
+    labels = digits_train_labels(kwargs.get("test_fraction", 0.2), seed)
+    if kind == "dirichlet":
+        parts = dirichlet_partition(labels, n, alpha, seed, min_size=min_size)
+    elif kind == "shards":
+        parts = shard_partition(labels, n, classes_per_worker, seed)
+    elif kind == "quantity":
+        parts = quantity_skew_partition(labels.size, n, alpha, seed, min_size=min_size)
+    else:
+        parts = iid_partition(labels, n, seed)
+    return DigitsMLP(n=n, seed=seed, partition=parts, **kwargs)

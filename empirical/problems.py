@@ -878,7 +878,8 @@ def sampled_sigma(problem: Any, points: NDArray[np.float64], rng: np.random.Gene
 
 
 def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[NDArray[np.intp]], *,
-                        source: str = "sampled") -> tuple[Constant, tuple[Constant, ...]]:
+                        source: str = "sampled", weights: ArrayLike | None = None
+                        ) -> tuple[Constant, tuple[Constant, ...]]:
     """Estimate ``eps`` and A3's per-level ``eps_l`` from samples, labelled ``"estimated (...)"``.
 
     At every point of ``points`` (``(P, d)``, every worker evaluated there): ``eps^2`` is the
@@ -886,6 +887,10 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
     ``sum_p (n_p/n) max_points div_p`` (each group's worst point on its own, docs/theory.md
     §1.3 Assumptions A1-A3), not the worst point of the weighted sum, which can be smaller.
     Maxima over finitely many points are at most the suprema: these are lower estimates.
+
+    With ``weights`` (data weights ``p_j``, summing to 1) the same with ``1/n`` and ``n_q/n``
+    replaced by ``p_j`` and the weight sums ``p_q`` (:func:`empirical.partitions.weighted_divergences`);
+    ``None`` (default) is the size-weighted form above.
     """
     from empirical.aggregation import SortedLevels
 
@@ -893,6 +898,15 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
     P = points.shape[0]
     xs = np.broadcast_to(points[:, None, :], (P, problem.n, problem.d))
     grads = np.asarray(problem.worker_grads(xs), dtype=np.float64)
+    if weights is not None:
+        from empirical.partitions import weighted_divergences
+
+        total, divs, group_weights = weighted_divergences(grads, levels, weights)
+        where = f"at {P} {source} points"
+        return (Constant(float(np.sqrt(total.max())), f"{ESTIMATED} (largest data-weighted divergence {where})"),
+                tuple(Constant(float(np.sqrt(div.max(axis=0) @ pw)),
+                               f"{ESTIMATED} (A3's data-weighted sum of per-group maxima {where})")
+                      for div, pw in zip(divs, group_weights)))
     centred = grads - grads.mean(axis=1, keepdims=True)
     total_sq = float(np.einsum("pjd,pjd->p", centred, centred).max() / problem.n)
     sl = SortedLevels(levels, problem.n, validate=False)
