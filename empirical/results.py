@@ -74,6 +74,18 @@ class SimulationResult:
         """Save as ``.npz`` plus JSON metadata (see :mod:`empirical.results`)."""
         save_result(self, path)
 
+    def timeline(self, cost_model: Any) -> Any:
+        """The wall-clock-equivalent time axis of the recorded steps under ``cost_model``.
+
+        Entry ``r`` describes the ``t = steps[r]`` steps done before ``u^t`` was recorded: its
+        time, per-level aggregation counts and bytes (an :class:`empirical.cost.Timeline`;
+        the model is in :mod:`empirical.cost`). Computed from :attr:`config` (periods and
+        dimension), so a loaded result has it too; nothing is saved.
+        """
+        from empirical.cost import timeline
+
+        return timeline(cost_model, self.config["hierarchy"]["periods"], self.steps, d=len(self.config["x0"]))
+
 
 
 ARRAYS = ("steps", "grad_norm_sq", "loss", "divergence")
