@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
 
-__all__ = ["SortedLevels"]
+__all__ = ["SortedLevels", "WeightedLevels"]
 
 
 def _starts(sorted_labels: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -164,3 +164,142 @@ class SortedLevels:
                 dprev = dmeans
             prev = means
         return divs, slopes
+
+
+class WeightedLevels:
+    """Weighted aggregation and divergences on a :class:`SortedLevels` grouping (docs/theory.md §10
+    Weights and partial participation).
+
+    Every worker ``j`` of every batch row has a weight ``w_j >= 0`` (set per round by
+    :meth:`set_weights`, or drawn by :meth:`sample`); a group's weight ``w_q`` is the sum over its
+    members and its model the ``w``-weighted mean of its members' (every group of level ``>= 1``
+    must have positive weight). With ``w_j = 1/n`` these are :class:`SortedLevels`'s means and
+    divergences (up to rounding).
+
+    Args:
+        levels: the sorted grouping.
+        p: the normalised data-size weights ``p_j`` (``n`` positive numbers summing to 1), in
+            the problem's worker order; :meth:`sample` forms the sampled system's weights from them.
+
+    Example:
+        >>> s = SortedLevels([[0, 0, 1, 1]], 4)
+        >>> wl = WeightedLevels(s, np.full(4, 0.25))
+        >>> wl.set_weights(np.array([[0.25, 0.25, 0.5, 0.0]]))  # worker 3 not sampled
+        >>> x = np.arange(4.0).reshape(1, 4, 1)
+        >>> wl.divergences(x, np.empty_like(x))[1].tolist()  # u = sum_j w_j x_j
+        [[1.25]]
+        >>> wl.aggregate(x, 1, np.empty_like(x)); x[0, :, 0].tolist()  # weighted group means
+        [0.5, 0.5, 2.0, 2.0]
+    """
+
+    def __init__(self, levels: SortedLevels, p: NDArray[np.float64]) -> None:
+        self.levels = levels
+        self.p = np.asarray(p, dtype=np.float64)
+        n = levels.n
+        starts = levels.worker_starts[1]
+        self._p_sorted = self.p[levels.order]
+        self._group_p = np.add.reduceat(self._p_sorted, starts)  # p_q of every level-1 group
+        gid = np.zeros(n, dtype=np.intp)
+        gid[starts[1:]] = 1
+        self._gid = np.cumsum(gid)  # level-1 group of every sorted position
+        self._rank = np.arange(n) - starts[self._gid]  # position inside its level-1 group
+
+    # ------------------------------------------------------------------ weights of a round
+    def set_weights(self, w: NDArray[np.float64]) -> None:
+        """Set the workers' weights ``w`` of shape ``(batch, n)`` (problem order) for the round."""
+        L = self.levels
+        self.w = np.ascontiguousarray(w, dtype=np.float64)
+        self._w_col = self.w[:, :, None]
+        ws = self.w[:, L.order] if not L.identity else self.w
+        totals = [ws]
+        for l in range(1, L.M + 1):
+            totals.append(np.add.reduceat(totals[-1], L.child_starts[l], axis=1))
+        self._totals = totals  # totals[l]: (batch, K_l), the level-l groups' weights
+        self._ws_col = ws[:, :, None]
+        self._total_cols = [t[:, :, None] for t in totals]
+
+    def sample(self, keys: NDArray[np.float64], S: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """Partial participation: in every level-1 group of every batch row, the ``S`` members with
+        the smallest ``keys`` (uniform draws, one per worker, problem order; ties to the lower
+        worker index) take part. Sets and returns the sampled system's weights
+        ``w_j = p_q p_j / sum_{i sampled in q} p_i`` (0 when not sampled) and the sampled mask,
+        both ``(batch, n)`` in the problem's worker order.
+        """
+        L = self.levels
+        b, n = keys.shape
+        ks = keys[:, L.order] if not L.identity else keys
+        gid = np.broadcast_to(self._gid, ks.shape)
+        perm = np.lexsort((ks, gid), axis=-1)  # by group, then key: group q's members in key order
+        chosen = np.empty((b, n), dtype=bool)
+        np.put_along_axis(chosen, perm, np.broadcast_to(self._rank < S, (b, n)), axis=1)
+        pm = np.where(chosen, self._p_sorted, 0.0)
+        psum = np.add.reduceat(pm, L.worker_starts[1], axis=1)
+        ws = self._group_p[self._gid] * pm / psum[:, self._gid]
+        w = np.empty_like(ws)
+        sampled = np.empty_like(chosen)
+        w[:, L.order] = ws
+        sampled[:, L.order] = chosen
+        self.set_weights(w)
+        return w, sampled
+
+    # ------------------------------------------------------------------ the two jobs
+    def _weighted_sorted(self, x: NDArray[np.float64], work: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``w_j x_j`` in sorted order, written into ``work``."""
+        if self.levels.identity:
+            return np.multiply(x, self._ws_col, out=work)
+        np.take(x, self.levels.order, axis=1, out=work)
+        return np.multiply(work, self._ws_col, out=work)
+
+    def _means(self, wxs: NDArray[np.float64], l: int) -> NDArray[np.float64]:
+        """Weighted means ``(batch, K_l, d)`` of the level-``l`` groups from sorted ``w_j x_j``."""
+        L = self.levels
+        b, n, d = wxs.shape
+        if L.equal[l]:
+            k = L.sizes[l].size
+            sums = np.add.reduce(wxs.reshape(b, k, n // k, d), axis=2)
+        else:
+            sums = np.add.reduceat(wxs, L.worker_starts[l], axis=1)
+        return np.divide(sums, self._total_cols[l], out=sums)
+
+    def global_model(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``u = sum_j w_j x_j``, ``(batch, d)``: the sampled system's global model."""
+        return np.einsum("bn,bnd->bd", self.w, x)
+
+    def aggregate(self, x: NDArray[np.float64], level: int, work: NDArray[np.float64]) -> None:
+        """Replace every worker's model by its level-``level`` group's weighted mean, in place
+        (the top level: by ``u = sum_j w_j x_j``). Workers of weight 0 receive their group's
+        mean too (the engine restores the ones that must not move). ``work``: scratch of
+        ``x``'s shape."""
+        if level == self.levels.M:
+            np.copyto(x, self.global_model(x)[:, None, :])
+            return
+        means = self._means(self._weighted_sorted(x, work), level)
+        np.take(means, self.levels.group_of_worker[level], axis=1, out=x)
+
+    def divergences(self, x: NDArray[np.float64], work: NDArray[np.float64]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(Delta, u)``: ``Delta_l = sum_{q at level l-1} w_q ||u_q - u_parent(q)||^2``, shape
+        ``(batch, M)`` (``u_q`` the ``w``-weighted mean; groups of weight 0 add 0), and
+        ``u = sum_j w_j x_j``, ``(batch, d)``. ``work`` is scratch of ``x``'s shape (overwritten)."""
+        L = self.levels
+        b, n, d = x.shape
+        M, take, einsum = L.M, np.take, np.einsum
+        u = self.global_model(x)
+        means: list[NDArray[np.float64] | None] = [None]
+        if M > 1:
+            means.append(self._means(self._weighted_sorted(x, work), 1))
+            for l in range(2, M):
+                sums = np.add.reduceat(means[l - 1] * self._total_cols[l - 1], L.child_starts[l], axis=1)
+                means.append(np.divide(sums, self._total_cols[l], out=sums))
+        means.append(u[:, None, :])
+        out = np.empty((b, M))
+        if M > 1:
+            take(means[1], L.group_of_worker[1], axis=1, out=work)
+            np.subtract(x, work, out=work)
+        else:
+            np.subtract(x, means[1], out=work)
+        out[:, 0] = einsum("bn,bn->b", einsum("bnd,bnd->bn", work, work), self.w)
+        for l in range(2, M + 1):
+            diff = means[l - 1] - take(means[l], L.parent[l], axis=1)
+            out[:, l - 1] = einsum("bk,bk->b", einsum("bkd,bkd->bk", diff, diff), self._totals[l - 1])
+        return out, u

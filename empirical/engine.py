@@ -39,10 +39,10 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from empirical.aggregation import SortedLevels
+from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
 from empirical.results import SimulationResult
-from empirical.streams import SeedStreams
+from empirical.streams import SeedStreams, participation_streams
 
 __all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
 
@@ -61,7 +61,41 @@ def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, see
     for name, value in (("steps", steps), ("seeds", seeds), ("record_every", record_every)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every)
+
+
+def _check_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | None:
+    """The normalised weights ``p_j = weights_j / sum weights`` (docs/theory.md §10), or ``None``."""
+    if weights is None:
+        return None
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"weights must be {n} positive finite numbers (one per worker), got {weights!r}") from None
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"weights must be {n} positive finite numbers (one per worker), got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must be finite, got a non-finite weight at worker {int(np.argmin(np.isfinite(w)))}")
+    if not np.all(w > 0):
+        raise ValueError(f"weights must be positive, got {w[w <= 0][0]!r} at worker {int(np.argmax(w <= 0))}")
+    total = w.sum()
+    if not np.isfinite(total):
+        raise ValueError("weights must have a finite sum")
+    return w / total
+
+
+def _check_participation(participation: Any, levels: SortedLevels) -> int | None:
+    """``S`` (workers per level-1 group per round), checked against the smallest level-1 group."""
+    if participation is None:
+        return None
+    if isinstance(participation, (bool, np.bool_)) or not isinstance(participation, (int, np.integer)) \
+            or participation < 1:
+        raise ValueError(f"participation must be a positive integer S (workers per level-1 group per round) or "
+                         f"None, got {participation!r}")
+    smallest = int(levels.sizes[1].min())
+    if participation > smallest:
+        raise ValueError(f"participation S = {participation} is larger than the smallest level-1 group "
+                         f"({smallest} workers)")
+    return int(participation)
 
 
 def _available_memory() -> int | None:
@@ -89,20 +123,21 @@ def _available_memory() -> int | None:
     return available
 
 
-def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: int) -> None:
+def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: int, held_rows: int = 0) -> None:
     """Refuse up front a run whose arrays do not fit in the memory available.
 
     The state ``x``, the gradient buffer and the problem's scratch (three ``(seeds, n, d)``
     arrays), and per recorded step the step index, ``||grad f(u^t)||^2``, ``f(u^t)`` and ``M``
     divergences per seed; a run may take three quarters of the memory available (the rest is
     left for the problem, the interpreter and the averages taken afterwards). The error says
-    which ``record_every`` would fit.
+    which ``record_every`` would fit. ``held_rows``: rows of ``d`` numbers kept besides (the
+    models of the workers that sit out a round under partial participation).
     """
     available = _available_memory()
     if available is None:
         return
     gib = 2.0**30
-    state = 3 * 8 * seeds * n * d
+    state = 8 * d * (3 * seeds * n + held_rows)
     per_record = 8 * (1 + seeds * (2 + M))
     recorded = -(-steps // record_every)
     need = state + per_record * recorded
@@ -154,11 +189,92 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
     return parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY
 
 
+def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels, x: NDArray[np.float64],
+                   g: NDArray[np.float64], rng: SeedStreams, lr: float, steps: int, seed: int, record_every: int,
+                   progress: Any, observer: Any, metric_items: list[Any],
+                   records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], fused: bool,
+                   p: NDArray[np.float64], S: int | None) -> tuple[int, dict[str, int] | None]:
+    """The hot loop with weights ``p`` and, if ``S`` is given, partial participation
+    (docs/theory.md §10 Weights and partial participation; the module docstring).
+
+    At every round start (``t % P_M == 0``) each seed draws ``n`` uniform keys from its own
+    participation stream and every level-1 group keeps its ``S`` smallest
+    (:meth:`empirical.aggregation.WeightedLevels.sample`); the models of the others (all equal
+    to the global model at a round start) are copied aside once and written back after every
+    step and every aggregation below the top, so they do not move during the round. The step
+    itself is the full run's (every worker's gradient and noise, fused when the problem allows):
+    the noise does not depend on the participation. Fills ``records`` and returns
+    ``(rows recorded, divergence report or None)``.
+    """
+    grad_norm_sq, loss, divergence = records
+    seeds, n, d = x.shape
+    M, top = levels.M, periods[-1]
+    weighted = WeightedLevels(levels, p)
+    if S is None:
+        weighted.set_weights(np.broadcast_to(p, (seeds, n)))
+        held = flat = keys = part = None
+    else:
+        part = participation_streams(seed, seeds)
+        keys = np.empty((seeds, n))
+        held = np.empty((seeds * (n - S * levels.sizes[1].size), d))  # the sitting-out models of a round
+        flat = x.reshape(seeds * n, d)
+        out_rows = np.empty(held.shape[0], dtype=np.intp)
+    stochastic_grads, aggregate, divergences = problem.stochastic_grads, weighted.aggregate, weighted.divergences
+    grad_of, loss_of = problem.grad, problem.loss
+    after = _schedule(periods).tolist()
+    tick = max(1, steps // 100)
+    isfinite, einsum, take = np.isfinite, np.einsum, np.take
+    next_record, r, diverged = 0, 0, None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for t in range(steps):
+            if part is not None and t % top == 0:  # a round starts: draw who takes part
+                part.random(out=keys)
+                _, sampled = weighted.sample(keys, S)
+                out_rows[...] = np.flatnonzero(~sampled.ravel())
+                take(flat, out_rows, axis=0, out=held)
+            if t == next_record:
+                next_record += record_every
+                div_r = divergence[:, r]
+                div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
+                gu = grad_of(u)
+                grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
+                loss[:, r] = loss_of(u)
+                for fn, values in metric_items:
+                    values[:, r] = fn(u)
+                if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
+                    bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
+                    diverged = {"step": int(t), "seed": int(np.argmax(bad))}
+                    break
+                if observer is not None:
+                    view = x.view()
+                    view.flags.writeable = False
+                    observer(t, view, u)
+                r += 1
+            if fused:
+                stochastic_grads(x, rng, g, lr=lr)
+            else:
+                stochastic_grads(x, rng, out=g)
+                g *= lr
+                x -= g
+            level = after[(t + 1) % top]
+            # the sitting-out workers have weight 0: an aggregation below the top ignores their
+            # (stepped) rows and overwrites them, so they are written back once, after it
+            if level and level < M:
+                aggregate(x, level, work=g)
+            if level == M:
+                aggregate(x, level, work=g)  # the round ends: everyone gets u = sum_j w_j x_j
+            elif held is not None:
+                flat[out_rows] = held
+            if progress is not None and (t + 1) % tick == 0:
+                progress(t + 1)
+    return r, diverged
+
+
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
              x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None,
              metrics: dict[str, Any] | None = None,
-             observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None
-             ) -> SimulationResult:
+             observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None,
+             weights: ArrayLike | None = None, participation: int | None = None) -> SimulationResult:
     """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
 
     Args:
@@ -180,6 +296,20 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             state, valid only during the call) and the global averages ``u`` of shape
             ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
             ``None``.
+        weights: data-size weights, ``n`` positive finite numbers (normalised to ``p_j``, sum
+            1); ``None`` for equal weights ``1/n`` (docs/theory.md §10 Weights and partial
+            participation). Given, the global model, the aggregations and the divergences are
+            ``p``-weighted (the problem's ``grad`` and ``loss`` should then be the ``p``-weighted
+            objective's: that is the problem's job).
+        participation: ``None`` (everyone takes part) or ``S``: at the start of every round (the
+            ``P_M`` steps between global aggregations) every level-1 group draws ``S`` of its
+            members, uniformly without replacement, from the seed's participation stream
+            (:func:`empirical.streams.participation_streams`); only they train, the others keep
+            their model until the round's global aggregation gives everyone
+            ``u = sum_j w_j x_j``, with ``w_j = p_q p_j / sum_{i sampled in q} p_i`` for a member
+            ``j`` of level-1 group ``q`` (``p_q``: the group's whole weight) and 0 for the others.
+            Recorded ``u``, aggregations and divergences use ``w`` (module docstring). The noise
+            is drawn for every worker at every step, as in a full run.
 
     Returns:
         A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
@@ -194,9 +324,13 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         ((3, 40), (3, 40, 2))
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
+    levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
+    p = _check_weights(weights, hierarchy.n)
+    S = _check_participation(participation, levels)
+    held = 0 if S is None else seeds * (hierarchy.n - S * levels.sizes[1].size)
+    _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every, held)
     start = _start(problem, x0)
     rng = SeedStreams(seed, seeds)
-    levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
     schedule = _schedule(hierarchy.periods)
     n, d = problem.n, problem.d
     x = np.empty((seeds, n, d))
@@ -222,37 +356,42 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     metric_items = [(fn, metric_values[name]) for name, fn in metrics.items()]
     isfinite, einsum = np.isfinite, np.einsum
     next_record = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for t in range(steps):
-            if t == next_record:
-                next_record += record_every
-                div_r = divergence[:, r]
-                div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
-                gu = grad_of(u)
-                grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
-                loss[:, r] = loss_of(u)
-                for fn, values in metric_items:
-                    values[:, r] = fn(u)
-                if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
-                    bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
-                    diverged = {"step": int(t), "seed": int(np.argmax(bad))}
-                    break
-                if observer is not None:
-                    view = x.view()
-                    view.flags.writeable = False
-                    observer(t, view, u)
-                r += 1
-            if fused:
-                stochastic_grads(x, rng, g, lr=lr)  # x -= lr g block by block: the same operations
-            else:
-                stochastic_grads(x, rng, out=g)
-                g *= lr
-                x -= g
-            level = after[(t + 1) % period]
-            if level:
-                aggregate(x, level, work=g)  # g is dead until the next gradient
-            if progress is not None and (t + 1) % tick == 0:
-                progress(t + 1)
+    if p is not None or S is not None:
+        r, diverged = _weighted_loop(problem, hierarchy.periods, levels, x, g, rng, lr, steps, seed, record_every,
+                                     progress, observer, metric_items, (grad_norm_sq, loss, divergence), fused,
+                                     np.full(n, 1.0 / n) if p is None else p, S)
+    else:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for t in range(steps):
+                if t == next_record:
+                    next_record += record_every
+                    div_r = divergence[:, r]
+                    div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
+                    gu = grad_of(u)
+                    grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
+                    loss[:, r] = loss_of(u)
+                    for fn, values in metric_items:
+                        values[:, r] = fn(u)
+                    if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
+                        bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
+                        diverged = {"step": int(t), "seed": int(np.argmax(bad))}
+                        break
+                    if observer is not None:
+                        view = x.view()
+                        view.flags.writeable = False
+                        observer(t, view, u)
+                    r += 1
+                if fused:
+                    stochastic_grads(x, rng, g, lr=lr)  # x -= lr g block by block: the same operations
+                else:
+                    stochastic_grads(x, rng, out=g)
+                    g *= lr
+                    x -= g
+                level = after[(t + 1) % period]
+                if level:
+                    aggregate(x, level, work=g)  # g is dead until the next gradient
+                if progress is not None and (t + 1) % tick == 0:
+                    progress(t + 1)
     if diverged is not None:
         warnings.warn(f"the run diverged (a non-finite value) at step {diverged['step']}, seed "
                       f"{diverged['seed']}; returning the {r} steps recorded before it", DivergenceWarning, stacklevel=2)
@@ -263,6 +402,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                       "levels": [lab.tolist() for lab in hierarchy.levels]},
         "lr": float(lr), "steps": int(steps), "seeds": int(seeds), "seed": int(seed),
         "x0": start.tolist(), "record_every": int(record_every),
+        "weights": None if weights is None else np.asarray(weights, dtype=np.float64).tolist(),
+        "participation": S,
     }
     extra = {"metrics": {name: values[:, :r] for name, values in metric_values.items()}} if metrics else {}
     return SimulationResult(steps=recorded[:r], grad_norm_sq=grad_norm_sq[:, :r], loss=loss[:, :r],

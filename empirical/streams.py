@@ -22,7 +22,11 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SeedStreams"]
+__all__ = ["SeedStreams", "participation_streams", "PARTICIPATION_KEY"]
+
+#: the spawn-key word of the participation streams (ASCII "part"); the noise streams have the
+#: one-word keys ``(s,)`` of ``SeedSequence(seed).spawn``, so the two never share a key
+PARTICIPATION_KEY = 0x70617274
 
 
 class SeedStreams:
@@ -31,6 +35,9 @@ class SeedStreams:
     Args:
         seed: the root seed (an ``int``).
         seeds: the number of independent streams.
+        key: ``None`` for the noise streams; an ``int`` gives other streams, one per seed
+            (spawn key ``(s, key)``), independent of the noise ones (see
+            :func:`participation_streams`).
 
     Example:
         >>> a = SeedStreams(7, 3).standard_normal((3, 2))
@@ -39,9 +46,12 @@ class SeedStreams:
         True
     """
 
-    def __init__(self, seed: int, seeds: int) -> None:
+    def __init__(self, seed: int, seeds: int, *, key: int | None = None) -> None:
         self.seed, self.seeds = int(seed), int(seeds)
-        children = np.random.SeedSequence(self.seed).spawn(self.seeds)
+        if key is None:  # the noise: SeedSequence(seed).spawn(seeds), keys (s,)
+            children = np.random.SeedSequence(self.seed).spawn(self.seeds)
+        else:  # another purpose: keys (s, key), independent of the noise and of how many seeds run
+            children = [np.random.SeedSequence(self.seed, spawn_key=(s, int(key))) for s in range(self.seeds)]
         self.generators: list[np.random.Generator] = [np.random.Generator(np.random.SFC64(c)) for c in children]
 
     def __len__(self) -> int:
@@ -94,3 +104,19 @@ class SeedStreams:
                 f"SeedStreams has no {name!r}: use standard_normal, normal, random, uniform or integers, "
                 f"or draw per seed from .generators[s]")
         raise AttributeError(name)
+
+
+def participation_streams(seed: int, seeds: int) -> SeedStreams:
+    """The participation streams of a run (docs/theory.md §10 Weights and partial participation):
+    one generator per seed, independent of the noise streams of the same ``seed``, so a run's
+    noise does not depend on its participation and run ``s`` does not depend on how many
+    seeds run beside it.
+
+    Example:
+        >>> a = participation_streams(7, 3).random((3, 2))
+        >>> bool(np.array_equal(a[:2], participation_streams(7, 2).random((2, 2))))
+        True
+        >>> bool(np.array_equal(a, SeedStreams(7, 3).random((3, 2))))  # not the noise
+        False
+    """
+    return SeedStreams(seed, seeds, key=PARTICIPATION_KEY)
