@@ -21,7 +21,7 @@ from typing import Any
 
 from bounds.coefficients import THEORY, Coefficients
 
-__all__ = ["Instance", "theorem_terms", "theorem_condition"]
+__all__ = ["Instance", "theorem_terms", "theorem_condition", "step_size_condition"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,17 @@ def theorem_condition(x: Instance, loosen: int = 1, coefficients: Coefficients =
 
 def _condition(x: Instance, c: Coefficients, loosen: int = 1) -> bool:
     """Theorem 2's conditions, decided exactly (each float at its exact rational value)."""
-    g, L = Fraction(x.gamma), Fraction(x.L)
-    period_sum = sum(P * (P - 1) for P in x.periods)
+    return step_size_condition(x.gamma, x.L, x.periods, c, loosen)
+
+
+def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], coefficients: Coefficients = THEORY,
+                        loosen: int = 1) -> bool:
+    """``gamma L <= loosen`` and ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= loosen``, decided
+    exactly (each float at its exact rational value): the step-size condition of
+    docs/theory.md §4.2 Theorem 2, shared by its extensions (§10)."""
+    c = coefficients
+    g, L = Fraction(gamma), Fraction(L)
+    period_sum = sum(P * (P - 1) for P in periods)
     cond = Fraction(c.condition.p, c.condition.q) if c.condition.is_Rational else Fraction(float(c.condition))
     return g * L <= loosen and cond * g * g * L * L * period_sum <= loosen
 
