@@ -147,11 +147,14 @@ def steps_to_target(bound: Bound, target: float, **values: Any) -> TargetSteps:
     floor = sp.Add(*others).xreplace(subs)
     goal = sp.Rational(target)
     gamma = float(subs[s.gamma])
+    if start == 0 and floor <= goal:  # F0 = 0: the bound is R at every horizon
+        return TargetSteps(1, gamma, target, 0.0, float(floor), "T = 1: the bound has no start term (S = 0) and "
+                           f"R = {float(floor):.6g} <= target")
     if goal <= floor:
         return TargetSteps(None, gamma, target, float(start), float(floor),
                            f"unreachable at gamma = {gamma:.6g}: the target {target:.6g} is at or below the floor "
                            f"{float(floor):.6g} of the terms that do not depend on T")
-    T = max(1, int(sp.ceiling(start / (goal - floor))))
+    T = max(1, int(sp.ceiling(start / (goal - floor))))  # S > 0 here (S = 0 was decided above)
     return TargetSteps(T, gamma, target, float(start), float(floor),
                        f"T = ceil(S / (target - R)) with S = {float(start):.6g}, R = {float(floor):.6g}, exact")
 
@@ -192,6 +195,7 @@ def fastest_step_size(bound: Bound, target: float, gamma_max: float, **values: A
     arrays = bound.values_to_arrays({**values, "gamma": 1.0, "T": 1})
     check_domain(bound, arrays)
     _, b, c = _gamma_coefficients(bound, arrays)  # R(gamma) = b gamma + c gamma^2
+    b, c = max(b, 0.0), max(c, 0.0)  # both are sums of non-negative terms; no rounding below 0
     root = 2 * goal / (2 * b + math.sqrt(4 * b * b + 12 * c * goal)) if (b > 0 or c > 0) else math.inf
     gamma = min(root, float(gamma_max))
     best = steps_to_target(bound, goal, gamma=gamma, **values)
