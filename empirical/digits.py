@@ -24,13 +24,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.partitions import (Partition, data_weights, dirichlet_partition, iid_partition,
-                                  quantity_skew_partition, shard_partition)
+from empirical.partitions import KINDS, Partition, as_partition, data_weights, make_partition
 from empirical.problems import LOWER, Constant, Constants, sampled_divergences, sampled_sigma
 
 __all__ = ["DigitsMLP", "digits_partitioned", "digits_train_labels"]
-
-KINDS = ("dirichlet", "shards", "quantity", "iid")
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +121,7 @@ class DigitsMLP:
             self.partition = Partition([p[:m] for p in per_worker],
                                        dict(kind="label_pairs", n=self.n, labels_per_worker=int(labels_per_worker)))
         else:
-            self.partition = self._check_partition(partition, len(train_y))
+            self.partition = as_partition(partition, self.n, len(train_y), "training images")
         self.sizes = self.partition.sizes
         self.weights = data_weights(self.partition)
         self._equal = bool(np.all(self.sizes == self.sizes[0]))
@@ -165,20 +162,6 @@ class DigitsMLP:
             for k, part in enumerate(np.array_split(idx, len(owners[c]))):
                 per_worker[owners[c][k]].extend(part.tolist())
         return per_worker
-
-    def _check_partition(self, partition: Sequence[ArrayLike], size: int) -> Partition:
-        if isinstance(partition, (str, bytes)) or not hasattr(partition, "__len__") or len(partition) != self.n:
-            got = len(partition) if hasattr(partition, "__len__") else repr(partition)
-            raise ValueError(f"partition must hold n = {self.n} index arrays, got {got}")
-        parts = []
-        for j, p in enumerate(partition):
-            arr = np.asarray(p)
-            if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-                raise ValueError(f"partition[{j}] must be a non-empty 1-d array of integer indices")
-            if arr.min() < 0 or arr.max() >= size:
-                raise ValueError(f"partition[{j}] must index the {size} training images (0 .. {size - 1})")
-            parts.append(arr)
-        return Partition(parts, getattr(partition, "spec", None))
 
     def default_x0(self) -> NDArray[np.float64]:
         return self._x0
@@ -306,26 +289,12 @@ def digits_partitioned(kind: str, n: int, *, alpha: float | None = None, classes
         >>> p.n, p.partition.spec["kind"], round(float(p.weights.sum()), 12)
         (10, 'dirichlet', 1.0)
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if alpha is not None and kind not in ("dirichlet", "quantity"):
-        raise ValueError(f"alpha applies to kind 'dirichlet' or 'quantity', not {kind!r}")
-    if classes_per_worker is not None and kind != "shards":
-        raise ValueError(f"classes_per_worker applies to kind 'shards', not {kind!r}")
-    if kind in ("dirichlet", "quantity") and alpha is None:
-        raise ValueError(f"alpha is required for kind {kind!r}")
-    if kind == "shards" and classes_per_worker is None:
-        raise ValueError("classes_per_worker is required for kind 'shards'")
     for key in ("partition", "labels_per_worker", "n", "seed"):
         if key in kwargs:
             raise ValueError(f"{key} is set by digits_partitioned, not passed through")
+    if kind not in KINDS:  # before loading the data
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     labels = digits_train_labels(kwargs.get("test_fraction", 0.2), seed)
-    if kind == "dirichlet":
-        parts = dirichlet_partition(labels, n, alpha, seed, min_size=min_size)
-    elif kind == "shards":
-        parts = shard_partition(labels, n, classes_per_worker, seed)
-    elif kind == "quantity":
-        parts = quantity_skew_partition(labels.size, n, alpha, seed, min_size=min_size)
-    else:
-        parts = iid_partition(labels, n, seed)
+    parts = make_partition(kind, labels, n, alpha=alpha, classes_per_worker=classes_per_worker, seed=seed,
+                           min_size=min_size)
     return DigitsMLP(n=n, seed=seed, partition=parts, **kwargs)

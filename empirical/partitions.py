@@ -31,6 +31,9 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "Partition",
+    "KINDS",
+    "as_partition",
+    "make_partition",
     "dirichlet_partition",
     "shard_partition",
     "quantity_skew_partition",
@@ -249,6 +252,75 @@ def iid_partition(labels_or_size: ArrayLike | int, n: int, seed: int) -> Partiti
     rng = np.random.default_rng(seed)
     parts = [np.sort(p) for p in np.array_split(rng.permutation(size), n)]
     return Partition(parts, dict(kind="iid", n=n, seed=seed))
+
+
+KINDS = ("dirichlet", "shards", "quantity", "iid")
+"""The partitioners :func:`make_partition` knows, by name."""
+
+
+def make_partition(kind: str, labels: ArrayLike, n: int, *, alpha: float | None = None,
+                   classes_per_worker: int | None = None, seed: int = 0, min_size: int = 1) -> Partition:
+    """One of the partitioners by name, with only the parameter it uses.
+
+    Args:
+        kind: ``"dirichlet"`` (:func:`dirichlet_partition`, needs ``alpha``), ``"shards"``
+            (:func:`shard_partition`, needs ``classes_per_worker``), ``"quantity"``
+            (:func:`quantity_skew_partition` of ``len(labels)`` items, needs ``alpha``) or
+            ``"iid"`` (:func:`iid_partition`).
+        labels: class of every item, ``(N,)``.
+        n, seed: workers and seed.
+        alpha, classes_per_worker, min_size: the partitioner's parameter; giving one the
+            partitioner does not use is an error.
+
+    Example:
+        >>> make_partition("shards", np.repeat(np.arange(4), 5), 2, classes_per_worker=2).spec["kind"]
+        'shards'
+        >>> make_partition("iid", np.zeros(8, dtype=int), 2, alpha=0.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: alpha applies to kind 'dirichlet' or 'quantity', not 'iid'
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if alpha is not None and kind not in ("dirichlet", "quantity"):
+        raise ValueError(f"alpha applies to kind 'dirichlet' or 'quantity', not {kind!r}")
+    if classes_per_worker is not None and kind != "shards":
+        raise ValueError(f"classes_per_worker applies to kind 'shards', not {kind!r}")
+    if kind in ("dirichlet", "quantity") and alpha is None:
+        raise ValueError(f"alpha is required for kind {kind!r}")
+    if kind == "shards" and classes_per_worker is None:
+        raise ValueError("classes_per_worker is required for kind 'shards'")
+    if kind == "dirichlet":
+        return dirichlet_partition(labels, n, alpha, seed, min_size=min_size)
+    if kind == "shards":
+        return shard_partition(labels, n, classes_per_worker, seed)
+    if kind == "quantity":
+        return quantity_skew_partition(_labels(labels).size, n, alpha, seed, min_size=min_size)
+    return iid_partition(labels, n, seed)
+
+
+def as_partition(partition: Sequence[ArrayLike], n: int, size: int, what: str = "items") -> Partition:
+    """``partition`` checked as ``n`` non-empty integer index arrays into ``size`` items, as a
+    :class:`Partition` (keeping its ``spec``, else ``{"kind": "given"}``). Overlaps are allowed.
+
+    Example:
+        >>> as_partition([[0, 1], [5]], 2, size=4)
+        Traceback (most recent call last):
+        ...
+        ValueError: partition[1] must index the 4 items (0 .. 3)
+    """
+    if isinstance(partition, (str, bytes)) or not hasattr(partition, "__len__") or len(partition) != n:
+        got = len(partition) if hasattr(partition, "__len__") else repr(partition)
+        raise ValueError(f"partition must hold n = {n} index arrays, got {got}")
+    parts = []
+    for j, p in enumerate(partition):
+        arr = np.asarray(p)
+        if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"partition[{j}] must be a non-empty 1-d array of integer indices")
+        if arr.min() < 0 or arr.max() >= size:
+            raise ValueError(f"partition[{j}] must index the {size} {what} (0 .. {size - 1})")
+        parts.append(arr)
+    return Partition(parts, getattr(partition, "spec", None))
 
 
 # ---------------------------------------------------------------------- weights and skew

@@ -29,3 +29,93 @@ def test_training_reduces_loss_and_accuracy_is_recorded():
     c = p.constants([np.arange(10) // 5])
     assert c.sigma.label.startswith("estimated (") and c.L.value > 0
     assert set(c.estimated()) == {"L", "sigma", "eps", "eps_levels[0]", "eps_levels[1]"}
+
+
+# ---------------------------------------------------------------------- partitions
+import hashlib
+
+import pytest
+
+from empirical.digits import digits_partitioned, digits_train_labels
+from empirical.partitions import partition_report
+from empirical.streams import SeedStreams
+
+
+def _sha(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def test_default_split_is_unchanged_bit_for_bit():
+    """Pinned from the label-pair split before partitions existed (F7 depends on it)."""
+    p = DigitsMLP()
+    x0 = p.default_x0()
+    assert p.m == 69 and p.partition.spec == dict(kind="label_pairs", n=20, labels_per_worker=2)
+    assert float(p.loss(x0)).hex() == "0x1.35e3eadd2339bp+1"
+    assert _sha(p.grad(x0)) == "638bcf83d324c3d5" and _sha(p.X) == "3ef0f8d59596cc99"
+    xs = np.broadcast_to(x0, (2, p.n, p.d)).copy()
+    assert _sha(p.stochastic_grads(xs, SeedStreams(5, 2), np.empty_like(xs))) == "dd1e15300563fa33"
+    assert p.weights.tolist() == [0.05] * 20 and "partition" not in p.params
+    # the same split given explicitly is the same problem
+    q = DigitsMLP(partition=list(p.partition))
+    assert np.array_equal(q.X, p.X) and q.loss(x0) == p.loss(x0)
+    assert all(np.array_equal(p.labels[part], p.Y[j]) for j, part in enumerate(p.partition))  # it indexes the labels
+
+
+def test_unequal_workers_weighted_objective_and_gradients():
+    p = digits_partitioned("dirichlet", 8, alpha=0.3, seed=2, hidden=4)
+    assert len(set(p.sizes.tolist())) > 1 and p.X.shape == (8, p.sizes.max(), 64)
+    assert p.params["partition"]["alpha"] == 0.3
+    assert all(set(np.unique(p.Y[j, :s])) == set(p.classes[j]) for j, s in enumerate(p.sizes))
+    u = p.default_x0() + np.random.default_rng(0).normal(scale=0.1, size=p.d)
+    g = p.grad(u)
+    for i in np.random.default_rng(1).choice(p.d, size=8, replace=False):
+        e = np.zeros(p.d)
+        e[i] = 1e-6
+        fd = (p.loss(u + e) - p.loss(u - e)) / 2e-6
+        assert abs(fd - g[i]) <= 1e-6 + 1e-5 * abs(g[i])
+    # two ways: f = sum_j p_j F_j is the mean loss over every image the partition holds
+    pooled = DigitsMLP(n=1, hidden=4, seed=2, partition=[np.concatenate(list(p.partition))])
+    assert p.loss(u) == pytest.approx(pooled.loss(u), rel=1e-12)
+    np.testing.assert_allclose(g, pooled.grad(u), rtol=1e-9, atol=1e-14)
+
+
+def test_minibatches_are_drawn_among_the_workers_own_images():
+    labels = digits_train_labels()
+    parts = [np.array([5]), np.arange(100, 130), np.arange(200, 500)]
+    p = DigitsMLP(n=3, hidden=4, batch=4, partition=parts)
+    assert p.sizes.tolist() == [1, 30, 300] and p.labels.tolist() == labels.tolist()
+    xs = np.broadcast_to(p.default_x0(), (400, 3, p.d)).copy()
+    g = p.stochastic_grads(xs, np.random.default_rng(0), np.empty_like(xs))
+    true = p.worker_grads(xs[:1])[0]
+    np.testing.assert_allclose(g[:, 0], np.broadcast_to(true[0], g[:, 0].shape), rtol=1e-12, atol=1e-15)  # one image
+    se = g[:, 1].std(axis=0) / np.sqrt(400)
+    assert np.all(np.abs(g[:, 1].mean(axis=0) - true[1]) <= 5 * se + 1e-12)  # unbiased among its own 30
+    s = p.stochastic_grads(xs[:2], SeedStreams(1, 2), np.empty_like(xs[:2]))  # the engine's streams work too
+    assert np.all(np.isfinite(s))
+
+
+def test_every_kind_builds_and_reports_weighted_constants():
+    for kind, extra in [("shards", dict(classes_per_worker=2)), ("quantity", dict(alpha=1.0)), ("iid", {})]:
+        p = digits_partitioned(kind, 6, seed=1, hidden=4, **extra)
+        assert p.partition.spec["kind"] == kind and sum(p.sizes) == len(p.labels)
+        if kind == "shards":
+            assert max(len(c) for c in p.classes) <= 4  # a shard straddles at most two classes
+    r = partition_report(p, [np.arange(6) // 3])
+    assert r["partition"]["kind"] == "iid" and r["label_entropy"] > 2.2
+    assert "data-weighted" in r["eps"]["label"] and "pilot-trajectory" in r["eps_levels"][1]["label"]
+    assert r["sigma"]["label"].startswith("estimated (") and "16 draws" in r["sigma"]["label"]
+    assert set(r["estimated"]) == {"L", "sigma", "eps", "eps_levels[0]", "eps_levels[1]"}
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: digits_partitioned("labels", 4), "kind must be one of"),
+    (lambda: digits_partitioned("dirichlet", 4), "alpha is required"),
+    (lambda: digits_partitioned("shards", 4, alpha=1.0, classes_per_worker=2), "alpha applies"),
+    (lambda: digits_partitioned("iid", 4, partition=[]), "partition is set by digits_partitioned"),
+    (lambda: DigitsMLP(n=2, partition=[[0, 1]]), "partition must hold n = 2 index arrays, got 1"),
+    (lambda: DigitsMLP(n=1, partition=[[0, 5000]]), r"partition\[0\] must index the 1438 training images"),
+    (lambda: DigitsMLP(n=1, partition=[[]]), r"partition\[0\] must be a non-empty"),
+])
+def test_bad_partitions_are_rejected(call, msg):
+    with pytest.raises(ValueError, match=msg):
+        call()
