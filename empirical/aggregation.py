@@ -12,6 +12,10 @@ nothing of that size (the engine lends its gradient buffer, which is dead at tho
 
 This is the hot-loop counterpart of :func:`bounds.divergence.level_divergences` (Lemma 1
 level by level), which stays the reference: the tests check the two agree.
+
+:class:`WeightedLevels` does the same jobs with per-worker weights (docs/theory.md §10 Weights
+and partial participation): weighted group means, ``u = sum_j w_j x_j`` at the top, the
+weighted divergences, and the draw of each round's participants.
 """
 
 from __future__ import annotations
@@ -228,8 +232,16 @@ class WeightedLevels:
         L = self.levels
         b, n = keys.shape
         ks = keys[:, L.order] if not L.identity else keys
-        gid = np.broadcast_to(self._gid, ks.shape)
-        perm = np.lexsort((ks, gid), axis=-1)  # by group, then key: group q's members in key order
+        # sorted by group, then by key (stable: ties to the earlier sorted position, which is the
+        # lower worker index inside a group): group q's members in key order, as np.lexsort would
+        if L.equal[1]:
+            k = L.sizes[1].size
+            perm = np.argsort(ks.reshape(b, k, n // k), axis=-1, kind="stable")
+            perm += L.worker_starts[1][:, None]
+            perm = perm.reshape(b, n)
+        else:
+            by_key = np.argsort(ks, axis=-1, kind="stable")
+            perm = np.take_along_axis(by_key, np.argsort(self._gid[by_key], axis=-1, kind="stable"), axis=-1)
         chosen = np.empty((b, n), dtype=bool)
         np.put_along_axis(chosen, perm, np.broadcast_to(self._rank < S, (b, n)), axis=1)
         pm = np.where(chosen, self._p_sorted, 0.0)

@@ -15,6 +15,11 @@ It also reports, for the sizes ``FLOOR_SIZES`` (the last is the shape ``hsgd che
 engine's step time over the floor (one draw of the same normals from the same per-seed SFC64
 streams plus one ``np.add(out=)`` pass over the state), and the cost of recording every step
 over recording every 10th; both as min / median of 3 ratios taken back to back in one run.
+
+And the cost of partial participation (docs/theory.md §10 Weights and partial participation):
+the step time with every level-1 group sampling half its members over full participation,
+two-level, ``n = 1024, d = 100``, one seed, ``N = 32, I = 2, G = 8`` (a round every 8 steps),
+as min / median of 3 back-to-back ratios (goal: at most 1.5).
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from empirical.problems import HeterogeneousNonconvex
 from empirical.reference import reference_run
 from empirical.streams import SeedStreams
 
-__all__ = ["bench_engine", "run_from_args", "RECORD_EVERY", "step_over_floor", "recording_ratio", "FLOOR_SIZES"]
+__all__ = ["bench_engine", "run_from_args", "RECORD_EVERY", "step_over_floor", "recording_ratio", "FLOOR_SIZES",
+           "participation_ratio"]
 
 RECORD_EVERY = 10
 LR = 0.01
@@ -163,6 +169,38 @@ def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, 
     return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios))}
 
 
+def _participation_step(n: int, d: int, seeds: int, N: int, I: int, G: int, steps: int, S: int | None) -> float:
+    """Seconds per step of a two-level run (``N`` random groups, periods ``I, G``, recording
+    only at ``t = 0``) with participation ``S`` (``None``: everyone)."""
+    problem = HeterogeneousNonconvex(n=n, d=d, clusters=min(4, n), sigma=1.0, seed=0)
+    hierarchy = two_level(n, N, I, G, grouping="random")
+    start = time.perf_counter()
+    simulate(problem, hierarchy, LR, steps=steps, seeds=seeds, record_every=steps, participation=S)
+    return (time.perf_counter() - start) / steps
+
+
+def participation_ratio(n: int = 1024, d: int = 100, seeds: int = 1, N: int = 32, I: int = 2, G: int = 8,
+                        repeats: int = 3, seconds: float = 0.3) -> dict[str, Any]:
+    """Step time with every level-1 group sampling half its members (``S = n // N // 2``, at
+    least 1) over full participation, ``repeats`` times back to back: ``{"min", "median", ...}``."""
+    steps = _steps_for(n, d, seeds, seconds, repeats)
+    for name, value in (("N", N), ("I", I), ("G", G)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    S = max(1, n // N // 2)
+    _participation_step(n, d, seeds, N, I, G, min(steps, 2 * G), S)  # warm up
+    ratios, partial, full = [], [], []
+    for _ in range(repeats):
+        a = _participation_step(n, d, seeds, N, I, G, steps, S)
+        b = _participation_step(n, d, seeds, N, I, G, steps, None)
+        partial.append(a)
+        full.append(b)
+        ratios.append(a / b)
+    return {"n": n, "d": d, "seeds": seeds, "N": N, "I": I, "G": G, "S": S, "steps": steps, "min": min(ratios),
+            "median": float(np.median(ratios)), "partial_us": 1e6 * float(np.median(partial)),
+            "full_us": 1e6 * float(np.median(full))}
+
+
 def bench_engine(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark; returns ``{"configs": [...], "peak_memory_state_copies": ...}``."""
     sizes = [(16, 10), (64, 10)] if quick else [(n, d) for n in (16, 256, 4096) for d in (10, 1000)]
@@ -190,6 +228,8 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
     out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
     out["seed_streams_config"] = {"n": 256, "d": 10, "seeds": 8}
+    out["participation_ratio"] = (participation_ratio(64, 10, 1, 8, 2, 8, seconds=seconds) if quick
+                                  else participation_ratio(seconds=0.5))
     return out
 
 
@@ -218,4 +258,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     m = result["seed_streams_config"]
     print(f"noise from one stream per seed vs one generator, n={m['n']} d={m['d']} seeds={m['seeds']}: "
           f"{result['seed_streams_overhead']:.2f} x the time")
+    c = result["participation_ratio"]
+    print(f"partial participation (S = {c['S']} of {c['n'] // c['N']} per group) over full, n={c['n']} d={c['d']} "
+          f"seeds={c['seeds']} N={c['N']} I={c['I']} G={c['G']}: {c['partial_us']:.0f} us / {c['full_us']:.0f} us "
+          f"per step, min / median of 3: {c['min']:.2f} / {c['median']:.2f} (goal <= 1.5)")
     return 0

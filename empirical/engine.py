@@ -24,9 +24,23 @@ The step is fused when the problem allows it: a ``stochastic_grads`` with a keyw
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
 x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both).
 
+Weights and partial participation (docs/theory.md §10 Weights and partial participation): with
+``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
+above, bit for bit as before). Rounds are the windows of the top period ``P_M``; at each round
+start every seed draws, from its own participation stream
+(:func:`empirical.streams.participation_streams`, independent of the noise), ``S`` members of
+every level-1 group; the sampled system's weights ``w`` (0 for the others) make the recorded
+``u = sum_j w_j x_j``, the weighted group means of the aggregations and the weighted
+divergences ``Delta_l = sum_q w_q ||u_q - u_parent(q)||^2``
+(:class:`empirical.aggregation.WeightedLevels`). Every worker's gradient and noise are still
+computed at every step (the noise is the full run's); the models of the workers sitting out
+are written back after each step, so they move only at the round's global aggregation.
+:func:`empirical.reference.reference_run` runs the same rules worker by worker.
+
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
 recording, when it holds nothing live) and the problem's own scratch; nothing else of the
-state's size is allocated in the loop.
+state's size is allocated in the loop (with participation, also the sitting-out workers' models,
+kept once per round in one buffer allocated at the start).
 """
 
 from __future__ import annotations
@@ -76,7 +90,7 @@ def _check_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | N
     if not np.all(np.isfinite(w)):
         raise ValueError(f"weights must be finite, got a non-finite weight at worker {int(np.argmin(np.isfinite(w)))}")
     if not np.all(w > 0):
-        raise ValueError(f"weights must be positive, got {w[w <= 0][0]!r} at worker {int(np.argmax(w <= 0))}")
+        raise ValueError(f"weights must be positive, got {float(w[w <= 0][0])!r} at worker {int(np.argmax(w <= 0))}")
     total = w.sum()
     if not np.isfinite(total):
         raise ValueError("weights must have a finite sum")

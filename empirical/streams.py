@@ -13,6 +13,10 @@ the seed axis: ``rng.standard_normal(out=buf)`` with ``buf`` of shape ``(seeds, 
 ``buf[s]`` from generator ``s``. The draws loop over seeds (never over workers); at one call
 per seed this costs a few microseconds per step. The bit generator is SFC64, numpy's fastest
 (about 20% faster normals than the default PCG64 here), and statistically sound.
+
+:func:`participation_streams` gives the other streams a run draws from (who takes part in each
+round, docs/theory.md §10 Weights and partial participation): one per seed, spawn key
+``(s, PARTICIPATION_KEY)`` against the noise's ``(s,)``, so independent of the noise.
 """
 
 from __future__ import annotations
