@@ -8,7 +8,8 @@ loss, by minibatch SGD. The data ships inside scikit-learn (no download).
 Any other split of the training images can be given as ``partition`` (index arrays, e.g.
 from :mod:`empirical.partitions`; :func:`digits_partitioned` builds the common ones); workers
 may then hold unequal numbers of images, and the global objective is the data-weighted
-``f = sum_j p_j F_j`` with ``p_j`` the worker's share of the images.
+``f = sum_j p_j F_j`` with ``p_j`` the worker's share of the images (docs/theory.md §10.1
+Setting).
 
 Constants here are *estimated* (sampled along a pilot trajectory, and labelled so, see
 :meth:`DigitsMLP.constants`): the problem serves the F7 comparison of local SGD, H-SGD and
@@ -251,7 +252,8 @@ class DigitsMLP:
         16 minibatch draws at the gradient-descent points; ``eps`` and A3's per-level
         ``eps_l`` (for the grouping ``levels``) from every model the pilot saw; with unequal
         worker sizes these are the data-weighted divergences (``n_q/n`` replaced by the
-        weight sums ``p_q``, :func:`empirical.partitions.weighted_divergences`). Estimates, not
+        weight sums ``p_q``, docs/theory.md §10.1 Setting;
+        :func:`empirical.partitions.weighted_divergences`). Estimates, not
         certificates: a verdict resting on them is not a check of the theorem
         (:meth:`Constants.estimated` lists them). The grouping-independent part is cached.
         """

@@ -15,8 +15,8 @@ learning literature:
 
 :func:`data_weights` gives the data-size weights ``p_j = |part_j| / total`` with which the
 global objective is ``f = sum_j p_j F_j``; :func:`weighted_divergences` gives A3's divergences
-with those weights (docs/theory.md §1.3 Assumptions A1-A3, with ``n_q/n`` replaced by the
-weight sums ``p_q``), and :func:`partition_report` what a partitioned problem reports: its
+with those weights (docs/theory.md §10.1 Setting, "A3 with weights": §1.3 Assumptions A1-A3 with
+``n_q/n`` replaced by the weight sums ``p_q``; the weights of Theorem W, §10.2), and :func:`partition_report` what a partitioned problem reports: its
 partition, sizes, weights and constants for a grouping.
 
 Everything is numpy and seeded: the same arguments give the same partition.
@@ -372,8 +372,8 @@ def weighted_divergences(grads: ArrayLike, levels: Sequence[ArrayLike], weights:
     r"""A3's divergences with data weights, at every point: the total and every group's ``div_p``.
 
     With weights ``p_j`` (summing to 1), a group's weight is ``p_q = sum_{j in q} p_j``, its
-    objective ``f_q = sum_{j in q} (p_j/p_q) F_j``, and (docs/theory.md §1.3 Assumptions A1-A3
-    with ``n_q/n`` replaced by ``p_q``)
+    objective ``f_q = sum_{j in q} (p_j/p_q) F_j``, and (docs/theory.md §10.1 Setting, A3 with
+    weights: §1.3 Assumptions A1-A3 with ``n_q/n`` replaced by ``p_q``)
 
     .. math::
         \operatorname{div}_p(x) = \sum_{q\text{ child of }p} \frac{p_q}{p_p}

@@ -998,7 +998,8 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
     Maxima over finitely many points are at most the suprema: these are lower estimates.
 
     With ``weights`` (data weights ``p_j``, summing to 1) the same with ``1/n`` and ``n_q/n``
-    replaced by ``p_j`` and the weight sums ``p_q`` (:func:`empirical.partitions.weighted_divergences`);
+    replaced by ``p_j`` and the weight sums ``p_q`` (docs/theory.md §10.1 Setting, A3 with weights;
+    :func:`empirical.partitions.weighted_divergences`);
     ``None`` (default) is the size-weighted form above.
     """
     from empirical.aggregation import SortedLevels
