@@ -185,6 +185,9 @@ class KinkProblem:
         axes: for ``"two_point"``, the axis on which each worker draws its noise (length
             ``n``; default all on axis 0).
         reset_period: for ``"two_point"``, the period of the resets the law adapts to.
+        weights: data-size weights ``p_j`` (normalised here; ``None`` for ``1/n``): the global
+            objective becomes ``f = sum_j p_j F_j`` and the constants are docs/theory.md §10.1's
+            weighted ones. Pass the same weights to :func:`empirical.simulate`.
 
     Example:
         >>> p = KinkProblem(b=[1.0, -1.0, 1.0, -1.0], c=-0.5, L=1.0, a=3.0)
@@ -193,7 +196,8 @@ class KinkProblem:
     """
 
     def __init__(self, b: ArrayLike, c: float, L: float = 1.0, a: float = 1.0, *, sigma: float = 0.0,
-                 noise: str = "none", axes: Sequence[int] | None = None, reset_period: int = 1) -> None:
+                 noise: str = "none", axes: Sequence[int] | None = None, reset_period: int = 1,
+                 weights: ArrayLike | None = None) -> None:
         b = np.asarray(b, dtype=np.float64)
         if b.ndim == 1:
             b = b[:, None]
@@ -217,7 +221,14 @@ class KinkProblem:
             raise ValueError(f"axes must list one axis in [0, {self.d}) per worker ({self.n} of them)")
         self.axes = axes_arr.astype(np.intp)
         self._workers = np.arange(self.n)
-        self._b_mean = b.mean(axis=0)
+        if weights is None:
+            self.weights = None
+            self._b_mean = b.mean(axis=0)
+        else:
+            from bounds.federated import normalised_weights  # checks length, sign, finiteness
+
+            self.weights = np.array([float(w) for w in normalised_weights(weights, self.n)])
+            self._b_mean = self.weights @ b
         self._stream: Any = None
         self._m: NDArray[np.float64] | None = None
         self._t = 0
@@ -266,8 +277,14 @@ class KinkProblem:
     def constants(self, levels: Sequence[ArrayLike] = ()) -> Constants:
         labs = validate_levels(levels, self.n)
         offsets = self.b - self._b_mean                 # grad F_j - grad f, the same at every x
-        parts = level_divergences(offsets, labs)        # A3's eps_l^2 (sup over x of a constant)
-        total = float(np.mean(np.sum(offsets * offsets, axis=-1)))
+        if self.weights is None:
+            parts = level_divergences(offsets, labs)    # A3's eps_l^2 (sup over x of a constant)
+            total = float(np.mean(np.sum(offsets * offsets, axis=-1)))
+        else:                                           # docs/theory.md §10.1: A3 with weights
+            from empirical.federated import offset_constants
+
+            parts = np.square(offset_constants(self.b, labs, self.weights).eps)
+            total = float(self.weights @ np.sum(offsets * offsets, axis=-1))
         return Constants(L=Constant(self.L, EXACT), sigma=Constant(self.sigma, EXACT),
                          eps=Constant(math.sqrt(total), EXACT),
                          eps_levels=tuple(Constant(float(np.sqrt(max(v, 0.0))), EXACT) for v in parts),
@@ -291,6 +308,11 @@ class QuadraticProblem:
         self.L = _finite("L", L, positive=True)
         self.sigma = _finite("sigma", sigma, nonnegative=True)
         self.params = dict(kind="quadratic", n=self.n, d=self.d, L=self.L, sigma=self.sigma)
+        self.b = np.zeros((self.n, self.d))  # the offsets grad F_j - grad h: none (every F_j is the same)
+
+    def f_star(self) -> float:
+        """``min f = 0``, at ``x = 0``."""
+        return 0.0
 
     def default_x0(self) -> NDArray[np.float64]:
         return np.zeros(self.d)

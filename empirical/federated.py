@@ -1,0 +1,152 @@
+r"""Exact constants of Theorems W and P (docs/theory.md §10) for problems whose gradient offsets do
+not depend on ``x``, and the instance a run is checked against.
+
+For ``grad F_j(x) = grad h(x) + b_j`` (the kink witnesses of :mod:`empirical.witness_problems`,
+with or without weights) every divergence of docs/theory.md §10 is the same at every ``x``, so
+the suprema are values and the expectations over the sampling are finite averages: each
+level-1 group's ``C(n_q, S)`` samples are enumerated (groups are sampled independently, so
+the expectations factor through each group's mean and spread of its sampled offset mean).
+Nothing is estimated unless a group has more than :data:`bounds.federated.MAX_SUBSETS`
+samples, and then the result says so.
+
+* ``eps_1^2 = sum_q p_q E[ sum_{j in S_q} (p_j/p(S_q)) ||b_j - Y_q||^2 ]``, ``Y_q`` the sampled
+  weighted mean of the offsets;
+* ``eps_l^2`` (``l >= 2``) ``= E sum_{q in G_{l-1}} p_q ||Ybar_q - Ybar_{parent}||^2``, the sampled
+  group means weighted by their full weights;
+* ``eps_S^2 = E ||sum_q p_q Y_q - sum_j p_j b_j||^2``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bounds.divergence import validate_levels
+from bounds.federated import MAX_SUBSETS, FederatedInstance, participation_shares
+
+__all__ = ["SampledConstants", "offset_constants", "federated_instance"]
+
+EXACT_LABEL = "exact (x-independent offsets, every sample enumerated)"
+
+
+@dataclass(frozen=True)
+class SampledConstants:
+    """The sampled system's constants of docs/theory.md §10.3 (full participation: §10.2).
+
+    Attributes:
+        eps: ``(eps_1, ..., eps_M)``, finest first.
+        eps_sample: ``eps_S`` (0 at full participation).
+        omega, shares: the noise weight and the noise shares (floats).
+        label: how they are known.
+    """
+
+    eps: tuple[float, ...]
+    eps_sample: float
+    omega: float
+    shares: tuple[float, ...]
+    label: str
+
+
+def _group_samples(b: NDArray[np.float64], p: NDArray[np.float64], members: NDArray[np.intp], S: int,
+                   rng: np.random.Generator) -> tuple[NDArray[np.float64], float, float, bool]:
+    """Mean ``E Y_q``, spread ``E||Y_q||^2 - ||E Y_q||^2`` and ``E div`` over ``q``'s samples."""
+    if S == len(members) or math.comb(len(members), S) <= MAX_SUBSETS:
+        subsets = np.array(list(itertools.combinations(members, S)), dtype=np.intp).reshape(-1, S)
+        exact = True
+    else:
+        subsets = np.argsort(rng.random((20_000, len(members))), axis=1)[:, :S]
+        subsets = members[subsets]
+        exact = False
+    w = p[subsets]                                    # (C, S)
+    w = w / w.sum(axis=1, keepdims=True)
+    Y = np.einsum("cs,csd->cd", w, b[subsets])        # sampled weighted means
+    div = np.einsum("cs,cs->c", w, np.sum((b[subsets] - Y[:, None, :]) ** 2, axis=-1))
+    mean = Y.mean(axis=0)
+    spread = float(np.mean(np.sum(Y * Y, axis=1)) - mean @ mean)
+    return mean, max(spread, 0.0), float(div.mean()), exact
+
+
+def offset_constants(b: ArrayLike, levels: Sequence[ArrayLike], weights: ArrayLike | None = None,
+                     participation: int | None = None, *, seed: int = 0) -> SampledConstants:
+    """Theorem P's constants for offsets ``b`` (``(n, d)``): exact enumeration (module docstring).
+
+    Args:
+        b: the offsets ``grad F_j - grad h``, one row per worker.
+        levels: the grouping, finest first (``[]`` for local SGD).
+        weights: ``p_j`` (normalised here) or ``None`` for equal weights.
+        participation: ``S`` per level-1 group, or ``None`` for everyone.
+        seed: Monte-Carlo seed, used only for groups past :data:`bounds.federated.MAX_SUBSETS`.
+
+    Example:
+        >>> c = offset_constants([[1.0], [-1.0], [1.0], [-1.0]], [[0, 0, 1, 1]])
+        >>> c.eps, c.eps_sample, c.omega  # equal weights, everyone: eps_1 = 1, eps_2 = 0
+        ((1.0, 0.0), 0.0, 0.25)
+        >>> round(offset_constants([[1.0], [-1.0], [1.0], [-1.0]], [[0, 0, 1, 1]], participation=1).eps_sample, 6)
+        0.707107
+    """
+    b = np.asarray(b, dtype=np.float64)
+    if b.ndim == 1:
+        b = b[:, None]
+    n = b.shape[0]
+    shares = participation_shares(weights, levels, n, participation, seed=seed)
+    labels = validate_levels(levels, n)
+    p = np.ones(n) / n if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    first = labels[0] if labels else np.zeros(n, dtype=np.intp)
+    groups = [np.flatnonzero(first == g) for g in range(int(first.max()) + 1)]
+    rng = np.random.default_rng(seed)
+    means, spreads, divs, exact = [], [], [], shares.exact
+    for members in groups:
+        S = len(members) if participation is None else int(participation)
+        mean, spread, div, ok = _group_samples(b, p, members, S, rng)
+        means.append(mean), spreads.append(spread), divs.append(div)
+        exact = exact and ok
+    pq = np.array([p[m].sum() for m in groups])
+    mu, v = np.array(means), np.array(spreads)
+    eps_sq = [float(pq @ np.array(divs))]
+
+    def second_moments(parent_of_group: NDArray[np.intp]) -> float:
+        """sum over the parents r of p_r E||Ybar_r||^2, Ybar_r = sum_{c in r} (p_c/p_r) Y_c."""
+        total = 0.0
+        for r in np.unique(parent_of_group):
+            inside = parent_of_group == r
+            pr = pq[inside].sum()
+            a = pq[inside] / pr
+            m = a @ mu[inside]
+            total += pr * (m @ m + a * a @ v[inside])
+        return float(total)
+
+    ancestor = [np.arange(len(groups))]                # level-1 group of each level-1 group
+    for lab in labels[1:]:
+        ancestor.append(np.array([lab[m[0]] for m in groups]))
+    if labels:                                         # the top level (M >= 2); with M = 1 level 1 is the top
+        ancestor.append(np.zeros(len(groups), dtype=np.intp))
+    for l in range(1, len(ancestor)):
+        eps_sq.append(max(second_moments(ancestor[l - 1]) - second_moments(ancestor[l]), 0.0))
+    full_mean = p @ b
+    top = pq @ mu - full_mean
+    eps_sample_sq = float(top @ top + pq * pq @ v) if participation is not None else 0.0
+    label = EXACT_LABEL if exact else "estimated (Monte Carlo over 20000 samples for the largest groups)"
+    return SampledConstants(eps=tuple(math.sqrt(max(e, 0.0)) for e in eps_sq), eps_sample=math.sqrt(max(eps_sample_sq, 0.0)),
+                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), label=label)
+
+
+def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Sequence[int], lr: float, T: int,
+                       x0: ArrayLike | None = None, weights: ArrayLike | None = None,
+                       participation: int | None = None) -> FederatedInstance:
+    """The :class:`bounds.federated.FederatedInstance` of a run on an offset problem.
+
+    ``problem`` needs ``b`` (offsets), ``L``, ``sigma``, ``loss`` and ``f_star()`` (as
+    :class:`empirical.witness_problems.KinkProblem`); its global objective must be the
+    ``weights``-weighted one. ``F0 = f(x0) - f*`` exactly as the problem computes it.
+    """
+    c = offset_constants(problem.b, levels, weights, participation)
+    start = problem.default_x0() if x0 is None else np.broadcast_to(np.asarray(x0, dtype=np.float64), (problem.d,))
+    F0 = float(problem.loss(start)) - float(problem.f_star())
+    return FederatedInstance(gamma=float(lr), L=float(problem.L), sigma=float(problem.sigma), F0=max(F0, 0.0),
+                             T=int(T), periods=tuple(int(P) for P in periods), omega=c.omega, shares=c.shares,
+                             eps=c.eps, eps_sample=c.eps_sample, notes=(c.label,))
