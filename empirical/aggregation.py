@@ -231,26 +231,27 @@ class WeightedLevels:
         """
         L = self.levels
         b, n = keys.shape
+        k = L.sizes[1].size
         ks = keys[:, L.order] if not L.identity else keys
         # sorted by group, then by key (stable: ties to the earlier sorted position, which is the
         # lower worker index inside a group): group q's members in key order, as np.lexsort would
         if L.equal[1]:
-            k = L.sizes[1].size
             perm = np.argsort(ks.reshape(b, k, n // k), axis=-1, kind="stable")
             perm += L.worker_starts[1][:, None]
             perm = perm.reshape(b, n)
         else:
             by_key = np.argsort(ks, axis=-1, kind="stable")
             perm = np.take_along_axis(by_key, np.argsort(self._gid[by_key], axis=-1, kind="stable"), axis=-1)
-        chosen = np.empty((b, n), dtype=bool)
-        np.put_along_axis(chosen, perm, np.broadcast_to(self._rank < S, (b, n)), axis=1)
-        pm = np.where(chosen, self._p_sorted, 0.0)
-        psum = np.add.reduceat(pm, L.worker_starts[1], axis=1)
-        ws = self._group_p[self._gid] * pm / psum[:, self._gid]
-        w = np.empty_like(ws)
-        sampled = np.empty_like(chosen)
-        w[:, L.order] = ws
-        sampled[:, L.order] = chosen
+        first = perm[:, self._rank < S]  # (b, k S): the S first of each group, group by group
+        chosen = L.order[first]  # in the problem's worker order
+        p_chosen = self.p[chosen]
+        p_sampled = np.add.reduce(p_chosen.reshape(b, k, S), axis=2)
+        group = np.repeat(np.arange(k), S)
+        rows = np.arange(b)[:, None]
+        w = np.zeros((b, n))
+        w[rows, chosen] = self._group_p[group] * p_chosen / p_sampled[:, group]
+        sampled = np.zeros((b, n), dtype=bool)
+        sampled[rows, chosen] = True
         self.set_weights(w)
         return w, sampled
 
@@ -259,7 +260,7 @@ class WeightedLevels:
         """``w_j x_j`` in sorted order, written into ``work``."""
         if self.levels.identity:
             return np.multiply(x, self._ws_col, out=work)
-        np.take(x, self.levels.order, axis=1, out=work)
+        x.take(self.levels.order, axis=1, out=work)
         return np.multiply(work, self._ws_col, out=work)
 
     def _means(self, wxs: NDArray[np.float64], l: int) -> NDArray[np.float64]:
