@@ -13,9 +13,9 @@ nothing of that size (the engine lends its gradient buffer, which is dead at tho
 This is the hot-loop counterpart of :func:`bounds.divergence.level_divergences` (Lemma 1
 level by level), which stays the reference: the tests check the two agree.
 
-:class:`WeightedLevels` does the same jobs with per-worker weights (docs/theory.md §10 Weights
-and partial participation): weighted group means, ``u = sum_j w_j x_j`` at the top, the
-weighted divergences, and the draw of each round's participants.
+:class:`WeightedLevels` does the same jobs with per-worker weights (docs/theory.md §10.1
+Setting): weighted group means, ``u = sum_j w_j x_j`` at the top, the weighted divergences,
+and the draw of each round's participants.
 """
 
 from __future__ import annotations
@@ -171,8 +171,8 @@ class SortedLevels:
 
 
 class WeightedLevels:
-    """Weighted aggregation and divergences on a :class:`SortedLevels` grouping (docs/theory.md §10
-    Weights and partial participation).
+    """Weighted aggregation and divergences on a :class:`SortedLevels` grouping (docs/theory.md §10.1
+    Setting).
 
     Every worker ``j`` of every batch row has a weight ``w_j >= 0`` (set per round by
     :meth:`set_weights`, or drawn by :meth:`sample`); a group's weight ``w_q`` is the sum over its

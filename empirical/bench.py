@@ -16,7 +16,7 @@ engine's step time over the floor (one draw of the same normals from the same pe
 streams plus one ``np.add(out=)`` pass over the state), and the cost of recording every step
 over recording every 10th; both as min / median of 3 ratios taken back to back in one run.
 
-And the cost of partial participation (docs/theory.md §10 Weights and partial participation):
+And the cost of partial participation (docs/theory.md §10.1 Setting):
 the step time with every level-1 group sampling half its members over full participation,
 two-level, ``n = 1024, d = 100``, one seed, ``N = 32, I = 2, G = 8`` (a round every 8 steps),
 as min / median of 3 back-to-back ratios (goal: at most 1.5).

@@ -24,7 +24,7 @@ The step is fused when the problem allows it: a ``stochastic_grads`` with a keyw
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
 x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both).
 
-Weights and partial participation (docs/theory.md §10 Weights and partial participation): with
+Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
 above, bit for bit as before). Rounds are the windows of the top period ``P_M``; at each round
 start every seed draws, from its own participation stream
@@ -78,7 +78,8 @@ def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, see
 
 
 def _check_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | None:
-    """The normalised weights ``p_j = weights_j / sum weights`` (docs/theory.md §10), or ``None``."""
+    """The normalised weights ``p_j = weights_j / sum weights`` (docs/theory.md §10.1 Setting),
+    or ``None``."""
     if weights is None:
         return None
     try:
@@ -209,7 +210,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                    records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], fused: bool,
                    p: NDArray[np.float64], S: int | None) -> tuple[int, dict[str, int] | None]:
     """The hot loop with weights ``p`` and, if ``S`` is given, partial participation
-    (docs/theory.md §10 Weights and partial participation; the module docstring).
+    (docs/theory.md §10.1 Setting; the module docstring).
 
     At every round start (``t % P_M == 0``) each seed draws ``n`` uniform keys from its own
     participation stream and every level-1 group keeps its ``S`` smallest
@@ -311,8 +312,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
             ``None``.
         weights: data-size weights, ``n`` positive finite numbers (normalised to ``p_j``, sum
-            1); ``None`` for equal weights ``1/n`` (docs/theory.md §10 Weights and partial
-            participation). Given, the global model, the aggregations and the divergences are
+            1); ``None`` for equal weights ``1/n`` (docs/theory.md §10.1 Setting). Given, the
+            global model, the aggregations and the divergences are
             ``p``-weighted (the problem's ``grad`` and ``loss`` should then be the ``p``-weighted
             objective's: that is the problem's job).
         participation: ``None`` (everyone takes part) or ``S``: at the start of every round (the
@@ -336,6 +337,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         >>> r = simulate(p, two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3)
         >>> r.grad_norm_sq.shape, r.divergence.shape
         ((3, 40), (3, 40, 2))
+        >>> r = simulate(p, two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3, weights=range(1, 9), participation=2)
+        >>> r.config["weights"][:3], r.config["participation"]  # 2 of each group's 4 workers per round
+        ([1.0, 2.0, 3.0], 2)
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy

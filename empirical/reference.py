@@ -6,8 +6,8 @@ It follows docs/theory.md §1.2 Algorithm literally, one worker and one group at
 which is the same stream the engine draws as one block (so trajectories agree to rounding). Slow on purpose; used by the tests and
 by ``hsgd bench engine`` as the baseline.
 
-With data-size weights or partial participation (docs/theory.md §10 Weights and partial
-participation) it follows the same rules as :func:`empirical.simulate`, literally:
+With data-size weights or partial participation (docs/theory.md §10.1 Setting) it follows the
+same rules as :func:`empirical.simulate`, literally:
 :func:`round_weights` draws each round's participants group by group from each seed's own
 participation stream (:func:`~empirical.streams.participation_streams`), only participants
 step, a group below the top averages its participants with their weights, and the top
@@ -40,7 +40,7 @@ def round_weights(hierarchy: Hierarchy, rounds: int, seeds: int = 1, seed: int =
                   weights: ArrayLike | None = None, participation: int | None = None
                   ) -> list[NDArray[np.float64]]:
     """The sampled system's weights ``w`` of each round, ``rounds`` arrays ``(seeds, n)``, worker
-    by worker (docs/theory.md §10 Weights and partial participation).
+    by worker (docs/theory.md §10.1 Setting).
 
     ``p_j = weights_j / sum weights`` (``1/n`` each for ``None``). Without participation every
     round has ``w = p``. With ``S = participation``, at each round seed ``s`` draws ``n`` uniform

@@ -15,7 +15,7 @@ per seed this costs a few microseconds per step. The bit generator is SFC64, num
 (about 20% faster normals than the default PCG64 here), and statistically sound.
 
 :func:`participation_streams` gives the other streams a run draws from (who takes part in each
-round, docs/theory.md §10 Weights and partial participation): one per seed, spawn key
+round, docs/theory.md §10.1 Setting): one per seed, spawn key
 ``(s, PARTICIPATION_KEY)`` against the noise's ``(s,)``, so independent of the noise.
 """
 
@@ -111,7 +111,7 @@ class SeedStreams:
 
 
 def participation_streams(seed: int, seeds: int) -> SeedStreams:
-    """The participation streams of a run (docs/theory.md §10 Weights and partial participation):
+    """The participation streams of a run (docs/theory.md §10.1 Setting):
     one generator per seed, independent of the noise streams of the same ``seed``, so a run's
     noise does not depend on its participation and run ``s`` does not depend on how many
     seeds run beside it.

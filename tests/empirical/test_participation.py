@@ -1,6 +1,6 @@
-"""Data-size weights and partial participation (docs/theory.md §10 Weights and partial
-participation): the engine against the per-worker reference loop, the exact reductions to the
-unweighted engine, reproducibility, and the invariants of the sampled system."""
+"""Data-size weights and partial participation (docs/theory.md §10.1 Setting): the engine
+against the per-worker reference loop, the exact reductions to the unweighted engine,
+reproducibility, and the invariants of the sampled system."""
 
 import numpy as np
 import pytest
@@ -146,7 +146,8 @@ def test_sitting_out_workers_never_move_inside_a_round(name):
 
 
 def weighted_divergences(x, w, levels):
-    """docs/theory.md §10's Delta_l, literally: sum over level-(l-1) groups q of w_q ||u_q - u_parent(q)||^2."""
+    """docs/theory.md §10.1 Setting's Delta_l, literally: sum over the level-(l-1) groups q of
+    w_q ||u_q - u_parent(q)||^2."""
     n = x.shape[1]
     chain = [np.arange(n), *(np.asarray(lab) for lab in levels), np.zeros(n, dtype=int)]
     out = np.zeros((x.shape[0], len(chain) - 1))
