@@ -5,15 +5,17 @@ dicts). Each result is written, atomically, to ``out_dir/<key>.json`` as soon as
 finishes, where ``key`` is a hash of the configuration; a re-run skips every configuration
 whose file exists. So an interrupted sweep loses nothing that finished and repeats nothing.
 
-The executor is a local process pool by default. To run on a Dask cluster, pass the
-executor of a ``dask.distributed`` client::
+The executor is :func:`figures.executor.executor`'s: a local process pool by default, this
+process for ``max_workers=1`` (the configurations then run one after the other, in order), or
+a Dask cluster's::
 
-    from dask.distributed import Client, LocalCluster
-    client = Client(LocalCluster(n_workers=2))      # or Client("tcp://scheduler:8786")
-    results = run_sweep(task, configs, "out/sweep", executor=client.get_executor())
+    from figures.executor import executor
+    with executor(scheduler="tcp://scheduler:8786") as pool:   # or executor(workers=2)
+        results = run_sweep(task, configs, "out/sweep", executor=pool)
 
 Any other object with the ``Executor`` interface (``submit`` returning futures that
-``concurrent.futures.as_completed`` accepts, or that have ``result()``) works the same.
+``concurrent.futures.as_completed`` accepts) works the same, ``client.get_executor()`` of a
+``dask.distributed`` client among them.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from empirical.io import write_json
+from figures.executor import executor as make_executor
+from figures.executor import is_inline
 
-__all__ = ["config_key", "run_sweep", "load_sweep", "executor_for"]
+__all__ = ["config_key", "run_sweep", "load_sweep"]
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -56,23 +58,6 @@ def load_sweep(configs: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
     return results
 
 
-@contextmanager
-def executor_for(scheduler: str | None) -> Iterator[Executor | None]:
-    """The executor for a sweep: ``None`` (then :func:`run_sweep` makes its own process pool)
-    without a scheduler address, else the executor of a Dask cluster at that address
-    (``client.get_executor()``), whose client is closed on exit."""
-    if not scheduler:
-        yield None
-        return
-    from dask.distributed import Client
-
-    client = Client(scheduler)
-    try:
-        yield client.get_executor()
-    finally:
-        client.close()
-
-
 def run_sweep(
     task: Callable[[dict[str, Any]], Any],
     configs: Sequence[Mapping[str, Any]],
@@ -90,9 +75,10 @@ def run_sweep(
             JSON-able result.
         configs: the configurations (JSON-able dicts); duplicates are computed once.
         out_dir: where results live, one ``<key>.json`` each (created if needed).
-        executor: where to run; default a ``ProcessPoolExecutor(max_workers)`` made and shut
-            down here. Pass ``client.get_executor()`` for a Dask cluster.
-        max_workers: worker processes of the default pool (default: the CPU count).
+        executor: where to run (:func:`figures.executor.executor`, shared with other work);
+            default ``executor(max_workers)``, made and shut down here.
+        max_workers: processes of the default executor (default: one per CPU; ``1`` runs the
+            configurations in this process, in order).
         progress: show a progress bar (tqdm) on standard error.
         description: the progress bar's label.
 
@@ -114,7 +100,7 @@ def run_sweep(
     todo = {key: cfg for key, cfg in unique.items() if not (out / f"{key}.json").exists()}
     if todo:
         own = executor is None
-        pool = ProcessPoolExecutor(max_workers=max_workers) if own else executor
+        pool = make_executor(max_workers) if own else executor
         try:
             _run(pool, task, todo, out, progress, description, total=len(unique))
         finally:
@@ -125,10 +111,19 @@ def run_sweep(
 
 def _run(pool: Executor, task: Callable[[dict[str, Any]], Any], todo: dict[str, dict[str, Any]],
          out: Path, progress: bool, description: str, total: int) -> None:
+    from empirical.io import write_json
     from tqdm import tqdm
 
-    futures: dict[Future, str] = {pool.submit(task, cfg): key for key, cfg in todo.items()}
     bar = tqdm(total=total, initial=total - len(todo), desc=description, disable=not progress, unit="config")
+    if is_inline(pool):  # this process: one configuration at a time, in order, each stored as it ends
+        try:
+            for key, cfg in todo.items():
+                write_json(out / f"{key}.json", {"config": cfg, "result": pool.submit(task, cfg).result()})
+                bar.update(1)
+        finally:
+            bar.close()
+        return
+    futures: dict[Future, str] = {pool.submit(task, cfg): key for key, cfg in todo.items()}
     try:
         for future in as_completed(futures):
             key = futures[future]

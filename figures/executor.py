@@ -1,0 +1,168 @@
+"""One executor for the parallel work of ``hsgd``: a process pool, this process, or a Dask cluster.
+
+The figure build, the sweeps of F3 and F8 (:func:`figures.sweep.run_sweep`), ``hsgd power`` and
+the three runs of ``hsgd check`` (:func:`figures.checker.run_check`) all take their executor from
+:func:`executor`, so one option chooses where every job runs:
+
+* ``workers=None`` (default): a :class:`~concurrent.futures.ProcessPoolExecutor` with one
+  process per CPU this process may use (:func:`default_workers`; this process alone when that
+  is one);
+* ``workers=1``: an :class:`InlineExecutor`, which runs each call in this process when it is
+  submitted (no pickling, no processes; the order of the calls is the order of submission);
+* ``workers=k``: a process pool of ``k`` processes;
+* ``scheduler="tcp://host:8786"``: the executor of a ``dask.distributed`` client connected to
+  that scheduler (the cluster's workers do the work). Dask is optional: it is imported only
+  here, and a one-line error says how to install it when it is missing.
+
+Every job submitted is a top-level (picklable) function of picklable arguments, so the pool
+works with any start method (``fork``, ``spawn``, ``forkserver``) and on a Dask cluster. Every
+job is seeded by its arguments, so its result does not depend on where it ran or on how many
+workers there were; results are collected by the caller in a fixed order (``Executor.map``
+keeps the order of its inputs), never in the order they finish.
+
+Each executor is a context manager, shut down (and a Dask client closed) on exit.
+
+Example:
+    >>> with executor(workers=1) as pool:
+    ...     list(pool.map(abs, [-2, 3, -5]))
+    [2, 3, 5]
+    >>> executor(workers=0)
+    Traceback (most recent call last):
+    ValueError: workers must be an integer >= 1 (or None: one per CPU), got 0
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Callable
+
+__all__ = ["executor", "default_workers", "workers_option", "InlineExecutor", "DaskExecutor", "is_inline"]
+
+DASK_MISSING = 'needs dask.distributed, which is not installed (pip install "hsgd[dask]")'
+
+
+def workers_option(text: str) -> int:
+    """An argparse ``type`` for ``--workers``: an integer >= 1.
+
+    Example:
+        >>> workers_option("2")
+        2
+        >>> workers_option("0")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be an integer >= 1 (processes), got '0'
+    """
+    import argparse
+
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (processes), got {text!r}")
+    return value
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may run on (``os.sched_getaffinity``, else
+    ``os.cpu_count()``), at least 1: the default size of the process pool."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        count = os.cpu_count() or 1
+    return max(1, count)
+
+
+class InlineExecutor(Executor):
+    """An executor that runs each call in this process, at once, when it is submitted.
+
+    The future it returns is already done (its result, or the exception the call raised).
+    Used for ``workers=1``: the same code path as a pool, without processes or pickling.
+    """
+
+    inline = True
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(*args, **kwargs)`` now; return a done future holding its result or its error."""
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future = Future()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as err:  # the caller sees it from future.result(), as from a pool
+            future.set_exception(err)
+        else:
+            future.set_result(result)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """No new calls after this (nothing runs in the background)."""
+        self._shutdown = True
+
+
+class DaskExecutor(Executor):
+    """The executor of a ``dask.distributed`` client connected to ``scheduler``; shutting it
+    down closes the client. Tasks are submitted with ``pure=False`` (never deduplicated by
+    Dask: the sweeps deduplicate their configurations themselves)."""
+
+    inline = False
+
+    def __init__(self, scheduler: str) -> None:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ValueError(f"scheduler {scheduler!r} {DASK_MISSING}") from None
+        self.client = Client(scheduler)
+        self._executor = self.client.get_executor(pure=False)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Submit ``fn(*args, **kwargs)`` to the cluster; a ``concurrent.futures.Future`` of its result."""
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop submitting, then close the client (the cluster keeps running)."""
+        try:
+            self._executor.shutdown(wait=wait)
+        finally:
+            self.client.close()
+
+
+def is_inline(pool: Executor) -> bool:
+    """Whether ``pool`` runs each call in this process when it is submitted (:class:`InlineExecutor`)."""
+    return bool(getattr(pool, "inline", False))
+
+
+def executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor for parallel work (see the module docstring for the choices).
+
+    Args:
+        workers: processes of the local pool; ``None`` for one per CPU (:func:`default_workers`),
+            ``1`` to run every call in this process. Not used with ``scheduler``.
+        scheduler: the address of a Dask scheduler (e.g. ``"tcp://host:8786"``); then the
+            cluster runs the calls. Needs ``dask.distributed`` (``pip install "hsgd[dask]"``).
+
+    Returns:
+        A ``concurrent.futures.Executor``; use it in a ``with`` block (or call ``shutdown()``).
+
+    Raises:
+        ValueError: if ``workers`` is not an integer >= 1 or ``None``, if both ``workers`` and
+            ``scheduler`` are given, if ``scheduler`` is not a non-empty string, or if it is
+            given and Dask is not installed.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1 (or None: one per CPU), got {workers!r}")
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise ValueError(f"scheduler must be the address of a Dask scheduler (e.g. tcp://host:8786), "
+                             f"got {scheduler!r}")
+        if workers is not None:
+            raise ValueError("workers applies to the local process pool only; with a scheduler the Dask "
+                             "cluster's workers run the calls (leave workers out)")
+        return DaskExecutor(scheduler.strip())
+    count = default_workers() if workers is None else workers
+    if count == 1:
+        return InlineExecutor()
+    return ProcessPoolExecutor(max_workers=count)
