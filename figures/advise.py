@@ -1,0 +1,452 @@
+"""Which (I, G, N, gamma) reaches a target fastest on a network: predicted by the bound, then measured.
+
+For each design (periods and group counts; local SGD and minibatch SGD are one-level designs)
+on the problem's certified constants:
+
+1. **predicted steps**: the smallest horizon ``T`` whose bound (docs/theory.md §4.2 Theorem 2,
+   the grouping's own per-level ``eps``) is at most the target, at the step size that makes it
+   smallest among those that meet the step-size condition exactly
+   (:func:`bounds.time_to_target.fastest_step_size`, capped by
+   :func:`figures.checker.admissible_step_size`);
+2. **predicted time**: ``time(T)`` of the cost model (:mod:`empirical.cost`: compute per step,
+   ``2 (a_l + B/b_l)`` per aggregation at level ``l``);
+3. **measured time**: the design is simulated (:func:`empirical.simulate`, several seeds, the
+   same step size) and, per seed, the first horizon ``T`` at which the running average
+   ``(1/T) sum_{t<T} ||grad f(u^t)||^2`` (the quantity the bound controls) is at most the
+   target is charged ``time(T)``, exactly as the prediction is. The measured time is the mean
+   over seeds when every seed got there within the horizon, else "not reached".
+
+:func:`evaluate_designs` does 1-3 for any list of designs in one call (2 and 3 levels mixed);
+:func:`advise` searches a grid, simulates the best designs and the baselines (local SGD at the
+best design's ``I`` and ``G``, minibatch SGD), and reports Spearman's rank correlation between
+predicted and measured times and how much slower the advisor's choice was than the measured
+best. The constants in the bounds were derived for this project (docs/theory.md §0
+Provenance), not taken from the paper.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["Design", "Prediction", "Outcome", "Advice", "design_grid", "predict", "measure", "evaluate_designs",
+           "advise", "measured_steps_to_target"]
+
+DEFAULT_LOCAL_PERIODS = (1, 2, 4, 5, 10, 20)
+DEFAULT_GLOBAL_PERIODS = (2, 4, 5, 10, 20, 40, 50, 100, 200)
+DEFAULT_MAX_STEPS = 20000
+
+
+@dataclass(frozen=True)
+class Design:
+    """Periods ``(P_1, ..., P_M)`` and group counts ``(K_1, ..., K_{M-1})``, finest first.
+
+    One level is local SGD (``periods = (1,)``: minibatch SGD); two levels are ``(I, G)`` and
+    ``(N,)``.
+    """
+
+    periods: tuple[int, ...]
+    groups: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "periods", tuple(int(p) for p in self.periods))
+        object.__setattr__(self, "groups", tuple(int(k) for k in self.groups))
+        if not self.periods:
+            raise ValueError("periods must list at least one period")
+        if len(self.groups) != len(self.periods) - 1:
+            raise ValueError(f"groups must list {len(self.periods) - 1} group counts for {len(self.periods)} periods, "
+                             f"got {len(self.groups)}")
+
+    @property
+    def M(self) -> int:
+        """Number of levels."""
+        return len(self.periods)
+
+    @property
+    def name(self) -> str:
+        """``minibatch SGD``, ``local SGD (P = 5)`` or ``H-SGD (I = 5, G = 50, N = 4)`` and the like."""
+        if self.M == 1:
+            return "minibatch SGD" if self.periods[0] == 1 else f"local SGD (P = {self.periods[0]})"
+        if self.M == 2:
+            return f"H-SGD (I = {self.periods[0]}, G = {self.periods[1]}, N = {self.groups[0]})"
+        return (f"H-SGD (periods {','.join(map(str, self.periods))}, groups {','.join(map(str, self.groups))})")
+
+    def hierarchy(self, n: int, seed: int = 0) -> Any:
+        """The simulator's hierarchy: random nested grouping with ``seed`` (local SGD for one level)."""
+        from empirical.hierarchy import local_sgd, multi_level
+
+        if self.M == 1:
+            return local_sgd(n, self.periods[0])
+        return multi_level(n, list(self.periods), list(self.groups), grouping="random", seed=seed)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the bound predicts for one design.
+
+    Attributes:
+        design: the design.
+        gamma: the step size that reaches the target in the fewest bound-steps.
+        gamma_max: the largest step size meeting the step-size condition exactly.
+        steps: predicted ``T``: the smallest horizon whose bound is at most the target.
+        time: ``time(steps)`` under the cost model, seconds.
+        floor: the bound's ``T``-independent terms at ``gamma``.
+        eps: the grouping's own per-level ``eps`` used, finest first.
+    """
+
+    design: Design
+    gamma: float
+    gamma_max: float
+    steps: int
+    time: float
+    floor: float
+    eps: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A prediction and what the simulation measured.
+
+    Attributes:
+        prediction: the :class:`Prediction`.
+        horizon: steps simulated (``min(predicted steps, max_steps)``).
+        seed_steps: per seed, the first horizon ``T`` with running average ``<= target``, or
+            ``None`` when it was not reached within :attr:`horizon`.
+        seed_times: per seed, ``time(T)`` or ``None``.
+        diverged: whether a run produced a non-finite value.
+    """
+
+    prediction: Prediction
+    horizon: int
+    seed_steps: tuple[int | None, ...]
+    seed_times: tuple[float | None, ...]
+    diverged: bool = False
+
+    @property
+    def reached(self) -> bool:
+        """Every seed reached the target within the horizon."""
+        return all(t is not None for t in self.seed_times)
+
+    @property
+    def measured_time(self) -> float | None:
+        """Mean over seeds of the measured time to target, ``None`` unless every seed reached it."""
+        return float(np.mean(self.seed_times)) if self.reached else None
+
+    @property
+    def measured_steps(self) -> float | None:
+        """Mean over seeds of the measured steps to target, ``None`` unless every seed reached it."""
+        return float(np.mean(self.seed_steps)) if self.reached else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The issue's fields (``periods``, ``groups``, ``gamma``, ``predicted_time``,
+        ``measured_time``) first, then the detail."""
+        p = self.prediction
+        times = [t for t in self.seed_times if t is not None]
+        return {
+            "periods": list(p.design.periods), "groups": list(p.design.groups), "gamma": p.gamma,
+            "predicted_time": p.time, "measured_time": self.measured_time,
+            "name": p.design.name, "predicted_steps": p.steps, "measured_steps": self.measured_steps,
+            "measured_time_range": [min(times), max(times)] if times else None,
+            "seeds_reached": len(times), "seeds": len(self.seed_times), "horizon": self.horizon,
+            "gamma_max": p.gamma_max, "bound_floor": p.floor, "eps": list(p.eps), "diverged": self.diverged,
+        }
+
+
+@dataclass
+class Advice:
+    """The result of :func:`advise`.
+
+    Attributes:
+        designs: the best designs by predicted time, simulated (the first is the advisor's choice).
+        baselines: local SGD at the best multi-level design's ``P_1`` and ``P_M``, and
+            minibatch SGD, simulated.
+        ranking: every design searched, by predicted time.
+        spearman: Spearman's rank correlation of predicted and measured times over the
+            designs simulated (each once; a design not reached ranks last), or ``None``.
+        chosen_over_best_measured: measured time of the choice over the best measured time
+            among the designs simulated, or ``None`` when the choice did not reach the target.
+        target, cost_model, constants: the inputs; ``constants["estimated"]`` names any
+            estimated (not certified) constant.
+        notes: sentences the report must carry.
+    """
+
+    designs: list[Outcome]
+    baselines: list[Outcome]
+    ranking: list[Prediction]
+    spearman: float | None
+    chosen_over_best_measured: float | None
+    target: float
+    cost_model: Any
+    constants: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"designs", "baselines", "spearman", "chosen_over_best_measured"}`` (the issue's
+        shape), then ``target``, ``cost_model``, ``constants``, ``searched`` and ``notes``."""
+        return {
+            "designs": [o.to_json() for o in self.designs],
+            "baselines": [o.to_json() for o in self.baselines],
+            "spearman": self.spearman,
+            "chosen_over_best_measured": self.chosen_over_best_measured,
+            "target": self.target, "cost_model": self.cost_model.to_json(), "constants": self.constants,
+            "searched": len(self.ranking), "notes": list(self.notes),
+        }
+
+
+def _divisors(n: int) -> list[int]:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def design_grid(n: int, levels: Iterable[int] = (1, 2), *, local_periods: Sequence[int] = DEFAULT_LOCAL_PERIODS,
+                global_periods: Sequence[int] = DEFAULT_GLOBAL_PERIODS) -> list[Design]:
+    """Designs to search, for ``n`` workers.
+
+    * one level: local SGD at every period of ``local_periods`` and ``global_periods``
+      (period 1 is minibatch SGD);
+    * two levels: ``I`` in ``local_periods``, ``G`` in ``global_periods`` with ``I | G`` and
+      ``I < G``, ``N | n`` with ``1 < N < n`` (``N = 1`` or ``N = n`` is local SGD with a
+      wasted level);
+    * three levels: ``P_1 | P_2 | P_3`` strictly increasing, ``P_1`` and ``P_2`` from
+      ``local_periods``, ``P_3`` from ``global_periods``; ``K_2 | K_1 | n`` with
+      ``n > K_1 > K_2 > 1``.
+
+    Example:
+        >>> [d.name for d in design_grid(4, levels=(2,), local_periods=(1, 2), global_periods=(2, 3))]
+        ['H-SGD (I = 1, G = 2, N = 2)', 'H-SGD (I = 1, G = 3, N = 2)']
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    levels = tuple(levels)
+    for M in levels:
+        if M not in (1, 2, 3):
+            raise ValueError(f"levels must be among 1, 2, 3, got {M!r}")
+    for name, periods in (("local_periods", local_periods), ("global_periods", global_periods)):
+        if not periods or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1 for p in periods):
+            raise ValueError(f"{name} must be a non-empty list of positive integers, got {list(periods)!r}")
+    counts = [k for k in _divisors(int(n)) if 1 < k < n]
+    out: list[Design] = []
+    if 1 in levels:
+        out += [Design((P,)) for P in sorted(set(local_periods) | set(global_periods))]
+    if 2 in levels:
+        out += [Design((I, G), (N,)) for I in local_periods for G in global_periods if G % I == 0 and I < G
+                for N in counts]
+    if 3 in levels:
+        out += [Design((P1, P2, P3), (K1, K2)) for P1 in local_periods for P2 in local_periods
+                for P3 in global_periods if P1 < P2 < P3 and P2 % P1 == 0 and P3 % P2 == 0
+                for K1 in counts for K2 in counts if K2 < K1 and K1 % K2 == 0]
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _symbolic_bound(M: int) -> Any:
+    """Theorem 2 with symbolic periods and counts (``P_1 ..``, ``K_1 ..``), one per depth."""
+    import bounds
+    from bounds.symbols import symbolic_hierarchy
+
+    return bounds.multi_level(*symbolic_hierarchy(M))
+
+
+def _initial_gap(problem: Any, f_star: float) -> float:
+    return float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - f_star
+
+
+def _check_target(target: Any) -> float:
+    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(target)) or target <= 0:
+        raise ValueError(f"target must be a finite positive number, got {target!r}")
+    return float(target)
+
+
+def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: float, *,
+            grouping_seed: int = 0) -> tuple[list[Prediction], dict[str, Any]]:
+    """The bound's steps and time to ``target`` for each design, and the constants used.
+
+    Each design gets the constants of its own grouping (``problem.constants(levels)``), the
+    step size of :func:`bounds.time_to_target.fastest_step_size` below the largest admissible
+    one (:func:`figures.checker.admissible_step_size`, exact), its predicted ``T`` and
+    ``time(T)``.
+
+    Returns:
+        ``(predictions, constants)``; ``constants`` has ``L``, ``sigma``, ``F0``, the labels
+        and ``estimated`` (names of estimated constants over all designs).
+    """
+    from bounds.time_to_target import fastest_step_size
+    from empirical.cost import run_time
+    from figures.checker import admissible_step_size
+
+    target = _check_target(target)
+    out: list[Prediction] = []
+    estimated: set[str] = set()
+    info: dict[str, Any] = {}
+    for design in designs:
+        h = design.hierarchy(problem.n, grouping_seed)
+        c = problem.constants(h.levels)
+        estimated |= set(c.estimated())
+        F0 = _initial_gap(problem, c.f_star.value)
+        eps = tuple(e.value for e in c.eps_levels)
+        bound = _symbolic_bound(design.M)
+        shape = {f"P_{l + 1}": p for l, p in enumerate(design.periods)}
+        shape.update({f"K_{l + 1}": k for l, k in enumerate(design.groups)})
+        gamma_max, _ = admissible_step_size(bound, L=c.L.value, **shape)
+        best = fastest_step_size(bound, target, gamma_max, L=c.L.value, sigma=c.sigma.value, n=problem.n, F0=F0,
+                                 eps=list(eps), **shape)
+        assert best.T is not None  # a positive target is reachable at some step size
+        out.append(Prediction(design, best.gamma, gamma_max, best.T, run_time(cost_model, design.periods, best.T,
+                                                                                problem.d), best.floor, eps))
+        info = {"L": c.L.value, "sigma": c.sigma.value, "F0": F0, "f_star": c.f_star.value,
+                "labels": {"L": c.L.label, "sigma": c.sigma.label, "eps_levels": c.eps_levels[0].label,
+                           "f_star": c.f_star.label}}
+    info["estimated"] = sorted(estimated)
+    return out, info
+
+
+def measured_steps_to_target(running_avg: np.ndarray, target: float) -> list[int | None]:
+    """Per seed, the first horizon ``T = r + 1`` with ``running_avg[:, r] <= target``, else ``None``.
+
+    Example:
+        >>> measured_steps_to_target(np.array([[3.0, 2.0, 1.0], [3.0, 3.0, 3.0]]), 2.0)
+        [2, None]
+    """
+    hit = np.asarray(running_avg) <= target
+    first = hit.argmax(axis=1)
+    return [int(f) + 1 if hit[s, f] else None for s, f in enumerate(first)]
+
+
+def measure(problem: Any, predictions: Sequence[Prediction], cost_model: Any, target: float, *, seeds: int = 4,
+            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, grouping_seed: int = 0) -> list[Outcome]:
+    """Simulate each predicted design at its step size for ``min(predicted T, max_steps)`` steps
+    and measure its time to ``target`` (module docstring)."""
+    from empirical.cost import timeline
+    from empirical.engine import DivergenceWarning, simulate
+
+    target = _check_target(target)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    out = []
+    for p in predictions:
+        horizon = int(min(p.steps, max_steps))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            r = simulate(problem, p.design.hierarchy(problem.n, grouping_seed), lr=p.gamma, steps=horizon,
+                         seeds=seeds, seed=seed)
+        steps = measured_steps_to_target(r.running_avg, target)
+        times = timeline(cost_model, p.design.periods, np.arange(horizon + 1), d=problem.d).time
+        out.append(Outcome(p, horizon, tuple(steps), tuple(None if T is None else float(times[T]) for T in steps),
+                           diverged=r.diverged is not None))
+    return out
+
+
+def evaluate_designs(problem: Any, designs: Sequence[Design], cost_model: Any, target: float, *, seeds: int = 4,
+                     seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, grouping_seed: int = 0) -> list[Outcome]:
+    """Predict and measure the time to ``target`` of every design (any mix of depths): one call
+    for a grid of (I, G, N) on 2 and 3 levels.
+
+    Example:
+        >>> from empirical import HeterogeneousNonconvex
+        >>> from empirical.cost import CostModel, LinkCost
+        >>> net = CostModel([LinkCost(1e-4, 1e9), LinkCost(1e-2, 1e8)], compute=1e-3)
+        >>> p = HeterogeneousNonconvex(n=8, d=3, sigma=0.5)
+        >>> [o.prediction.steps >= o.seed_steps[0] for o in evaluate_designs(
+        ...     p, [Design((1,)), Design((2, 4), (2,))], net, 0.5, seeds=2, max_steps=3000)]
+        [True, True]
+    """
+    predictions, _ = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed)
+    return measure(problem, predictions, cost_model, target, seeds=seeds, seed=seed, max_steps=max_steps,
+                   grouping_seed=grouping_seed)
+
+
+def _rank_agreement(outcomes: Sequence[Outcome]) -> float | None:
+    """Spearman's rho of predicted against measured times (not reached: ranked last, tied)."""
+    from scipy.stats import spearmanr
+
+    if len(outcomes) < 3:
+        return None
+    predicted = [o.prediction.time for o in outcomes]
+    measured = [o.measured_time if o.measured_time is not None else math.inf for o in outcomes]
+    if len(set(measured)) < 2 or len(set(predicted)) < 2:
+        return None
+    rho = float(spearmanr(predicted, measured).statistic)
+    return rho if math.isfinite(rho) else None
+
+
+def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *, top: int = 3, seeds: int = 4,
+           seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, levels: Iterable[int] | None = None,
+           designs: Sequence[Design] | None = None, grouping_seed: int = 0) -> Advice:
+    """Search designs by the bound's predicted time to ``target``, then simulate the best and the baselines.
+
+    Args:
+        problem: default :func:`figures.checker.default_problem` (certified constants).
+        cost_model: an :class:`empirical.cost.CostModel`; default a fast local link
+            (``1e-4`` s, 1 GB/s), a slow global link (``1e-2`` s, 100 MB/s), ``1e-3`` s per step.
+        target: the target of the average squared gradient norm.
+        top: how many of the best designs to simulate.
+        seeds, seed: runs per design and the noise seed.
+        max_steps: the longest simulation (a design is simulated for ``min(predicted T,
+            max_steps)`` steps).
+        levels: depths to search (default 1 and 2, and 3 when the network has 3 levels).
+        designs: the designs to search instead of :func:`design_grid`.
+        grouping_seed: seed of the random groupings.
+
+    Returns:
+        An :class:`Advice`; ``advice.to_json()`` has the shape of ``hsgd advise --json``.
+    """
+    from empirical.cost import CostModel, LinkCost
+    from figures.checker import default_problem
+
+    target = _check_target(target)
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    problem = problem if problem is not None else default_problem()
+    if cost_model is None:
+        cost_model = CostModel([LinkCost(1e-4, 1e9, "local"), LinkCost(1e-2, 1e8, "global")], compute=1e-3)
+    if designs is None:
+        depth = len(cost_model.levels)
+        levels = tuple(levels) if levels is not None else tuple(M for M in (1, 2, 3) if M <= depth)
+        designs = design_grid(problem.n, levels)
+    designs = list(designs)
+    if not designs:
+        raise ValueError("designs: nothing to search (no design fits this n and these levels)")
+    for d in designs:
+        cost_model.links(d.M)  # a design deeper than the network: one line, before any work
+    predictions, constants = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed)
+    ranking = sorted(predictions, key=lambda p: (p.time, p.steps, p.design.M, p.design.periods))
+    best = ranking[:top]
+    multi = next((p for p in ranking if p.design.M > 1), None)
+    wanted = [Design((1,))]
+    if multi is not None:
+        wanted = [Design((multi.design.periods[0],)), Design((multi.design.periods[-1],)), Design((1,))]
+    known = {p.design: p for p in predictions}
+    missing = [d for d in dict.fromkeys(wanted) if d not in known]
+    if missing:
+        extra, _ = predict(problem, missing, cost_model, target, grouping_seed=grouping_seed)
+        known.update({p.design: p for p in extra})
+    baseline_predictions = [known[d] for d in dict.fromkeys(wanted)]
+    simulated: dict[Design, Outcome] = {}
+    to_run = list(dict.fromkeys([p.design for p in best] + [p.design for p in baseline_predictions]))
+    for outcome in measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
+                           max_steps=max_steps, grouping_seed=grouping_seed):
+        simulated[outcome.prediction.design] = outcome
+    every = list(simulated.values())
+    chosen = simulated[best[0].design]
+    reached = [o.measured_time for o in every if o.measured_time is not None]
+    ratio = chosen.measured_time / min(reached) if chosen.measured_time is not None and reached else None
+    notes = []
+    if constants["estimated"]:
+        notes.append("estimated (not certified) constants: " + ", ".join(constants["estimated"])
+                     + "; the bound's predictions rest on estimates")
+    if any(not o.reached for o in every):
+        notes.append("a design not reached within its horizon ranks last in the rank correlation")
+    if chosen.measured_time is None:
+        notes.append("the advisor's choice did not reach the target within its horizon: "
+                     "chosen_over_best_measured is null")
+    return Advice(designs=[simulated[p.design] for p in best],
+                  baselines=[simulated[p.design] for p in baseline_predictions], ranking=ranking,
+                  spearman=_rank_agreement(every), chosen_over_best_measured=ratio, target=target,
+                  cost_model=cost_model, constants=constants, notes=notes)

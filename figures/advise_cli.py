@@ -1,0 +1,117 @@
+"""``hsgd advise``: the design advisor from the command line (a thin layer over :mod:`figures.advise`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bounds.cli import integer_option, real_option
+from empirical.cli import MAX_SEED, add_problem_arguments, make_problem
+
+__all__ = ["register", "format_advice"]
+
+HELP = "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"
+
+_positive = real_option("positive")
+_non_negative = real_option("non-negative")
+
+
+def _seconds(value: float | None) -> str:
+    return "not reached within the horizon" if value is None else f"{value:.4g} s"
+
+
+def format_advice(advice: Any) -> str:
+    """The advice as text: the search's best designs, then every simulated design with its
+    predicted and measured time, the rank agreement and the choice against the measured best."""
+    payload = advice.to_json()
+    c = advice.constants
+    lines = [f"target: average ||grad f(u^t)||^2 <= {advice.target:g}; {payload['searched']} designs searched; "
+             f"network (finest first): " + ", ".join(
+                 f"{l['name'] or 'level'} {l['latency']:g} s + B/{l['bandwidth']:g} B/s" for l in
+                 payload["cost_model"]["levels"])
+             + f"; compute {advice.cost_model.compute:g} s/step",
+             f"constants: L = {c['L']:.4g} ({c['labels']['L']}), sigma = {c['sigma']:.4g} ({c['labels']['sigma']}), "
+             f"per-level eps ({c['labels']['eps_levels']}), F0 <= {c['F0']:.4g}",
+             "estimated (not certified) constants: " + ", ".join(c["estimated"]) if c["estimated"]
+             else "every constant is exact or certified",
+             "best designs by predicted time (bound: docs/theory.md §4.2 Theorem 2, constants derived for this "
+             "project; gamma: fewest bound-steps within the step-size condition):"]
+    for p in advice.ranking[:max(len(advice.designs), 5)]:
+        lines.append(f"  {p.design.name:<36} gamma {p.gamma:<11.4g} T {p.steps:>12,}  predicted {p.time:.4g} s")
+    lines.append(f"simulated ({len(advice.designs[0].seed_times)} seeds; measured: first T where the running "
+                 f"average <= target, charged time(T)):")
+    lines.append(f"  {'design':<36} {'predicted':>12} {'measured':>12} {'seed range':>23} {'steps pred/meas':>22}")
+    seen = set()
+    for kind, outcome in [("top", o) for o in advice.designs] + [("baseline", o) for o in advice.baselines]:
+        j = outcome.to_json()
+        key = (tuple(j["periods"]), tuple(j["groups"]))
+        tag = "" if key not in seen else " (again)"
+        seen.add(key)
+        spread = (f"{j['measured_time_range'][0]:.4g} .. {j['measured_time_range'][1]:.4g}"
+                  if j["measured_time_range"] else "-")
+        reached = (f"{j['measured_time']:.4g} s" if j["measured_time"] is not None
+                   else f"not reached ({j['seeds_reached']}/{j['seeds']} in {j['horizon']:,} steps)")
+        steps = f"{j['predicted_steps']:,}/" + (f"{j['measured_steps']:,.0f}" if j["measured_steps"] else "-")
+        lines.append(f"  {(kind + ': ' + j['name'] + tag):<36} {j['predicted_time']:>10.4g} s {reached:>12} "
+                     f"{spread:>23} {steps:>22}")
+    rho = "n/a (too few designs or ties)" if advice.spearman is None else f"{advice.spearman:.3f}"
+    ratio = ("n/a (the choice did not reach the target)" if advice.chosen_over_best_measured is None
+             else f"{advice.chosen_over_best_measured:.3f}")
+    lines.append(f"Spearman rank correlation, predicted vs measured time: {rho}")
+    lines.append(f"advisor's choice ({advice.designs[0].prediction.design.name}) measured / best measured: {ratio}")
+    lines += [f"note: {n}" for n in advice.notes]
+    return "\n".join(lines)
+
+
+def _cost_model(args: argparse.Namespace) -> Any:
+    from empirical.cost import CostModel, LinkCost
+
+    links = [LinkCost(args.local_latency, args.local_bandwidth, "local")]
+    middle = (args.middle_latency, args.middle_bandwidth)
+    if (middle[0] is None) != (middle[1] is None):
+        raise ValueError("--middle-latency and --middle-bandwidth go together (a three-level network)")
+    if middle[0] is not None:
+        links.append(LinkCost(middle[0], middle[1], "middle"))
+    links.append(LinkCost(args.global_latency, args.global_bandwidth, "global"))
+    return CostModel(links, compute=args.compute, model_bytes=args.model_bytes)
+
+
+def _advise(args: argparse.Namespace) -> int:
+    from figures.advise import advise
+
+    cost_model = _cost_model(args)
+    problem = make_problem(args)
+    advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
+                    max_steps=args.max_steps)
+    if args.json:
+        print(json.dumps(advice.to_json(), indent=2))
+    else:
+        print(format_advice(advice))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hsgd advise``."""
+    p = commands.add_parser("advise", help=HELP)
+    add_problem_arguments(p)
+    # make_problem also reads the hierarchy options; the advisor chooses the hierarchy itself
+    p.set_defaults(N=None, I=None, G=None, groups=None, periods=None, grouping="random", grouping_seed=None)
+    p.add_argument("--target", type=_positive, default=0.05,
+                   help="target of the average squared gradient norm (default 0.05)")
+    p.add_argument("--local-latency", type=_non_negative, default=1e-4, help="local link latency, s (default 1e-4)")
+    p.add_argument("--local-bandwidth", type=_positive, default=1e9, help="local link bandwidth, B/s (default 1e9)")
+    p.add_argument("--middle-latency", type=_non_negative, default=None,
+                   help="a middle level's latency, s (with --middle-bandwidth: a three-level network)")
+    p.add_argument("--middle-bandwidth", type=_positive, default=None, help="a middle level's bandwidth, B/s")
+    p.add_argument("--global-latency", type=_non_negative, default=1e-2, help="global link latency, s (default 1e-2)")
+    p.add_argument("--global-bandwidth", type=_positive, default=1e8, help="global link bandwidth, B/s (default 1e8)")
+    p.add_argument("--compute", type=_non_negative, default=1e-3, help="seconds per local step (default 1e-3)")
+    p.add_argument("--model-bytes", type=_positive, default=None, help="bytes per model transfer (default 8 d)")
+    p.add_argument("--top", type=integer_option(), default=3, help="best designs to simulate (default 3)")
+    p.add_argument("--seeds", type=integer_option(), default=4, help="runs per simulated design (default 4)")
+    p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
+    p.add_argument("--max-steps", type=integer_option(), default=20000,
+                   help="longest simulation; a design runs min(predicted T, this) steps (default 20000)")
+    p.add_argument("--json", action="store_true", help="print the advice as JSON")
+    p.set_defaults(handler=_advise)
