@@ -9,19 +9,22 @@ from pathlib import Path
 
 from bounds.cli import integer_option, real_option
 from empirical.cli import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
-from figures.checker import RUNS, draw_check, run_check
-from empirical.io import write_json
-from figures.io import save_figure
+from figures.executor import workers_option
 
 __all__ = ["register"]
 
 
 def _check(args: argparse.Namespace) -> int:
+    from empirical.io import write_json
+    from figures.checker import RUNS, draw_check, run_check
+    from figures.io import save_figure
+
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                       theorem=args.theorem, progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
+                       theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler,
+                       progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
     payload = result.to_json()
     out = Path(args.out_dir)
     fig = draw_check(result)
@@ -86,6 +89,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--theorem", choices=("theory", "sharp"), default="theory",
                    help="theory: Theorem 2 and its local SGD case (default); sharp: Theorem S (docs/theory.md §9.1, "
                         "derived for this project)")
+    p.add_argument("--workers", type=workers_option, default=None,
+                   help="processes for the three runs (default: one per CPU; 1 runs them in this process); the "
+                        "numbers are the same for any count")
+    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
+                   help="run the three runs on a Dask cluster at this address (e.g. tcp://host:8786; needs "
+                        "dask.distributed; not with --workers)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check)

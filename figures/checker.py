@@ -38,6 +38,7 @@ from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
 from empirical.statistics import confidence_band, confidence_interval
+from figures.executor import executor, is_inline
 from figures.plotting import COLOURS, pyplot
 from figures.verdicts import (
     NOT_APPLICABLE,
@@ -116,6 +117,17 @@ def _sharpened(bound: bounds.Bound, values: dict[str, Any]) -> tuple[bounds.Boun
     return s, s.optimised_values(**values)
 
 
+def _check_picklable(problem: Any) -> None:
+    """A problem sent to other processes must pickle (top-level functions and classes, no lambdas)."""
+    import pickle
+
+    try:
+        pickle.dumps(problem)
+    except Exception as err:  # PicklingError, AttributeError, TypeError: each means the same here
+        raise ValueError(f"workers > 1 (or a scheduler) sends the problem to other processes, and this problem "
+                         f"does not pickle ({type(err).__name__}: {err}); use workers=1") from None
+
+
 def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str]:
     """The largest float step size that meets ``bound``'s conditions *exactly*, and which binds.
 
@@ -135,6 +147,7 @@ def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str
 
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: float | None = None,
               steps: int | None = None, seeds: int = 8, seed: int = 0, theorem: str = "theory",
+              workers: int | None = 1, scheduler: str | None = None,
               progress: Callable[[str], Any] | None = None) -> CheckResult:
     """Run the three simulations, evaluate the three bounds, and decide the verdicts.
 
@@ -152,6 +165,11 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             are optimised for each bound, and the orderings are decided exactly at those
             parameters; the default step size stays Theorem 2's, so both theorems are compared
             on the same runs).
+        workers: where the three runs go (:func:`figures.executor.executor`): ``1`` (default)
+            runs them here one after the other; ``k > 1`` (``None``: one per CPU) in a pool of
+            ``k`` processes while this process evaluates the bounds, which needs a picklable
+            ``problem`` (no lambdas). The numbers are the same for every choice.
+        scheduler: the address of a Dask scheduler to run the three runs on instead.
         progress: optional callback told the name of each stage as it starts.
     """
     if theorem not in ("theory", "sharp"):
@@ -181,10 +199,42 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         rule = "given"
     F0 = float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - c.f_star.value
     runs = {"local_I": local_sgd(problem.n, P1), "hsgd": h, "local_G": local_sgd(problem.n, PM)}
-    results = {}
-    for name, hier in runs.items():
-        say(f"simulate {name}")
-        results[name] = simulate(problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed)
+    with executor(workers, scheduler) as pool:
+        if not is_inline(pool):
+            _check_picklable(problem)
+        futures = {}
+        for name, hier in runs.items():  # in a pool they run while this process evaluates the bounds
+            say(f"simulate {name}")
+            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed)
+        say("bounds")
+        common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0)
+        local = bounds.local_sgd()
+        inputs = {"local_I": (local, dict(common, P=P1, eps=eps)),
+                  "hsgd": (hsgd_bound, dict(common, eps=eps_levels)),
+                  "local_G": (local, dict(common, P=PM, eps=eps))}
+        equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
+        rg_bound = bounds.random_grouping(hsgd_bound) if equal else None
+        rg_values = dict(common, eps=eps)
+        if theorem == "sharp":  # Theorem S, its Young parameters optimised per bound (docs/theory.md §9.1)
+            inputs = {k: _sharpened(b, v) for k, (b, v) in inputs.items()}
+            if rg_bound is not None:
+                rg_bound, rg_values = _sharpened(rg_bound, rg_values)
+        own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
+        random_values = None
+        if rg_bound is not None:
+            random_values = {"local_I": own["local_I"], "hsgd": rg_bound.evaluate(strict=False, **rg_values),
+                             "local_G": own["local_G"]}
+
+        labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
+                  "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
+        estimated = estimated_constants(labels)
+        conditions = {k: condition_holds(b, v, name=NAMES[k], estimated=estimated) for k, (b, v) in inputs.items()}
+        # Each bound at every horizon T' = 1 .. T (the theorem holds for every T'), for the plot.
+        per_horizon = dict(common, T=np.arange(1, T + 1))
+        bound_curves = {"horizons": per_horizon["T"],
+                        **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
+        results = {name: futures[name].result() for name in RUNS}
+    for name in RUNS:
         if results[name].diverged:
             raise ValueError(f"the {name} run diverged at step {results[name].diverged['step']}, seed "
                              f"{results[name].diverged['seed']}: lower lr")
@@ -193,29 +243,6 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     for name, avg in averages.items():
         mean, lo, hi = confidence_interval(avg)
         empirical[name] = {"mean": mean, "ci_low": lo, "ci_high": hi}
-
-    common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0)
-    local = bounds.local_sgd()
-    inputs = {"local_I": (local, dict(common, P=P1, eps=eps)),
-              "hsgd": (hsgd_bound, dict(common, eps=eps_levels)),
-              "local_G": (local, dict(common, P=PM, eps=eps))}
-    equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
-    rg_bound = bounds.random_grouping(hsgd_bound) if equal else None
-    rg_values = dict(common, eps=eps)
-    if theorem == "sharp":  # Theorem S, its Young parameters optimised per bound (docs/theory.md §9.1)
-        inputs = {k: _sharpened(b, v) for k, (b, v) in inputs.items()}
-        if rg_bound is not None:
-            rg_bound, rg_values = _sharpened(rg_bound, rg_values)
-    own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
-    random_values = None
-    if rg_bound is not None:
-        random_values = {"local_I": own["local_I"], "hsgd": rg_bound.evaluate(strict=False, **rg_values),
-                         "local_G": own["local_G"]}
-
-    labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
-              "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
-    estimated = estimated_constants(labels)
-    conditions = {k: condition_holds(b, v, name=NAMES[k], estimated=estimated) for k, (b, v) in inputs.items()}
     deterministic = sigma == 0 and all(np.all(a == a[0]) for a in averages.values())
     valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated,
                             deterministic=deterministic, name=NAMES[k]) for k in RUNS}
@@ -251,10 +278,6 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     bands = {name: confidence_band(run)[1:] for name, run in running.items()}
     differences = {"hsgd - local_I": confidence_band(running["hsgd"] - running["local_I"]),
                    "local_G - hsgd": confidence_band(running["local_G"] - running["hsgd"])}
-    # Each bound at every horizon T' = 1 .. T (the theorem holds for every T'), for the plot.
-    per_horizon = dict(common, T=np.arange(1, T + 1))
-    bound_curves = {"horizons": per_horizon["T"],
-                    **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
     return CheckResult(params=params, constants=constants, empirical=empirical, bound=own,
                        bound_random_grouping=random_values, verdicts=verdicts, gamma_rule=rule,
                        hierarchy=h.describe(), curves=curves, bound_curves=bound_curves, curve_bands=bands,
