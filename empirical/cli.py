@@ -14,7 +14,6 @@ from empirical.engine import _check_memory, simulate
 from empirical.io import check_parent
 from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
-from empirical.statistics import confidence_interval
 
 __all__ = ["register", "register_bench", "make_problem", "make_hierarchy", "step_size", "averaged_over",
            "add_problem_arguments", "add_hierarchy_arguments"]
@@ -178,6 +177,8 @@ def progress_bar(total: int, enabled: bool, desc: str):
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from empirical.statistics import confidence_interval  # scipy.stats: only when a command runs
+
     if args.out:
         check_parent(args.out)  # before the run, not after it (OUT.npz and OUT.json go next to OUT)
     problem = make_problem(args)

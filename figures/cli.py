@@ -5,6 +5,11 @@ Each package owns its subcommands in its own ``cli`` module, which exposes
 (targets of ``hsgd bench``). Every handler receives the parsed ``argparse.Namespace`` and
 returns the process exit code.
 
+:data:`COMMANDS` lists each command with the function that registers it and its one-line help.
+Only the command being run has its module imported (``hsgd --help`` lists the commands
+without importing sympy, scipy or matplotlib); a command's module imports the heavy libraries
+inside its handler, so its ``--help`` loads only what its options need.
+
 Bad input never ends in a traceback: a usage error, a ``ValueError`` from the library (which
 names the parameter and the rule), a file that cannot be written, or a run that does not fit
 in memory each print one line ``hsgd: error: ...`` on standard error and exit with status 2.
@@ -13,17 +18,28 @@ in memory each print one line ``hsgd: error: ...`` on standard error and exit wi
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from bounds import cli as bounds_cli
-from empirical import cli as empirical_cli
-from empirical.io import check_parent
-from figures import build, check_cli, power_cli
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-__all__ = ["build_parser", "main"]
+COMMANDS: list[tuple[str, str, str]] = [
+    ("bound", "bounds.cli:register", "evaluate the symbolic bounds of docs/theory.md"),
+    ("simulate", "empirical.cli:register", "run H-SGD (or local SGD) on a synthetic problem"),
+    ("check", "figures.check_cli:register",
+     "the sandwich checker: local SGD (I), H-SGD, local SGD (G) and their bounds"),
+    ("power", "figures.power_cli:register",
+     "verification power: witnesses per term and mutation testing of a theorem"),
+    ("advise", "figures.advise_cli:register",
+     "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"),
+    ("figures", "figures.build:register", "rebuild every figure (PNG, PDF, data)"),
+    ("bench", "figures.cli:register_bench", "benchmarks (speed as ratios measured in one run)"),
+]
+"""Per command: its name, ``"module:function"`` whose ``function(subparsers)`` adds it (and only
+it), and the help ``hsgd --help`` shows (the same as the one the function gives)."""
 
 PREFIX = "hsgd: error: "
 
@@ -42,23 +58,49 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PREFIX}{line} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``hsgd`` argument parser."""
+def register_bench(commands: argparse._SubParsersAction) -> None:
+    """Add ``hsgd bench`` with the targets of each package (``register_bench``)."""
+    from bounds import cli as bounds_cli
+    from empirical import cli as empirical_cli
+
+    bench = commands.add_parser("bench", help="benchmarks (speed as ratios measured in one run)")
+    targets = bench.add_subparsers(dest="target", required=True, metavar="TARGET")
+    bounds_cli.register_bench(targets)
+    empirical_cli.register_bench(targets)
+
+
+def _registrar(spec: str):
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The ``hsgd`` argument parser.
+
+    Args:
+        command: the command whose options the parser knows (its module is imported); every
+            other command is listed with its help only. ``"*"`` (default): every command;
+            ``None``: none (enough for ``hsgd --help`` and for a usage error naming the
+            commands).
+    """
     parser = _Parser(
         prog="hsgd",
         description="Theory verification toolkit for Hierarchical SGD (H-SGD).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    bounds_cli.register(commands)
-    empirical_cli.register(commands)
-    check_cli.register(commands)
-    power_cli.register(commands)
-    build.register(commands)
-    bench = commands.add_parser("bench", help="benchmarks (speed as ratios measured in one run)")
-    targets = bench.add_subparsers(dest="target", required=True, metavar="TARGET")
-    bounds_cli.register_bench(targets)
-    empirical_cli.register_bench(targets)
+    for name, spec, help_text in COMMANDS:
+        if command in ("*", name):
+            _registrar(spec)(commands)
+        else:
+            commands.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (its first word that is not an option), if any."""
+    names = {name for name, _, _ in COMMANDS}
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in names else None
 
 
 def _error(message: str) -> int:
@@ -83,6 +125,8 @@ def _os_error(err: OSError, args: argparse.Namespace) -> str:
 
 def _check_output_paths(args: argparse.Namespace) -> None:
     """Before any work: an output path must lie in an existing folder or one new folder under one."""
+    from empirical.io import check_parent
+
     if getattr(args, "out_dir", None):
         check_parent(Path(args.out_dir) / "file")
     if getattr(args, "out", None):
@@ -94,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 with one line on standard error for bad input of any kind (see the module docstring).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # usage errors (already printed) and --help

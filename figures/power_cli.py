@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from empirical.io import write_json
-from figures.power import THEOREMS, power_report
-from figures.sweep import executor_for
+from figures.executor import workers_option
 
 __all__ = ["register", "format_report"]
+
+THEOREMS = ("theory", "sharp")
+"""The theorems ``--theorem`` names (those of :data:`figures.power.THEOREMS`, which loads the bounds)."""
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -43,8 +44,12 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _power(args: argparse.Namespace) -> int:
-    with executor_for(args.dask_scheduler) as executor:
-        report = power_report(args.out_dir, theorem_name=args.theorem, quick=args.quick, executor=executor,
+    from empirical.io import write_json
+    from figures.executor import executor
+    from figures.power import power_report
+
+    with executor(args.workers, args.dask_scheduler) as pool:
+        report = power_report(args.out_dir, theorem_name=args.theorem, quick=args.quick, executor=pool,
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
     path = write_json(Path(args.out_dir) / f"power_{args.theorem}{'_quick' if args.quick else ''}.json", report)
     if args.json:
@@ -63,6 +68,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="theory: Theorem 2 (default); sharp: Theorem S, derived for this project")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out-dir", default="out", help="where the runs (resumable) and the report go (default ./out)")
-    p.add_argument("--dask-scheduler", default=None, help="run on a Dask cluster at this address")
+    p.add_argument("--workers", type=workers_option, default=None,
+                   help="processes for the runs (default: one per CPU; 1 runs them in this process)")
+    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
+                   help="run on a Dask cluster at this address (e.g. tcp://host:8786; needs dask.distributed; not "
+                        "with --workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=_power)
