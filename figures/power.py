@@ -17,8 +17,9 @@ Evidence: every saved witness at its own step size and horizon, at a longer hori
 (:data:`HORIZONS`), and at larger step sizes (``sqrt 2``, ``2`` and ``sqrt 10`` times the
 theorem's largest admissible step, which only the mutants with looser conditions admit), and
 the F3 battery (:func:`figures.f3_battery.battery_configs`) at its own
-step size and twice it. Runs go through :func:`figures.sweep.run_sweep` (a process pool, or
-Dask), each written as it finishes, so an interrupted run resumes. Runs whose constants are
+step size and twice it. Runs go through :func:`figures.sweep.run_sweep` on the executor of
+:func:`figures.executor.executor` (a process pool, this process, or a Dask cluster; the same
+numbers from each), each written as it finishes, so an interrupted run resumes. Runs whose constants are
 estimated are not evidence. A run that diverges measures an infinite average: it is evidence
 against every statement whose condition admits it (counted under ``dropped["diverged"]``, and
 kept).
