@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bounds.cli import integer_option, real_option
 from empirical.cli import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
@@ -14,10 +15,34 @@ from figures.executor import workers_option
 __all__ = ["register"]
 
 
+def _save_drawing(result: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Draw ``result`` (:func:`figures.checker.draw_check`) and save it in ``formats`` (a top-level
+    function, so that a worker process can save one format while this process saves the other)."""
+    from figures.checker import draw_check
+    from figures.io import save_figure
+    from figures.plotting import pyplot
+
+    fig = draw_check(result)
+    try:
+        return save_figure(fig, stem, formats)
+    finally:
+        pyplot().close(fig)
+
+
+def _save_figure(result: Any, stem: Path, workers: int | None) -> list[Path]:
+    """``stem.png`` and ``stem.pdf``: with more than one worker, the PDF in another process."""
+    from figures.executor import executor, is_inline
+
+    with executor(workers) as pool:
+        if is_inline(pool):
+            return _save_drawing(result, stem, ("png", "pdf"))
+        pdf = pool.submit(_save_drawing, result, stem, ("pdf",))
+        return _save_drawing(result, stem, ("png",)) + pdf.result()
+
+
 def _check(args: argparse.Namespace) -> int:
     from empirical.io import write_json
-    from figures.checker import RUNS, draw_check, run_check
-    from figures.io import save_figure
+    from figures.checker import RUNS, run_check
 
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
@@ -27,11 +52,7 @@ def _check(args: argparse.Namespace) -> int:
                        progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
     payload = result.to_json()
     out = Path(args.out_dir)
-    fig = draw_check(result)
-    paths = save_figure(fig, out / "check") + [write_json(out / "check.json", payload)]
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    paths = _save_figure(result, out / "check", args.workers) + [write_json(out / "check.json", payload)]
     payload["files"] = [str(p) for p in paths]
     if args.json:
         print(json.dumps(payload, indent=2))
