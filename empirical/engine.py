@@ -312,7 +312,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
             ``None``.
         weights: data-size weights, ``n`` positive finite numbers (normalised to ``p_j``, sum
-            1); ``None`` for equal weights ``1/n`` (docs/theory.md §10.1 Setting). Given, the
+            1); ``None`` for the problem's own ``weights`` when it has unequal ones (a
+            data-partitioned problem, :mod:`empirical.partitions`, whose objective is the
+            weighted one), else equal weights ``1/n`` (docs/theory.md §10.1 Setting). Given, the
             global model, the aggregations and the divergences are
             ``p``-weighted (the problem's ``grad`` and ``loss`` should then be the ``p``-weighted
             objective's: that is the problem's job).
@@ -343,6 +345,10 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
+    if weights is None:  # a data-partitioned problem's own weights, unless they are all equal
+        own = getattr(problem, "weights", None)
+        if own is not None and np.ptp(np.asarray(own, dtype=np.float64)) > 0:
+            weights = own
     p = _check_weights(weights, hierarchy.n)
     S = _check_participation(participation, levels)
     held = 0 if S is None else seeds * (hierarchy.n - S * levels.sizes[1].size)

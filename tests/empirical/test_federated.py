@@ -101,3 +101,19 @@ def test_participation_larger_than_a_group_is_one_clear_error():
         offset_constants([[1.0], [2.0]], [], [1.0, -1.0])
     with pytest.raises(ValueError, match="participation must be a positive integer"):
         participation_shares(None, [], 4, participation=0)
+
+
+def test_a_partitioned_problem_brings_its_own_weights_to_the_engine():
+    """simulate(weights=None) averages with a data-partitioned problem's weights, so the
+    averaging matches the problem's weighted objective; equal weights keep the plain path."""
+    from empirical import simulate, two_level
+    from empirical.digits import digits_partitioned
+
+    problem = digits_partitioned("quantity", 8, alpha=0.5, seed=0)
+    assert np.ptp(problem.weights) > 0
+    h = two_level(8, 2, 2, 4, grouping="contiguous")
+    implicit = simulate(problem, h, lr=0.05, steps=8, seeds=2)
+    explicit = simulate(problem, h, lr=0.05, steps=8, seeds=2, weights=problem.weights)
+    equal = simulate(problem, h, lr=0.05, steps=8, seeds=2, weights=np.ones(8))
+    assert np.array_equal(implicit.grad_norm_sq, explicit.grad_norm_sq)
+    assert not np.allclose(implicit.grad_norm_sq, equal.grad_norm_sq)
