@@ -18,7 +18,8 @@ from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 __all__ = ["register", "register_bench", "make_problem", "make_hierarchy", "step_size", "averaged_over",
            "add_problem_arguments", "add_hierarchy_arguments"]
 
-PROBLEMS = ("nonconvex", "logistic")
+PROBLEMS = ("nonconvex", "logistic", "digits")
+PARTITIONS = ("dirichlet", "shards", "quantity", "iid")
 MAX_SEED = 2**63 - 1
 NONCONVEX_ONLY = {"sigma": 1.0, "between": 2.0, "within": 1.0, "clusters": 4}  # and their defaults
 TWO_LEVEL = {"N": 4, "I": 5, "G": 50}  # and their defaults
@@ -32,7 +33,8 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     """The options that choose and shape the problem (shared with ``hsgd check``)."""
     p.add_argument("--problem", choices=PROBLEMS, default="nonconvex",
                    help="nonconvex: HeterogeneousNonconvex (certified constants); logistic: finite-sum "
-                        "logistic regression with minibatches (estimated sigma, eps)")
+                        "logistic regression with minibatches (estimated sigma, eps); digits: a small network on "
+                        "scikit-learn's digits (estimated constants)")
     p.add_argument("--n", type=_count, default=32, help="workers (default 32)")
     p.add_argument("--d", type=_count, default=10, help="dimension (default 10)")
     # nonconvex-only options default to None so that giving one with --problem logistic is an error
@@ -43,6 +45,14 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
                    help="heterogeneity inside clusters, nonconvex problem (default 1)")
     p.add_argument("--clusters", type=_count, default=None, help="data clusters, nonconvex problem (default 4)")
     p.add_argument("--problem-seed", type=_seed, default=0, help="seed of the problem's data (default 0)")
+    p.add_argument("--partition", choices=PARTITIONS, default=None,
+                   help="split the data of --problem digits or logistic across workers (default: the problem's own)")
+    p.add_argument("--alpha", type=real_option("positive"), default=None,
+                   help="Dirichlet concentration, --partition dirichlet or quantity (smaller: more skew)")
+    p.add_argument("--classes-per-worker", type=_count, default=None, help="classes per worker, --partition shards")
+    p.add_argument("--weights", choices=("data", "equal"), default=None,
+                   help="average workers by their data size (data, the default with --partition) or equally "
+                        "(docs/theory.md §10)")
 
 
 def add_hierarchy_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,6 +109,28 @@ def make_problem(args: argparse.Namespace) -> Any:
     _check_hierarchy_options(args)
     _check_memory(args.n, args.d, _levels(args), getattr(args, "steps", None) or 1, getattr(args, "seeds", 1),
                   getattr(args, "record_every", 1))
+    partition = getattr(args, "partition", None)
+    if partition is None:
+        for name in ("alpha", "classes_per_worker", "weights"):
+            if getattr(args, name, None) is not None:
+                raise ValueError(f"--{name.replace('_', '-')} needs --partition (and --problem digits or logistic)")
+    elif args.problem == "nonconvex":
+        raise ValueError("--partition needs --problem digits or logistic (the nonconvex problem has no data to split)")
+    else:
+        if partition in ("dirichlet", "quantity") and args.alpha is None:
+            raise ValueError(f"--partition {partition} needs --alpha (> 0)")
+        if partition == "shards" and args.classes_per_worker is None:
+            raise ValueError("--partition shards needs --classes-per-worker")
+        options = dict(alpha=args.alpha, classes_per_worker=args.classes_per_worker, seed=args.problem_seed)
+        if args.problem == "digits":
+            from empirical.digits import digits_partitioned
+
+            return digits_partitioned(partition, args.n, **options)
+        return FiniteSumLogistic.partitioned(partition, args.n, d=args.d, **options)
+    if args.problem == "digits":
+        from empirical.digits import DigitsMLP
+
+        return DigitsMLP(n=args.n, seed=args.problem_seed)
     if args.problem == "logistic":
         return FiniteSumLogistic(n=args.n, d=args.d, seed=args.problem_seed)
     return HeterogeneousNonconvex(n=args.n, d=args.d, sigma=args.sigma, between=args.between, within=args.within,

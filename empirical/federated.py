@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from bounds.divergence import validate_levels
 from bounds.federated import MAX_SUBSETS, FederatedInstance, participation_shares
 
-__all__ = ["SampledConstants", "offset_constants", "federated_instance"]
+__all__ = ["SampledConstants", "offset_constants", "federated_instance", "estimated_sampled_constants"]
 
 EXACT_LABEL = "exact (x-independent offsets, every sample enumerated)"
 
@@ -150,3 +150,60 @@ def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Seque
     return FederatedInstance(gamma=float(lr), L=float(problem.L), sigma=float(problem.sigma), F0=max(F0, 0.0),
                              T=int(T), periods=tuple(int(P) for P in periods), omega=c.omega, shares=c.shares,
                              eps=c.eps, eps_sample=c.eps_sample, notes=(c.label,))
+
+
+def _descent_points(problem: Any, count: int, L: float) -> NDArray[np.float64]:
+    """``x0`` and ``count - 1`` iterates of full-gradient descent on ``f`` with step ``1/L``."""
+    x = np.asarray(problem.default_x0(), dtype=np.float64).copy()
+    points = [x.copy()]
+    for _ in range(count - 1):
+        x = x - problem.grad(x[None, :])[0] / L
+        points.append(x.copy())
+    return np.array(points)
+
+
+def estimated_sampled_constants(problem: Any, levels: Sequence[ArrayLike], weights: ArrayLike | None,
+                                participation: int | None, *, points: int = 12, samples: int = 32,
+                                seed: int = 0) -> SampledConstants:
+    """The sampled system's constants of docs/theory.md §10.3 for any problem, **estimated**.
+
+    Each supremum over ``x`` is a maximum over ``points`` points (``x0`` and a full-gradient
+    descent path on ``f`` with step ``1/L``, ``L`` the problem's own), each expectation over
+    the sampling a mean over ``samples`` random joint samples (and their exact count when
+    there are fewer). Labelled "estimated (...)": a bound built on them is not a guarantee.
+    """
+    from empirical.partitions import weighted_divergences
+
+    n = problem.n
+    labels = validate_levels(levels, n)
+    shares = participation_shares(weights, levels, n, participation, seed=seed)
+    p = np.ones(n) / n if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    L = float(problem.constants(labels).L.value)
+    X = _descent_points(problem, points, L)
+    grads = problem.worker_grads(np.ascontiguousarray(np.broadcast_to(X[:, None, :], (len(X), n, problem.d))))
+    full = np.einsum("j,pjd->pd", p, grads)
+    first = labels[0] if labels else np.zeros(n, dtype=np.intp)
+    groups = [np.flatnonzero(first == g) for g in range(int(first.max()) + 1)]
+    rng = np.random.default_rng(seed)
+    S = None if participation is None else int(participation)
+    draws = 1 if S is None else samples
+    eps_sq = np.zeros(len(labels) + 1)
+    sampling = 0.0
+    for _ in range(draws):
+        chosen_parts, w = [], np.zeros(n)
+        for members in groups:
+            pick = members if S is None else np.sort(rng.choice(members, size=S, replace=False))
+            w[pick] = p[members].sum() * p[pick] / p[pick].sum()
+            chosen_parts.append(pick)
+        chosen = np.sort(np.concatenate(chosen_parts))
+        sub = [np.unique(lab[chosen], return_inverse=True)[1] for lab in labels]
+        _, divs, group_weights = weighted_divergences(grads[:, chosen], sub, w[chosen])
+        eps_sq += [float(gw @ dv.max(axis=0)) for dv, gw in zip(divs, group_weights)]
+        error = np.einsum("j,pjd->pd", w[chosen], grads[:, chosen]) - full
+        sampling += float(np.max(np.sum(error * error, axis=1)))
+    eps_sq /= draws
+    label = (f"estimated (sup over {len(X)} points of a gradient-descent path from x0, mean over {draws} random "
+             f"samples)")
+    return SampledConstants(eps=tuple(float(np.sqrt(max(e, 0.0))) for e in eps_sq),
+                            eps_sample=math.sqrt(sampling / draws) if S is not None else 0.0,
+                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), label=label)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bounds.cli import integer_option, real_option
 from empirical.cli import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
 from figures.executor import workers_option
@@ -47,9 +49,23 @@ def _check(args: argparse.Namespace) -> int:
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
-    result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                       theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler,
-                       progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr)))
+    say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
+    federated = args.participation is not None or args.partition is not None or args.weights is not None
+    if federated:  # docs/theory.md §10: Theorems W and P
+        from figures.federated_check import participation_count, run_federated_check
+
+        if args.theorem != "theory":
+            raise ValueError("--theorem sharp has no weighted or partial-participation version: leave it out")
+        if args.dask_scheduler is not None:
+            raise ValueError("--dask-scheduler is not supported with --partition/--weights/--participation")
+        S = None if args.participation is None else participation_count(args.participation, hierarchy)
+        weights = np.ones(problem.n) if args.weights == "equal" else None
+        steps = args.steps if args.steps is not None else (500 if args.problem == "digits" else None)
+        result = run_federated_check(problem, hierarchy, weights=weights, participation=S, lr=args.lr, steps=steps,
+                                     seeds=args.seeds, seed=args.seed, workers=args.workers, progress=say)
+    else:
+        result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
+                           theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say)
     payload = result.to_json()
     out = Path(args.out_dir)
     paths = _save_figure(result, out / "check", args.workers) + [write_json(out / "check.json", payload)]
@@ -58,6 +74,11 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     print(result.hierarchy)
+    if federated:
+        print("bounds: Theorem P (docs/theory.md §10.3, derived for this project; Theorem W at full participation); "
+              f"omega = {result.constants['omega']:.4g}, noise shares "
+              + ", ".join(f"{s:.4g}" for s in result.constants["noise_shares"])
+              + f", sampling error eps_S = {result.constants['eps_sample']:.4g} ({result.constants['labels']['eps_sample']})")
     if args.theorem == "sharp":
         print("bounds: Theorem S (docs/theory.md §9.1, derived for this project), Young parameters optimised per bound")
     print(f"gamma = {result.params['gamma']:.6g}: {result.gamma_rule}")
@@ -72,7 +93,7 @@ def _check(args: argparse.Namespace) -> int:
     rg = result.bound_random_grouping
     for name in RUNS:
         e = result.empirical[name]
-        rg_text = f"{rg[name]:.4g}" if rg else "n/a (unequal groups)"
+        rg_text = f"{rg[name]:.4g}" if rg else ("n/a (weights/participation)" if federated else "n/a (unequal groups)")
         ci = (f"{e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g}" if e["ci_low"] == e["ci_low"]
               else f"{'n/a (1 seed)':>23}")
         ratio = result.bound[name] / e["mean"] if e["mean"] > 0 else float("inf")
@@ -116,6 +137,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
                    help="run the three runs on a Dask cluster at this address (e.g. tcp://host:8786; needs "
                         "dask.distributed; not with --workers)")
+    p.add_argument("--participation", type=real_option("positive"), default=None,
+                   help="share of every level-1 group that trains in a round, in (0, 1] (docs/theory.md §10.3; "
+                        "default: everyone)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check)

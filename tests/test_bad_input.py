@@ -82,6 +82,8 @@ for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count",
 for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count", "seeds": "count",
                      "seed": "seed"}.items():
     CASES.append((["check"], option, rule, ["--no-progress"]))
+for option, rule in {"alpha": "positive", "participation": "positive", "classes-per-worker": "count"}.items():
+    CASES.append((["check"], option, rule, ["--no-progress"]))
 for option in ("points", "repeats", "subs-points"):
     CASES.append((["bench", "bounds"], option, "count", []))
 
@@ -171,7 +173,15 @@ def test_periods_that_do_not_nest(I, k, r):
     (["check", "--steps=10000000000", "--no-progress"], ["steps"], "needs"),
     (["check", "--problem=logistic", "--within=2"], ["within"], "applies only to --problem nonconvex"),
     (["check", "--I=5", "--G=50", "--periods=5,50", "--groups=4"], ["I"], "leave it out"),
-    (["figures", "--only=f10"], ["only"], "unknown figure 'f10'"),
+    (["figures", "--only=f99"], ["only"], "unknown figure 'f99'"),
+    (["check", "--problem=digits", "--partition=dirichlet"], ["partition"], "needs --alpha"),
+    (["check", "--partition=dirichlet", "--alpha=0.1"], ["partition"], "needs --problem digits or logistic"),
+    (["check", "--alpha=0.5"], ["alpha"], "needs --partition"),
+    (["check", "--weights=data"], ["weights"], "needs --partition"),
+    (["check", "--problem=logistic", "--partition=dirichlet", "--alpha=0.001", "--n=64"], ["alpha"],
+     "left with no data"),
+    (["check", "--participation=1.5", "--no-progress"], ["participation"], "fraction in (0, 1]"),
+    (["check", "--participation=0.5", "--theorem=sharp", "--no-progress"], ["theorem"], "no weighted"),
     (["figures", "--only=f2,,f3"], ["only"], "item 2 of 'f2,,f3' is empty"),
     (["figures", "--only=f2, "], ["only"], "item 2 of 'f2, ' is empty"),
     (["figures", "--only="], ["only"], "at least one item"),
