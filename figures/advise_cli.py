@@ -80,6 +80,9 @@ def _cost_model(args: argparse.Namespace) -> Any:
 def _advise(args: argparse.Namespace) -> int:
     from figures.advise import advise
 
+    if args.partition is not None or args.weights is not None:  # its bounds are Theorem 2's (equal weights)
+        raise ValueError("hsgd advise ranks designs with Theorem 2 (equal weights, full participation): "
+                         "--partition and --weights are not supported here (use hsgd check)")
     cost_model = _cost_model(args)
     problem = make_problem(args)
     advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
