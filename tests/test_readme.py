@@ -9,13 +9,14 @@ README = (ROOT / "README.md").read_text()
 
 def test_python_examples_run(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "0.3684" in out  # the value the symbolic example's comment promises
     verdicts = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith(("bound_", "condition_", "empirical_"))}
     assert verdicts["bound_valid"] == "yes" and verdicts["condition_holds"] == "yes"  # the own-objective example
+    assert "yes yes" in out.splitlines()  # the weighted kink example: Theorem W holds and orders, exactly
 
 
 def test_the_own_objective_example_is_as_long_as_the_readme_says():
