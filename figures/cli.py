@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from figures.executor import THREAD_VARIABLES
+
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS: list[tuple[str, str, str]] = [
@@ -139,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Status 2 with one line on standard error for bad input of any kind (see the module docstring).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    for name in THREAD_VARIABLES:  # parallel work is split between processes (figures.executor), not BLAS threads
+        os.environ.setdefault(name, "1")
     parser = build_parser(_command(argv))
     try:
         args = parser.parse_args(argv)
