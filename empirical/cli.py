@@ -16,7 +16,7 @@ from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 
 __all__ = ["register", "register_bench", "make_problem", "make_hierarchy", "step_size", "averaged_over",
-           "add_problem_arguments", "add_hierarchy_arguments"]
+           "add_problem_arguments", "add_hierarchy_arguments", "add_cost_arguments", "make_cost_model"]
 
 PROBLEMS = ("nonconvex", "logistic", "digits")
 PARTITIONS = ("dirichlet", "shards", "quantity", "iid")
@@ -53,6 +53,34 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", choices=("data", "equal"), default=None,
                    help="average workers by their data size (data, the default with --partition) or equally "
                         "(docs/theory.md §10)")
+
+
+def add_cost_arguments(p: argparse.ArgumentParser) -> None:
+    """The network and compute costs of :class:`empirical.cost.CostModel` (``hsgd advise``, ``hsgd check --time``)."""
+    positive, non_negative = real_option("positive"), real_option("non-negative")
+    p.add_argument("--local-latency", type=non_negative, default=1e-4, help="local link latency, s (default 1e-4)")
+    p.add_argument("--local-bandwidth", type=positive, default=1e9, help="local link bandwidth, B/s (default 1e9)")
+    p.add_argument("--middle-latency", type=non_negative, default=None,
+                   help="a middle level's latency, s (with --middle-bandwidth: a three-level network)")
+    p.add_argument("--middle-bandwidth", type=positive, default=None, help="a middle level's bandwidth, B/s")
+    p.add_argument("--global-latency", type=non_negative, default=1e-2, help="global link latency, s (default 1e-2)")
+    p.add_argument("--global-bandwidth", type=positive, default=1e8, help="global link bandwidth, B/s (default 1e8)")
+    p.add_argument("--compute", type=non_negative, default=1e-3, help="seconds per local step (default 1e-3)")
+    p.add_argument("--model-bytes", type=positive, default=None, help="bytes per model transfer (default 8 d)")
+
+
+def make_cost_model(args: argparse.Namespace) -> Any:
+    """The :class:`empirical.cost.CostModel` the options of :func:`add_cost_arguments` describe."""
+    from empirical.cost import CostModel, LinkCost
+
+    links = [LinkCost(args.local_latency, args.local_bandwidth, "local")]
+    middle = (args.middle_latency, args.middle_bandwidth)
+    if (middle[0] is None) != (middle[1] is None):
+        raise ValueError("--middle-latency and --middle-bandwidth go together (a three-level network)")
+    if middle[0] is not None:
+        links.append(LinkCost(middle[0], middle[1], "middle"))
+    links.append(LinkCost(args.global_latency, args.global_bandwidth, "global"))
+    return CostModel(links, compute=args.compute, model_bytes=args.model_bytes)
 
 
 def add_hierarchy_arguments(p: argparse.ArgumentParser) -> None:

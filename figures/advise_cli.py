@@ -7,14 +7,13 @@ import json
 from typing import Any
 
 from bounds.cli import integer_option, real_option
-from empirical.cli import MAX_SEED, add_problem_arguments, make_problem
+from empirical.cli import MAX_SEED, add_cost_arguments, add_problem_arguments, make_cost_model, make_problem
 
 __all__ = ["register", "format_advice"]
 
 HELP = "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"
 
 _positive = real_option("positive")
-_non_negative = real_option("non-negative")
 
 
 def _seconds(value: float | None) -> str:
@@ -64,26 +63,13 @@ def format_advice(advice: Any) -> str:
     return "\n".join(lines)
 
 
-def _cost_model(args: argparse.Namespace) -> Any:
-    from empirical.cost import CostModel, LinkCost
-
-    links = [LinkCost(args.local_latency, args.local_bandwidth, "local")]
-    middle = (args.middle_latency, args.middle_bandwidth)
-    if (middle[0] is None) != (middle[1] is None):
-        raise ValueError("--middle-latency and --middle-bandwidth go together (a three-level network)")
-    if middle[0] is not None:
-        links.append(LinkCost(middle[0], middle[1], "middle"))
-    links.append(LinkCost(args.global_latency, args.global_bandwidth, "global"))
-    return CostModel(links, compute=args.compute, model_bytes=args.model_bytes)
-
-
 def _advise(args: argparse.Namespace) -> int:
     from figures.advise import advise
 
     if args.partition is not None or args.weights is not None:  # its bounds are Theorem 2's (equal weights)
         raise ValueError("hsgd advise ranks designs with Theorem 2 (equal weights, full participation): "
                          "--partition and --weights are not supported here (use hsgd check)")
-    cost_model = _cost_model(args)
+    cost_model = make_cost_model(args)
     problem = make_problem(args)
     advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
                     max_steps=args.max_steps)
@@ -102,15 +88,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(N=None, I=None, G=None, groups=None, periods=None, grouping="random", grouping_seed=None)
     p.add_argument("--target", type=_positive, default=0.05,
                    help="target of the average squared gradient norm (default 0.05)")
-    p.add_argument("--local-latency", type=_non_negative, default=1e-4, help="local link latency, s (default 1e-4)")
-    p.add_argument("--local-bandwidth", type=_positive, default=1e9, help="local link bandwidth, B/s (default 1e9)")
-    p.add_argument("--middle-latency", type=_non_negative, default=None,
-                   help="a middle level's latency, s (with --middle-bandwidth: a three-level network)")
-    p.add_argument("--middle-bandwidth", type=_positive, default=None, help="a middle level's bandwidth, B/s")
-    p.add_argument("--global-latency", type=_non_negative, default=1e-2, help="global link latency, s (default 1e-2)")
-    p.add_argument("--global-bandwidth", type=_positive, default=1e8, help="global link bandwidth, B/s (default 1e8)")
-    p.add_argument("--compute", type=_non_negative, default=1e-3, help="seconds per local step (default 1e-3)")
-    p.add_argument("--model-bytes", type=_positive, default=None, help="bytes per model transfer (default 8 d)")
+    add_cost_arguments(p)
     p.add_argument("--top", type=integer_option(), default=3, help="best designs to simulate (default 3)")
     p.add_argument("--seeds", type=integer_option(), default=4, help="runs per simulated design (default 4)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")

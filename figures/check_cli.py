@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from bounds.cli import integer_option, real_option
-from empirical.cli import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
+from empirical.cli import (MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
+                           make_hierarchy, make_problem)
 from figures.executor import workers_option
 
 __all__ = ["register"]
@@ -68,7 +69,23 @@ def _check(args: argparse.Namespace) -> int:
                            theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say)
     payload = result.to_json()
     out = Path(args.out_dir)
-    paths = _save_figure(result, out / "check", args.workers) + [write_json(out / "check.json", payload)]
+    paths = _save_figure(result, out / "check", args.workers)
+    if args.time:  # the same runs against wall-clock-equivalent time (empirical.cost)
+        from figures.io import save_figure
+        from figures.plotting import pyplot
+        from figures.time_axis import draw_against_time, run_times
+
+        cost_model = make_cost_model(args)
+        times = run_times(result, cost_model, problem.d)
+        payload["time"] = {"cost_model": cost_model.to_json(),
+                           **{k: {key: v[key] for key in ("total", "aggregations", "bytes", "links",
+                                                          "communication_share")} for k, v in times.items()}}
+        fig = draw_against_time(result, cost_model, problem.d)
+        try:
+            paths += save_figure(fig, out / "check-time")
+        finally:
+            pyplot().close(fig)
+    paths.append(write_json(out / "check.json", payload))
     payload["files"] = [str(p) for p in paths]
     if args.json:
         print(json.dumps(payload, indent=2))
@@ -110,6 +127,12 @@ def _check(args: argparse.Namespace) -> int:
         basis = f" ({verdict.basis})" if verdict.applicable else ""
         print(f"  {name:<28} {verdict.word}{basis}: {verdict.claim}")
         print(f"  {'':<28}   {verdict.detail}")
+    if args.time:
+        print("time under the cost model (empirical.cost; compute + per-level aggregations, finest first):")
+        for name in RUNS:
+            t = payload["time"][name]
+            print(f"  {name:<9} {t['total']:>10.4g} s, {100 * t['communication_share']:.0f}% communication, "
+                  f"aggregations {t['aggregations']} over {t['links']}")
     print("wrote " + ", ".join(payload["files"]))
     return 0
 
@@ -140,6 +163,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--participation", type=real_option("positive"), default=None,
                    help="share of every level-1 group that trains in a round, in (0, 1] (docs/theory.md §10.3; "
                         "default: everyone)")
+    p.add_argument("--time", action="store_true",
+                   help="also plot the runs against wall-clock-equivalent time under the cost model below "
+                        "(check-time.png; defaults as in hsgd advise)")
+    add_cost_arguments(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check)
