@@ -162,8 +162,12 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Executor | None = None,
-                     progress: bool = True) -> tuple[list[Evidence], dict[str, int]]:
-    """Run (or resume) every configuration; returns the evidence and counts of what was dropped."""
+                     progress: bool = True, sharp: bool = False) -> tuple[list[Evidence], dict[str, int]]:
+    """Run (or resume) every configuration; returns the evidence and counts of what was dropped.
+
+    With ``sharp``, Theorem S's terms of every run are computed on ``executor`` too
+    (:func:`prepare_sharp_terms`), for an analysis of Theorem S that follows.
+    """
     from figures.sweep import run_sweep
 
     configs = evidence_configs(quick)
@@ -182,15 +186,42 @@ def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Exec
         else:
             evidence.append(Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
                                      tuple(result["samples"]), result["deterministic"], result.get("term")))
+    if sharp:
+        prepare_sharp_terms(evidence, executor)
     return evidence, dropped
 
 
 # ----------------------------------------------------------------------- the analysis
-@functools.lru_cache(maxsize=4096)
-def _sharp_terms(x: Instance) -> dict[str, float]:
+_SHARP_TERMS: dict[Instance, dict[str, float]] = {}
+"""Theorem S's terms per instance, computed once (each optimises its Young parameters)."""
+
+
+def _sharp_terms_of(x: Instance) -> dict[str, float]:
+    """Theorem S's terms at ``x`` (a top-level function, so that a worker process can compute them)."""
     from bounds.sharp import sharp_terms
 
     return sharp_terms(x)
+
+
+def _sharp_terms(x: Instance) -> dict[str, float]:
+    terms = _SHARP_TERMS.get(x)
+    if terms is None:
+        terms = _SHARP_TERMS[x] = _sharp_terms_of(x)
+    return terms
+
+
+def prepare_sharp_terms(evidence: Sequence[Evidence], executor: Executor | None) -> None:
+    """Compute Theorem S's terms of every run not yet known on ``executor`` (one optimisation of
+    its Young parameters per run, the bulk of :func:`analyse` for ``"sharp"``), so that the
+    analysis, which follows in this process, finds them. Nothing to do without an executor or
+    with one that runs here."""
+    from figures.executor import is_inline
+
+    todo = [x for x in dict.fromkeys(e.instance for e in evidence) if x not in _SHARP_TERMS]
+    if not todo or executor is None or is_inline(executor):
+        return
+    for x, terms in zip(todo, executor.map(_sharp_terms_of, todo)):
+        _SHARP_TERMS[x] = terms
 
 
 def _sharp_condition(x: Instance, loosen: int = 1) -> bool:
@@ -281,7 +312,8 @@ def power_report(out_dir: str | Path = "out", *, theorem_name: str = "theory", q
     """Collect (or resume) the evidence and analyse it for ``theorem_name`` (``hsgd power``)."""
     if theorem_name not in THEOREMS:
         raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {theorem_name!r}")
-    evidence, dropped = collect_evidence(out_dir, quick=quick, executor=executor, progress=progress)
+    evidence, dropped = collect_evidence(out_dir, quick=quick, executor=executor, progress=progress,
+                                         sharp=theorem_name == "sharp")
     report = analyse(evidence, theorem_name)
     report["dropped"] = dropped
     report["quick"] = quick
