@@ -6,7 +6,8 @@ F4 grouping strategies; F5 three-level sandwich; F6 the divergence sawtooth; F7 
 digits split by label across workers (scikit-learn's bundled data); F8 verification power (the
 best witness ratio per term and the kill matrix of Theorem 2's mutants, :mod:`figures.power`;
 its runs resume from ``<out-dir>/power_runs``); F9 the proof-step audit along a run
-(:mod:`empirical.audit`).
+(:mod:`empirical.audit`); F10 the Dirichlet label partition against alpha: eps_l, eps_g, Theorem W's
+bounds and the measured sandwich for random and label-aware grouping (:mod:`figures.f10_partitions`).
 
 After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts
 in words with their basis (each figure module's ``summary(data)``, read from the JSON it wrote).
@@ -27,7 +28,8 @@ from figures.executor import workers_option
 __all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_name", "register"]
 
 MODULES = {"f1": "f1_sandwich", "f2": "f2_interpolation", "f3": "f3_battery", "f4": "f4_grouping",
-           "f5": "f5_three_level", "f6": "f6_sawtooth", "f7": "f7_digits", "f8": "f8_power", "f9": "f9_audit"}
+           "f5": "f5_three_level", "f6": "f6_sawtooth", "f7": "f7_digits", "f8": "f8_power", "f9": "f9_audit",
+           "f10": "f10_partitions"}
 """Per figure: its module in :mod:`figures` (``build_<name>``, ``summary``) and the stem of its files.
 
 The modules load when a figure is built or summarised, so that ``hsgd figures --help`` imports
