@@ -20,6 +20,11 @@ And the cost of partial participation (docs/theory.md §10.1 Setting):
 the step time with every level-1 group sampling half its members over full participation,
 two-level, ``n = 1024, d = 100``, one seed, ``N = 32, I = 2, G = 8`` (a round every 8 steps),
 as min / median of 3 back-to-back ratios (goal: at most 1.5).
+
+And the batch axis (:mod:`empirical.batch`): a sweep of 64 small configurations (``n = 8,
+d = 10``, 4 seeds, two levels; heterogeneity levels and step sizes) as one
+:func:`empirical.batch.simulate_batch` against a Python loop of 64 :func:`empirical.simulate`
+calls, the loop's time over the batch's, min / median of 3 back-to-back ratios.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from empirical.reference import reference_run
 from empirical.streams import SeedStreams
 
 __all__ = ["bench_engine", "run_from_args", "RECORD_EVERY", "step_over_floor", "recording_ratio", "FLOOR_SIZES",
-           "participation_ratio"]
+           "participation_ratio", "batch_speedup"]
 
 RECORD_EVERY = 10
 LR = 0.01
@@ -201,6 +206,47 @@ def participation_ratio(n: int = 1024, d: int = 100, seeds: int = 1, N: int = 32
             "full_us": 1e6 * float(np.median(full))}
 
 
+def _sweep(n: int, d: int, K: int) -> tuple[list[HeterogeneousNonconvex], list[float]]:
+    """``K`` configurations: between-cluster and within-cluster spreads and step sizes, cycled."""
+    spreads = [(between, within) for between in (0.5, 1.0, 2.0, 4.0) for within in (0.25, 0.5, 1.0, 2.0)]
+    problems = [HeterogeneousNonconvex(n=n, d=d, clusters=min(4, n), between=b, within=w, sigma=1.0, seed=k)
+                for k, (b, w) in enumerate(spreads[k % len(spreads)] for k in range(K))]
+    lrs = [(0.005, 0.01, 0.02, 0.04)[(k // len(spreads)) % 4] for k in range(K)]
+    return problems, lrs
+
+
+def batch_speedup(K: int = 64, n: int = 8, d: int = 10, seeds: int = 4, steps: int = 500,
+                  record_every: int = RECORD_EVERY, repeats: int = 3) -> dict[str, Any]:
+    """A sweep of ``K`` small configurations (:func:`_sweep`: heterogeneity levels and step
+    sizes on one two-level hierarchy, ``N = n/4`` random groups, ``I = 5``, ``G = 50``) run as
+    one :func:`empirical.batch.simulate_batch` over the same sweep as a Python loop of ``K``
+    :func:`empirical.simulate` calls (the same results, bit for bit): the loop's time over the
+    batch's, ``repeats`` times back to back, ``{"min", "median", ...}``."""
+    from empirical.batch import simulate_batch
+
+    for name, value in (("K", K), ("n", n), ("d", d), ("seeds", seeds), ("steps", steps),
+                        ("record_every", record_every), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    problems, lrs = _sweep(n, d, K)
+    hierarchy = two_level(n, max(1, n // 4), 5, 50, grouping="random")
+    simulate_batch(problems, hierarchy, lrs, min(steps, 10), seeds=seeds, record_every=record_every)  # warm up
+    ratios, batched, looped = [], [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        simulate_batch(problems, hierarchy, lrs, steps, seeds=seeds, record_every=record_every)
+        middle = time.perf_counter()
+        for problem, lr in zip(problems, lrs):
+            simulate(problem, hierarchy, lr, steps, seeds=seeds, record_every=record_every)
+        end = time.perf_counter()
+        batched.append(middle - start)
+        looped.append(end - middle)
+        ratios.append((end - middle) / (middle - start))
+    return {"K": K, "n": n, "d": d, "seeds": seeds, "steps": steps, "record_every": record_every,
+            "repeats": repeats, "min": min(ratios), "median": float(np.median(ratios)),
+            "batch_s": float(np.median(batched)), "loop_s": float(np.median(looped))}
+
+
 def bench_engine(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark; returns ``{"configs": [...], "peak_memory_state_copies": ...}``."""
     sizes = [(16, 10), (64, 10)] if quick else [(n, d) for n in (16, 256, 4096) for d in (10, 1000)]
@@ -230,6 +276,7 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
     out["seed_streams_config"] = {"n": 256, "d": 10, "seeds": 8}
     out["participation_ratio"] = (participation_ratio(64, 10, 1, 8, 2, 8, seconds=seconds) if quick
                                   else participation_ratio(seconds=0.5))
+    out["batch_speedup"] = batch_speedup(steps=20, repeats=1) if quick else batch_speedup()
     return out
 
 
@@ -262,4 +309,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     print(f"partial participation (S = {c['S']} of {c['n'] // c['N']} per group) over full, n={c['n']} d={c['d']} "
           f"seeds={c['seeds']} N={c['N']} I={c['I']} G={c['G']}: {c['partial_us']:.0f} us / {c['full_us']:.0f} us "
           f"per step, min / median of 3: {c['min']:.2f} / {c['median']:.2f} (goal <= 1.5)")
+    c = result["batch_speedup"]
+    print(f"a sweep of {c['K']} configurations (n={c['n']} d={c['d']} seeds={c['seeds']}, two levels, {c['steps']} "
+          f"steps, record every {c['record_every']}) as one batch over a loop of {c['K']} simulate calls: "
+          f"{c['batch_s']:.3g} s / {c['loop_s']:.3g} s, speed-up min / median of {c['repeats']}: {c['min']:.1f} / "
+          f"{c['median']:.1f}")
     return 0

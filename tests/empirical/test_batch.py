@@ -142,3 +142,11 @@ def test_any_sweep_equals_its_single_runs(configs, seeds, which, seed):
     results = simulate_batch(problems, h, lrs, 12, seeds=seeds, seed=seed, record_every=2)
     for result, problem, lr in zip(results, problems, lrs):
         assert_same(result, E.simulate(problem, h, lr, 12, seeds=seeds, seed=seed, record_every=2))
+
+
+def test_bench_batch_speedup_is_reported_and_bad_sizes_rejected():
+    from empirical.bench import batch_speedup
+    c = batch_speedup(K=3, n=4, d=2, seeds=2, steps=5, repeats=1)
+    assert c["batch_s"] > 0 and c["loop_s"] > 0 and c["min"] == c["median"] > 0 and c["K"] == 3
+    with pytest.raises(ValueError, match="K must be a positive integer"):
+        batch_speedup(K=0)
