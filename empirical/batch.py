@@ -79,6 +79,11 @@ class BatchedNonconvex:
     comes from ``SeedStreams(noise_seeds[k], seeds)``; the ``rng`` the engine passes is ignored
     too. ``grad`` and ``loss`` take the ``(K * seeds, d)`` averages of the recording.
 
+    Memory, besides the engine's: one scratch array of the state's size, one step's normals per
+    distinct noise seed, and, when the state has at most ``2**20`` elements, the step's six
+    per-configuration constants spread to the state's shape (contiguous operands make the
+    step's passes about twice as fast; larger states broadcast them instead).
+
     Args:
         problems: ``K`` problems of type ``HeterogeneousNonconvex`` (exactly: a subclass may
             change the step), all with the same ``n`` and ``d``.
