@@ -29,7 +29,7 @@ __all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_n
 
 MODULES = {"f1": "f1_sandwich", "f2": "f2_interpolation", "f3": "f3_battery", "f4": "f4_grouping",
            "f5": "f5_three_level", "f6": "f6_sawtooth", "f7": "f7_digits", "f8": "f8_power", "f9": "f9_audit",
-           "f10": "f10_partitions"}
+           "f10": "f10_partitions", "f11": "f11_ranking"}
 """Per figure: its module in :mod:`figures` (``build_<name>``, ``summary``) and the stem of its files.
 
 The modules load when a figure is built or summarised, so that ``hsgd figures --help`` imports
