@@ -10,6 +10,8 @@ points of a :func:`pilot_trajectory`) and result files (:mod:`empirical.results`
 apart: problems know nothing of hierarchies, and the engine knows nothing of plots.
 """
 
+from empirical.batch import simulate_batch
+from empirical.cost import CostModel, LinkCost
 from empirical.engine import DivergenceWarning, SimulationResult, simulate
 from empirical.hierarchy import GROUPINGS, Hierarchy, local_sgd, multi_level, two_level
 from empirical.problems import (
@@ -21,6 +23,14 @@ from empirical.problems import (
     Problem,
     from_gradient_fn,
 )
+from empirical.partitions import (
+    data_weights,
+    dirichlet_partition,
+    iid_partition,
+    partition_report,
+    quantity_skew_partition,
+    shard_partition,
+)
 from empirical.results import load_result, save_result
 from empirical.smoothness import PilotTrajectory, estimate_smoothness, pilot_trajectory
 from empirical.streams import SeedStreams
@@ -28,23 +38,32 @@ from empirical.streams import SeedStreams
 __all__ = [
     "Constant",
     "Constants",
+    "CostModel",
     "DivergenceWarning",
     "FiniteSumLogistic",
     "FunctionProblem",
     "GROUPINGS",
     "HeterogeneousNonconvex",
     "Hierarchy",
+    "LinkCost",
     "PilotTrajectory",
     "Problem",
     "SeedStreams",
     "SimulationResult",
+    "data_weights",
+    "dirichlet_partition",
     "estimate_smoothness",
     "from_gradient_fn",
+    "iid_partition",
     "load_result",
     "local_sgd",
     "multi_level",
+    "partition_report",
     "pilot_trajectory",
+    "quantity_skew_partition",
     "save_result",
+    "shard_partition",
     "simulate",
+    "simulate_batch",
     "two_level",
 ]
