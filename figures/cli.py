@@ -22,7 +22,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from figures.executor import THREAD_VARIABLES
 
@@ -71,7 +71,8 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
     empirical_cli.register_bench(targets)
 
 
-def _registrar(spec: str):
+def _registrar(spec: str) -> Callable[[argparse._SubParsersAction], None]:
+    """The register function ``"module:function"`` names (importing its module)."""
     module, _, function = spec.partition(":")
     return getattr(importlib.import_module(module), function)
 
