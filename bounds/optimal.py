@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
-from scipy.optimize import brentq
 
 from bounds import symbols as s
 from bounds.bound import Bound, Condition
@@ -204,6 +203,8 @@ def optimal_lr(bound: Bound, **values: Any) -> OptimalStepSize:
             low -= LOG_RANGE
             if low < -745:  # below the smallest float64
                 raise ValueError("the optimal step size is below the smallest float64; rescale the problem")
+        from scipy.optimize import brentq  # imported here: keeps `hsgd ... --help` light
+
         gamma = math.exp(brentq(slope_sign, low, top, xtol=1e-14, rtol=1e-14, maxiter=500))
         rule = "the stationary point of the bound in gamma, inside the step-size condition"
     value = float(bound.lambdify(validate=False).evaluate_arrays({**arrays, s.gamma: np.asarray(gamma)}))

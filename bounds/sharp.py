@@ -45,7 +45,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
-from scipy.optimize import minimize
 
 from bounds import symbols as s
 from bounds.bound import Bound, Condition
@@ -183,6 +182,8 @@ class SharpBound(Bound):
             def scaled(z: np.ndarray, scale: float = scale) -> float:
                 value = level_sum(z)
                 return value / scale if math.isfinite(value) else 1e300
+
+            from scipy.optimize import minimize  # imported here: keeps `hsgd ... --help` light
 
             res = minimize(scaled, z0, method="L-BFGS-B", bounds=[(-LOG_LIMIT, LOG_LIMIT)] * (2 * M))
             for z in (res.x, z0):

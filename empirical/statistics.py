@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 __all__ = ["confidence_interval", "confidence_band"]
 
@@ -27,6 +26,8 @@ def confidence_interval(samples: ArrayLike, level: float = 0.95) -> tuple[float,
     mean = float(x.mean())
     if x.size < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # imported here: keeps `hsgd ... --help` light
+
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return mean, mean - half, mean + half
 
@@ -52,5 +53,7 @@ def confidence_band(samples: ArrayLike, level: float = 0.95) -> tuple[np.ndarray
     if x.shape[0] < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan.copy()
+    from scipy import stats
+
     half = stats.t.ppf(0.5 + level / 2, x.shape[0] - 1) * x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
     return mean, mean - half, mean + half

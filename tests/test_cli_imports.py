@@ -34,6 +34,7 @@ def test_help_imports_no_sympy_scipy_matplotlib_or_sklearn(argv):
 def test_check_help_loads_no_plotting_and_a_run_does():
     status, heavy = _imported_after(["check", "--help"])
     assert status == 0 and "matplotlib" not in heavy and "sklearn" not in heavy
+    assert "scipy" not in heavy  # scipy is imported where it is used (brentq, minimize, stats), not at import
     assert "sympy" in heavy  # the options come from empirical.cli, whose package loads the bounds
 
 
