@@ -142,8 +142,12 @@ def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Seque
 
     ``problem`` needs ``b`` (offsets), ``L``, ``sigma``, ``loss`` and ``f_star()`` (as
     :class:`empirical.witness_problems.KinkProblem`); its global objective must be the
-    ``weights``-weighted one. ``F0 = f(x0) - f*`` exactly as the problem computes it.
+    ``weights``-weighted one. ``weights=None`` takes the problem's own ``weights`` (as
+    :func:`empirical.simulate` does), else equal ones. ``F0 = f(x0) - f*`` exactly as the
+    problem computes it.
     """
+    if weights is None:  # the problem's own weights, as empirical.simulate takes them
+        weights = getattr(problem, "weights", None)
     c = offset_constants(problem.b, levels, weights, participation)
     start = problem.default_x0() if x0 is None else np.broadcast_to(np.asarray(x0, dtype=np.float64), (problem.d,))
     F0 = float(problem.loss(start)) - float(problem.f_star())

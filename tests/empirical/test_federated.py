@@ -117,3 +117,17 @@ def test_a_partitioned_problem_brings_its_own_weights_to_the_engine():
     equal = simulate(problem, h, lr=0.05, steps=8, seeds=2, weights=np.ones(8))
     assert np.array_equal(implicit.grad_norm_sq, explicit.grad_norm_sq)
     assert not np.allclose(implicit.grad_norm_sq, equal.grad_norm_sq)
+
+
+def test_the_instance_takes_the_problems_own_weights_as_the_engine_does():
+    """Found by review: simulate(weights=None) averages with a problem's own weights, so the
+    bound's constants must use them too (with equal constants, a valid run looked violated)."""
+    from empirical.federated import federated_instance
+
+    problem = KinkProblem(b=[[1.0], [-1.0], [2.0], [0.0]], c=-0.5, weights=[20, 1, 1, 1])
+    implicit = federated_instance(problem, [[0, 0, 1, 1]], (1, 2), 0.1, 10)
+    explicit = federated_instance(problem, [[0, 0, 1, 1]], (1, 2), 0.1, 10, weights=[20, 1, 1, 1])
+    equal = federated_instance(problem, [[0, 0, 1, 1]], (1, 2), 0.1, 10, weights=[1, 1, 1, 1])
+    assert implicit.omega == pytest.approx(explicit.omega, rel=1e-12)
+    assert implicit.eps == pytest.approx(explicit.eps, rel=1e-12)
+    assert implicit.omega != pytest.approx(equal.omega, rel=1e-3)
