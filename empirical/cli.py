@@ -55,17 +55,33 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
                         "(docs/theory.md §10)")
 
 
-def add_cost_arguments(p: argparse.ArgumentParser) -> None:
-    """The network and compute costs of :class:`empirical.cost.CostModel` (``hsgd advise``, ``hsgd check --time``)."""
+COST_DEFAULTS = {"local_latency": 1e-4, "local_bandwidth": 1e9, "global_latency": 1e-2, "global_bandwidth": 1e8,
+                 "compute": 1e-3}
+"""The defaults of the cost options (:func:`add_cost_arguments`)."""
+
+
+def add_cost_arguments(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """The network and compute costs of :class:`empirical.cost.CostModel` (``hsgd advise``, ``hsgd check --time``).
+
+    With ``optional`` every option defaults to ``None`` (so that giving one can be told apart
+    from not giving it) and :func:`make_cost_model` fills in :data:`COST_DEFAULTS`.
+    """
     positive, non_negative = real_option("positive"), real_option("non-negative")
-    p.add_argument("--local-latency", type=non_negative, default=1e-4, help="local link latency, s (default 1e-4)")
-    p.add_argument("--local-bandwidth", type=positive, default=1e9, help="local link bandwidth, B/s (default 1e9)")
+    if optional:
+        p.set_defaults(**{name: None for name in COST_DEFAULTS})
+    defaults = {name: (None if optional else value) for name, value in COST_DEFAULTS.items()}
+    p.add_argument("--local-latency", type=non_negative, default=defaults["local_latency"],
+                   help="local link latency, s (default 1e-4)")
+    p.add_argument("--local-bandwidth", type=positive, default=defaults["local_bandwidth"],
+                   help="local link bandwidth, B/s (default 1e9)")
     p.add_argument("--middle-latency", type=non_negative, default=None,
                    help="a middle level's latency, s (with --middle-bandwidth: a three-level network)")
     p.add_argument("--middle-bandwidth", type=positive, default=None, help="a middle level's bandwidth, B/s")
-    p.add_argument("--global-latency", type=non_negative, default=1e-2, help="global link latency, s (default 1e-2)")
-    p.add_argument("--global-bandwidth", type=positive, default=1e8, help="global link bandwidth, B/s (default 1e8)")
-    p.add_argument("--compute", type=non_negative, default=1e-3, help="seconds per local step (default 1e-3)")
+    p.add_argument("--global-latency", type=non_negative, default=defaults["global_latency"],
+                   help="global link latency, s (default 1e-2)")
+    p.add_argument("--global-bandwidth", type=positive, default=defaults["global_bandwidth"],
+                   help="global link bandwidth, B/s (default 1e8)")
+    p.add_argument("--compute", type=non_negative, default=defaults["compute"], help="seconds per local step (default 1e-3)")
     p.add_argument("--model-bytes", type=positive, default=None, help="bytes per model transfer (default 8 d)")
 
 
@@ -73,6 +89,9 @@ def make_cost_model(args: argparse.Namespace) -> Any:
     """The :class:`empirical.cost.CostModel` the options of :func:`add_cost_arguments` describe."""
     from empirical.cost import CostModel, LinkCost
 
+    for name, value in COST_DEFAULTS.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
     links = [LinkCost(args.local_latency, args.local_bandwidth, "local")]
     middle = (args.middle_latency, args.middle_bandwidth)
     if (middle[0] is None) != (middle[1] is None):
@@ -149,6 +168,10 @@ def make_problem(args: argparse.Namespace) -> Any:
             raise ValueError(f"--partition {partition} needs --alpha (> 0)")
         if partition == "shards" and args.classes_per_worker is None:
             raise ValueError("--partition shards needs --classes-per-worker")
+        if args.alpha is not None and partition not in ("dirichlet", "quantity"):
+            raise ValueError(f"--alpha applies only to --partition dirichlet or quantity (got --partition {partition})")
+        if args.classes_per_worker is not None and partition != "shards":
+            raise ValueError(f"--classes-per-worker applies only to --partition shards (got --partition {partition})")
         options = dict(alpha=args.alpha, classes_per_worker=args.classes_per_worker, seed=args.problem_seed)
         if args.problem == "digits":
             from empirical.digits import digits_partitioned

@@ -11,11 +11,19 @@ from typing import Any
 import numpy as np
 
 from bounds.cli import integer_option, real_option
-from empirical.cli import (MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
+from empirical.cli import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
                            make_hierarchy, make_problem)
 from figures.executor import workers_option
 
 __all__ = ["register"]
+
+
+def _fraction(text: str) -> float:
+    """A share in ``(0, 1]`` (``--participation``)."""
+    value = real_option("positive")(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1], got {text!r}")
+    return value
 
 
 def _save_drawing(result: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
@@ -47,8 +55,18 @@ def _check(args: argparse.Namespace) -> int:
     from empirical.io import write_json
     from figures.checker import RUNS, run_check
 
+    cost_given = [name for name in COST_DEFAULTS if getattr(args, name) is not None] + [
+        name for name in ("middle_latency", "middle_bandwidth", "model_bytes") if getattr(args, name) is not None]
+    if cost_given and not args.time:
+        raise ValueError(f"--{cost_given[0].replace('_', '-')} describes the cost model of --time: add --time")
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
+    if args.time:
+        depth = 2 + (args.middle_latency is not None or args.middle_bandwidth is not None)
+        if depth != hierarchy.M:
+            hint = (" (add --middle-latency and --middle-bandwidth)" if hierarchy.M == 3 else
+                    " (leave out --middle-latency and --middle-bandwidth)" if depth == 3 else "")
+            raise ValueError(f"--time: the network has {depth} levels but the hierarchy has {hierarchy.M}{hint}")
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
     federated = args.participation is not None or args.partition is not None or args.weights is not None
@@ -147,7 +165,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="step size (default: the largest that H-SGD's step-size condition allows)")
     p.add_argument("--steps", type=integer_option(), default=None,
                    help="T, any T >= 1, not necessarily a multiple of a period (docs/theory.md §5.5 Any "
-                        "horizon; default 3000)")
+                        "horizon; default 3000, 500 with --problem digits and --partition/--weights/--participation)")
     p.add_argument("--seeds", type=integer_option(), default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
@@ -160,13 +178,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
                    help="run the three runs on a Dask cluster at this address (e.g. tcp://host:8786; needs "
                         "dask.distributed; not with --workers)")
-    p.add_argument("--participation", type=real_option("positive"), default=None,
+    p.add_argument("--participation", type=_fraction, default=None,
                    help="share of every level-1 group that trains in a round, in (0, 1] (docs/theory.md §10.3; "
                         "default: everyone)")
     p.add_argument("--time", action="store_true",
                    help="also plot the runs against wall-clock-equivalent time under the cost model below "
                         "(check-time.png; defaults as in hsgd advise)")
-    add_cost_arguments(p)
+    add_cost_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from figures.executor import THREAD_VARIABLES
 
@@ -51,6 +52,12 @@ class _Parser(argparse.ArgumentParser):
 
     Subcommand parsers inherit the class (``add_subparsers`` makes parsers of the parent's type).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse reads "-1e-3" as an option name ("expected one argument"); read it as the
+        # negative number it is, so the option's own rule names what is wrong with it
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse's hook
         """Print one line naming the problem and exit with status 2 (``--help`` shows the usage)."""

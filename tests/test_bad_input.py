@@ -84,6 +84,11 @@ for option, rule in {**PROBLEM, **HIERARCHY, "lr": "positive", "steps": "count",
     CASES.append((["check"], option, rule, ["--no-progress"]))
 for option, rule in {"alpha": "positive", "participation": "positive", "classes-per-worker": "count"}.items():
     CASES.append((["check"], option, rule, ["--no-progress"]))
+COST = {"local-latency": "non-negative", "local-bandwidth": "positive", "global-latency": "non-negative",
+        "global-bandwidth": "positive", "compute": "non-negative", "model-bytes": "positive"}
+for option, rule in COST.items():
+    CASES.append((["check"], option, rule, ["--no-progress", "--time"]))
+    CASES.append((["advise"], option, rule, []))
 for option in ("points", "repeats", "subs-points"):
     CASES.append((["bench", "bounds"], option, "count", []))
 
@@ -181,6 +186,14 @@ def test_periods_that_do_not_nest(I, k, r):
     (["check", "--problem=logistic", "--partition=dirichlet", "--alpha=0.001", "--n=64"], ["alpha"],
      "left with no data"),
     (["check", "--participation=1.5", "--no-progress"], ["participation"], "fraction in (0, 1]"),
+    (["check", "--global-latency=0.1", "--no-progress"], ["global-latency"], "add --time"),
+    (["check", "--time", "--middle-latency=0.1", "--middle-bandwidth=1e7"], ["time"], "leave out --middle-latency"),
+    (["check", "--time", "--periods=5,25,100", "--groups=16,4"], ["time"], "add --middle-latency"),
+    (["check", "--problem=digits", "--partition=iid", "--alpha=0.1"], ["alpha"], "only to --partition dirichlet"),
+    (["check", "--time", "--compute", "-1e-3"], ["compute"], "non-negative"),
+    (["advise", "--local-latency", "-1e-4"], ["local-latency"], "non-negative"),
+    (["advise", "--middle-latency=0.1"], ["middle-latency"], "go together"),
+    (["advise", "--partition=iid", "--problem=digits"], ["partition"], "not supported"),
     (["check", "--participation=0.5", "--theorem=sharp", "--no-progress"], ["theorem"], "no weighted"),
     (["figures", "--only=f2,,f3"], ["only"], "item 2 of 'f2,,f3' is empty"),
     (["figures", "--only=f2, "], ["only"], "item 2 of 'f2, ' is empty"),
