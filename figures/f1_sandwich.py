@@ -8,6 +8,10 @@ and ``local SGD (period G) - H-SGD`` with their 95% bands, one row each because 
 by two orders of magnitude. The measured sandwich holds where both stay above 0; with
 ``N = 2`` H-SGD is within a few 1e-4 of local SGD with period ``I``, which the raw curves
 cannot show. Verdicts are the checker's (docs/theory.md §4.2 Theorem 2 and §6.3 Corollary 1).
+The bottom row shows the same running averages against wall-clock-equivalent time under
+:data:`NETWORK` (:mod:`empirical.cost`: compute per step, latency and bandwidth per
+aggregation), where local aggregation pays: H-SGD reaches local SGD (period ``I``)'s curve at
+close to local SGD (period ``G``)'s cost.
 """
 
 from __future__ import annotations
@@ -22,15 +26,29 @@ from figures.checker import RUNS, default_problem, run_check
 from figures.io import publish
 from figures.plotting import COLOURS, band_json, draw_band, pyplot, run_names, tally, thin, verdict_words
 
-__all__ = ["f1_data", "draw_f1", "build_f1", "summary", "DIFFERENCES"]
+__all__ = ["f1_data", "draw_f1", "build_f1", "summary", "DIFFERENCES", "NETWORK"]
 
 DIFFERENCES = ("hsgd - local_I", "local_G - hsgd")
+
+NETWORK = {"local": (1e-4, 1e9), "global": (1e-2, 1e8), "compute": 1e-3}
+"""The bottom row's network: (latency s, bandwidth B/s) per level and seconds per local step
+(the defaults of ``hsgd advise`` and ``hsgd check --time``)."""
+
+
+def _cost_model():
+    from empirical.cost import CostModel, LinkCost
+
+    return CostModel([LinkCost(*NETWORK["local"], "local"), LinkCost(*NETWORK["global"], "global")],
+                     compute=NETWORK["compute"])
 
 
 def f1_data(quick: bool = False, *, lr: float | None = None, Ns: tuple[int, ...] = (2, 4, 8)) -> dict[str, Any]:
     """Run the checker for each ``N``; returns curves with bands, paired differences, bounds and
     verdicts (as JSON). ``lr`` defaults to the largest step size H-SGD's condition allows."""
+    from figures.time_axis import run_times
+
     problem = default_problem()
+    cost_model = _cost_model()
     steps, seeds = (1000, 4) if quick else (3000, 8)
     I, G = 5, 50
     panels = []
@@ -48,9 +66,12 @@ def f1_data(quick: bool = False, *, lr: float | None = None, Ns: tuple[int, ...]
             "verdicts": {name: v.to_json() for name, v in r.verdicts.items()},
             "gamma": r.params["gamma"], "gamma_rule": r.gamma_rule,
             "constants": {k: r.constants[k] for k in ("L", "sigma", "F0", "eps_g", "eps_l", "estimated")},
+            "time": {k: {"t": v["time"][idx].tolist(), "total": v["total"],
+                         "communication_share": v["communication_share"]}
+                     for k, v in run_times(r, cost_model, problem.d).items()},
         })
     return {"problem": problem.params, "n": problem.n, "I": I, "G": G, "steps": steps, "seeds": seeds,
-            "panels": panels}
+            "network": cost_model.to_json(), "panels": panels}
 
 
 def draw_f1(data: dict[str, Any]):
@@ -58,7 +79,7 @@ def draw_f1(data: dict[str, Any]):
     paired differences."""
     plt = pyplot()
     cols = len(data["panels"])
-    fig, axes = plt.subplots(3, cols, figsize=(4.4 * cols, 9.6), squeeze=False)
+    fig, axes = plt.subplots(4, cols, figsize=(4.4 * cols, 12.6), squeeze=False)
     names = run_names(data["I"], data["G"])
     diff_names = {"hsgd - local_I": f"H-SGD $-$ {names['local_I']}",
                   "local_G - hsgd": f"{names['local_G']} $-$ H-SGD"}
@@ -90,7 +111,18 @@ def draw_f1(data: dict[str, Any]):
                          if state else diff_names[key], fontsize=8)
             ax.set_xlabel("step t")
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        timed = axes[3, j]
+        for k in RUNS:
+            tt = np.asarray(panel["time"][k]["t"])
+            draw_band(timed, tt, panel["curves"][k], colour=COLOURS[k],
+                      label=f"{names[k] if k != 'hsgd' else 'H-SGD'}: {panel['time'][k]['total']:.3g} s to T")
+        timed.set_xscale("log")
+        timed.set_xlabel("wall-clock-equivalent time, s (network: title)")
+        timed.set_title("the same runs against time", fontsize=8)
+        timed.legend(fontsize=7)
+    net = data.get("network")
     for j in range(cols):
+        axes[3, j].set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$")
         axes[0, j].set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$\n(mean over seeds, 95% band)")
         axes[1, j].set_ylabel("paired difference of running\naverages (95% band over seeds)")
         axes[2, j].set_ylabel("paired difference of running\naverages (95% band over seeds)")
@@ -100,7 +132,10 @@ def draw_f1(data: dict[str, Any]):
         f"local SGD (period {data['G']}); {data['n']} workers, {data['seeds']} seeds\n"
         f"gamma = {p0['gamma']:.4g} (largest allowed), L = {c0['L']:.3g}, T = {data['steps']}, "
         f"F0 = {c0['F0']:.4g}; bounds (not drawn: 20-100x larger) "
-        f"{tally([p['verdicts']['bound_valid'] for p in data['panels']], 'panels', yes='hold')}", fontsize=10)
+        f"{tally([p['verdicts']['bound_valid'] for p in data['panels']], 'panels', yes='hold')}"
+        + ("" if not net else "\nbottom row: " + ", ".join(f"{l['name']} link {l['latency']:g} s + B/{l['bandwidth']:g} B/s"
+                                                             for l in net["levels"])
+           + f", compute {net['compute']:g} s/step (empirical.cost)"), fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -39,3 +39,19 @@ def test_check_time_writes_the_time_figure_and_json(tmp_path, capsys):
     t = payload["time"]
     assert t["hsgd"]["total"] < t["local_I"]["total"]  # fewer slow global rounds than local SGD at I
     assert json.loads((tmp_path / "check.json").read_text())["time"]["hsgd"]["total"] == t["hsgd"]["total"]
+
+
+def test_f1_carries_the_time_axis_of_each_run():
+    """F1's bottom row: each run's times are the cost model's at the plotted steps."""
+    from empirical.cost import timeline
+    from figures.f1_sandwich import _cost_model
+
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[2] / "figures" / "f1_sandwich.json").read_text())
+    panel = data["panels"][0]
+    model = _cost_model()
+    for name, periods in (("local_I", [data["I"]]), ("hsgd", [data["I"], data["G"]]), ("local_G", [data["G"]])):
+        expected = timeline(model, periods, panel["t"], d=data["problem"]["d"]).time
+        assert np.allclose(panel["time"][name]["t"], expected, rtol=1e-12)
+    assert panel["time"]["hsgd"]["total"] < panel["time"]["local_I"]["total"]
