@@ -10,8 +10,8 @@ by two orders of magnitude. The measured sandwich holds where both stay above 0;
 cannot show. Verdicts are the checker's (docs/theory.md §4.2 Theorem 2 and §6.3 Corollary 1).
 The bottom row shows the same running averages against wall-clock-equivalent time under
 :data:`NETWORK` (:mod:`empirical.cost`: compute per step, latency and bandwidth per
-aggregation), where local aggregation pays: H-SGD reaches local SGD (period ``I``)'s curve at
-close to local SGD (period ``G``)'s cost.
+aggregation), where local aggregation pays: H-SGD stays close to local SGD (period ``I``)'s
+curve at close to local SGD (period ``G``)'s cost.
 """
 
 from __future__ import annotations
