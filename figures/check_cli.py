@@ -40,6 +40,27 @@ def _save_drawing(result: Any, stem: Path, formats: tuple[str, ...]) -> list[Pat
         pyplot().close(fig)
 
 
+def _prepare_drawing() -> None:
+    """Import matplotlib and its PDF backend, and draw a small figure with a formula to PNG and
+    PDF (loading the fonts and building the formula parsers): ``hsgd check`` does this while
+    its runs run in other processes, and the process that later saves the PDF is forked from
+    this one, so neither pays for it again. Writes no file."""
+    import io
+
+    import matplotlib.backends.backend_pdf  # noqa: F401 - imported for the fork that saves the PDF
+
+    from figures.plotting import pyplot
+
+    plt = pyplot()
+    fig = plt.figure(figsize=(1, 1))
+    try:
+        fig.text(0.1, 0.5, "$\\|\\nabla f\\|^2$ 10")
+        for fmt in ("png", "pdf"):
+            fig.savefig(io.BytesIO(), format=fmt, dpi=20)
+    finally:
+        plt.close(fig)
+
+
 def _save_figure(result: Any, stem: Path, workers: int | None) -> list[Path]:
     """``stem.png`` and ``stem.pdf``: with more than one worker, the PDF in another process."""
     from figures.executor import executor, is_inline
@@ -84,7 +105,8 @@ def _check(args: argparse.Namespace) -> int:
                                      seeds=args.seeds, seed=args.seed, workers=args.workers, progress=say)
     else:
         result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                           theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say)
+                           theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say,
+                           while_running=_prepare_drawing)
     payload = result.to_json()
     out = Path(args.out_dir)
     paths = _save_figure(result, out / "check", args.workers)

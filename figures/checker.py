@@ -39,7 +39,8 @@ from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
 from empirical.statistics import confidence_band, confidence_interval
 from figures.executor import executor, is_inline
-from figures.plotting import COLOURS, pyplot
+from figures.io import SAVE_DPI
+from figures.plotting import COLOURS, pyplot, thin
 from figures.verdicts import (
     NOT_APPLICABLE,
     Verdict,
@@ -57,6 +58,11 @@ RUNS = ("local_I", "hsgd", "local_G")
 
 NAMES = {"local_I": "local SGD (P = I)", "hsgd": "H-SGD", "local_G": "local SGD (P = G)"}
 """How text, JSON details and figures name the three runs."""
+
+PLOTTED_POINTS = 1500
+"""At most about this many points of each curve are drawn (evenly spaced steps, the last kept;
+:func:`figures.plotting.thin`): 2 or 3 steps a pixel at the saved size. The numbers computed,
+and the limits of the zoomed panel, use every step."""
 
 
 def default_problem(n: int = 32, d: int = 10, seed: int = 0) -> Any:
@@ -128,6 +134,13 @@ def _check_picklable(problem: Any) -> None:
                          f"does not pickle ({type(err).__name__}: {err}); use workers=1") from None
 
 
+def _import_statistics() -> None:
+    """Import scipy.stats, which :func:`empirical.statistics.confidence_interval` needs (about
+    0.5 s): :func:`run_check` calls this while the runs run in a pool, so that the import
+    overlaps them instead of following them."""
+    import scipy.stats  # noqa: F401
+
+
 def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str]:
     """The largest float step size that meets ``bound``'s conditions *exactly*, and which binds.
 
@@ -148,7 +161,8 @@ def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: float | None = None,
               steps: int | None = None, seeds: int = 8, seed: int = 0, theorem: str = "theory",
               workers: int | None = 1, scheduler: str | None = None,
-              progress: Callable[[str], Any] | None = None) -> CheckResult:
+              progress: Callable[[str], Any] | None = None,
+              while_running: Callable[[], Any] | None = None) -> CheckResult:
     """Run the three simulations, evaluate the three bounds, and decide the verdicts.
 
     Args:
@@ -171,6 +185,9 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             ``problem`` (no lambdas). The numbers are the same for every choice.
         scheduler: the address of a Dask scheduler to run the three runs on instead.
         progress: optional callback told the name of each stage as it starts.
+        while_running: optional work for this process while the runs run in a pool, called
+            after the bounds are evaluated (``hsgd check`` imports matplotlib there); with
+            ``workers=1`` it is called after the runs. It cannot change a number.
     """
     if theorem not in ("theory", "sharp"):
         raise ValueError(f"theorem must be 'theory' or 'sharp', got {theorem!r}")
@@ -233,6 +250,9 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         per_horizon = dict(common, T=np.arange(1, T + 1))
         bound_curves = {"horizons": per_horizon["T"],
                         **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
+        _import_statistics()  # while the runs run: confidence_interval needs scipy.stats
+        if while_running is not None:
+            while_running()
         results = {name: futures[name].result() for name in RUNS}
     for name in RUNS:
         if results[name].diverged:
@@ -294,19 +314,23 @@ def draw_check(result: CheckResult):
     verdicts in words, with their basis, and what the bounds were evaluated at.
     """
     plt = pyplot()
-    fig, (top, zoom, diff) = plt.subplots(1, 3, figsize=(15, 4.6))
+    # made at the dpi it is saved at (figures.io.save_figure), so that the text is laid out once
+    fig, (top, zoom, diff) = plt.subplots(1, 3, figsize=(15, 4.6), dpi=SAVE_DPI)
     p, c = result.params, result.constants
     labels = {"local_I": f"local SGD, P = {p['periods'][0]}", "hsgd": "H-SGD",
               "local_G": f"local SGD, P = {p['periods'][-1]}"}
     t = np.arange(1, result.curves["hsgd"].size + 1)
     start = t.size // 5
+    shown = thin(t.size, PLOTTED_POINTS)  # the curves are drawn at these steps only
+    late = np.union1d([start], shown[shown >= start])  # the differences, from step start + 1
     for name in RUNS:
         curve, (lo, hi) = result.curves[name], result.curve_bands.get(name, (None, None))
         for ax in (top, zoom):
-            ax.plot(t, curve, color=COLOURS[name], label=f"{labels[name]}, measured")
+            ax.plot(t[shown], curve[shown], color=COLOURS[name], label=f"{labels[name]}, measured")
             if lo is not None and np.all(np.isfinite(lo)):
-                ax.fill_between(t, lo, hi, color=COLOURS[name], alpha=0.25, lw=0)
-        top.plot(result.bound_curves["horizons"], result.bound_curves[name], color=COLOURS[name], ls="--",
+                ax.fill_between(t[shown], lo[shown], hi[shown], color=COLOURS[name], alpha=0.25, lw=0)
+        horizons = result.bound_curves["horizons"]
+        top.plot(horizons[shown], result.bound_curves[name][shown], color=COLOURS[name], ls="--",
                  label=f"{labels[name]}, bound at horizon t")
     top.set_yscale("log")
     top.set_xlabel("step t (horizon T' = t)")
@@ -323,9 +347,9 @@ def draw_check(result: CheckResult):
     diff_labels = {"hsgd - local_I": f"H-SGD $-$ {labels['local_I']}", "local_G - hsgd": f"{labels['local_G']} $-$ H-SGD"}
     diff_colours = {"hsgd - local_I": COLOURS["local_I"], "local_G - hsgd": COLOURS["local_G"]}
     for key, (mean, dlo, dhi) in result.difference_curves.items():
-        diff.plot(t[start:], mean[start:], color=diff_colours[key], label=diff_labels[key])
+        diff.plot(t[late], mean[late], color=diff_colours[key], label=diff_labels[key])
         if np.all(np.isfinite(dlo)):
-            diff.fill_between(t[start:], dlo[start:], dhi[start:], color=diff_colours[key], alpha=0.25, lw=0)
+            diff.fill_between(t[late], dlo[late], dhi[late], color=diff_colours[key], alpha=0.25, lw=0)
     diff.axhline(0.0, color="k", lw=0.8)
     diff.set_xlabel("step t")
     diff.set_ylabel("paired difference of running averages")

@@ -9,7 +9,10 @@ from typing import Any, Sequence
 
 from empirical.io import atomic_write_bytes, write_json
 
-__all__ = ["save_figure", "publish"]
+__all__ = ["save_figure", "publish", "SAVE_DPI"]
+
+SAVE_DPI = 150
+"""The resolution of every saved figure (dots per inch; the PNG's pixels, the PDF's images)."""
 
 
 def save_figure(fig: Any, stem: str | os.PathLike[str], formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -17,7 +20,7 @@ def save_figure(fig: Any, stem: str | os.PathLike[str], formats: Sequence[str] =
     paths = []
     for fmt in formats:
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight")
+        fig.savefig(buffer, format=fmt, dpi=SAVE_DPI, bbox_inches="tight")
         paths.append(atomic_write_bytes(Path(f"{stem}.{fmt}"), buffer.getvalue()))
     return paths
 
