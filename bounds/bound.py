@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from bounds import symbols as s
 from bounds.coefficients import THEORY, Coefficients
-from bounds.compiled import compiled, fused
+from bounds.compiled import accelerated, compiled, fused
 from bounds.validation import BlockDomainCheck, as_parameter_arrays, check_domain
 
 __all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
@@ -491,6 +491,12 @@ class VectorizedBound:
             for a in args
         ]
         out = np.empty(size, dtype=np.float64)
+        kernel = accelerated(self.bound, self._expr, scalar, size)  # optional numba: one pass
+        result = kernel(flat, out, validate) if kernel is not None else None
+        if result is not None:
+            if validate and not all(result):
+                check_domain(self.bound, arrays)  # raises, with the global index (an inf makes the value inf)
+            return out.reshape(shape), validate and result[1]
         block_size = min(self.BLOCK, size)
         evaluator = self._fused
         scratch = [np.empty(block_size) for _ in range(evaluator.buffers if evaluator else 0)]

@@ -6,17 +6,32 @@ removes it when the function is garbage-collected. If that happens while
 ``KeyError: '<lambdifygenerated-N>'`` (sympy/sympy#27223, #27232). Compiling every
 expression once, here, and never dropping the function avoids the race and the repeated
 compilation cost; the number of distinct expressions a program uses is small.
+
+Three evaluators live here: :func:`compiled` (sympy's own), :func:`fused` (the same nodes as
+numpy ufunc calls into ``out=`` buffers, for cache-sized blocks) and, when numba is installed
+(``pip install hsgd[fast]``, never required), :func:`accelerated`: the fused evaluator's
+operations and the domain checks as one compiled loop over the points, with the same
+rounding as numpy. :class:`bounds.VectorizedBound` takes it for arrays of at least
+:data:`ACCELERATE_MIN_POINTS` points; :func:`use_engine` forces either path.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+import contextlib
+import hashlib
+import importlib.util
+import os
+import sys
+import types
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 import sympy as sp
 
-__all__ = ["compiled", "fused", "FusedEvaluator"]
+__all__ = ["compiled", "fused", "FusedEvaluator", "ENGINES", "ACCELERATE_MIN_POINTS", "AcceleratedKernel",
+           "accelerated", "cache_dir", "current_engine", "kernel_source", "numba_available", "use_engine"]
 
 _CACHE: dict[tuple[tuple[sp.Symbol, ...], sp.Expr], Callable[..., Any]] = {}
 
@@ -54,13 +69,19 @@ class FusedEvaluator:
         buffers: how many scratch arrays ``fn`` needs.
         source: the generated Python source (for reading and debugging).
         fn: the generated function.
+        constants: value -> the name it has in :attr:`source` and :attr:`ops`.
+        ops: the same calls as data, ``(ufunc, operands, destination)`` in order (the
+            numba path of :func:`accelerated` translates them to scalar code).
     """
 
     def __init__(self, symbols: tuple[sp.Symbol, ...], buffers: int, source: str,
-                 constants: Mapping[float, str] | None = None) -> None:
+                 constants: Mapping[float, str] | None = None,
+                 ops: Sequence[tuple[str, tuple[str, ...], str]] = ()) -> None:
         self.symbols = symbols
         self.buffers = buffers
         self.source = source
+        self.constants: dict[float, str] = dict(constants or {})
+        self.ops: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(ops)
         namespace: dict[str, Any] = {name: getattr(np, name) for name in _NUMPY_NAMES}
         namespace.update({name: np.array(value) for value, name in (constants or {}).items()})
         exec(compile(source, "<hsgd-fused>", "exec"), namespace)  # noqa: S102 - our own generated code
@@ -90,6 +111,7 @@ class _Emitter:
         self.cse: dict[sp.Symbol, str] = {}  # cse variable -> buffer holding it
         self.uses = uses  # cse variable -> remaining uses
         self.lines: list[str] = []
+        self.ops: list[tuple[str, tuple[str, ...], str]] = []  # (ufunc, operands, dest), in order
         self.free: list[str] = []
         self.count = 0
 
@@ -116,6 +138,7 @@ class _Emitter:
         for operand in (x, y):
             if operand is not None and operand[1] and operand[0] != dest:
                 self.release(operand)
+        self.ops.append((ufunc.removeprefix("np."), (x[0],) if y is None else (x[0], y[0]), dest))
         operands = x[0] if y is None else f"{x[0]}, {y[0]}"
         keyword = "out=" if ufunc in ("np.maximum", "np.minimum") else ""  # numpy wants out= for these
         self.lines.append(f"    {ufunc.removeprefix('np.')}({operands}, {keyword}{dest})")
@@ -126,6 +149,7 @@ class _Emitter:
         result = self._emit(e, dest)
         if dest is not None and result[0] != dest:
             self.lines.append(f"    copyto({dest}, {result[0]})")
+            self.ops.append(("copyto", (result[0],), dest))
             self.release(result)
             return dest, True
         return result
@@ -279,5 +303,264 @@ def fused(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> FusedEvaluator | None:
     if em.count:
         header += f"    {', '.join(f'b{i}' for i in range(em.count))}, = b\n"
     source = header + "\n".join(em.lines) + "\n"
-    _FUSED[key] = FusedEvaluator(key[0], em.count, source, em.constants)
+    _FUSED[key] = FusedEvaluator(key[0], em.count, source, em.constants, em.ops)
     return _FUSED[key]
+
+
+# ------------------------------------------------------------------ optional numba path
+ENGINES: tuple[str, ...] = ("auto", "numpy", "numba")
+"""Which evaluator :func:`accelerated` lets :class:`bounds.VectorizedBound` use: ``auto``
+(numba when it is importable and the arrays have at least :data:`ACCELERATE_MIN_POINTS`
+points), ``numpy`` (never numba) or ``numba`` (numba at any size, when importable)."""
+
+ACCELERATE_MIN_POINTS = 1 << 18
+"""Smallest number of points ``auto`` hands to numba: below it the numpy blocks take about
+a millisecond or less, and importing numba and loading a compiled kernel cost far more."""
+
+_STATE: dict[str, Any] = {"engine": "auto", "numba": None}
+# IEEE semantics as numpy's: no fast-math reassociation, and x / 0 is inf or NaN (numba's
+# default "python" error model raises ZeroDivisionError instead)
+_NJIT_OPTIONS: dict[str, Any] = {"fastmath": False, "error_model": "numpy", "nogil": True}
+_KERNELS: dict[tuple[tuple[sp.Symbol, ...], sp.Expr, tuple[bool, ...]], "AcceleratedKernel | None"] = {}
+
+
+def numba_available() -> bool:
+    """Whether the optional numba path can run: ``import numba`` works (``pip install
+    hsgd[fast]``) and the environment variable ``HSGD_NUMBA`` is not ``0``. Imports numba
+    on the first call only (it takes a few tenths of a second)."""
+    if _STATE["numba"] is None:
+        if os.environ.get("HSGD_NUMBA", "1") == "0":
+            _STATE["numba"] = False
+        else:
+            try:
+                import numba  # noqa: F401 - optional
+            except ImportError:
+                _STATE["numba"] = False
+            else:
+                _STATE["numba"] = True
+    return bool(_STATE["numba"])
+
+
+@contextlib.contextmanager
+def use_engine(engine: str) -> Iterator[None]:
+    """Within the block, :func:`accelerated` follows ``engine`` (one of :data:`ENGINES`).
+
+    Example:
+        >>> with use_engine("numpy"):
+        ...     current_engine()
+        'numpy'
+        >>> use_engine("fortran").__enter__()
+        Traceback (most recent call last):
+        ...
+        ValueError: engine must be one of auto, numpy, numba, got 'fortran'
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    previous = _STATE["engine"]
+    _STATE["engine"] = engine
+    try:
+        yield
+    finally:
+        _STATE["engine"] = previous
+
+
+def current_engine() -> str:
+    """The engine :func:`use_engine` set (``auto`` outside any such block)."""
+    return str(_STATE["engine"])
+
+
+class AcceleratedKernel:
+    """A bound and its domain checks compiled by numba into one loop over the points.
+
+    Per point the loop checks the rules of :class:`bounds.validation.BlockDomainCheck`
+    (:meth:`~bounds.validation.BlockDomainCheck.point_conditions`) and evaluates the
+    operations of the :class:`FusedEvaluator` in the same order, as IEEE scalar operations
+    (``fastmath`` off, so ``+ - * /`` and ``sqrt`` round exactly as numpy's ufuncs do). It
+    only reports whether every point passed and every value is finite; the caller then
+    raises with :func:`bounds.validation.check_domain`, as the numpy path does, so the
+    errors are the same. Compiled on the first call (not at construction), cached on disk
+    when a cache directory is writable (:func:`cache_dir`).
+
+    Attributes:
+        symbols: the argument order.
+        scalar: which arguments are floats (the others are arrays of the points).
+        source: the generated Python source numba compiles.
+        cached: whether numba caches the compiled code on disk.
+        calls: how many times it ran (tests read it to see which path ran).
+    """
+
+    def __init__(self, symbols: tuple[sp.Symbol, ...], scalar: tuple[bool, ...], source: str) -> None:
+        self.symbols = symbols
+        self.scalar = scalar
+        self.source = source
+        self.cached = False
+        self.calls = 0
+        self._fn: Callable[..., tuple[bool, bool]] | None = None
+        self._broken = False
+
+    def _compile(self, cache: bool) -> Callable[..., tuple[bool, bool]]:
+        import numba
+
+        module = _load_source(self.source)
+        self.cached = False
+        if cache:
+            try:
+                fn = numba.njit(cache=True, **_NJIT_OPTIONS)(module._kernel)
+                self.cached = True
+                return fn
+            except Exception:  # no writable cache location: compile in memory only
+                pass
+        return numba.njit(cache=False, **_NJIT_OPTIONS)(module._kernel)
+
+    def __call__(self, args: Sequence[Any], out: NDArray[np.float64], validate: bool) -> tuple[bool, bool] | None:
+        """Fill ``out`` (1-D) from ``args`` (floats or 1-D arrays of ``out``'s length, in
+        :attr:`symbols` order); returns ``(every point in the domain, every value finite)``,
+        the first ``True`` when ``validate`` is false, or ``None`` when numba cannot compile
+        the kernel (the caller falls back to numpy)."""
+        if self._broken:
+            return None
+        call_args: list[Any] = []
+        for a, is_scalar in zip(args, self.scalar):
+            if is_scalar:
+                call_args.append(float(a))
+            else:  # one numba signature: C-contiguous, read-only, float64
+                view = np.ascontiguousarray(a, dtype=np.float64).view()
+                view.flags.writeable = False
+                call_args.append(view)
+        for cache in (True, False):  # a stale or unreadable cache: compile afresh in memory
+            try:
+                if self._fn is None:
+                    self._fn = self._compile(cache)
+                good, finite = self._fn(*call_args, out, bool(validate))
+                break
+            except Exception:
+                self._fn = None
+        else:  # numba cannot compile this kernel: numpy it is, from now on
+            self._broken = True
+            return None
+        self.calls += 1
+        return bool(good) or not validate, bool(finite)
+
+
+def cache_dir() -> str | None:
+    """Where generated kernels and numba's cache go: ``$HSGD_CACHE_DIR``, else
+    ``~/.cache/hsgd``, under ``numba/``; ``None`` when it cannot be created or written."""
+    root = os.environ.get("HSGD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "hsgd")
+    path = os.path.join(root, "numba")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _load_source(source: str) -> types.ModuleType:
+    """The generated kernel as a module, from a file when possible (numba caches only
+    functions defined in files), else from memory."""
+    name = "hsgd_kernel_" + hashlib.sha1(source.encode()).hexdigest()[:20]
+    directory = cache_dir()
+    if directory is not None:
+        path = os.path.join(directory, name + ".py")
+        try:
+            if not os.path.exists(path):
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(source)
+                os.replace(tmp, path)  # atomic: another process may write the same file
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                sys.modules[name] = module  # numba's cache finds the function's module by name
+                return module
+        except OSError:
+            pass
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 - our own generated code
+    return module
+
+
+_SCALAR_OPS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",
+               "positive": "{0}", "negative": "-{0}", "copyto": "{0}", "power": "{0} ** {1}",
+               "sqrt": "sqrt({0})", "exp": "exp({0})", "log": "log({0})", "abs": "abs({0})",
+               "sin": "sin({0})", "cos": "cos({0})",
+               # numpy's maximum/minimum return NaN when either side is NaN
+               "maximum": "({0} if ({0} >= {1} or {0} != {0}) else {1})",
+               "minimum": "({0} if ({0} <= {1} or {0} != {0}) else {1})"}
+
+
+def kernel_source(evaluator: FusedEvaluator, scalar: Sequence[bool], conditions: Sequence[str]) -> str:
+    """The scalar loop of :class:`AcceleratedKernel` for ``evaluator``'s operations, with
+    ``conditions`` (per-point boolean expressions in ``x0, x1, ...``) as the domain test.
+
+    Example:
+        >>> x, y = sp.symbols("x y")
+        >>> print(kernel_source(fused((x, y), x * y + 1), [False, True], ["(x1 > 0.0)"]))
+        from math import inf, isfinite, sqrt, exp, log, sin, cos
+        from numpy import floor
+        <BLANKLINE>
+        def _kernel(a0, a1, out, validate):
+            good = True
+            finite = True
+            for i in range(out.shape[0]):
+                x0 = a0[i]
+                x1 = a1
+                if validate:
+                    good &= (x1 > 0.0)
+                b0 = x0 * x1
+                o = b0 + 1.0
+                out[i] = o
+                finite &= isfinite(o)
+            return good, finite
+        <BLANKLINE>
+    """
+    names = {name: repr(float(value)) for value, name in evaluator.constants.items()}
+    names.update({f"a{i}": f"x{i}" for i in range(len(evaluator.symbols))})
+    names["out"] = "o"
+    args = ", ".join(f"a{i}" for i in range(len(evaluator.symbols)))
+    lines = ["from math import inf, isfinite, sqrt, exp, log, sin, cos", "from numpy import floor", "",
+             f"def _kernel({args + ', ' if args else ''}out, validate):",
+             "    good = True", "    finite = True", "    for i in range(out.shape[0]):"]
+    for i, is_scalar in enumerate(scalar):
+        lines.append(f"        x{i} = a{i}" + ("" if is_scalar else "[i]"))
+    if conditions:
+        lines += ["        if validate:", f"            good &= {' and '.join(conditions)}"]  # and: faster than &
+    for ufunc, operands, dest in evaluator.ops:
+        value = _SCALAR_OPS[ufunc].format(*(names.get(op, op) for op in operands))
+        lines.append(f"        {names.get(dest, dest)} = {value}")
+    if not evaluator.ops:
+        lines.append("        o = 0.0")
+    lines += ["        out[i] = o", "        finite &= isfinite(o)", "    return good, finite", ""]
+    return "\n".join(lines)
+
+
+def accelerated(bound: Any, expr: sp.Expr, scalar: Sequence[bool], size: int) -> AcceleratedKernel | None:
+    """The numba kernel for ``bound``'s ``expr`` at arguments shaped as ``scalar`` says, or
+    ``None`` when the numpy path should run: the engine is ``numpy``, numba is not
+    importable, ``size`` is below :data:`ACCELERATE_MIN_POINTS` (engine ``auto``), or the
+    expression or a domain rule has no scalar translation. Nothing is compiled here
+    (see :class:`AcceleratedKernel`).
+
+    Example:
+        >>> from bounds import local_sgd
+        >>> b = local_sgd()
+        >>> with use_engine("numpy"):
+        ...     accelerated(b, b.expr, [False] * len(b.symbols), 10**7) is None
+        True
+    """
+    engine = _STATE["engine"]
+    if engine == "numpy" or (engine == "auto" and size < ACCELERATE_MIN_POINTS) or not numba_available():
+        return None
+    symbols = tuple(bound.symbols)
+    key = (symbols, sp.sympify(expr), tuple(bool(flag) for flag in scalar))
+    if key in _KERNELS:
+        return _KERNELS[key]
+    from bounds.validation import BlockDomainCheck  # validation imports this module
+
+    evaluator = fused(symbols, expr)
+    conditions = BlockDomainCheck(bound, expr).point_conditions([f"x{i}" for i in range(len(symbols))])
+    kernel = None
+    if evaluator is not None and conditions is not None and all(op in _SCALAR_OPS for op, _, _ in evaluator.ops):
+        kernel = AcceleratedKernel(symbols, key[2], kernel_source(evaluator, key[2], conditions))
+    _KERNELS[key] = kernel
+    return kernel

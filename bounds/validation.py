@@ -399,6 +399,62 @@ class BlockDomainCheck:
         return fn
 
 
+    def point_conditions(self, names: Sequence[str]) -> list[str] | None:
+        """The same rules, per point, as Python boolean expressions for generated scalar code.
+
+        ``names[i]`` is the variable holding the point's value of symbol ``i`` (in the
+        order of :attr:`symbols`); the expressions use ``isfinite``, ``floor`` (a float, as
+        ``numpy.floor``) and ``inf``. Like :meth:`compile_for` they are a sufficient test,
+        with the same economy: where all are true and the bound's value is finite
+        (:attr:`finite_output_covers`: an inf there makes the value inf or NaN),
+        :func:`check_domain` passes at that point. ``None`` when a rule involves an
+        expression such as a period ``2*P``.
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> check = BlockDomainCheck(local_sgd())
+            >>> check.point_conditions([f"x{i}" for i in range(len(check.symbols))])[:3]
+            ['(x0 > 0.0)', '(x0 < inf)', '(x1 > 0.0)']
+        """
+        var = dict(zip(self.symbols, names))
+        out: list[str] = []
+        for sym, positive, nonnegative, integer, needs_max in self.symbol_rules:
+            v = var[sym]
+            if positive or nonnegative:  # NaN and -inf fail the sign; +inf below or in the value
+                out.append(f"({v} {'>' if positive else '>='} 0.0)")
+                if needs_max:
+                    out.append(f"({v} < inf)")
+            else:
+                out.append(f"isfinite({v})")
+            if integer:
+                out.append(f"({v} == floor({v}))")
+        for kind, a, b in self.rules:
+            if a.is_number and b.is_number:
+                if not _number_rule_holds(kind, float(a), float(b)):
+                    out.append("False")
+                continue
+            operands = []
+            for e in (a, b):
+                if e.is_number:
+                    operands.append(repr(float(e)))
+                elif e.is_Symbol and e in var:
+                    operands.append(var[e])
+                else:
+                    return None
+            x, y = operands
+            if kind == "multiple":  # x / y an integer (and finite: y = 0 must not pass)
+                out.append(f"(({x} / {y}) == floor({x} / {y}))")
+                out.append(f"(({x} / {y}) < inf)")
+            elif kind == "at most":
+                out.append(f"({x} <= {y})")
+            else:
+                out.append(f"({x} >= {y})")
+                if kind == "positive integer":
+                    out.append(f"({x} < inf)")
+                    out.append(f"({x} == floor({x}))")
+        return out
+
+
 def _number_rule_holds(kind: str, x: float, y: float) -> bool:
     if kind == "multiple":
         return _ratio_is_integer(x, y)
