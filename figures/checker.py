@@ -250,9 +250,9 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         per_horizon = dict(common, T=np.arange(1, T + 1))
         bound_curves = {"horizons": per_horizon["T"],
                         **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
-        _import_statistics()  # while the runs run: confidence_interval needs scipy.stats
         if while_running is not None:
             while_running()
+        _import_statistics()  # while the runs run: confidence_interval needs scipy.stats
         results = {name: futures[name].result() for name in RUNS}
     for name in RUNS:
         if results[name].diverged:
