@@ -26,9 +26,9 @@ def confidence_interval(samples: ArrayLike, level: float = 0.95) -> tuple[float,
     mean = float(x.mean())
     if x.size < 2:
         return mean, float("nan"), float("nan")
-    from scipy import stats  # imported here: keeps `hsgd ... --help` light
+    from scipy.special import stdtrit  # the t quantile stats.t.ppf computes, without importing scipy.stats (0.45 s)
 
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    half = float(stdtrit(x.size - 1, 0.5 + level / 2) * x.std(ddof=1) / np.sqrt(x.size))
     return mean, mean - half, mean + half
 
 
@@ -53,7 +53,7 @@ def confidence_band(samples: ArrayLike, level: float = 0.95) -> tuple[np.ndarray
     if x.shape[0] < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan.copy()
-    from scipy import stats
+    from scipy.special import stdtrit
 
-    half = stats.t.ppf(0.5 + level / 2, x.shape[0] - 1) * x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
+    half = stdtrit(x.shape[0] - 1, 0.5 + level / 2) * x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
     return mean, mean - half, mean + half
