@@ -39,6 +39,7 @@ import numpy as np
 
 from empirical.engine import simulate
 from empirical.hierarchy import two_level
+from empirical.kernels import STATS as KERNEL_STATS, numba_available, use_kernel
 from empirical.problems import HeterogeneousNonconvex
 from empirical.reference import reference_run
 from empirical.streams import SeedStreams
@@ -148,19 +149,27 @@ def _steps_for(n: int, d: int, seeds: int, seconds: float, repeats: int = 1) -> 
     return int(max(20, min(20000, seconds / (10e-6 + 4e-9 * n * d * seeds))))
 
 
-def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15) -> dict[str, Any]:
+def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15,
+                    kernel: str = "numba") -> dict[str, Any]:
     """The engine's step time over the floor (:func:`_floor_step`), ``repeats`` times, each
-    ratio from an engine run and a floor run taken back to back: ``{"min", "median", ...}``."""
-    steps = _steps_for(n, d, seeds, seconds, repeats)
-    _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches)
-    ratios, engine, floor = [], [], []
-    for _ in range(repeats):
-        e, f = _engine_step(n, d, seeds, steps), _floor_step(n, d, seeds, steps)
-        engine.append(e)
-        floor.append(f)
-        ratios.append(e / f)
+    ratio from an engine run and a floor run taken back to back: ``{"min", "median", "path",
+    ...}``. ``kernel`` is the step's mode (:func:`empirical.kernels.use_kernel`; ``numba``
+    falls back to numpy without numba); ``path`` says which ran: ``numba``, ``numpy`` or
+    ``mixed``."""
+    with use_kernel(kernel):
+        steps = _steps_for(n, d, seeds, seconds, repeats)
+        _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches, the compiled kernel)
+        ratios, engine, floor = [], [], []
+        before = dict(KERNEL_STATS)
+        for _ in range(repeats):
+            e, f = _engine_step(n, d, seeds, steps), _floor_step(n, d, seeds, steps)
+            engine.append(e)
+            floor.append(f)
+            ratios.append(e / f)
+    used = [path for path in ("numba", "numpy") if KERNEL_STATS[path] > before[path]]
     return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
-            "engine_us": 1e6 * float(np.median(engine)), "floor_us": 1e6 * float(np.median(floor))}
+            "engine_us": 1e6 * float(np.median(engine)), "floor_us": 1e6 * float(np.median(floor)),
+            "path": used[0] if len(used) == 1 else "mixed"}
 
 
 def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15
@@ -269,6 +278,9 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
     floor_sizes = [(256, 10, 1), (32, 10, 8)] if quick else FLOOR_SIZES
     record_sizes = [(32, 10, 8)] if quick else [(32, 10, 8), (256, 10, 1), (4096, 100, 1)]
     out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in floor_sizes]
+    if numba_available():  # the same without the compiled step, for comparison
+        out["step_over_floor_numpy"] = [step_over_floor(n, d, s, seconds=seconds, kernel="numpy")
+                                        for n, d, s in floor_sizes]
     out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in record_sizes]
     out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
@@ -292,10 +304,13 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"{c['n']:>6} {c['d']:>6} {c['worker_steps_per_s']:>16.3g} {c['speedup_vs_loop']:>10.1f} "
               f"{c['overhead_vs_bare']:>8.2f} {c['speedup_vs_loop_noiseless']:>17.1f}")
     print("engine step over the floor (one draw of the same normals + one np.add pass), min / median of 3:")
-    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7}")
-    for c in result["step_over_floor"]:
+    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7} {'step path':>10}")
+    for c in result["step_over_floor"] + result.get("step_over_floor_numpy", []):
         print(f"{c['n']:>6} {c['d']:>6} {c['seeds']:>6} {c['engine_us']:>9.1f} {c['floor_us']:>9.1f} "
-              f"{c['min']:>6.2f} {c['median']:>7.2f}")
+              f"{c['min']:>6.2f} {c['median']:>7.2f} {c['path']:>10}")
+    if "step_over_floor_numpy" not in result:
+        print("  (numba is not installed, or HSGD_NUMBA=0: the numpy step; "
+              "pip install hsgd[fast] for the compiled one)")
     print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
     for c in result["recording_ratio"]:
         print(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
+from empirical.kernels import STATS as KERNEL_STATS, kernel_ready, mark_broken, step_kernel
 
 __all__ = [
     "Constant",
@@ -184,6 +185,7 @@ class HeterogeneousNonconvex:
         self._b_mean = self.b.mean(axis=0)
         self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
         self._buffer: NDArray[np.float64] | None = None
+        self._flat: tuple[NDArray[np.float64], ...] | None = None  # (c, acb, flat c, flat acb)
         self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
         self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
         self.params = dict(n=self.n, d=self.d, clusters=int(clusters), between=float(between), within=float(within),
@@ -213,6 +215,10 @@ class HeterogeneousNonconvex:
         floating-point operations as doing both afterwards on the whole arrays, so the
         results are bit for bit those of the unfused step; ``out`` then holds ``lr`` times
         the stochastic gradients.
+
+        With numba installed (optional, :mod:`empirical.kernels`), each block's passes after
+        the draw run as one compiled loop with the same operations in the same order: the
+        same numbers, bit for bit (:func:`empirical.kernels.use_kernel` picks the path).
         """
         shape = x.shape
         n, d = shape[-2:]
@@ -224,6 +230,12 @@ class HeterogeneousNonconvex:
         if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
             generators = None  # let rng.standard_normal raise its own error
         two_lam, a, c, acb = 2.0 * self.lam, self.a, self.c, self._acb
+        kernel = step_kernel() if kernel_ready(x, out) else None
+        if kernel is not None:
+            self._kernel_step(kernel, x, rng, out, generators, block, scale, lr)
+            return out
+        KERNEL_STATS["numpy"] += 1
+        KERNEL_STATS["numpy_elements"] += x.size
         subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
         for j0 in range(0, n, block):
             j1 = min(n, j0 + block)
@@ -255,6 +267,63 @@ class HeterogeneousNonconvex:
                 multiply(ob, lr, ob)
                 subtract(xb, ob, xb)
         return out
+
+    def _kernel_step(self, kernel: Callable[..., None], x: NDArray[np.float64], rng: Any, out: NDArray[np.float64],
+                     generators: Any, block: int, scale: float, lr: float | None) -> None:
+        """:meth:`stochastic_grads` with the compiled loop of :mod:`empirical.kernels`: the same
+        blocks, the same draws into the same scratch, then one pass per block doing the numpy
+        path's operations in its order (bit for bit the same numbers). If numba fails, the
+        block (whose noise is drawn) and the rest are done with numpy's operations."""
+        n, d = x.shape[-2:]
+        x2, out2 = x.reshape(-1, n * d), out.reshape(-1, n * d)  # views: both are C-contiguous
+        c, acb = self._flat_constants()
+        noisy, fused = self.sigma > 0, lr is not None
+        two_lam, a, step = 2.0 * self.lam, self.a, 0.0 if lr is None else float(lr)
+        for j0 in range(0, n, block):
+            j1 = min(n, j0 + block)
+            shape = x.shape[:-2] + (j1 - j0, d)
+            scratch = self._buffer
+            if scratch is None or scratch.shape != shape:
+                scratch = self._scratch(shape)
+            if noisy:
+                if generators is None:
+                    rng.standard_normal(out=scratch)
+                else:
+                    for gen, rows_of_seed in zip(generators, scratch):
+                        gen.standard_normal(out=rows_of_seed)
+            if kernel is not None:
+                try:
+                    kernel(x2, out2, scratch.reshape(-1, (j1 - j0) * d), c, acb, j0 * d, j1 * d, a, two_lam, scale,
+                           step, noisy, fused)
+                    continue
+                except Exception:  # numba failed: this block (its noise drawn) and the rest with numpy
+                    mark_broken()
+                    kernel = None
+            xb, ob = x[..., j0:j1, :], out[..., j0:j1, :]
+            s = np.empty(shape)
+            np.subtract(xb, self.c[j0:j1], ob)  # the operations of stochastic_grads, in its order
+            np.multiply(ob, ob, s)
+            np.add(s, 1.0, s)
+            np.multiply(s, s, s)
+            np.divide(two_lam, s, s)
+            np.add(s, a, s)
+            np.multiply(ob, s, ob)
+            np.add(ob, self._acb[j0:j1], ob)
+            if noisy:
+                np.multiply(scratch, scale, scratch)
+                np.add(ob, scratch, ob)
+            if fused:
+                np.multiply(ob, step, ob)
+                np.subtract(xb, ob, xb)
+        KERNEL_STATS["numba" if kernel is not None else "numpy"] += 1
+
+    def _flat_constants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``c`` and ``a (c - b)`` as C-contiguous ``(n*d,)`` arrays (the compiled step's layout)."""
+        flat = self._flat
+        if flat is None or flat[0] is not self.c or flat[1] is not self._acb:
+            flat = self._flat = (self.c, self._acb, np.ascontiguousarray(self.c, dtype=np.float64).reshape(-1),
+                                 np.ascontiguousarray(self._acb, dtype=np.float64).reshape(-1))
+        return flat[2], flat[3]
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
         if self._buffer is None or self._buffer.shape != shape:

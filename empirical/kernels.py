@@ -1,0 +1,251 @@
+"""Optional compiled step of :class:`empirical.problems.HeterogeneousNonconvex` (numba).
+
+The numpy step of :meth:`empirical.problems.HeterogeneousNonconvex.stochastic_grads` makes a
+dozen elementwise passes per cache block. When numba is installed (``pip install
+hsgd[fast]``, never required) and the environment variable ``HSGD_NUMBA`` is not ``0``, the
+step can instead run as one compiled loop per block: the noise is still drawn by numpy from
+the same streams, in the same order, into the same scratch block, and the loop then does,
+per element, exactly the numpy path's floating-point operations in the same order (``u = x -
+c``, ``s = u*u``, ``s + 1``, ``s*s``, ``2 lam / s``, ``+ a``, ``u*s``, ``+ a(c - b)``, ``+
+z*scale``, ``*lr``, ``x - g``), with ``fastmath`` off (no reassociation, no fused
+multiply-add) and numpy's error model (``x / 0`` is ``inf``), so every number is bit for bit
+the numpy path's (tests/empirical/test_kernels.py compares whole simulations with ``==``).
+
+The kernel is compiled on its first use, not at import, and cached on disk in
+``$HSGD_CACHE_DIR/numba`` (else ``~/.cache/hsgd/numba``) when that is writable. Any failure
+to import or compile falls back to numpy silently. :func:`use_kernel` forces either path;
+:data:`STATS` counts the calls of each (tests and ``hsgd bench engine`` read it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import sys
+import types
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["AUTO_MIN_ELEMENTS", "MODES", "STATS", "KERNEL_SOURCE", "cache_dir", "current_mode", "kernel_ready",
+           "mark_broken", "numba_available", "step_kernel", "use_kernel"]
+
+MODES: tuple[str, ...] = ("auto", "numpy", "numba")
+"""Which path :meth:`~empirical.problems.HeterogeneousNonconvex.stochastic_grads` takes:
+``auto`` (numba when it imports, once the process has stepped :data:`AUTO_MIN_ELEMENTS`
+elements with numpy), ``numpy`` (never numba), ``numba`` (numba whenever it imports). Without
+numba every mode runs numpy; the results are the same in every mode."""
+
+AUTO_MIN_ELEMENTS = 10**8
+"""Elements (``seeds * n * d`` per call, summed over the process) the numpy step handles
+before ``auto`` turns to numba: importing numba and loading the cached kernel take about 0.7 s
+in a fresh process, about what the compiled loop saves over 10^8 elements, so short runs such
+as ``hsgd check``'s never pay it."""
+
+STATS: dict[str, int] = {"numba": 0, "numpy": 0, "numpy_elements": 0}
+"""Calls of the step per path since import (one per ``stochastic_grads`` call), and the
+elements the numpy path stepped (``auto`` reads it)."""
+
+KERNEL_SOURCE = '''\
+def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
+    """One block of HeterogeneousNonconvex.stochastic_grads: elements lo <= i < hi of every row
+    of x and out (rows, n*d); z[r, i - lo] holds the block's normals; c and acb are (n*d,).
+    The numpy path's operations, in its order; the branches are outside the loops."""
+    for r in range(x.shape[0]):
+        xr = x[r]
+        orow = out[r]
+        zr = z[r]
+        if noisy and fused:
+            for i in range(lo, hi):
+                xi = xr[i]
+                u = xi - c[i]
+                s = u * u
+                s = s + 1.0
+                s = s * s
+                s = two_lam / s
+                s = s + a
+                g = u * s
+                g = g + acb[i]
+                g = g + zr[i - lo] * scale
+                g = g * lr
+                xr[i] = xi - g
+                orow[i] = g
+        elif noisy:
+            for i in range(lo, hi):
+                u = xr[i] - c[i]
+                s = u * u
+                s = s + 1.0
+                s = s * s
+                s = two_lam / s
+                s = s + a
+                g = u * s
+                g = g + acb[i]
+                orow[i] = g + zr[i - lo] * scale
+        elif fused:
+            for i in range(lo, hi):
+                xi = xr[i]
+                u = xi - c[i]
+                s = u * u
+                s = s + 1.0
+                s = s * s
+                s = two_lam / s
+                s = s + a
+                g = u * s
+                g = g + acb[i]
+                g = g * lr
+                xr[i] = xi - g
+                orow[i] = g
+        else:
+            for i in range(lo, hi):
+                u = xr[i] - c[i]
+                s = u * u
+                s = s + 1.0
+                s = s * s
+                s = two_lam / s
+                s = s + a
+                g = u * s
+                orow[i] = g + acb[i]
+'''
+
+# IEEE semantics as numpy's: no fast-math reassociation or contraction, and x / 0 is inf or
+# NaN (numba's default "python" error model raises ZeroDivisionError instead)
+_NJIT_OPTIONS: dict[str, Any] = {"fastmath": False, "error_model": "numpy", "nogil": True}
+_STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken": False}
+
+
+def numba_available() -> bool:
+    """Whether the compiled path can run: ``HSGD_NUMBA`` is not ``0`` and ``import numba``
+    works. Imports numba on the first call only."""
+    if _STATE["numba"] is None:
+        if os.environ.get("HSGD_NUMBA", "1") == "0":
+            _STATE["numba"] = False
+        else:
+            try:
+                import numba  # noqa: F401 - optional
+            except ImportError:
+                _STATE["numba"] = False
+            else:
+                _STATE["numba"] = True
+    return bool(_STATE["numba"])
+
+
+@contextlib.contextmanager
+def use_kernel(mode: str) -> Iterator[None]:
+    """Within the block, the step follows ``mode`` (one of :data:`MODES`).
+
+    Example:
+        >>> with use_kernel("numpy"):
+        ...     current_mode()
+        'numpy'
+        >>> use_kernel("fortran").__enter__()
+        Traceback (most recent call last):
+        ...
+        ValueError: mode must be one of auto, numpy, numba, got 'fortran'
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    previous = _STATE["mode"]
+    _STATE["mode"] = mode
+    try:
+        yield
+    finally:
+        _STATE["mode"] = previous
+
+
+def current_mode() -> str:
+    """The mode :func:`use_kernel` set (``auto`` outside any such block)."""
+    return str(_STATE["mode"])
+
+
+def cache_dir() -> str | None:
+    """Where the kernel's source and numba's cache go: ``$HSGD_CACHE_DIR``, else
+    ``~/.cache/hsgd``, under ``numba/``; ``None`` when it cannot be created or written."""
+    root = os.environ.get("HSGD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "hsgd")
+    path = os.path.join(root, "numba")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _load_source(source: str) -> tuple[types.ModuleType, bool]:
+    """The kernel's module, from a file in :func:`cache_dir` when possible (numba caches only
+    functions defined in files; ``True`` then), else from memory (``False``)."""
+    name = "hsgd_step_" + hashlib.sha1(source.encode()).hexdigest()[:20]
+    directory = cache_dir()
+    if directory is not None:
+        path = os.path.join(directory, name + ".py")
+        try:
+            if not os.path.exists(path):
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(source)
+                os.replace(tmp, path)  # atomic: another process may write the same file
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                sys.modules[name] = module  # numba's cache finds the function's module by name
+                return module, True
+        except OSError:
+            pass
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 - our own source
+    return module, False
+
+
+def _compile() -> Callable[..., None]:
+    import numba
+
+    module, from_file = _load_source(KERNEL_SOURCE)
+    for cache in (True, False) if from_file else (False,):
+        try:  # compiled (or loaded from the cache) here, before any noise is drawn
+            fn = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._step)
+            _warm_up(fn)
+            return fn
+        except Exception:
+            if not cache:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _warm_up(fn: Callable[..., None]) -> None:
+    """Call ``fn`` once with the argument types the step passes, so that it is compiled now."""
+    x, c = np.zeros((1, 1)), np.zeros(1)
+    fn(x, np.zeros_like(x), np.zeros_like(x), c, c.copy(), 0, 1, 1.0, 2.0, 1.0, 0.5, True, True)
+
+
+def step_kernel() -> Callable[..., None] | None:
+    """The compiled block step (signature of ``_step`` in :data:`KERNEL_SOURCE`), or ``None``
+    when the numpy path should run: the mode is ``numpy``, numba does not import, or an
+    earlier compilation failed. numba compiles it at its first call (the caller catches a
+    failure there and calls :func:`mark_broken`)."""
+    mode = _STATE["mode"]
+    if mode == "numpy" or _STATE["broken"] or (mode == "auto" and STATS["numpy_elements"] < AUTO_MIN_ELEMENTS):
+        return None
+    if not numba_available():
+        return None
+    kernel = _STATE["kernel"]
+    if kernel is None:
+        try:
+            kernel = _STATE["kernel"] = _compile()
+        except Exception:
+            _STATE["broken"] = True
+            return None
+    return kernel
+
+
+def mark_broken() -> None:
+    """Numba could not compile or run the kernel: numpy from now on, in this process."""
+    _STATE["broken"] = True
+    _STATE["kernel"] = None
+
+
+def kernel_ready(x: NDArray[Any], out: NDArray[Any]) -> bool:
+    """Whether the arrays suit the kernel: float64, C-contiguous, the same shape, at least 2-D."""
+    return (x.dtype == np.float64 and out.dtype == np.float64 and x.shape == out.shape and x.ndim >= 2
+            and x.flags.c_contiguous and out.flags.c_contiguous and x.flags.writeable and out.flags.writeable)

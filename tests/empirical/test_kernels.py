@@ -1,0 +1,164 @@
+"""The optional compiled step (empirical/kernels.py) gives the numpy step's numbers bit for bit.
+
+With numba installed (the ``fast`` extra) the ``numba`` side runs the compiled loop and every
+comparison below is kernel against numpy; without it the ``numba`` side falls back to numpy
+and the tests assert that it did (no skipped tests either way).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import empirical as E
+import empirical.kernels as K
+import empirical.problems as P
+from empirical.streams import SeedStreams
+from tests.empirical.test_engine_speed_invariants import CASES, PINNED, digest, run
+
+HAVE_NUMBA = K.numba_available()
+
+
+def counts():
+    return K.STATS["numba"], K.STATS["numpy"]
+
+
+def ran(before, path):
+    """Whether every call since ``before`` took ``path`` (and at least one call was made)."""
+    numba, numpy = K.STATS["numba"] - before[0], K.STATS["numpy"] - before[1]
+    return (numba > 0 and numpy == 0) if path == "numba" else (numpy > 0 and numba == 0)
+
+
+def bits(a):
+    return np.ascontiguousarray(a).view(np.int64)
+
+
+@pytest.mark.parametrize("name", ["two_level_rec1", "three_level_rec7", "unequal_groups_rec1", "many_blocks_rec3"])
+def test_simulation_with_and_without_the_kernel_is_bit_identical(name):
+    before = counts()
+    with K.use_kernel("numpy"):
+        plain = run(CASES[name])
+    assert ran(before, "numpy")
+    before = counts()
+    with K.use_kernel("numba"):
+        compiled = run(CASES[name])
+    assert ran(before, "numba" if HAVE_NUMBA else "numpy")
+    for field in ("steps", "grad_norm_sq", "loss", "divergence"):
+        assert np.array_equal(getattr(plain, field), getattr(compiled, field))
+    assert digest(compiled) == digest(plain) == PINNED[name]["sha256"]
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+special = st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, np.inf, -np.inf, np.nan, 1e154, -1e154])
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), d=st.integers(1, 7), seeds=st.integers(1, 3), two_d=st.booleans(),
+       sigma=st.sampled_from([0.0, 0.7]), lr=st.sampled_from([None, 0.03, 1.0, 7.5]),
+       a=st.sampled_from([0.0, 1.0, 2.5]), lam=st.sampled_from([0.0, 3.3, 4.0, 1e300]),
+       block=st.sampled_from([1, 7, 1 << 16]), plain_rng=st.booleans(), data=st.data())
+def test_one_step_is_bit_identical_on_any_input(n, d, seeds, two_d, sigma, lr, a, lam, block, plain_rng, data):
+    if a == 0 and lam == 0:
+        lam = 4.0
+    p = E.HeterogeneousNonconvex(n=n, d=d, clusters=min(2, n), a=a, lam=lam, sigma=sigma, seed=3)
+    shape = (n, d) if two_d else (seeds, n, d)
+    values = data.draw(st.lists(st.one_of(finite, special), min_size=n * d * seeds, max_size=n * d * seeds))
+    x0 = np.array(values[:int(np.prod(shape))]).reshape(shape)
+    results = {}
+    old_block = P._BLOCK
+    P._BLOCK = block  # several cache blocks on small arrays
+    try:
+        for mode in ("numpy", "numba"):
+            rng = np.random.default_rng(5) if plain_rng or two_d else SeedStreams(5, seeds)
+            x, out = x0.copy(), np.full(shape, 123.0)
+            before = counts()
+            with K.use_kernel(mode), np.errstate(all="ignore"):
+                p.stochastic_grads(x, rng, out, lr=lr)
+            assert ran(before, "numba" if mode == "numba" and HAVE_NUMBA else "numpy")
+            results[mode] = (x, out)
+    finally:
+        P._BLOCK = old_block
+    for a_, b_ in zip(results["numpy"], results["numba"]):
+        assert np.array_equal(bits(a_), bits(b_))
+
+
+def test_arrays_the_kernel_cannot_take_go_through_numpy():
+    p = E.HeterogeneousNonconvex(n=6, d=4, seed=1)
+    base = np.random.default_rng(0).normal(size=(2, 6, 8))
+    x_strided = base[:, :, ::2]  # not C-contiguous
+    assert not K.kernel_ready(x_strided, np.empty((2, 6, 4)))
+    assert not K.kernel_ready(np.zeros((2, 6, 4), dtype=np.float32), np.empty((2, 6, 4)))
+    assert K.kernel_ready(np.zeros((2, 6, 4)), np.empty((2, 6, 4)))
+    before = counts()
+    with K.use_kernel("numba"):
+        out = p.stochastic_grads(x_strided, SeedStreams(1, 2), np.empty((2, 6, 4)))
+    assert ran(before, "numpy")
+    with K.use_kernel("numpy"):
+        assert np.array_equal(out, p.stochastic_grads(np.ascontiguousarray(x_strided), SeedStreams(1, 2),
+                                                      np.empty((2, 6, 4))))
+
+
+def test_a_kernel_failing_midway_falls_back_to_numpy_with_the_same_numbers(monkeypatch):
+    p = E.HeterogeneousNonconvex(n=12, d=3, seed=2)
+    x0 = np.random.default_rng(1).normal(size=(2, 12, 3))
+    with K.use_kernel("numpy"):
+        x_ref, ref = x0.copy(), np.empty_like(x0)
+        p.stochastic_grads(x_ref, SeedStreams(4, 2), ref, lr=0.1)
+    calls = []
+
+    def flaky(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
+        calls.append(lo)
+        if len(calls) > 1:
+            raise RuntimeError("numba failed")
+        for r in range(x.shape[0]):  # the kernel's operations, written out in numpy
+            u = x[r, lo:hi] - c[lo:hi]
+            s = two_lam / ((u * u + 1.0) * (u * u + 1.0)) + a
+            g = (u * s + acb[lo:hi] + z[r] * scale) * lr
+            x[r, lo:hi] -= g
+            out[r, lo:hi] = g
+
+    monkeypatch.setattr(P, "step_kernel", lambda: flaky)
+    monkeypatch.setattr(K, "_STATE", dict(K._STATE))  # mark_broken stays inside this test
+    monkeypatch.setattr(P, "_BLOCK", 2 * 4 * 3)  # blocks of 4 workers: three blocks
+    x, out = x0.copy(), np.empty_like(x0)
+    before = counts()
+    p.stochastic_grads(x, SeedStreams(4, 2), out, lr=0.1)
+    assert calls == [0, 12] and K._STATE["broken"] and ran(before, "numpy")
+    assert np.array_equal(x, x_ref) and np.array_equal(out, ref)
+
+
+def test_modes_and_switches(monkeypatch):
+    with pytest.raises(ValueError, match="mode must be one of auto, numpy, numba, got 'fast'"):
+        K.use_kernel("fast").__enter__()
+    assert K.current_mode() == "auto"
+    with K.use_kernel("numpy"):
+        assert K.current_mode() == "numpy" and K.step_kernel() is None
+    monkeypatch.setattr(K, "_STATE", dict(K._STATE, numba=None))
+    monkeypatch.setenv("HSGD_NUMBA", "0")
+    assert not K.numba_available()
+    with K.use_kernel("numba"):
+        assert K.step_kernel() is None  # HSGD_NUMBA=0 turns it off
+
+
+def test_auto_waits_until_the_work_pays_for_numba(monkeypatch):
+    monkeypatch.setattr(K, "STATS", dict(K.STATS, numpy_elements=0))
+    assert K.current_mode() == "auto" and K.step_kernel() is None  # short runs never import numba
+    monkeypatch.setitem(K.STATS, "numpy_elements", K.AUTO_MIN_ELEMENTS)
+    assert (K.step_kernel() is not None) == HAVE_NUMBA
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HSGD_CACHE_DIR", str(tmp_path))
+    assert K.cache_dir() == str(tmp_path / "numba")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("HSGD_CACHE_DIR", str(blocker))  # a file where the directory should be
+    assert K.cache_dir() is None
+
+
+def test_bench_reports_which_step_ran():
+    from empirical.bench import step_over_floor
+    assert step_over_floor(16, 3, 2, repeats=1, seconds=0.001, kernel="numpy")["path"] == "numpy"
+    assert step_over_floor(16, 3, 2, repeats=1, seconds=0.001)["path"] == ("numba" if HAVE_NUMBA else "numpy")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        step_over_floor(16, 3, 2, repeats=1, seconds=0.001, kernel="cuda")
