@@ -204,6 +204,32 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
     return parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY
 
 
+def _record(t: int, r: int, x: NDArray[np.float64], g: NDArray[np.float64], divergences: Callable[..., Any],
+            grad_of: Callable[..., Any], loss_of: Callable[..., Any], metric_items: list[Any],
+            records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+            observer: Any) -> dict[str, int] | None:
+    """Record row ``r`` before step ``t`` (docs/theory.md §1.4): the per-level divergences and
+    the global model ``u`` (``g`` is dead at this point and serves as scratch), then
+    ``||grad f(u)||^2``, ``f(u)`` and the metrics; calls ``observer`` once the values are
+    finite. Returns the divergence report (step and first bad seed), or ``None``."""
+    grad_norm_sq, loss, divergence = records
+    div_r = divergence[:, r]
+    div_r[...], u = divergences(x, work=g)
+    gu = grad_of(u)
+    grad_norm_sq[:, r] = np.einsum("sd,sd->s", gu, gu)
+    loss[:, r] = loss_of(u)
+    for fn, values in metric_items:
+        values[:, r] = fn(u)
+    if not (np.isfinite(grad_norm_sq[:, r]).all() and np.isfinite(div_r).all()):
+        bad = ~np.isfinite(grad_norm_sq[:, r]) | ~np.all(np.isfinite(div_r), axis=-1)
+        return {"step": int(t), "seed": int(np.argmax(bad))}
+    if observer is not None:
+        view = x.view()
+        view.flags.writeable = False
+        observer(t, view, u)
+    return None
+
+
 def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels, x: NDArray[np.float64],
                    g: NDArray[np.float64], rng: SeedStreams, lr: float, steps: int, seed: int, record_every: int,
                    progress: Any, observer: Any, metric_items: list[Any],
@@ -221,7 +247,6 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
     the noise does not depend on the participation. Fills ``records`` and returns
     ``(rows recorded, divergence report or None)``.
     """
-    grad_norm_sq, loss, divergence = records
     seeds, n, d = x.shape
     M, top = levels.M, periods[-1]
     weighted = WeightedLevels(levels, p)
@@ -238,7 +263,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
     grad_of, loss_of = problem.grad, problem.loss
     after = _schedule(periods).tolist()
     tick = max(1, steps // 100)
-    isfinite, einsum, take = np.isfinite, np.einsum, np.take
+    take = np.take
     next_record, r, diverged = 0, 0, None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps):
@@ -249,21 +274,9 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                 take(flat, out_rows, axis=0, out=held)
             if t == next_record:
                 next_record += record_every
-                div_r = divergence[:, r]
-                div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
-                gu = grad_of(u)
-                grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
-                loss[:, r] = loss_of(u)
-                for fn, values in metric_items:
-                    values[:, r] = fn(u)
-                if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
-                    bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
-                    diverged = {"step": int(t), "seed": int(np.argmax(bad))}
+                diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
+                if diverged is not None:
                     break
-                if observer is not None:
-                    view = x.view()
-                    view.flags.writeable = False
-                    observer(t, view, u)
                 r += 1
             if fused:
                 stochastic_grads(x, rng, g, lr=lr)
@@ -378,32 +391,20 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     after = schedule.tolist()
     period = len(after)
     metric_items = [(fn, metric_values[name]) for name, fn in metrics.items()]
-    isfinite, einsum = np.isfinite, np.einsum
+    records = (grad_norm_sq, loss, divergence)
     next_record = 0
     if p is not None or S is not None:
         r, diverged = _weighted_loop(problem, hierarchy.periods, levels, x, g, rng, lr, steps, seed, record_every,
-                                     progress, observer, metric_items, (grad_norm_sq, loss, divergence), fused,
+                                     progress, observer, metric_items, records, fused,
                                      np.full(n, 1.0 / n) if p is None else p, S)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for t in range(steps):
                 if t == next_record:
                     next_record += record_every
-                    div_r = divergence[:, r]
-                    div_r[...], u = divergences(x, work=g)  # g is dead here: scratch
-                    gu = grad_of(u)
-                    grad_norm_sq[:, r] = einsum("sd,sd->s", gu, gu)
-                    loss[:, r] = loss_of(u)
-                    for fn, values in metric_items:
-                        values[:, r] = fn(u)
-                    if not (isfinite(grad_norm_sq[:, r]).all() and isfinite(div_r).all()):
-                        bad = ~isfinite(grad_norm_sq[:, r]) | ~np.all(isfinite(div_r), axis=-1)
-                        diverged = {"step": int(t), "seed": int(np.argmax(bad))}
+                    diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
+                    if diverged is not None:
                         break
-                    if observer is not None:
-                        view = x.view()
-                        view.flags.writeable = False
-                        observer(t, view, u)
                     r += 1
                 if fused:
                     stochastic_grads(x, rng, g, lr=lr)  # x -= lr g block by block: the same operations
