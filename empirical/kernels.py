@@ -52,62 +52,67 @@ elements the numpy path stepped (``auto`` reads it)."""
 KERNEL_SOURCE = '''\
 def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
     """One block of HeterogeneousNonconvex.stochastic_grads: elements lo <= i < hi of every row
-    of x and out (rows, n*d); z[r, i - lo] holds the block's normals; c and acb are (n*d,).
+    of x and out (rows, n*d); z[r] holds the block's normals of row r; c and acb are (n*d,).
     The numpy path's operations, in its order; the branches are outside the loops."""
+    cs = c[lo:hi]
+    acs = acb[lo:hi]
+    m = hi - lo
     for r in range(x.shape[0]):
-        xr = x[r]
-        orow = out[r]
+        xr = x[r, lo:hi]
+        orow = out[r, lo:hi]
         zr = z[r]
         if noisy and fused:
-            for i in range(lo, hi):
+            for i in range(m):
                 xi = xr[i]
-                u = xi - c[i]
+                u = xi - cs[i]
                 s = u * u
                 s = s + 1.0
                 s = s * s
                 s = two_lam / s
                 s = s + a
                 g = u * s
-                g = g + acb[i]
-                g = g + zr[i - lo] * scale
+                g = g + acs[i]
+                g = g + zr[i] * scale
                 g = g * lr
                 xr[i] = xi - g
                 orow[i] = g
         elif noisy:
-            for i in range(lo, hi):
-                u = xr[i] - c[i]
+            for i in range(m):
+                u = xr[i] - cs[i]
                 s = u * u
                 s = s + 1.0
                 s = s * s
                 s = two_lam / s
                 s = s + a
                 g = u * s
-                g = g + acb[i]
-                orow[i] = g + zr[i - lo] * scale
+                g = g + acs[i]
+                g = g + zr[i] * scale
+                orow[i] = g
         elif fused:
-            for i in range(lo, hi):
+            for i in range(m):
                 xi = xr[i]
-                u = xi - c[i]
+                u = xi - cs[i]
                 s = u * u
                 s = s + 1.0
                 s = s * s
                 s = two_lam / s
                 s = s + a
                 g = u * s
-                g = g + acb[i]
+                g = g + acs[i]
                 g = g * lr
                 xr[i] = xi - g
                 orow[i] = g
         else:
-            for i in range(lo, hi):
-                u = xr[i] - c[i]
+            for i in range(m):
+                u = xr[i] - cs[i]
                 s = u * u
                 s = s + 1.0
                 s = s * s
                 s = two_lam / s
                 s = s + a
                 g = u * s
-                orow[i] = g + acb[i]
+                g = g + acs[i]
+                orow[i] = g
 '''
 
 # IEEE semantics as numpy's: no fast-math reassociation or contraction, and x / 0 is inf or
