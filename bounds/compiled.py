@@ -18,10 +18,6 @@ rounding as numpy. :class:`bounds.VectorizedBound` takes it for arrays of at lea
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.util
-import os
-import sys
 import types
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -29,6 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 import sympy as sp
+
+from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
 
 __all__ = ["compiled", "fused", "FusedEvaluator", "ENGINES", "ACCELERATE_MIN_POINTS", "AcceleratedKernel",
            "accelerated", "cache_dir", "current_engine", "kernel_source", "numba_available", "use_engine"]
@@ -320,24 +318,15 @@ a millisecond or less, and importing numba and loading a compiled kernel cost fa
 _STATE: dict[str, Any] = {"engine": "auto", "numba": None}
 # IEEE semantics as numpy's: no fast-math reassociation, and x / 0 is inf or NaN (numba's
 # default "python" error model raises ZeroDivisionError instead)
-_NJIT_OPTIONS: dict[str, Any] = {"fastmath": False, "error_model": "numpy", "nogil": True}
+_NJIT_OPTIONS = NJIT_OPTIONS
 _KERNELS: dict[tuple[tuple[sp.Symbol, ...], sp.Expr, tuple[bool, ...]], "AcceleratedKernel | None"] = {}
 
 
 def numba_available() -> bool:
-    """Whether the optional numba path can run: ``import numba`` works (``pip install
-    hsgd[fast]``) and the environment variable ``HSGD_NUMBA`` is not ``0``. Imports numba
-    on the first call only (it takes a few tenths of a second)."""
+    """Whether the optional numba path can run (``pip install hsgd[fast]``, and ``HSGD_NUMBA``
+    is not ``0``: :func:`bounds.jit.numba_importable`). Imports numba on the first call only."""
     if _STATE["numba"] is None:
-        if os.environ.get("HSGD_NUMBA", "1") == "0":
-            _STATE["numba"] = False
-        else:
-            try:
-                import numba  # noqa: F401 - optional
-            except ImportError:
-                _STATE["numba"] = False
-            else:
-                _STATE["numba"] = True
+        _STATE["numba"] = numba_importable()
     return bool(_STATE["numba"])
 
 
@@ -442,42 +431,9 @@ class AcceleratedKernel:
         return bool(good) or not validate, bool(finite)
 
 
-def cache_dir() -> str | None:
-    """Where generated kernels and numba's cache go: ``$HSGD_CACHE_DIR``, else
-    ``~/.cache/hsgd``, under ``numba/``; ``None`` when it cannot be created or written."""
-    root = os.environ.get("HSGD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "hsgd")
-    path = os.path.join(root, "numba")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return None
-    return path if os.access(path, os.W_OK) else None
-
-
 def _load_source(source: str) -> types.ModuleType:
-    """The generated kernel as a module, from a file when possible (numba caches only
-    functions defined in files), else from memory."""
-    name = "hsgd_kernel_" + hashlib.sha1(source.encode()).hexdigest()[:20]
-    directory = cache_dir()
-    if directory is not None:
-        path = os.path.join(directory, name + ".py")
-        try:
-            if not os.path.exists(path):
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(source)
-                os.replace(tmp, path)  # atomic: another process may write the same file
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is not None and spec.loader is not None:
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                sys.modules[name] = module  # numba's cache finds the function's module by name
-                return module
-        except OSError:
-            pass
-    module = types.ModuleType(name)
-    exec(compile(source, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 - our own generated code
-    return module
+    """The generated kernel as a module (:func:`bounds.jit.load_source`)."""
+    return load_source(source, "hsgd_kernel_")[0]
 
 
 _SCALAR_OPS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",

@@ -20,15 +20,13 @@ to import or compile falls back to numpy silently. :func:`use_kernel` forces eit
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.util
-import os
-import sys
 import types
 from typing import Any, Callable, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
+
+from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
 
 __all__ = ["AUTO_MIN_ELEMENTS", "MODES", "STATS", "KERNEL_SOURCE", "cache_dir", "current_mode", "kernel_ready",
            "mark_broken", "numba_available", "step_kernel", "use_kernel"]
@@ -115,25 +113,14 @@ def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
                 orow[i] = g
 '''
 
-# IEEE semantics as numpy's: no fast-math reassociation or contraction, and x / 0 is inf or
-# NaN (numba's default "python" error model raises ZeroDivisionError instead)
-_NJIT_OPTIONS: dict[str, Any] = {"fastmath": False, "error_model": "numpy", "nogil": True}
+_NJIT_OPTIONS = NJIT_OPTIONS
 _STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken": False}
 
 
 def numba_available() -> bool:
-    """Whether the compiled path can run: ``HSGD_NUMBA`` is not ``0`` and ``import numba``
-    works. Imports numba on the first call only."""
+    """Whether the compiled path can run (:func:`bounds.jit.numba_importable`), asked once."""
     if _STATE["numba"] is None:
-        if os.environ.get("HSGD_NUMBA", "1") == "0":
-            _STATE["numba"] = False
-        else:
-            try:
-                import numba  # noqa: F401 - optional
-            except ImportError:
-                _STATE["numba"] = False
-            else:
-                _STATE["numba"] = True
+        _STATE["numba"] = numba_importable()
     return bool(_STATE["numba"])
 
 
@@ -165,42 +152,9 @@ def current_mode() -> str:
     return str(_STATE["mode"])
 
 
-def cache_dir() -> str | None:
-    """Where the kernel's source and numba's cache go: ``$HSGD_CACHE_DIR``, else
-    ``~/.cache/hsgd``, under ``numba/``; ``None`` when it cannot be created or written."""
-    root = os.environ.get("HSGD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "hsgd")
-    path = os.path.join(root, "numba")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return None
-    return path if os.access(path, os.W_OK) else None
-
-
 def _load_source(source: str) -> tuple[types.ModuleType, bool]:
-    """The kernel's module, from a file in :func:`cache_dir` when possible (numba caches only
-    functions defined in files; ``True`` then), else from memory (``False``)."""
-    name = "hsgd_step_" + hashlib.sha1(source.encode()).hexdigest()[:20]
-    directory = cache_dir()
-    if directory is not None:
-        path = os.path.join(directory, name + ".py")
-        try:
-            if not os.path.exists(path):
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(source)
-                os.replace(tmp, path)  # atomic: another process may write the same file
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is not None and spec.loader is not None:
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                sys.modules[name] = module  # numba's cache finds the function's module by name
-                return module, True
-        except OSError:
-            pass
-    module = types.ModuleType(name)
-    exec(compile(source, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 - our own source
-    return module, False
+    """The kernel's module (:func:`bounds.jit.load_source`)."""
+    return load_source(source, "hsgd_step_")
 
 
 def _compile() -> Callable[..., None]:
