@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.engine import DivergenceWarning, simulate
 from empirical.hierarchy import Hierarchy
-from empirical.problems import HeterogeneousNonconvex
+from empirical.problems import HeterogeneousNonconvex, _gradient_block
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams
 
@@ -189,7 +189,7 @@ class BatchedNonconvex:
         K = self.K
         per_config = self.seeds * self.n * self.d
         block = max(1, _BLOCK // per_config)
-        subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
+        subtract, multiply, add = np.subtract, np.multiply, np.add
         mixed = self.streams and not bool(self.noisy.all())
         for k0 in range(0, K, block):
             k1 = min(K, k0 + block)
@@ -197,15 +197,7 @@ class BatchedNonconvex:
             sl = slice(k0, k1)
             xb, ob, scratch = (xs, outs, self._scratch) if whole else (xs[sl], outs[sl], self._scratch[sl])
             cb, acbb, a, two_lam, scale, lr_b = (v[sl] for v in self._step_constants)
-            # a (x - b) + 2 lam u/(1 + u^2)^2 = u (a + 2 lam/(1 + u^2)^2) + a (c - b), u = x - c
-            subtract(xb, cb, ob)
-            multiply(ob, ob, scratch)
-            add(scratch, 1.0, scratch)
-            multiply(scratch, scratch, scratch)
-            divide(two_lam, scratch, scratch)
-            add(scratch, a, scratch)
-            multiply(ob, scratch, ob)
-            add(ob, acbb, ob)
+            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)  # the single run's operations
             if self.streams:
                 if self.shared:
                     multiply(self._noise[0], scale, scratch)  # the shared draw, scaled per configuration

@@ -135,6 +135,34 @@ def _gaussian_noise(sigma: float, rng: np.random.Generator, out: NDArray[np.floa
         out += noise
 
 
+def _gradient_block(xb: NDArray[np.float64], cb: Any, acb: Any, a: Any, two_lam: Any, out: NDArray[np.float64],
+                    work: NDArray[np.float64]) -> None:
+    """``out = a (x - b) + 2 lam u/(1 + u^2)^2`` for a block of :class:`HeterogeneousNonconvex`'s
+    workers, written as ``u (a + 2 lam/(1 + u^2)^2) + a (c - b)`` with ``u = x - c``; ``work``
+    is scratch of ``out``'s shape. The one sequence of operations every step path uses (the
+    numpy step, the compiled step's fallback, :mod:`empirical.batch`), so they agree bit for bit;
+    ``a`` and ``two_lam`` may be scalars or arrays broadcast over the block."""
+    subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
+    subtract(xb, cb, out)
+    multiply(out, out, work)
+    add(work, 1.0, work)
+    multiply(work, work, work)
+    divide(two_lam, work, work)
+    add(work, a, work)
+    multiply(out, work, out)
+    add(out, acb, out)
+
+
+def _draw_normals(out: NDArray[np.float64], rng: Any, generators: Any) -> None:
+    """Standard normals into ``out``: from ``rng`` in one draw, or seed by seed from
+    ``generators`` (one per leading row), the same numbers in the same order."""
+    if generators is None:
+        rng.standard_normal(out=out)
+    else:
+        for gen, rows_of_seed in zip(generators, out):
+            gen.standard_normal(out=rows_of_seed)
+
+
 def _phi_prime(u: NDArray[np.float64]) -> NDArray[np.float64]:
     s = 1.0 + u * u
     return 2.0 * u / (s * s)
@@ -236,7 +264,7 @@ class HeterogeneousNonconvex:
             return out
         KERNEL_STATS["numpy"] += 1
         KERNEL_STATS["numpy_elements"] += x.size
-        subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
+        subtract, multiply, add = np.subtract, np.multiply, np.add
         for j0 in range(0, n, block):
             j1 = min(n, j0 + block)
             if j0 == 0 and j1 == n:
@@ -246,21 +274,9 @@ class HeterogeneousNonconvex:
             scratch = self._buffer
             if scratch is None or scratch.shape != xb.shape:
                 scratch = self._scratch(xb.shape)
-            # a (x - b) + 2 lam u/(1 + u^2)^2 = u (a + 2 lam/(1 + u^2)^2) + a (c - b), u = x - c
-            subtract(xb, cb, ob)
-            multiply(ob, ob, scratch)
-            add(scratch, 1.0, scratch)
-            multiply(scratch, scratch, scratch)
-            divide(two_lam, scratch, scratch)
-            add(scratch, a, scratch)
-            multiply(ob, scratch, ob)
-            add(ob, acbb, ob)
+            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)
             if noisy:
-                if generators is None:
-                    rng.standard_normal(out=scratch)
-                else:
-                    for gen, rows_of_seed in zip(generators, scratch):
-                        gen.standard_normal(out=rows_of_seed)
+                _draw_normals(scratch, rng, generators)
                 multiply(scratch, scale, scratch)
                 add(ob, scratch, ob)
             if lr is not None:
@@ -286,11 +302,7 @@ class HeterogeneousNonconvex:
             if scratch is None or scratch.shape != shape:
                 scratch = self._scratch(shape)
             if noisy:
-                if generators is None:
-                    rng.standard_normal(out=scratch)
-                else:
-                    for gen, rows_of_seed in zip(generators, scratch):
-                        gen.standard_normal(out=rows_of_seed)
+                _draw_normals(scratch, rng, generators)
             if kernel is not None:
                 try:
                     kernel(x2, out2, scratch.reshape(-1, (j1 - j0) * d), c, acb, j0 * d, j1 * d, a, two_lam, scale,
@@ -300,15 +312,7 @@ class HeterogeneousNonconvex:
                     mark_broken()
                     kernel = None
             xb, ob = x[..., j0:j1, :], out[..., j0:j1, :]
-            s = np.empty(shape)
-            np.subtract(xb, self.c[j0:j1], ob)  # the operations of stochastic_grads, in its order
-            np.multiply(ob, ob, s)
-            np.add(s, 1.0, s)
-            np.multiply(s, s, s)
-            np.divide(two_lam, s, s)
-            np.add(s, a, s)
-            np.multiply(ob, s, ob)
-            np.add(ob, self._acb[j0:j1], ob)
+            _gradient_block(xb, self.c[j0:j1], self._acb[j0:j1], a, two_lam, ob, np.empty(shape))
             if noisy:
                 np.multiply(scratch, scale, scratch)
                 np.add(ob, scratch, ob)
