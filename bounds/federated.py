@@ -50,7 +50,8 @@ from bounds.divergence import validate_levels
 from bounds.instance import step_size_condition
 
 __all__ = ["ParticipationShares", "participation_shares", "normalised_weights", "FederatedInstance",
-           "federated_terms", "federated_bound", "federated_condition", "MAX_SUBSETS"]
+           "federated_terms", "federated_bound", "federated_condition", "largest_step_size", "exact_divergence_part",
+           "MAX_SUBSETS"]
 
 MAX_SUBSETS = 200_000
 """Largest number of samples ``C(n_q, S)`` enumerated exactly for one group with unequal weights."""
@@ -259,3 +260,36 @@ def federated_condition(x: FederatedInstance, coefficients: Coefficients = THEOR
     """Theorem P's step-size condition (Theorem 2's): ``gamma L <= 1`` and
     ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1``, decided exactly."""
     return step_size_condition(x.gamma, x.L, x.periods, coefficients)
+
+
+def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficients = THEORY) -> float:
+    """The largest float ``gamma`` meeting Theorem 2's step-size condition exactly (the
+    condition of Theorems W and P too): the closed-form limit, stepped down ulp by ulp until
+    :func:`bounds.instance.step_size_condition` holds in rationals.
+
+    Example:
+        >>> largest_step_size(1.0, (1,)), largest_step_size(2.0, (2,))  # 1/L; 1/(2 L sqrt(2))
+        (1.0, 0.17677669529663687)
+    """
+    total = sum(P * (P - 1) for P in periods)
+    gamma = 1.0 / L if total == 0 else min(1.0 / L, 1.0 / (L * math.sqrt(float(coefficients.condition) * total)))
+    while not step_size_condition(gamma, L, tuple(periods), coefficients):
+        gamma = float(np.nextafter(gamma, 0.0))
+    return gamma
+
+
+def exact_divergence_part(x: FederatedInstance, coefficients: Coefficients = THEORY) -> Fraction:
+    """``D`` of Theorem P (its level terms, docs/theory.md §10.3) in exact rationals, each float
+    at its exact binary value: what orderings of the bounds are decided on (the other terms of
+    bounds sharing ``omega``, ``F0`` and ``eps_S`` are equal, and ``(sqrt D + eps_S)^2`` grows
+    with ``D``)."""
+    c = coefficients
+    c_div = Fraction(c.divergence.p, c.divergence.q) if c.divergence.is_Rational else Fraction(float(c.divergence))
+    c_het = (Fraction(c.heterogeneity.p, c.heterogeneity.q) if c.heterogeneity.is_Rational
+             else Fraction(float(c.heterogeneity)))
+    g, L = Fraction(x.gamma), Fraction(x.L)
+    total = Fraction(0)
+    for P, share, e in zip(x.periods, x.shares, x.eps):
+        total += c_div * g * g * L * L * (P - 1) * (Fraction(share) * Fraction(x.sigma) ** 2
+                                                     + c_het * (2 * P - 1) * Fraction(e) ** 2)
+    return total

@@ -167,12 +167,13 @@ def _descent_points(problem: Any, count: int, L: float) -> NDArray[np.float64]:
 
 
 def estimated_sampled_constants(problem: Any, levels: Sequence[ArrayLike], weights: ArrayLike | None,
-                                participation: int | None, *, points: int = 12, samples: int = 32,
-                                seed: int = 0) -> SampledConstants:
+                                participation: int | None, *, L: float | None = None, points: int = 12,
+                                samples: int = 32, seed: int = 0) -> SampledConstants:
     """The sampled system's constants of docs/theory.md §10.3 for any problem, **estimated**.
 
     Each supremum over ``x`` is a maximum over ``points`` points (``x0`` and a full-gradient
-    descent path on ``f`` with step ``1/L``, ``L`` the problem's own), each expectation over
+    descent path on ``f`` with step ``1/L``, ``L`` the problem's own unless given, as the
+    caller may already have it), each expectation over
     the sampling a mean over ``samples`` random joint samples (and their exact count when
     there are fewer). Labelled "estimated (...)": a bound built on them is not a guarantee.
     """
@@ -182,7 +183,7 @@ def estimated_sampled_constants(problem: Any, levels: Sequence[ArrayLike], weigh
     labels = validate_levels(levels, n)
     shares = participation_shares(weights, levels, n, participation, seed=seed)
     p = np.ones(n) / n if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
-    L = float(problem.constants(labels).L.value)
+    L = float(problem.constants(labels).L.value) if L is None else float(L)
     X = _descent_points(problem, points, L)
     grads = problem.worker_grads(np.ascontiguousarray(np.broadcast_to(X[:, None, :], (len(X), n, problem.d))))
     full = np.einsum("j,pjd->pd", p, grads)

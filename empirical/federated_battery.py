@@ -28,20 +28,19 @@ too. The summary reports the first-stage flags as well.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bounds.federated import FederatedInstance, federated_condition, federated_terms
+from bounds.federated import FederatedInstance, federated_condition, federated_terms, largest_step_size
 from empirical.engine import simulate
 from empirical.federated import federated_instance, offset_constants
 from empirical.hierarchy import multi_level
 from empirical.statistics import confidence_interval
 from empirical.witness_problems import KinkProblem, QuadraticProblem, kink_minimum
 
-__all__ = ["Case", "battery_cases", "run_case", "run_battery", "largest_step", "MUTANTS", "summary"]
+__all__ = ["Case", "battery_cases", "run_case", "run_battery", "MUTANTS", "summary"]
 
 RTOL = 1e-9
 ATOL = 1e-20
@@ -69,18 +68,6 @@ class Case:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def largest_step(L: float, periods: Sequence[int]) -> float:
-    """The largest float ``gamma`` meeting Theorem 2's condition exactly (the condition of §10)."""
-    total = sum(P * (P - 1) for P in periods)
-    gamma = 1.0 / L if total == 0 else min(1.0 / L, 1.0 / (2.0 * L * math.sqrt(total)))
-    probe = FederatedInstance(gamma=gamma, L=L, sigma=0.0, F0=0.0, T=1, periods=tuple(periods), omega=1.0,
-                              shares=(0.0,) * len(periods), eps=(0.0,) * len(periods))
-    while not federated_condition(probe):
-        gamma = float(np.nextafter(gamma, 0.0))
-        probe = FederatedInstance(**{**probe.__dict__, "gamma": gamma})
-    return gamma
 
 
 def _nested_levels(rng: np.random.Generator, n: int, M: int) -> list[list[int]]:
@@ -148,7 +135,7 @@ def battery_cases(count: int, seed: int = 0) -> list[Case]:
         d = int(rng.choice([1, 2]))
         B = np.stack([b, rng.permutation(b)], axis=1)[:, :d] if d == 2 else b[:, None]
         step_fraction = float(rng.choice([1.0, 1.0, 0.5, 0.25]))
-        gamma = step_fraction * largest_step(1.0, periods)
+        gamma = step_fraction * largest_step_size(1.0, periods)
         c = float(-gamma * e * (periods[0] - 1) / 2 if rng.random() < 0.5 else rng.uniform(-1, 1))
         sigma = float(rng.choice([0.0, 0.5, 1.0]))
         rounds = int(rng.integers(2, 12))
@@ -203,7 +190,7 @@ def run_case(case: Case, seed: int = 0, *,
     hierarchy = multi_level(case.n, list(case.periods), [len(set(l)) for l in case.levels],
                             grouping=[np.array(l) for l in case.levels]) if case.levels else multi_level(
                                 case.n, list(case.periods), [], grouping=[])
-    gamma = case.step_fraction * largest_step(problem.L, case.periods)
+    gamma = case.step_fraction * largest_step_size(problem.L, case.periods)
     x0 = _start(problem, case)
     result = simulate(problem, hierarchy, lr=gamma, steps=case.T, seeds=case.seeds, seed=seed, x0=x0,
                       weights=case.weights, participation=case.participation)

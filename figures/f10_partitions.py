@@ -46,7 +46,7 @@ import bounds
 from bounds.federated import FederatedInstance, federated_terms, participation_shares
 from empirical.digits import digits_partitioned
 from empirical.engine import simulate
-from empirical.federated_battery import largest_step
+from bounds.federated import largest_step_size
 from empirical.hierarchy import local_sgd, two_level
 from empirical.partitions import label_entropy
 from empirical.statistics import confidence_interval
@@ -173,7 +173,7 @@ def f10_data(quick: bool = False, alphas: Sequence[float] | None = None) -> dict
         constants = {g: problem.constants(levels[g]) for g in GROUPINGS}
         setups.append((alpha, problem, levels, constants))
     L_max = max(c["random"].L.value for _, _, _, c in setups)
-    gamma = largest_step(L_max, (I, G))  # H-SGD's condition, exactly, at the largest estimated L
+    gamma = largest_step_size(L_max, (I, G))  # H-SGD's condition, exactly, at the largest estimated L
     rows = []
     for alpha, problem, levels, constants in setups:
         c = constants["random"]

@@ -27,12 +27,12 @@ it in the same way.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
-from bounds.federated import FederatedInstance, federated_condition, federated_terms, participation_shares
+from bounds.federated import (FederatedInstance, exact_divergence_part, federated_condition, federated_terms,
+                              largest_step_size, participation_shares)
 from empirical.engine import simulate
 from empirical.federated import estimated_sampled_constants
 from empirical.hierarchy import Hierarchy, multi_level
@@ -58,16 +58,6 @@ def participation_count(fraction: float, hierarchy: Hierarchy) -> int:
 def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
     """``h``'s grouping with every period ``P``: local SGD with period ``P`` and ``h``'s sampling."""
     return multi_level(h.n, [P] * h.M, list(h.group_counts[1:-1]), grouping=[lab for lab in h.levels])
-
-
-def _divergence_part(x: FederatedInstance) -> Fraction:
-    """``D`` in exact rationals (Theorem 2's coefficients, docs/theory.md §10.3)."""
-    g, L = Fraction(x.gamma), Fraction(x.L)
-    total = Fraction(0)
-    for P, share, e in zip(x.periods, x.shares, x.eps):
-        total += 2 * g * g * L * L * (P - 1) * (Fraction(share) * Fraction(x.sigma) ** 2
-                                                 + Fraction(2, 3) * (2 * P - 1) * Fraction(e) ** 2)
-    return total
 
 
 def run_federated_check(problem: Any, hierarchy: Hierarchy, *, weights: Any = None, participation: int | None = None,
@@ -104,18 +94,13 @@ def run_federated_check(problem: Any, hierarchy: Hierarchy, *, weights: Any = No
         eps_labels = [e.label for e in c.eps_levels]
         eps_sample, sample_label = 0.0, "exact (full participation)"
     else:
-        est = estimated_sampled_constants(problem, h.levels, weights, participation, samples=samples, seed=seed)
+        est = estimated_sampled_constants(problem, h.levels, weights, participation, L=L, samples=samples, seed=seed)
         eps_levels, eps_sample = list(est.eps), est.eps_sample
         eps_labels = [est.label] * len(eps_levels)
         sample_label = est.label
     periods = tuple(h.periods)
     if lr is None:
-        lr = 1.0 / L if sum(P * (P - 1) for P in periods) == 0 else min(1.0 / L, 1.0 / (2 * L * math.sqrt(sum(P * (P - 1) for P in periods))))
-        probe = FederatedInstance(gamma=lr, L=L, sigma=0.0, F0=0.0, T=1, periods=periods, omega=1.0,
-                                  shares=(0.0,) * h.M, eps=(0.0,) * h.M)
-        while not federated_condition(probe):
-            lr = float(np.nextafter(lr, 0.0))
-            probe = FederatedInstance(**{**probe.__dict__, "gamma": lr})
+        lr = largest_step_size(L, periods)
         rule = "the largest step size allowed by H-SGD's condition (docs/theory.md §4.2, shared by §10)"
     else:
         rule = "given"
@@ -152,7 +137,7 @@ def run_federated_check(problem: Any, hierarchy: Hierarchy, *, weights: Any = No
     deterministic = sigma == 0 and participation is None and all(np.all(a == a[0]) for a in averages.values())
     valid = {k: bound_holds(averages[k], own[k], condition=condition, estimated=estimated,
                             deterministic=deterministic, name=NAMES[k]) for k in RUNS}
-    D = {k: _divergence_part(x) for k, x in instances.items()}
+    D = {k: exact_divergence_part(x) for k, x in instances.items()}
     ordered_claim = "Theorem P bounds ordered, this grouping's constants (Corollary 0, docs/theory.md §10.4)"
     if estimated:
         ordering = Verdict(ordered_claim, None, NOT_APPLICABLE,

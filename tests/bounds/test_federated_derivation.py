@@ -308,3 +308,13 @@ def test_corollary_1_fails_with_unequal_weights():
     # the same enumeration at equal weights gives equal shares: the failure is the weights'
     equal = _offsets_case([1, 1, 1, 1], [1, -1, 2, -2], 2, 2)
     assert equal["lam2"] / (1 - equal["omega"]) == equal["between"] / (equal["between"] + equal["within"])
+
+
+def test_exact_divergence_part_is_the_float_one_in_rationals():
+    """The exact D that orders the bounds (hsgd check) is federated_terms' D without rounding."""
+    x = FederatedInstance(gamma=0.03, L=1.7, sigma=0.9, F0=1.0, T=10, periods=(2, 6), omega=0.3,
+                          shares=(0.4, 0.3), eps=(1.1, 0.7))
+    from bounds.federated import exact_divergence_part
+
+    assert float(exact_divergence_part(x)) == pytest.approx(federated_terms(x)["divergence"], rel=1e-14)
+    assert exact_divergence_part(x) != exact_divergence_part(FederatedInstance(**{**x.__dict__, "eps": (1.1, 0.8)}))
