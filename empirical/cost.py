@@ -45,6 +45,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from empirical.hierarchy import check_nesting
+
 __all__ = ["LinkCost", "CostModel", "Timeline", "aggregation_counts", "timeline", "run_time"]
 
 
@@ -161,12 +163,7 @@ def _periods(periods: Sequence[int]) -> tuple[int, ...]:
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 1:
             raise ValueError(f"periods[{i}] must be a positive integer, got {p!r}")
         out.append(int(p))
-    if not out:
-        raise ValueError("periods must list at least one period")
-    for i in range(1, len(out)):
-        if out[i] % out[i - 1]:
-            raise ValueError(f"periods[{i}] = {out[i]} must be a multiple of periods[{i - 1}] = {out[i - 1]} "
-                             f"(periods must nest)")
+    check_nesting(tuple(out))
     return tuple(out)
 
 

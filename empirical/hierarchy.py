@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
 
-__all__ = ["Hierarchy", "local_sgd", "two_level", "multi_level", "GROUPINGS"]
+__all__ = ["Hierarchy", "local_sgd", "two_level", "multi_level", "GROUPINGS", "check_nesting"]
 
 GROUPINGS = ("random", "contiguous", "homogeneous", "heterogeneous")
 
@@ -38,6 +38,17 @@ def _positive_int(name: str, value: Any) -> int:
             or float(value) != int(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_nesting(periods: tuple[int, ...]) -> None:
+    """Raise unless ``periods`` lists at least one period and each divides the next
+    (docs/theory.md §1.1: ``P_1 | P_2 | ... | P_M``)."""
+    if not periods:
+        raise ValueError("periods must list at least one period")
+    for i in range(1, len(periods)):
+        if periods[i] % periods[i - 1]:
+            raise ValueError(f"periods[{i}] = {periods[i]} must be a multiple of periods[{i - 1}] = "
+                             f"{periods[i - 1]} (periods must nest)")
 
 
 @dataclass(frozen=True, eq=False)  # label arrays: identity, not elementwise, equality
@@ -61,12 +72,7 @@ class Hierarchy:
     def __post_init__(self) -> None:
         n = _positive_int("n", self.n)
         periods = tuple(_positive_int(f"periods[{i}]", p) for i, p in enumerate(self.periods))
-        if not periods:
-            raise ValueError("periods must list at least one period")
-        for i in range(1, len(periods)):
-            if periods[i] % periods[i - 1]:
-                raise ValueError(f"periods[{i}] = {periods[i]} must be a multiple of periods[{i - 1}] = "
-                                 f"{periods[i - 1]} (periods must nest)")
+        check_nesting(periods)
         if len(self.levels) != len(periods) - 1:
             raise ValueError(f"a hierarchy with {len(periods)} periods needs {len(periods) - 1} "
                              f"groupings, got {len(self.levels)}")
