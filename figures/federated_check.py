@@ -177,7 +177,7 @@ def run_federated_check(problem: Any, hierarchy: Hierarchy, *, weights: Any = No
     bound_curves = {"horizons": horizons}
     for k, x in instances.items():
         terms = federated_terms(x)
-        bound_curves[k] = terms["total"] - terms["init"] + 2 * x.F0 / (x.gamma * horizons)
+        bound_curves[k] = terms["total"] - terms["init"] + terms["init"] * x.T / horizons  # init is c F0/(gamma T)
     running = {name: r.running_avg for name, r in results.items()}
     return CheckResult(params=params, constants=constants, empirical=empirical, bound=own, bound_random_grouping=None,
                        verdicts=verdicts, gamma_rule=rule, hierarchy=h.describe() + (
