@@ -40,7 +40,9 @@ def test_T_is_the_smallest_horizon_exactly(inst, scale, above):
 
 
 @FAST
-@given(inst=theorem_instances(max_levels=3, symbolic=True), below=st.floats(0.0, 1.0))
+# below < 1 by a margin: the reported floor is the exact one rounded to a float, which may lie a
+# rounding above it (a target equal to that float can be reachable, after 1e18 steps)
+@given(inst=theorem_instances(max_levels=3, symbolic=True), below=st.floats(0.0, 1.0 - 1e-12))
 def test_targets_at_or_below_the_floor_are_unreachable(inst, below):
     values = _without_T(inst.values)
     probe = steps_to_target(inst.bound, 1e300, **values)
