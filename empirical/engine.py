@@ -22,7 +22,9 @@ the equivalences of the tests exact).
 The step is fused when the problem allows it: a ``stochastic_grads`` with a keyword-only
 ``lr`` (as :class:`empirical.problems.HeterogeneousNonconvex`'s) applies ``x -= lr g`` block
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
-x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both).
+x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both). A
+problem with a ``step_plan`` (:meth:`empirical.problems.HeterogeneousNonconvex.step_plan`) binds
+that step to the run's arrays once, so each step pays no set-up (:func:`_step_function`).
 
 Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
@@ -45,6 +47,7 @@ kept once per round in one buffer allocated at the start).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import warnings
@@ -204,6 +207,27 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
     return parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY
 
 
+def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64], rng: SeedStreams,
+                   lr: float) -> Callable[[], Any]:
+    """The step ``x -= lr g(x)`` as a callable with no arguments, formed once per run: the
+    problem's ``step_plan`` when it has one (the fused step with its blocks and views formed
+    once, :meth:`empirical.problems.HeterogeneousNonconvex.step_plan`), else its fused
+    ``stochastic_grads(..., lr=)`` (:func:`_takes_lr`), else ``stochastic_grads`` then ``g *= lr;
+    x -= g``. All three do the same floating-point operations."""
+    plan = getattr(problem, "step_plan", None)
+    if plan is not None and _takes_lr(plan):
+        return plan(x, rng, g, lr=lr)
+    stochastic_grads = problem.stochastic_grads
+    if _takes_lr(stochastic_grads):
+        return functools.partial(stochastic_grads, x, rng, g, lr=lr)
+
+    def step() -> None:
+        stochastic_grads(x, rng, out=g)
+        np.multiply(g, lr, out=g)  # g *= lr; x -= g
+        np.subtract(x, g, out=x)
+    return step
+
+
 def _record(t: int, r: int, x: NDArray[np.float64], g: NDArray[np.float64], divergences: Callable[..., Any],
             grad_of: Callable[..., Any], loss_of: Callable[..., Any], metric_items: list[Any],
             records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
@@ -233,8 +257,8 @@ def _record(t: int, r: int, x: NDArray[np.float64], g: NDArray[np.float64], dive
 def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels, x: NDArray[np.float64],
                    g: NDArray[np.float64], rng: SeedStreams, lr: float, steps: int, seed: int, record_every: int,
                    progress: Any, observer: Any, metric_items: list[Any],
-                   records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], fused: bool,
-                   p: NDArray[np.float64], S: int | None) -> tuple[int, dict[str, int] | None]:
+                   records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+                   step: Callable[[], Any], p: NDArray[np.float64], S: int | None) -> tuple[int, dict[str, int] | None]:
     """The hot loop with weights ``p`` and, if ``S`` is given, partial participation
     (docs/theory.md §10.1 Setting; the module docstring).
 
@@ -259,7 +283,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
         held = np.empty((seeds * (n - S * levels.sizes[1].size), d))  # the sitting-out models of a round
         flat = x.reshape(seeds * n, d)
         out_rows = np.empty(held.shape[0], dtype=np.intp)
-    stochastic_grads, aggregate, divergences = problem.stochastic_grads, weighted.aggregate, weighted.divergences
+    aggregate, divergences = weighted.aggregate, weighted.divergences
     grad_of, loss_of = problem.grad, problem.loss
     after = _schedule(periods).tolist()
     tick = max(1, steps // 100)
@@ -278,12 +302,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                 if diverged is not None:
                     break
                 r += 1
-            if fused:
-                stochastic_grads(x, rng, g, lr=lr)
-            else:
-                stochastic_grads(x, rng, out=g)
-                g *= lr
-                x -= g
+            step()
             level = after[(t + 1) % top]
             # the sitting-out workers have weight 0: an aggregation below the top ignores their
             # (stepped) rows and overwrites them, so they are written back once, after it
@@ -385,8 +404,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     diverged = None
     r = 0
     # the hot loop: names bound once, the schedule as a list, the step fused when the problem can
-    fused = _takes_lr(problem.stochastic_grads)
-    stochastic_grads, aggregate, divergences = problem.stochastic_grads, levels.aggregate, levels.divergences
+    step = _step_function(problem, x, g, rng, lr)
+    aggregate, divergences = levels.aggregate, levels.divergences
     grad_of, loss_of = problem.grad, problem.loss
     after = schedule.tolist()
     period = len(after)
@@ -395,7 +414,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     next_record = 0
     if p is not None or S is not None:
         r, diverged = _weighted_loop(problem, hierarchy.periods, levels, x, g, rng, lr, steps, seed, record_every,
-                                     progress, observer, metric_items, records, fused,
+                                     progress, observer, metric_items, records, step,
                                      np.full(n, 1.0 / n) if p is None else p, S)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -406,12 +425,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                     if diverged is not None:
                         break
                     r += 1
-                if fused:
-                    stochastic_grads(x, rng, g, lr=lr)  # x -= lr g block by block: the same operations
-                else:
-                    stochastic_grads(x, rng, out=g)
-                    g *= lr
-                    x -= g
+                step()  # x -= lr g (fused block by block when the problem can: the same operations)
                 level = after[(t + 1) % period]
                 if level:
                     aggregate(x, level, work=g)  # g is dead until the next gradient

@@ -163,6 +163,121 @@ def _draw_normals(out: NDArray[np.float64], rng: Any, generators: Any) -> None:
             gen.standard_normal(out=rows_of_seed)
 
 
+
+class _StepPlan:
+    """:meth:`HeterogeneousNonconvex.stochastic_grads` on fixed arrays (see
+    :meth:`HeterogeneousNonconvex.step_plan`): the blocks over the workers, their views and
+    scratch, and the compiled kernel's arguments, formed once; each call takes one step.
+
+    Per call it asks :func:`empirical.kernels.step_kernel` which path to take (so ``auto``
+    still turns to numba once the process has stepped enough elements, and a broken kernel
+    is not called again), and counts the call in :data:`empirical.kernels.STATS`. Both paths
+    draw each block's noise in worker order into the block's scratch, then do the same
+    floating-point operations (:func:`_gradient_block`, ``+ scale z``, ``* lr``, ``x - g``).
+    """
+
+    __slots__ = ("problem", "x", "out", "lr", "rng", "generators", "noisy", "scale", "ranges", "kernel_ok",
+                 "_numpy_blocks", "_kernel_args")
+
+    def __init__(self, problem: "HeterogeneousNonconvex", x: NDArray[np.float64], rng: Any,
+                 out: NDArray[np.float64], lr: float | None) -> None:
+        shape = x.shape
+        n, d = shape[-2:]
+        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
+        block = max(1, _BLOCK // max(1, rows * d))
+        self.problem, self.x, self.out, self.lr, self.rng = problem, x, out, lr, rng
+        self.scale = problem.sigma / math.sqrt(problem.d)  # sqrt is correctly rounded: np.sqrt's double
+        self.noisy = problem.sigma > 0
+        generators = getattr(rng, "generators", None)
+        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
+            generators = None  # let rng.standard_normal raise its own error
+        self.generators = generators
+        self.ranges = [(j0, min(n, j0 + block)) for j0 in range(0, n, block)]
+        self.kernel_ok = kernel_ready(x, out)
+        self._numpy_blocks: list[tuple[Any, ...]] | None = None
+        self._kernel_args: tuple[Any, ...] | None = None
+
+    def _draws(self, scratch: NDArray[np.float64]) -> list[tuple[Callable[..., Any], NDArray[np.float64]]]:
+        """``(draw, target)`` pairs filling ``scratch`` with standard normals: one per seed from
+        its own generator, or one draw from ``rng`` (:func:`_draw_normals`' two cases)."""
+        if self.generators is None:
+            return [(self.rng.standard_normal, scratch)]
+        return [(gen.standard_normal, rows_of_seed) for gen, rows_of_seed in zip(self.generators, scratch)]
+
+    def _block_views(self, j0: int, j1: int) -> tuple[Any, ...]:
+        x, out, p = self.x, self.out, self.problem
+        if j0 == 0 and j1 == x.shape[-2]:
+            return x, out, p.c, p._acb
+        return x[..., j0:j1, :], out[..., j0:j1, :], p.c[j0:j1], p._acb[j0:j1]
+
+    def __call__(self) -> NDArray[np.float64]:
+        kernel = step_kernel() if self.kernel_ok else None
+        if kernel is not None:
+            self._kernel_step(kernel)
+            return self.out
+        KERNEL_STATS["numpy"] += 1
+        KERNEL_STATS["numpy_elements"] += self.x.size
+        blocks = self._numpy_blocks
+        if blocks is None:
+            blocks = self._numpy_blocks = []
+            for j0, j1 in self.ranges:
+                xb, ob, cb, acbb = self._block_views(j0, j1)
+                scratch = self.problem._scratch(xb.shape)
+                blocks.append((xb, ob, cb, acbb, scratch, self._draws(scratch)))
+        p, noisy, scale, lr = self.problem, self.noisy, self.scale, self.lr
+        a, two_lam = p.a, 2.0 * p.lam
+        multiply, add, subtract = np.multiply, np.add, np.subtract
+        for xb, ob, cb, acbb, scratch, draws in blocks:
+            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)
+            if noisy:
+                for draw, target in draws:
+                    draw(out=target)
+                multiply(scratch, scale, scratch)
+                add(ob, scratch, ob)
+            if lr is not None:
+                multiply(ob, lr, ob)
+                subtract(xb, ob, xb)
+        return self.out
+
+    def _kernel_step(self, kernel: Callable[..., None]) -> None:
+        """The step with the compiled loop of :mod:`empirical.kernels`: the same blocks, the same
+        draws into the same scratch, then one pass per block doing the numpy path's operations
+        in its order (bit for bit the same numbers). If numba fails, the block (whose noise is
+        drawn) and the rest are done with numpy's operations."""
+        args = self._kernel_args
+        p, x = self.problem, self.x
+        n, d = x.shape[-2:]
+        if args is None:
+            c, acb = p._flat_constants()
+            blocks = []
+            for j0, j1 in self.ranges:
+                scratch = p._scratch(x.shape[:-2] + (j1 - j0, d))
+                blocks.append((j0, j1, scratch, scratch.reshape(-1, (j1 - j0) * d), self._draws(scratch)))
+            args = self._kernel_args = (x.reshape(-1, n * d), self.out.reshape(-1, n * d), c, acb, blocks)
+        x2, out2, c, acb, blocks = args
+        noisy, fused = self.noisy, self.lr is not None
+        two_lam, a, scale, step = 2.0 * p.lam, p.a, self.scale, 0.0 if self.lr is None else float(self.lr)
+        for j0, j1, scratch, z2, draws in blocks:
+            if noisy:
+                for draw, target in draws:
+                    draw(out=target)
+            if kernel is not None:
+                try:
+                    kernel(x2, out2, z2, c, acb, j0 * d, j1 * d, a, two_lam, scale, step, noisy, fused)
+                    continue
+                except Exception:  # numba failed: this block (its noise drawn) and the rest with numpy
+                    mark_broken()
+                    kernel = None
+            xb, ob, cb, acbb = self._block_views(j0, j1)
+            _gradient_block(xb, cb, acbb, a, two_lam, ob, np.empty(xb.shape))
+            if noisy:
+                np.multiply(scratch, scale, scratch)
+                np.add(ob, scratch, ob)
+            if fused:
+                np.multiply(ob, step, ob)
+                np.subtract(xb, ob, xb)
+        KERNEL_STATS["numba" if kernel is not None else "numpy"] += 1
+
 def _phi_prime(u: NDArray[np.float64]) -> NDArray[np.float64]:
     s = 1.0 + u * u
     return 2.0 * u / (s * s)
@@ -212,7 +327,7 @@ class HeterogeneousNonconvex:
         self._acb = self.a * (self.c - self.b)
         self._b_mean = self.b.mean(axis=0)
         self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
-        self._buffer: NDArray[np.float64] | None = None
+        self._buffers: dict[tuple[int, ...], NDArray[np.float64]] = {}
         self._flat: tuple[NDArray[np.float64], ...] | None = None  # (c, acb, flat c, flat acb)
         self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
         self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
@@ -248,78 +363,18 @@ class HeterogeneousNonconvex:
         the draw run as one compiled loop with the same operations in the same order: the
         same numbers, bit for bit (:func:`empirical.kernels.use_kernel` picks the path).
         """
-        shape = x.shape
-        n, d = shape[-2:]
-        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
-        block = max(1, _BLOCK // max(1, rows * d))
-        scale = self.sigma / math.sqrt(self.d)  # sqrt is correctly rounded: the same double as np.sqrt
-        noisy = self.sigma > 0
-        generators = getattr(rng, "generators", None)
-        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
-            generators = None  # let rng.standard_normal raise its own error
-        two_lam, a, c, acb = 2.0 * self.lam, self.a, self.c, self._acb
-        kernel = step_kernel() if kernel_ready(x, out) else None
-        if kernel is not None:
-            self._kernel_step(kernel, x, rng, out, generators, block, scale, lr)
-            return out
-        KERNEL_STATS["numpy"] += 1
-        KERNEL_STATS["numpy_elements"] += x.size
-        subtract, multiply, add = np.subtract, np.multiply, np.add
-        for j0 in range(0, n, block):
-            j1 = min(n, j0 + block)
-            if j0 == 0 and j1 == n:
-                xb, ob, cb, acbb = x, out, c, acb
-            else:
-                xb, ob, cb, acbb = x[..., j0:j1, :], out[..., j0:j1, :], c[j0:j1], acb[j0:j1]
-            scratch = self._buffer
-            if scratch is None or scratch.shape != xb.shape:
-                scratch = self._scratch(xb.shape)
-            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)
-            if noisy:
-                _draw_normals(scratch, rng, generators)
-                multiply(scratch, scale, scratch)
-                add(ob, scratch, ob)
-            if lr is not None:
-                multiply(ob, lr, ob)
-                subtract(xb, ob, xb)
-        return out
+        return self.step_plan(x, rng, out, lr=lr)()
 
-    def _kernel_step(self, kernel: Callable[..., None], x: NDArray[np.float64], rng: Any, out: NDArray[np.float64],
-                     generators: Any, block: int, scale: float, lr: float | None) -> None:
-        """:meth:`stochastic_grads` with the compiled loop of :mod:`empirical.kernels`: the same
-        blocks, the same draws into the same scratch, then one pass per block doing the numpy
-        path's operations in its order (bit for bit the same numbers). If numba fails, the
-        block (whose noise is drawn) and the rest are done with numpy's operations."""
-        n, d = x.shape[-2:]
-        x2, out2 = x.reshape(-1, n * d), out.reshape(-1, n * d)  # views: both are C-contiguous
-        c, acb = self._flat_constants()
-        noisy, fused = self.sigma > 0, lr is not None
-        two_lam, a, step = 2.0 * self.lam, self.a, 0.0 if lr is None else float(lr)
-        for j0 in range(0, n, block):
-            j1 = min(n, j0 + block)
-            shape = x.shape[:-2] + (j1 - j0, d)
-            scratch = self._buffer
-            if scratch is None or scratch.shape != shape:
-                scratch = self._scratch(shape)
-            if noisy:
-                _draw_normals(scratch, rng, generators)
-            if kernel is not None:
-                try:
-                    kernel(x2, out2, scratch.reshape(-1, (j1 - j0) * d), c, acb, j0 * d, j1 * d, a, two_lam, scale,
-                           step, noisy, fused)
-                    continue
-                except Exception:  # numba failed: this block (its noise drawn) and the rest with numpy
-                    mark_broken()
-                    kernel = None
-            xb, ob = x[..., j0:j1, :], out[..., j0:j1, :]
-            _gradient_block(xb, self.c[j0:j1], self._acb[j0:j1], a, two_lam, ob, np.empty(shape))
-            if noisy:
-                np.multiply(scratch, scale, scratch)
-                np.add(ob, scratch, ob)
-            if fused:
-                np.multiply(ob, step, ob)
-                np.subtract(xb, ob, xb)
-        KERNEL_STATS["numba" if kernel is not None else "numpy"] += 1
+    def step_plan(self, x: NDArray[np.float64], rng: Any, out: NDArray[np.float64], *,
+                  lr: float | None = None) -> Callable[[], NDArray[np.float64]]:
+        """:meth:`stochastic_grads` bound to these arrays: a callable that takes the step
+        (the same numbers, bit for bit) each time it is called and returns ``out``.
+
+        The engine builds one per run, so the blocks, their views, the scratch and the
+        kernel's arguments are formed once instead of at every step (a few microseconds of
+        Python per step, which is what small problems pay most). The arrays are updated in
+        place and must stay the same arrays while the plan is in use."""
+        return _StepPlan(self, x, rng, out, lr)
 
     def _flat_constants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``c`` and ``a (c - b)`` as C-contiguous ``(n*d,)`` arrays (the compiled step's layout)."""
@@ -330,9 +385,15 @@ class HeterogeneousNonconvex:
         return flat[2], flat[3]
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
-        if self._buffer is None or self._buffer.shape != shape:
-            self._buffer = np.empty(shape)
-        return self._buffer
+        """A scratch block of ``shape``, kept between calls (at most two shapes: a step's full
+        blocks and its last one), so repeated steps reuse the same pages."""
+        buffers = self._buffers
+        scratch = buffers.get(shape)
+        if scratch is None:
+            if len(buffers) >= 2:
+                buffers.clear()
+            scratch = buffers[shape] = np.empty(shape)
+        return scratch
 
     def _phi_terms(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,

@@ -162,3 +162,47 @@ def test_bench_reports_which_step_ran():
     assert step_over_floor(16, 3, 2, repeats=1, seconds=0.001)["path"] == ("numba" if HAVE_NUMBA else "numpy")
     with pytest.raises(ValueError, match="mode must be one of"):
         step_over_floor(16, 3, 2, repeats=1, seconds=0.001, kernel="cuda")
+
+
+@pytest.mark.parametrize("mode", ["numpy", "numba"])
+def test_a_step_plan_called_repeatedly_gives_the_numbers_of_fresh_calls(mode, monkeypatch):
+    """The engine's plan (blocks, views and scratch formed once) against a fresh
+    ``stochastic_grads`` per step: equal bit for bit over several steps, several blocks, the
+    last one shorter, with one stream per seed."""
+    monkeypatch.setattr(P, "_BLOCK", 2 * 5 * 3)  # blocks of 3 workers over n = 11: 3, 3, 3, 2
+    p = E.HeterogeneousNonconvex(n=11, d=5, seed=4, sigma=0.9)
+    x0 = np.random.default_rng(2).normal(size=(2, 11, 5))
+    with K.use_kernel(mode):
+        x_ref, out_ref, rng_ref = x0.copy(), np.empty_like(x0), SeedStreams(8, 2)
+        x, out = x0.copy(), np.empty_like(x0)
+        plan = p.step_plan(x, SeedStreams(8, 2), out, lr=0.05)
+        before = counts()
+        for _ in range(4):
+            p.stochastic_grads(x_ref, rng_ref, out_ref, lr=0.05)
+            assert plan() is out
+            assert np.array_equal(bits(x), bits(x_ref)) and np.array_equal(bits(out), bits(out_ref))
+    assert ran(before, "numba" if mode == "numba" and HAVE_NUMBA else "numpy")
+
+
+def test_a_step_plan_under_auto_turns_to_numba_midway_when_it_is_installed(monkeypatch):
+    """``auto`` asks at every step: a plan made before the threshold switches path once the
+    process has stepped enough elements with numpy (numba installed), with the same numbers."""
+    monkeypatch.setattr(K, "STATS", dict(K.STATS, numpy_elements=0))
+    monkeypatch.setattr(P, "KERNEL_STATS", K.STATS)
+    monkeypatch.setattr(K, "AUTO_MIN_ELEMENTS", 3 * 2 * 6 * 4)  # after three steps of 2 x 6 x 4
+    p = E.HeterogeneousNonconvex(n=6, d=4, seed=1)
+    x0 = np.random.default_rng(3).normal(size=(2, 6, 4))
+    with K.use_kernel("numpy"):
+        x_ref, out_ref, rng_ref = x0.copy(), np.empty_like(x0), SeedStreams(1, 2)
+        for _ in range(6):
+            p.stochastic_grads(x_ref, rng_ref, out_ref, lr=0.1)
+    K.STATS["numpy_elements"] = 0  # the reference's steps do not count
+    x, out = x0.copy(), np.empty_like(x0)
+    plan = p.step_plan(x, SeedStreams(1, 2), out, lr=0.1)
+    paths = []
+    for _ in range(6):
+        before = (K.STATS["numba"], K.STATS["numpy"])
+        plan()
+        paths.append("numba" if K.STATS["numba"] > before[0] else "numpy")
+    assert paths == (["numpy"] * 3 + ["numba"] * 3 if HAVE_NUMBA else ["numpy"] * 6)
+    assert np.array_equal(bits(x), bits(x_ref)) and np.array_equal(bits(out), bits(out_ref))
