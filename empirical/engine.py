@@ -216,7 +216,7 @@ def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64],
     x -= g``. All three do the same floating-point operations."""
     plan = getattr(problem, "step_plan", None)
     if plan is not None and _takes_lr(plan):
-        return plan(x, rng, g, lr=lr)
+        return plan(x, rng, g, lr=lr, keep_grads=False)  # g is scratch between steps
     stochastic_grads = problem.stochastic_grads
     if _takes_lr(stochastic_grads):
         return functools.partial(stochastic_grads, x, rng, g, lr=lr)

@@ -48,10 +48,11 @@ STATS: dict[str, int] = {"numba": 0, "numpy": 0, "numpy_elements": 0}
 elements the numpy path stepped (``auto`` reads it)."""
 
 KERNEL_SOURCE = '''\
-def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
+def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused, store):
     """One block of HeterogeneousNonconvex.stochastic_grads: elements lo <= i < hi of every row
     of x and out (rows, n*d); z[r] holds the block's normals of row r; c and acb are (n*d,).
-    The numpy path's operations, in its order; the branches are outside the loops."""
+    The numpy path's operations, in its order; the branches are outside the loops. With fused
+    and not store, out is not written (the caller only needs x: one array less through memory)."""
     cs = c[lo:hi]
     acs = acb[lo:hi]
     m = hi - lo
@@ -59,7 +60,21 @@ def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused):
         xr = x[r, lo:hi]
         orow = out[r, lo:hi]
         zr = z[r]
-        if noisy and fused:
+        if noisy and fused and not store:
+            for i in range(m):
+                xi = xr[i]
+                u = xi - cs[i]
+                s = u * u
+                s = s + 1.0
+                s = s * s
+                s = two_lam / s
+                s = s + a
+                g = u * s
+                g = g + acs[i]
+                g = g + zr[i] * scale
+                g = g * lr
+                xr[i] = xi - g
+        elif noisy and fused:
             for i in range(m):
                 xi = xr[i]
                 u = xi - cs[i]
@@ -175,7 +190,7 @@ def _compile() -> Callable[..., None]:
 def _warm_up(fn: Callable[..., None]) -> None:
     """Call ``fn`` once with the argument types the step passes, so that it is compiled now."""
     x, c = np.zeros((1, 1)), np.zeros(1)
-    fn(x, np.zeros_like(x), np.zeros_like(x), c, c.copy(), 0, 1, 1.0, 2.0, 1.0, 0.5, True, True)
+    fn(x, np.zeros_like(x), np.zeros_like(x), c, c.copy(), 0, 1, 1.0, 2.0, 1.0, 0.5, True, True, True)
 
 
 def step_kernel() -> Callable[..., None] | None:

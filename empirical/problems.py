@@ -176,16 +176,17 @@ class _StepPlan:
     floating-point operations (:func:`_gradient_block`, ``+ scale z``, ``* lr``, ``x - g``).
     """
 
-    __slots__ = ("problem", "x", "out", "lr", "rng", "generators", "noisy", "scale", "ranges", "kernel_ok",
-                 "_numpy_blocks", "_kernel_args")
+    __slots__ = ("problem", "x", "out", "lr", "store", "rng", "generators", "noisy", "scale", "ranges",
+                 "kernel_ok", "_numpy_blocks", "_kernel_args")
 
     def __init__(self, problem: "HeterogeneousNonconvex", x: NDArray[np.float64], rng: Any,
-                 out: NDArray[np.float64], lr: float | None) -> None:
+                 out: NDArray[np.float64], lr: float | None, keep_grads: bool = True) -> None:
         shape = x.shape
         n, d = shape[-2:]
         rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
         block = max(1, _BLOCK // max(1, rows * d))
         self.problem, self.x, self.out, self.lr, self.rng = problem, x, out, lr, rng
+        self.store = bool(keep_grads) or lr is None
         self.scale = problem.sigma / math.sqrt(problem.d)  # sqrt is correctly rounded: np.sqrt's double
         self.noisy = problem.sigma > 0
         generators = getattr(rng, "generators", None)
@@ -255,7 +256,7 @@ class _StepPlan:
                 blocks.append((j0, j1, scratch, scratch.reshape(-1, (j1 - j0) * d), self._draws(scratch)))
             args = self._kernel_args = (x.reshape(-1, n * d), self.out.reshape(-1, n * d), c, acb, blocks)
         x2, out2, c, acb, blocks = args
-        noisy, fused = self.noisy, self.lr is not None
+        noisy, fused, store = self.noisy, self.lr is not None, self.store
         two_lam, a, scale, step = 2.0 * p.lam, p.a, self.scale, 0.0 if self.lr is None else float(self.lr)
         for j0, j1, scratch, z2, draws in blocks:
             if noisy:
@@ -263,7 +264,7 @@ class _StepPlan:
                     draw(out=target)
             if kernel is not None:
                 try:
-                    kernel(x2, out2, z2, c, acb, j0 * d, j1 * d, a, two_lam, scale, step, noisy, fused)
+                    kernel(x2, out2, z2, c, acb, j0 * d, j1 * d, a, two_lam, scale, step, noisy, fused, store)
                     continue
                 except Exception:  # numba failed: this block (its noise drawn) and the rest with numpy
                     mark_broken()
@@ -366,15 +367,18 @@ class HeterogeneousNonconvex:
         return self.step_plan(x, rng, out, lr=lr)()
 
     def step_plan(self, x: NDArray[np.float64], rng: Any, out: NDArray[np.float64], *,
-                  lr: float | None = None) -> Callable[[], NDArray[np.float64]]:
+                  lr: float | None = None, keep_grads: bool = True) -> Callable[[], NDArray[np.float64]]:
         """:meth:`stochastic_grads` bound to these arrays: a callable that takes the step
         (the same numbers, bit for bit) each time it is called and returns ``out``.
 
         The engine builds one per run, so the blocks, their views, the scratch and the
         kernel's arguments are formed once instead of at every step (a few microseconds of
         Python per step, which is what small problems pay most). The arrays are updated in
-        place and must stay the same arrays while the plan is in use."""
-        return _StepPlan(self, x, rng, out, lr)
+        place and must stay the same arrays while the plan is in use. With ``lr`` and
+        ``keep_grads=False`` the caller only wants ``x``: ``out`` is then scratch whose content
+        after a step is unspecified (the compiled step does not write it, which saves one
+        array's trip through memory; the numpy step still uses it)."""
+        return _StepPlan(self, x, rng, out, lr, keep_grads)
 
     def _flat_constants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``c`` and ``a (c - b)`` as C-contiguous ``(n*d,)`` arrays (the compiled step's layout)."""
