@@ -85,6 +85,11 @@ class SortedLevels:
             of_worker[self.order] = gid
             self.group_of_worker.append(of_worker)
         self.equal = [bool(np.all(s == s[0])) for s in self.sizes]
+        # for equal groups: the workers ordered by their place in their group, then by group
+        # (position i * K_l + k holds the i-th member of group k), so that a level's sums are one
+        # reduction over the leading axis with long contiguous inner loops
+        self._by_place = [self.order.reshape(s.size, -1).T.ravel().copy() if eq else None
+                          for s, eq in zip(self.sizes, self.equal)]
         # constants of the divergences, formed once (the same float64 values numpy forms per call)
         self._size_col = [s[:, None].astype(np.float64) for s in self.sizes]
         self._weight = [s / n for s in self.sizes]
@@ -108,6 +113,24 @@ class SortedLevels:
         sums /= self.sizes[l][:, None]
         return sums
 
+    def _means_of_workers(self, x: NDArray[np.float64], l: int, work: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Means of the level-``l`` groups (``1 <= l < M``) of the workers ``x`` (problem order):
+        ``(batch, K_l, d)``; ``work`` is scratch of ``x``'s shape (overwritten).
+
+        Equal groups with ``d > 1`` take the workers by their place in the group
+        (``_by_place``) and sum over that leading axis: the same left-to-right sum of each
+        group's members in sorted order as :meth:`_level_means` (whose sum over the members'
+        axis also runs member by member when ``d > 1``), about 2-3x faster on small arrays.
+        With ``d = 1`` numpy sums a contiguous axis pairwise, so that case keeps
+        :meth:`_level_means`."""
+        b, n, d = x.shape
+        if self.equal[l] and d > 1:
+            k = self.sizes[l].size
+            np.take(x, self._by_place[l], axis=1, out=work)
+            sums = np.add.reduce(work.reshape(b, n // k, k, d), axis=1)
+            return np.true_divide(sums, n // k, out=sums)
+        return self._level_means(self._sorted(x, work), l)
+
     # ------------------------------------------------------------------ the two jobs
     def aggregate(self, x: NDArray[np.float64], level: int, work: NDArray[np.float64]) -> None:
         """Replace every worker's model by its level-``level`` group mean, in place (docs/theory.md
@@ -116,7 +139,7 @@ class SortedLevels:
             total = np.add.reduce(x, axis=1, keepdims=True)
             np.copyto(x, np.true_divide(total, x.shape[1], out=total))
             return
-        means = self._level_means(self._sorted(x, work), level)
+        means = self._means_of_workers(x, level, work)
         np.take(means, self.group_of_worker[level], axis=1, out=x)
 
     def divergences(self, x: NDArray[np.float64], work: NDArray[np.float64]
@@ -126,7 +149,7 @@ class SortedLevels:
         mean ``u``, ``(batch, d)``. ``work`` is scratch of ``x``'s shape (overwritten)."""
         b, n, d = x.shape
         take, einsum, size_col = np.take, np.einsum, self._size_col
-        means = [None, self._level_means(self._sorted(x, work), 1)]
+        means = [None, self._means_of_workers(x, 1, work)]
         for l in range(2, self.M + 1):
             sums = np.add.reduceat(means[l - 1] * size_col[l - 1], self.child_starts[l], axis=1)
             means.append(np.true_divide(sums, size_col[l], out=sums))
@@ -254,6 +277,24 @@ class WeightedLevels:
         sampled[rows, chosen] = True
         self.set_weights(w)
         return w, sampled
+
+    def _means_of_workers(self, x: NDArray[np.float64], l: int, work: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Means of the level-``l`` groups (``1 <= l < M``) of the workers ``x`` (problem order):
+        ``(batch, K_l, d)``; ``work`` is scratch of ``x``'s shape (overwritten).
+
+        Equal groups with ``d > 1`` take the workers by their place in the group
+        (``_by_place``) and sum over that leading axis: the same left-to-right sum of each
+        group's members in sorted order as :meth:`_level_means` (whose sum over the members'
+        axis also runs member by member when ``d > 1``), about 2-3x faster on small arrays.
+        With ``d = 1`` numpy sums a contiguous axis pairwise, so that case keeps
+        :meth:`_level_means`."""
+        b, n, d = x.shape
+        if self.equal[l] and d > 1:
+            k = self.sizes[l].size
+            np.take(x, self._by_place[l], axis=1, out=work)
+            sums = np.add.reduce(work.reshape(b, n // k, k, d), axis=1)
+            return np.true_divide(sums, n // k, out=sums)
+        return self._level_means(self._sorted(x, work), l)
 
     # ------------------------------------------------------------------ the two jobs
     def _weighted_sorted(self, x: NDArray[np.float64], work: NDArray[np.float64]) -> NDArray[np.float64]:

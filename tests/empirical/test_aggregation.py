@@ -86,3 +86,36 @@ def test_engine_records_what_level_divergences_says():
     for t in (1, 3, 5, 6):
         ref = reference_run(p, h, lr=0.05, steps=t, seeds=2, seed=3)
         np.testing.assert_allclose(r.divergence[:, t], level_divergences(ref, list(h.levels)), rtol=1e-8, atol=1e-14)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups=st.integers(1, 9), members=st.integers(1, 40), d=st.sampled_from([1, 2, 3, 10]),
+       batch=st.integers(1, 3), scale=st.sampled_from([1e-9, 1.0, 1e9]), seed=st.integers(0, 2**16))
+def test_group_means_taken_by_place_are_the_sorted_means_bit_for_bit(groups, members, d, batch, scale, seed):
+    """The aggregation's fast group means (workers taken by their place in the group, one
+    reduction over the leading axis) equal the means of the sorted workers summed member by
+    member (:meth:`SortedLevels._level_means`, the former path), bit for bit."""
+    rng = np.random.default_rng(seed)
+    n = groups * members
+    labels = rng.permutation(np.repeat(np.arange(groups), members))
+    s = SortedLevels([labels], n)
+    x = rng.normal(size=(batch, n, d)) * scale
+    fast = s._means_of_workers(x, 1, np.empty_like(x))
+    reference = s._level_means(np.ascontiguousarray(x[:, s.order]), 1)
+    assert np.array_equal(fast.view(np.int64), reference.view(np.int64))
+
+
+def test_by_place_sums_need_d_above_one():
+    """Why ``d = 1`` keeps the sorted sum: numpy sums a contiguous axis pairwise, so summing
+    the members one by one gives other bits for some input (the fast path would be wrong)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=64) * np.logspace(0, 12, 64)
+    pairwise = np.add.reduce(values)
+    one_by_one = 0.0
+    for v in values:
+        one_by_one = one_by_one + v
+    assert pairwise != one_by_one
