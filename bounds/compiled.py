@@ -18,6 +18,7 @@ rounding as numpy. :class:`bounds.VectorizedBound` takes it for arrays of at lea
 from __future__ import annotations
 
 import contextlib
+import threading
 import types
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -28,7 +29,7 @@ import sympy as sp
 
 from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
 
-__all__ = ["compiled", "fused", "FusedEvaluator", "ENGINES", "ACCELERATE_MIN_POINTS", "AcceleratedKernel",
+__all__ = ["compiled", "fused", "FusedEvaluator", "block_scratch", "ENGINES", "ACCELERATE_MIN_POINTS", "AcceleratedKernel",
            "accelerated", "cache_dir", "current_engine", "kernel_source", "numba_available", "use_engine"]
 
 _CACHE: dict[tuple[tuple[sp.Symbol, ...], sp.Expr], Callable[..., Any]] = {}
@@ -56,15 +57,18 @@ class FusedEvaluator:
 
     ``sympy.lambdify`` evaluates one numpy operation per node and allocates a fresh array
     for each; this evaluator runs the same nodes (common subexpressions shared) with
-    ``out=`` into :attr:`buffers` block-sized scratch arrays, so a block of a few thousand
-    points stays in cache and nothing is allocated per node. Call it block by block:
+    ``out=`` into block-sized scratch arrays, so a block of a few thousand points stays in
+    cache and nothing is allocated per node. Call it block by block:
     ``fn(args, scratch, out)`` with ``args`` the block of every symbol (an array, or a
     float for a scalar), ``scratch`` a list of :attr:`buffers` float arrays of the
-    block's length and ``out`` the block of the result.
+    block's length (none: the function takes its :attr:`scratch_buffers` arrays from
+    :func:`block_scratch`, reused by the thread from call to call) and ``out`` the block
+    of the result.
 
     Attributes:
         symbols: the argument order.
-        buffers: how many scratch arrays ``fn`` needs.
+        buffers: how many scratch arrays the caller passes ``fn`` (0: it keeps its own).
+        scratch_buffers: how many scratch arrays ``fn`` works in.
         source: the generated Python source (for reading and debugging).
         fn: the generated function.
         constants: value -> the name it has in :attr:`source` and :attr:`ops`.
@@ -76,14 +80,50 @@ class FusedEvaluator:
                  constants: Mapping[float, str] | None = None,
                  ops: Sequence[tuple[str, tuple[str, ...], str]] = ()) -> None:
         self.symbols = symbols
-        self.buffers = buffers
+        self.buffers = 0
+        self.scratch_buffers = buffers
         self.source = source
         self.constants: dict[float, str] = dict(constants or {})
         self.ops: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(ops)
         namespace: dict[str, Any] = {name: getattr(np, name) for name in _NUMPY_NAMES}
         namespace.update({name: np.array(value) for value, name in (constants or {}).items()})
+        namespace["block_scratch"] = block_scratch
         exec(compile(source, "<hsgd-fused>", "exec"), namespace)  # noqa: S102 - our own generated code
         self.fn: Callable[..., None] = namespace["_fused"]
+
+
+_SCRATCH = threading.local()  # per thread: count -> (length, arrays)
+
+
+def block_scratch(count: int, n: int) -> list[NDArray[np.float64]]:
+    """``count`` float64 scratch arrays of length ``n`` for the calling thread, reused from
+    call to call (no allocation per block; each thread has its own, so concurrent
+    evaluations do not share them). Their starting addresses are spread over a 4096-byte
+    page: when an operation writes one array while reading another that starts a few bytes
+    below it modulo 4096, the processor takes the loads for reloads of the pending stores
+    ("4K aliasing") and the operation runs up to twice as slowly; consecutive heap arrays
+    of a block's size start 16 bytes apart modulo 4096, which is that case.
+
+    Example:
+        >>> a = block_scratch(3, 1000)
+        >>> len(a), a[0].shape, block_scratch(3, 1000)[2] is a[2]
+        (3, (1000,), True)
+        >>> sorted({x.ctypes.data % 4096 for x in block_scratch(3, 1024)}) == [0, 1344, 2688]
+        True
+    """
+    cache = _SCRATCH.__dict__
+    entry = cache.get(count)
+    if entry is not None and entry[0] == n:
+        return entry[1]
+    if entry is not None and entry[0] > n:  # a shorter (last) block: views of the same arrays
+        return [a[:n] for a in entry[1]]
+    step = 4096 // max(count, 1) // 64 * 64  # bytes between the starts modulo 4096 (cache lines)
+    stride = -(-n * 8 // 4096) * 4096 + step  # bytes from one array's start to the next
+    raw = np.empty(count * stride + 4096, dtype=np.uint8)
+    first = -raw.ctypes.data % 4096
+    arrays = [raw[first + i * stride:first + i * stride + n * 8].view(np.float64) for i in range(count)]
+    cache[count] = (n, arrays)
+    return arrays
 
 
 class _Unsupported(Exception):
@@ -298,8 +338,8 @@ def fused(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> FusedEvaluator | None:
     header = "def _fused(a, b, out):\n"
     if key[0]:
         header += f"    {', '.join(f'a{i}' for i in range(len(key[0])))}, = a\n"
-    if em.count:
-        header += f"    {', '.join(f'b{i}' for i in range(em.count))}, = b\n"
+    if em.count:  # the caller's scratch when it passes some, else this thread's staggered buffers
+        header += f"    {', '.join(f'b{i}' for i in range(em.count))}, = b or block_scratch({em.count}, len(out))\n"
     source = header + "\n".join(em.lines) + "\n"
     _FUSED[key] = FusedEvaluator(key[0], em.count, source, em.constants, em.ops)
     return _FUSED[key]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -261,14 +262,14 @@ def _inf_reaches(expr: sp.Expr, sym: sp.Symbol) -> bool:
 class BlockDomainCheck:
     """The rules of :func:`check_domain`, as a few reductions per block of points.
 
-    :meth:`ok` is a fast sufficient test: when it returns ``True``, :func:`check_domain`
-    passes on the block; when it returns ``False`` the caller runs :func:`check_domain` on
-    the whole arrays for the error (with its global index). Per array it takes one minimum
-    (the sign rule; NaN propagates into it), an integer test ``max(x - floor(x)) == 0``
-    only for integer symbols (which also catches inf and NaN), the ratio test of a
-    multiple rule only where the structure needs one, and a maximum (finiteness) only for
-    symbols whose inf would not reach the bound's value: for the others the caller checks
-    that the value of the block is finite (:attr:`finite_output_covers`).
+    The function of :meth:`compile_for` is a fast sufficient test: when it returns
+    ``True``, :func:`check_domain` passes on the block; when it returns ``False`` the caller
+    runs :func:`check_domain` on the whole arrays for the error (with its global index).
+    Per array it makes one comparison for the sign rule (NaN fails it), an integer test
+    ``floor(x) == x`` only for integer symbols, the ratio test of a multiple rule only
+    where the structure needs one, and a test ``x < inf`` only for symbols whose inf would
+    not reach the bound's value: for the others the caller checks that the value of the
+    block is finite (:attr:`finite_output_covers`).
 
     Args:
         bound: the bound's structure (keywords, levels, ``equal_groups``).
@@ -317,43 +318,33 @@ class BlockDomainCheck:
         parameter) rather than a block array: ``ok(args, scratch, scratch2, bb) -> bool``
         (``scratch``, ``scratch2``: float arrays of the block's length). ``None`` when a
         rule involves an expression (e.g. a period ``2*P``): check such blocks with
-        :func:`check_domain`. ``bb`` is a boolean array of the block's length."""
+        :func:`check_domain`. ``bb`` is a boolean array of the block's length.
+
+        Scalars are tested in Python. Every test on a block array is one elementwise
+        comparison writing a row of a boolean matrix (NaN fails every comparison), after
+        at most one ``floor`` or division, and one minimum over the matrix's bytes ends the
+        test: no per-test reduction (each costs about a microsecond of call overhead per
+        block). Tests that read two arrays (``N <= n``, a multiple rule) come first, so
+        most inputs are first read two streams at a time. The matrix is the calling thread's
+        own, reused from block to block.
+        """
         key = tuple(bool(flag) for flag in scalar)
         if key in self._compiled:
             return self._compiled[key]
-        # x <= y (checked with NaN failing) and x > 0 give y > 0: no minimum of y needed
+        # x <= y (checked with NaN failing) and x > 0 give y > 0: no sign test of y needed
         sign = {sym: (positive, nonnegative) for sym, positive, nonnegative, _, _ in self.symbol_rules}
         implied_sign = {y for kind, x, y in self.rules if kind == "at most" and x in sign and y in sign
                         and (sign[x][0] or not sign[y][0] and sign[x][1])}
         names = {sym: f"a{i}" for i, sym in enumerate(self.symbols)}
         is_scalar = {sym: flag for sym, flag in zip(self.symbols, key)}
-        lines = ["def ok(a, s1, s2, bb):", "    nb = len(bb)"]
-        if self.symbols:
-            lines.append(f"    {', '.join(names[sym] for sym in self.symbols)}, = a")
         fail = "return False"
-        for sym, positive, nonnegative, integer, needs_max in self.symbol_rules:
-            v = names[sym]
-            if is_scalar[sym]:
-                lines.append(f"    if not isfinite({v}): {fail}")
-                if integer:
-                    lines.append(f"    if {v} != floor({v}): {fail}")
-            else:
-                if integer:  # NaN != NaN; inf passes here and is left to the maximum or the output
-                    lines.append(f"    vfloor({v}, s1)")
-                    lines.append(f"    if count_nonzero(not_equal({v}, s1, bb)): {fail}")
-                if not (positive or nonnegative):
-                    lines.append(f"    if not isfinite(vmin({v})): {fail}")
-                if needs_max:
-                    lines.append(f"    if not isfinite(vmax({v})): {fail}")
-            if sym in implied_sign and not is_scalar[sym]:
-                continue
-            if positive or nonnegative:
-                low = v if is_scalar[sym] else f"vmin({v})"
-                lines.append(f"    if not {low} {'>' if positive else '>='} 0.0: {fail}")
+        scalar_lines: list[str] = []  # Python tests of floats, run first
+        row_lines: list[str] = []  # block tests; "{r}" is the row each writes
+        rule_lines: list[str] = []
         for kind, a, b in self.rules:
             if a.is_number and b.is_number:
                 if not _number_rule_holds(kind, float(a), float(b)):
-                    lines.append(f"    {fail}")
+                    scalar_lines.append(f"    {fail}")
                 continue
             operands = []
             for e in (a, b):
@@ -367,37 +358,67 @@ class BlockDomainCheck:
             (x, xs), (y, ys) = operands
             if kind == "multiple":
                 if xs and ys:
-                    lines.append(f"    if not _ratio_is_integer({x}, {y}): {fail}")
-                else:
-                    lines.append(f"    divide({x}, {y}, s1); vfloor(s1, s2)")  # inf ratio: inf x (see above)
-                    lines.append(f"    if count_nonzero(not_equal(s1, s2, bb)): {fail}")
+                    scalar_lines.append(f"    if not _ratio_is_integer({x}, {y}): {fail}")
+                else:  # an inf ratio passes: an inf x is caught as in the symbol rules
+                    rule_lines += [f"    with errstate(divide='ignore', invalid='ignore'): divide({x}, {y}, s2)",
+                                   "    vfloor(s2, s1)", "    equal(s2, s1, {r})"]
             elif kind == "at most":
                 if xs and ys:
-                    lines.append(f"    if not {x} <= {y}: {fail}")
+                    scalar_lines.append(f"    if not {x} <= {y}: {fail}")
                 else:
-                    lines.append(f"    if count_nonzero(less_equal({x}, {y}, bb)) != nb: {fail}")  # NaN fails
+                    rule_lines.append(f"    less_equal({x}, {y}, {{r}})")  # NaN fails
             else:  # "positive integer" (x >= 1 and an integer) or "at least" (x >= y)
-                low = x if xs else f"vmin({x})"
-                lines.append(f"    if not {low} >= {y}: {fail}")
-                if kind == "positive integer":
-                    if xs:
-                        lines.append(f"    if not (isfinite({x}) and {x} == floor({x})): {fail}")
-                    else:  # the minimum above is finite, so is every value here after this
-                        lines.append(f"    vfloor({x}, s1)")
-                        lines.append(f"    if count_nonzero(not_equal({x}, s1, bb)): {fail}")
-                        lines.append(f"    if not isfinite(vmax({x})): {fail}")
-        lines.append("    return True")
+                if xs:
+                    scalar_lines.append(f"    if not {x} >= {y}: {fail}")
+                    if kind == "positive integer":
+                        scalar_lines.append(f"    if not (isfinite({x}) and {x} == floor({x})): {fail}")
+                else:
+                    rule_lines.append(f"    greater_equal({x}, {y}, {{r}})")
+                    if kind == "positive integer":
+                        rule_lines += [f"    vfloor({x}, s1)", f"    equal({x}, s1, {{r}})", f"    less({x}, inf, {{r}})"]
+        for sym, positive, nonnegative, integer, needs_max in self.symbol_rules:
+            v = names[sym]
+            if is_scalar[sym]:
+                scalar_lines.append(f"    if not isfinite({v}): {fail}")
+                if integer:
+                    scalar_lines.append(f"    if {v} != floor({v}): {fail}")
+                if positive or nonnegative:
+                    scalar_lines.append(f"    if not {v} {'>' if positive else '>='} 0.0: {fail}")
+                continue
+            if integer:  # NaN != NaN; inf passes here and is left to the maximum or the output
+                row_lines += [f"    vfloor({v}, s1)", f"    equal({v}, s1, {{r}})"]
+            if (positive or nonnegative) and sym not in implied_sign:  # NaN and -inf fail
+                row_lines.append(f"    {'greater' if positive else 'greater_equal'}({v}, 0.0, {{r}})")
+            if needs_max:  # +inf (and NaN)
+                row_lines.append(f"    less({v}, inf, {{r}})")
+            elif not (positive or nonnegative):  # NaN and -inf
+                row_lines.append(f"    greater({v}, -inf, {{r}})")
+        tests = rule_lines + row_lines
+        rows = sum("{r}" in line for line in tests)
+        lines = ["def ok(a, s1, s2, bb):", "    nb = len(bb)"]
+        if self.symbols:
+            lines.append(f"    {', '.join(names[sym] for sym in self.symbols)}, = a")
+        lines += scalar_lines
+        if rows:
+            lines.append(f"    R, ({', '.join(f'r{i}' for i in range(rows))},) = test_rows({rows}, nb)")
+            i = 0
+            for line in tests:
+                if "{r}" in line:
+                    line, i = line.format(r=f"r{i}"), i + 1
+                lines.append(line)
+            lines.append("    return nb == 0 or vmin(R.view(uint8)) == 1")
+        else:
+            lines.append("    return True")
         namespace: dict[str, Any] = {
-            "isfinite": math.isfinite, "floor": math.floor, "vfloor": np.floor, "subtract": np.subtract,
-            "divide": np.divide, "vmin": np.minimum.reduce, "vmax": np.maximum.reduce,
-            "_ratio_is_integer": _ratio_is_integer, "count_nonzero": np.count_nonzero,
-            "not_equal": np.not_equal, "less_equal": np.less_equal,
+            "isfinite": math.isfinite, "floor": math.floor, "inf": math.inf, "vfloor": np.floor,
+            "divide": np.divide, "vmin": np.minimum.reduce, "_ratio_is_integer": _ratio_is_integer,
+            "test_rows": _test_rows, "uint8": np.uint8, "errstate": np.errstate, "equal": np.equal, "less": np.less,
+            "less_equal": np.less_equal, "greater": np.greater, "greater_equal": np.greater_equal,
         }
         exec(compile("\n".join(lines) + "\n", "<hsgd-domain-check>", "exec"), namespace)  # noqa: S102
         fn = self._compiled[key] = namespace["ok"]
         fn.source = "\n".join(lines)
         return fn
-
 
     def point_conditions(self, names: Sequence[str]) -> list[str] | None:
         """The same rules, per point, as Python boolean expressions for generated scalar code.
@@ -453,6 +474,22 @@ class BlockDomainCheck:
                     out.append(f"({x} < inf)")
                     out.append(f"({x} == floor({x}))")
         return out
+
+
+_ROWS = threading.local()  # per thread: (rows, length) -> (matrix, its rows)
+
+
+def _test_rows(rows: int, n: int) -> tuple[NDArray[np.bool_], tuple[NDArray[np.bool_], ...]]:
+    """A ``rows`` x ``n`` boolean matrix (flat) and its rows, for the calling thread, reused
+    from call to call (the block tests of :meth:`BlockDomainCheck.compile_for` fill it)."""
+    cache = _ROWS.__dict__
+    entry = cache.get((rows, n))
+    if entry is None:
+        if len(cache) >= 8:  # a new last-block length each call: keep the cache small
+            cache.clear()
+        matrix = np.empty(rows * n, dtype=np.bool_)
+        entry = cache[(rows, n)] = (matrix, tuple(matrix.reshape(rows, n)))
+    return entry
 
 
 def _number_rule_holds(kind: str, x: float, y: float) -> bool:

@@ -283,3 +283,48 @@ def test_broadcast_shapes_in_blocks(small_blocks):
     got = bound.lambdify()(**values)
     assert got.shape == (30, 4)
     np.testing.assert_allclose(got, reference(bound, values), rtol=1e-12)
+
+
+def test_blocks_with_own_scratch_match_one_pass_with_callers_scratch():
+    """The blocked numpy path (the evaluator's per-thread staggered scratch, the last block
+    shorter) gives bit for bit the values of the same operations run once over the whole
+    arrays with scratch the caller passes, and the checked path passes valid points."""
+    from bounds.bench import parameter_arrays
+    from bounds.compiled import block_scratch, use_engine
+
+    bound = bounds.two_level()
+    size = 3 * VectorizedBound.BLOCK + 17
+    values = parameter_arrays(size, seed=5)
+    arrays = bound.values_to_arrays(values)
+    ev = fused(bound.symbols, bound.expr)
+    assert ev.buffers == 0 and ev.scratch_buffers > 0
+    reference = np.empty(size)
+    with np.errstate(all="ignore"):
+        ev.fn([arrays[s] for s in bound.symbols], [np.empty(size) for _ in range(ev.scratch_buffers)], reference)
+    with use_engine("numpy"):
+        assert np.array_equal(bound.lambdify()(**values), reference)
+        assert np.array_equal(bound.lambdify(validate=False)(**values), reference)
+    starts = {a.ctypes.data % 4096 for a in block_scratch(ev.scratch_buffers, VectorizedBound.BLOCK)}
+    assert len(starts) == ev.scratch_buffers
+
+
+@pytest.mark.parametrize("name, bad, message", [
+    ("G", 4.0, "G must be a multiple of I"), ("I", 0.0, "I must be positive"), ("T", np.inf, "T must be finite"),
+    ("N", 9.0, "N must be at most n"), ("sigma", -0.5, "sigma must be non-negative"), ("n", 8.5, "n must be an integer"),
+])
+def test_bad_point_in_the_last_block_of_a_large_array(name, bad, message):
+    """One bad point in the shorter last block of a large array is still caught, with
+    check_domain's message and index."""
+    from bounds.bench import parameter_arrays
+    from bounds.compiled import use_engine
+
+    bound = bounds.two_level()
+    size = 5 * VectorizedBound.BLOCK + 100
+    values = parameter_arrays(size, seed=7)
+    where = size - 3
+    values["I"][where], values["G"][where], values["N"][where], values["n"][where] = 3.0, 6.0, 2.0, 8.0
+    values[name][where] = bad
+    expected = _message(lambda: check_domain(bound, bound.values_to_arrays(values)))
+    assert message in expected and f"index {where}" in expected
+    with use_engine("numpy"):
+        assert _message(lambda: bound.lambdify()(**values)) == expected
