@@ -399,15 +399,18 @@ class HeterogeneousNonconvex:
             scratch = buffers[shape] = np.empty(shape)
         return scratch
 
-    def _phi_terms(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _phi_terms(self, u: NDArray[np.float64], block_rows: int | None = None
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,
-        block by block over the workers (bounded memory). The last result is kept: the engine
-        asks for ``grad`` and ``loss`` at the same points."""
-        key = (u.shape, u.tobytes())
+        block by block over the workers (bounded memory; the blocks are sized for
+        ``block_rows`` rows of ``u``, by default all of them, and each row's sums depend only on
+        the blocks). The last result is kept: the engine asks for ``grad`` and ``loss`` at the
+        same points."""
+        key = (u.shape, block_rows, u.tobytes())
         if self._phi_memo is not None and self._phi_memo[0] == key:
             return self._phi_memo[1]
         lead = u.shape[:-1]
-        rows = math.prod(lead)
+        rows = math.prod(lead) if block_rows is None else block_rows
         block = max(1, _BLOCK // max(1, rows * self.d))
         phi_sum = np.zeros(lead)
         prime_sum = np.zeros(lead + (self.d,))
@@ -426,14 +429,27 @@ class HeterogeneousNonconvex:
 
     def loss(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         u = np.asarray(u, dtype=np.float64)
-        diff = u - self._b_mean
-        phi_sum, _ = self._phi_terms(u)
-        # (1/n) sum_j ||u - b_j||^2 = ||u - b̄||^2 + (1/n) sum_j ||b_j - b̄||^2
-        return 0.5 * self.a * (np.einsum("...k,...k->...", diff, diff) + self._b_spread) + self.lam * phi_sum / self.n
+        return self._loss_from(u, self._phi_terms(u)[0])
 
     def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         u = np.asarray(u, dtype=np.float64)
-        _, prime_sum = self._phi_terms(u)
+        return self._grad_from(u, self._phi_terms(u)[1])
+
+    def grad_and_loss(self, u: NDArray[np.float64], rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(grad(u), loss(u))`` for ``u`` of shape ``(k * rows, d)``: ``k`` batches of ``rows``
+        points each (the engine's records, evaluated together), every batch with the numbers,
+        bit for bit, of ``grad`` and ``loss`` called on it alone (the workers are blocked as
+        for ``rows`` rows; every other operation is row by row)."""
+        u = np.asarray(u, dtype=np.float64)
+        phi_sum, prime_sum = self._phi_terms(u, block_rows=rows)
+        return self._grad_from(u, prime_sum), self._loss_from(u, phi_sum)
+
+    def _loss_from(self, u: NDArray[np.float64], phi_sum: NDArray[np.float64]) -> NDArray[np.float64]:
+        diff = u - self._b_mean
+        # (1/n) sum_j ||u - b_j||^2 = ||u - b̄||^2 + (1/n) sum_j ||b_j - b̄||^2
+        return 0.5 * self.a * (np.einsum("...k,...k->...", diff, diff) + self._b_spread) + self.lam * phi_sum / self.n
+
+    def _grad_from(self, u: NDArray[np.float64], prime_sum: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.a * (u - self._b_mean) + (self.lam / self.n) * prime_sum
 
     # ------------------------------------------------------------------ constants

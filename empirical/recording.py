@@ -1,0 +1,121 @@
+"""The engine's records taken several at a time (docs/theory.md §1.4 Horizon and recording convention).
+
+A record before step ``t`` stores the per-level divergences (docs/theory.md §2.1 Definitions),
+``||grad f(u^t)||^2`` and ``f(u^t)`` at the global average ``u^t``, and the user's metrics. On
+small problems each of these is a few dozen numpy calls on a few thousand numbers, so a
+record costs about a step of call overhead. :class:`BatchedRecords` instead copies the state
+aside (one ``copyto`` per record) and evaluates up to ``capacity`` records together, as one
+``(capacity * seeds, n, d)`` batch: the same operations on longer arrays.
+
+The numbers are those of recording one step at a time, bit for bit: the divergences and the
+averages are computed row by row (:meth:`empirical.aggregation.SortedLevels.divergences`
+treats every row of the batch alike), and ``grad``/``loss`` either go through the problem's
+``grad_and_loss(u, rows)`` (which promises each batch of ``rows`` points the numbers of its own
+call, :meth:`empirical.problems.HeterogeneousNonconvex.grad_and_loss`) or are called record by
+record. The tests compare whole simulations against the one-at-a-time path with ``==``.
+
+A run that turns non-finite is reported at the first recorded step where it shows, as
+before; the engine may have taken up to ``capacity`` recorded steps beyond it by then, which
+changes nothing it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["BatchedRecords", "batch_capacity", "CHUNK_BYTES", "MAX_BATCH", "MIN_BATCH"]
+
+CHUNK_BYTES = 1 << 20
+"""Bytes of state copies held at once (the copies and their scratch: twice this)."""
+MAX_BATCH = 64
+"""At most this many records are evaluated together."""
+MIN_BATCH = 4
+"""Below this many records per batch (large states) the engine records one step at a time."""
+
+
+def batch_capacity(seeds: int, n: int, d: int, records: int) -> int:
+    """Records evaluated together for a ``(seeds, n, d)`` state and ``records`` records in all:
+    as many copies as fit in :data:`CHUNK_BYTES`, at most :data:`MAX_BATCH` and at most
+    ``records``; ``0`` when fewer than :data:`MIN_BATCH` would fit (record one at a time).
+
+    Example:
+        >>> batch_capacity(8, 32, 10, 1000), batch_capacity(1, 4096, 1000, 1000), batch_capacity(1, 8, 2, 3)
+        (51, 0, 3)
+    """
+    fit = min(MAX_BATCH, CHUNK_BYTES // (8 * seeds * n * d), records)
+    return fit if fit >= min(MIN_BATCH, records) else 0
+
+
+class BatchedRecords:
+    """Records of one run, evaluated ``capacity`` at a time.
+
+    Args:
+        problem: the run's problem (``grad``, ``loss`` and, if it has one, ``grad_and_loss``).
+        divergences: ``divergences(x, work) -> (Delta, u)`` of the run's grouping
+            (:meth:`empirical.aggregation.SortedLevels.divergences`).
+        shape: the state's shape ``(seeds, n, d)``.
+        records: ``(grad_norm_sq, loss, divergence)`` arrays of the result, filled row by row.
+        metric_items: ``[(fn, values), ...]``: ``values[:, r] = fn(u)`` for every row.
+        capacity: records per batch (:func:`batch_capacity`).
+    """
+
+    def __init__(self, problem: Any, divergences: Callable[..., Any], shape: tuple[int, int, int],
+                 records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+                 metric_items: list[Any], capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        self.seeds, self.n, self.d = shape
+        self.divergences, self.records, self.metric_items = divergences, records, metric_items
+        self.grad_of, self.loss_of = problem.grad, problem.loss
+        self.grad_and_loss = getattr(problem, "grad_and_loss", None)
+        self.capacity = int(capacity)
+        self.copies = np.empty((self.capacity,) + tuple(shape))
+        self.work = np.empty_like(self.copies)
+        self.steps = [0] * self.capacity
+        self.count = 0
+        self.rows = 0  # rows filled (and found finite) so far
+
+    def add(self, t: int, x: NDArray[np.float64]) -> dict[str, int] | None:
+        """Record the state ``x`` before step ``t``; evaluates the batch when it is full.
+        Returns the divergence report (first non-finite step and seed) or ``None``."""
+        np.copyto(self.copies[self.count], x)
+        self.steps[self.count] = t
+        self.count += 1
+        return self.flush() if self.count == self.capacity else None
+
+    def flush(self) -> dict[str, int] | None:
+        """Evaluate the records held and write them into the result's arrays (rows from
+        :attr:`rows` on). Returns the divergence report of the first non-finite record (the
+        rows from it on are not counted), or ``None``."""
+        k, seeds, n, d = self.count, self.seeds, self.n, self.d
+        if k == 0:
+            return None
+        self.count = 0
+        batch = k * seeds
+        delta, u = self.divergences(self.copies[:k].reshape(batch, n, d), work=self.work[:k].reshape(batch, n, d))
+        if self.grad_and_loss is not None:
+            gu, loss = self.grad_and_loss(u, seeds)
+        else:
+            parts = [(self.grad_of(u[i:i + seeds]), self.loss_of(u[i:i + seeds])) for i in range(0, batch, seeds)]
+            gu = np.concatenate([np.asarray(g, dtype=np.float64) for g, _ in parts])
+            loss = np.concatenate([np.asarray(f, dtype=np.float64) for _, f in parts])
+        grad_norm_sq = np.einsum("sd,sd->s", gu, gu).reshape(k, seeds)
+        delta = delta.reshape(k, seeds, -1)
+        r0 = self.rows
+        out_grad, out_loss, out_div = self.records
+        out_grad[:, r0:r0 + k] = grad_norm_sq.T
+        out_loss[:, r0:r0 + k] = loss.reshape(k, seeds).T
+        out_div[:, r0:r0 + k] = delta.transpose(1, 0, 2)
+        for fn, values in self.metric_items:
+            for i in range(k):
+                values[:, r0 + i] = fn(u[i * seeds:(i + 1) * seeds])
+        bad = ~np.isfinite(grad_norm_sq) | ~np.all(np.isfinite(delta), axis=-1)  # (k, seeds)
+        if bad.any():
+            first = int(np.argmax(bad.any(axis=1)))
+            self.rows = r0 + first
+            return {"step": int(self.steps[first]), "seed": int(np.argmax(bad[first]))}
+        self.rows = r0 + k
+        return None
