@@ -329,6 +329,7 @@ class HeterogeneousNonconvex:
         self._b_mean = self.b.mean(axis=0)
         self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
         self._buffers: dict[tuple[int, ...], NDArray[np.float64]] = {}
+        self._phi_buffers: dict[tuple[int, ...], tuple[NDArray[np.float64], ...]] = {}
         self._flat: tuple[NDArray[np.float64], ...] | None = None  # (c, acb, flat c, flat acb)
         self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
         self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
@@ -399,6 +400,17 @@ class HeterogeneousNonconvex:
             scratch = buffers[shape] = np.empty(shape)
         return scratch
 
+    def _phi_scratch(self, shape: tuple[int, ...]) -> tuple[NDArray[np.float64], ...]:
+        """Three scratch arrays of ``shape`` for :meth:`_phi_terms`, kept between calls (at most
+        two shapes: full blocks and the last one)."""
+        buffers = self._phi_buffers
+        scratch = buffers.get(shape)
+        if scratch is None:
+            if len(buffers) >= 2:
+                buffers.clear()
+            scratch = buffers[shape] = (np.empty(shape), np.empty(shape), np.empty(shape))
+        return scratch
+
     def _phi_terms(self, u: NDArray[np.float64], block_rows: int | None = None
                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,
@@ -414,15 +426,18 @@ class HeterogeneousNonconvex:
         block = max(1, _BLOCK // max(1, rows * self.d))
         phi_sum = np.zeros(lead)
         prime_sum = np.zeros(lead + (self.d,))
+        subtract, multiply, add, divide = np.subtract, np.multiply, np.add, np.divide
         for j0 in range(0, self.n, block):
-            v = u[..., None, :] - self.c[j0:j0 + block]
-            sq = v * v
-            s = sq + 1.0
-            sq /= s
+            cb = self.c[j0:j0 + block]
+            v, sq, s = self._phi_scratch(lead + cb.shape)  # reused: no fresh pages per call
+            subtract(u[..., None, :], cb, out=v)
+            multiply(v, v, out=sq)
+            add(sq, 1.0, out=s)
+            divide(sq, s, out=sq)
             phi_sum += sq.sum(axis=(-2, -1))
-            s *= s
-            v *= 2.0
-            v /= s
+            multiply(s, s, out=s)
+            multiply(v, 2.0, out=v)
+            divide(v, s, out=v)
             prime_sum += v.sum(axis=-2)
         self._phi_memo = (key, (phi_sum, prime_sum))
         return phi_sum, prime_sum
