@@ -412,8 +412,9 @@ class VectorizedBound:
     large arrays every operation allocates and fills a fresh array the size of the input.
     Here the points go through in blocks of :attr:`BLOCK` (a few hundred kilobytes, so
     they stay in cache) in one pass: a block's domain checks
-    (:class:`~bounds.validation.BlockDomainCheck`: one minimum per array, the integer
-    and multiple rules only where the bound needs them) and then its value, computed by a
+    (:class:`~bounds.validation.BlockDomainCheck`: one comparison per rule into a reused
+    boolean table and one reduction over it, the integer and multiple rules only where the
+    bound needs them) and then its value, computed by a
     :class:`~bounds.compiled.FusedEvaluator` that writes every node into preallocated
     block buffers (``out=``) with common subexpressions shared. Where the evaluator
     cannot translate a node, sympy's function runs per block instead. Arrays of at most
