@@ -219,8 +219,9 @@ def step_sizes(bound: Bound, *, min_fraction: float = 1e-4, boundary: bool = Fal
     """Step sizes ``gamma`` strictly inside every condition of ``bound`` at ``values``.
 
     ``gamma = u * gamma_max`` with ``u`` in ``[min_fraction, 1)`` and ``gamma_max`` from
-    :func:`bounds.largest_step_size` (``1/L`` when every period is 1), so every drawn
-    ``gamma`` passes :meth:`bounds.Bound.check_condition`; with ``boundary`` the largest
+    :func:`bounds.largest_step_size` (``1/L`` when every period is 1), at most
+    ``(1 - 1e-12) gamma_max``, so every drawn ``gamma`` meets the conditions, in exact
+    arithmetic too (as :func:`bounds.time_to_target.steps_to_target` decides them); with ``boundary`` the largest
     step size itself is drawn too (the tight case of docs/theory.md §7.2 Remark:
     tightness is at ``gamma = 1/L``).
 
@@ -247,7 +248,9 @@ def step_sizes(bound: Bound, *, min_fraction: float = 1e-4, boundary: bool = Fal
     if isinstance(min_fraction, bool) or not isinstance(min_fraction, (int, float)) or not 0 < min_fraction < 1:
         raise ValueError(f"min_fraction must be a number in (0, 1), got {min_fraction!r}")
     gamma_max, _ = largest_step_size(bound, **values)
-    below = float(np.nextafter(gamma_max, 0.0))
+    # gamma_max is the limit computed in floats, a few roundings from the exact one (either
+    # side): draws stay a relative 1e-12 below it, so they are inside in exact arithmetic too
+    below = gamma_max * (1.0 - 1e-12)
     inside = st.floats(float(min_fraction), 1.0, exclude_max=True).map(lambda u: min(u * gamma_max, below))
     return st.one_of(inside, st.just(gamma_max)) if boundary else inside
 
