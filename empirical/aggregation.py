@@ -278,24 +278,6 @@ class WeightedLevels:
         self.set_weights(w)
         return w, sampled
 
-    def _means_of_workers(self, x: NDArray[np.float64], l: int, work: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Means of the level-``l`` groups (``1 <= l < M``) of the workers ``x`` (problem order):
-        ``(batch, K_l, d)``; ``work`` is scratch of ``x``'s shape (overwritten).
-
-        Equal groups with ``d > 1`` take the workers by their place in the group
-        (``_by_place``) and sum over that leading axis: the same left-to-right sum of each
-        group's members in sorted order as :meth:`_level_means` (whose sum over the members'
-        axis also runs member by member when ``d > 1``), about 2-3x faster on small arrays.
-        With ``d = 1`` numpy sums a contiguous axis pairwise, so that case keeps
-        :meth:`_level_means`."""
-        b, n, d = x.shape
-        if self.equal[l] and d > 1:
-            k = self.sizes[l].size
-            np.take(x, self._by_place[l], axis=1, out=work)
-            sums = np.add.reduce(work.reshape(b, n // k, k, d), axis=1)
-            return np.true_divide(sums, n // k, out=sums)
-        return self._level_means(self._sorted(x, work), l)
-
     # ------------------------------------------------------------------ the two jobs
     def _weighted_sorted(self, x: NDArray[np.float64], work: NDArray[np.float64]) -> NDArray[np.float64]:
         """``w_j x_j`` in sorted order, written into ``work``."""

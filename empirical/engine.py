@@ -42,7 +42,8 @@ are written back after each step, so they move only at the round's global aggreg
 Records of small states are evaluated several at a time (:class:`empirical.recording.BatchedRecords`:
 the state is copied aside at each recorded step, and up to 64 records are evaluated as one
 batch, with the numbers of recording one at a time, bit for bit); a run with an ``observer``,
-a weighted run and a state over 256 KiB record one at a time (:func:`_record`).
+a weighted run, a state over 256 KiB and a problem without ``grad_and_loss``
+(:func:`empirical.recording.batchable`) record one at a time (:func:`_record`).
 
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
 recording, when it holds nothing live), the problem's own scratch and at most 2 MiB of
@@ -63,7 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
-from empirical.recording import BatchedRecords, batch_capacity
+from empirical.recording import BatchedRecords, batch_capacity, batchable, defined_together
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -216,12 +217,14 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
 def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64], rng: SeedStreams,
                    lr: float) -> Callable[[], Any]:
     """The step ``x -= lr g(x)`` as a callable with no arguments, formed once per run: the
-    problem's ``step_plan`` when it has one (the fused step with its blocks and views formed
-    once, :meth:`empirical.problems.HeterogeneousNonconvex.step_plan`), else its fused
+    problem's ``step_plan`` when it has one from the class of its ``stochastic_grads`` (the fused
+    step with its blocks and views formed once,
+    :meth:`empirical.problems.HeterogeneousNonconvex.step_plan`; a subclass that overrides
+    ``stochastic_grads`` keeps its own), else its fused
     ``stochastic_grads(..., lr=)`` (:func:`_takes_lr`), else ``stochastic_grads`` then ``g *= lr;
     x -= g``. All three do the same floating-point operations."""
     plan = getattr(problem, "step_plan", None)
-    if plan is not None and _takes_lr(plan):
+    if plan is not None and _takes_lr(plan) and defined_together(problem, "step_plan", "stochastic_grads"):
         return plan(x, rng, g, lr=lr, keep_grads=False)  # g is scratch between steps
     stochastic_grads = problem.stochastic_grads
     if _takes_lr(stochastic_grads):
@@ -423,7 +426,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                                      progress, observer, metric_items, records, step,
                                      np.full(n, 1.0 / n) if p is None else p, S)
     else:
-        capacity = 0 if observer is not None else batch_capacity(seeds, n, d, R)
+        capacity = 0 if observer is not None or not batchable(problem) else batch_capacity(seeds, n, d, R)
         batched = BatchedRecords(problem, divergences, (seeds, n, d), records, metric_items, capacity) \
             if capacity else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

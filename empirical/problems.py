@@ -22,6 +22,7 @@ Problems know nothing of hierarchies beyond the labels passed to ``constants``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol, Sequence
 
@@ -329,7 +330,7 @@ class HeterogeneousNonconvex:
         self._b_mean = self.b.mean(axis=0)
         self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
         self._buffers: dict[tuple[int, ...], NDArray[np.float64]] = {}
-        self._phi_buffers: dict[tuple[int, ...], tuple[NDArray[np.float64], ...]] = {}
+        self._phi_buffers: dict[int, dict[tuple[int, ...], tuple[NDArray[np.float64], ...]]] = {}
         self._flat: tuple[NDArray[np.float64], ...] | None = None  # (c, acb, flat c, flat acb)
         self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
         self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
@@ -401,9 +402,9 @@ class HeterogeneousNonconvex:
         return scratch
 
     def _phi_scratch(self, shape: tuple[int, ...]) -> tuple[NDArray[np.float64], ...]:
-        """Three scratch arrays of ``shape`` for :meth:`_phi_terms`, kept between calls (at most
-        two shapes: full blocks and the last one)."""
-        buffers = self._phi_buffers
+        """Three scratch arrays of ``shape`` for :meth:`_phi_terms`, kept between calls (per
+        thread, at most two shapes: full blocks and the last one)."""
+        buffers = self._phi_buffers.setdefault(threading.get_ident(), {})  # each thread its own
         scratch = buffers.get(shape)
         if scratch is None:
             if len(buffers) >= 2:
@@ -458,6 +459,18 @@ class HeterogeneousNonconvex:
         u = np.asarray(u, dtype=np.float64)
         phi_sum, prime_sum = self._phi_terms(u, block_rows=rows)
         return self._grad_from(u, prime_sum), self._loss_from(u, phi_sum)
+
+    def finite_record_radius(self) -> float:
+        """A size ``R`` such that a state with every ``|x| <= R`` gives finite records (the
+        divergences and ``||grad f(u)||^2``; :mod:`empirical.recording` evaluates a record at
+        once when the state is larger). With ``|x| <= R``: ``|u| <= R``, the divergences are
+        at most ``n d (2R)^2`` before the division by ``n``, and ``|grad_k f(u)| <= a (R +
+        max|b̄|) + lam max|phi'|``; ``R`` keeps both below ``1e300``."""
+        cap = 1e150 / math.sqrt(self.n * self.d)  # n d (2 cap)^2 <= 4e300
+        if self.a > 0:
+            grad_room = (1e150 / math.sqrt(self.d) - self.lam * PHI_PRIME_MAX) / self.a - float(np.max(np.abs(self._b_mean)))
+            cap = min(cap, grad_room)
+        return max(0.0, cap)
 
     def _loss_from(self, u: NDArray[np.float64], phi_sum: NDArray[np.float64]) -> NDArray[np.float64]:
         diff = u - self._b_mean

@@ -9,14 +9,17 @@ aside (one ``copyto`` per record) and evaluates up to ``capacity`` records toget
 
 The numbers are those of recording one step at a time, bit for bit: the divergences and the
 averages are computed row by row (:meth:`empirical.aggregation.SortedLevels.divergences`
-treats every row of the batch alike), and ``grad``/``loss`` either go through the problem's
-``grad_and_loss(u, rows)`` (which promises each batch of ``rows`` points the numbers of its own
-call, :meth:`empirical.problems.HeterogeneousNonconvex.grad_and_loss`) or are called record by
-record. The tests compare whole simulations against the one-at-a-time path with ``==``.
+treats every row of the batch alike), and ``grad``/``loss`` go through the problem's
+``grad_and_loss(u, rows)``, which promises each batch of ``rows`` points the numbers of its own
+call (:meth:`empirical.problems.HeterogeneousNonconvex.grad_and_loss`). The metrics are
+called record by record, in the order of one-at-a-time recording.
 
-A run that turns non-finite is reported at the first recorded step where it shows, as
-before; the engine may have taken up to ``capacity`` recorded steps beyond it by then, which
-changes nothing it returns.
+The run stops where it did: a problem that batches also gives ``finite_record_radius()``, a
+size below which every record is finite, and a record whose state is larger (or not finite)
+is evaluated at once, with those before it. So the first non-finite record is always the
+last of its batch, found before the next step: the same steps, the same report, the same
+calls of the problem, ``progress`` and the metrics as one-at-a-time recording.
+:func:`batchable` says which problems qualify (the others record one at a time).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BatchedRecords", "batch_capacity", "CHUNK_BYTES", "MAX_BATCH", "MIN_BATCH"]
+__all__ = ["BatchedRecords", "batch_capacity", "batchable", "defined_together", "CHUNK_BYTES", "MAX_BATCH",
+           "MIN_BATCH"]
 
 CHUNK_BYTES = 1 << 20
 """Bytes of state copies held at once (the copies and their scratch: twice this)."""
@@ -34,6 +38,34 @@ MAX_BATCH = 64
 """At most this many records are evaluated together."""
 MIN_BATCH = 4
 """Below this many records per batch (large states) the engine records one step at a time."""
+
+
+def defined_together(obj: Any, name: str, *others: str) -> bool:
+    """Whether ``obj``'s method ``name`` exists and comes from the same class as each of
+    ``others`` (so a subclass that overrides one of ``others`` but not ``name`` does not get
+    ``name``'s shortcut, which would bypass its override).
+
+    Example:
+        >>> from empirical.problems import HeterogeneousNonconvex
+        >>> class Clipped(HeterogeneousNonconvex):
+        ...     def stochastic_grads(self, x, rng, out, *, lr=None): ...
+        >>> p = HeterogeneousNonconvex(n=2, d=1)
+        >>> defined_together(p, "step_plan", "stochastic_grads"), defined_together(Clipped(n=2, d=1), "step_plan", "stochastic_grads")
+        (True, False)
+    """
+    def owner(attr: str) -> type | None:
+        if attr in vars(obj) if hasattr(obj, "__dict__") else False:
+            return None  # set on the instance: no class vouches for it
+        return next((cls for cls in type(obj).__mro__ if attr in vars(cls)), None)
+
+    mine = owner(name)
+    return mine is not None and all(owner(other) is mine for other in others)
+
+
+def batchable(problem: Any) -> bool:
+    """Whether a problem's records can be batched: it has ``grad_and_loss`` and
+    ``finite_record_radius`` from the same class as its ``grad`` and ``loss``."""
+    return defined_together(problem, "grad_and_loss", "grad", "loss", "finite_record_radius")
 
 
 def batch_capacity(seeds: int, n: int, d: int, records: int) -> int:
@@ -53,7 +85,7 @@ class BatchedRecords:
     """Records of one run, evaluated ``capacity`` at a time.
 
     Args:
-        problem: the run's problem (``grad``, ``loss`` and, if it has one, ``grad_and_loss``).
+        problem: the run's problem (:func:`batchable`).
         divergences: ``divergences(x, work) -> (Delta, u)`` of the run's grouping
             (:meth:`empirical.aggregation.SortedLevels.divergences`).
         shape: the state's shape ``(seeds, n, d)``.
@@ -67,10 +99,12 @@ class BatchedRecords:
                  metric_items: list[Any], capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        if not batchable(problem):
+            raise ValueError(f"{type(problem).__name__} cannot batch its records (see empirical.recording.batchable)")
         self.seeds, self.n, self.d = shape
         self.divergences, self.records, self.metric_items = divergences, records, metric_items
-        self.grad_of, self.loss_of = problem.grad, problem.loss
-        self.grad_and_loss = getattr(problem, "grad_and_loss", None)
+        self.grad_and_loss = problem.grad_and_loss
+        self.radius = float(problem.finite_record_radius())
         self.capacity = int(capacity)
         self.copies = np.empty((self.capacity,) + tuple(shape))
         self.work = np.empty_like(self.copies)
@@ -79,12 +113,16 @@ class BatchedRecords:
         self.rows = 0  # rows filled (and found finite) so far
 
     def add(self, t: int, x: NDArray[np.float64]) -> dict[str, int] | None:
-        """Record the state ``x`` before step ``t``; evaluates the batch when it is full.
-        Returns the divergence report (first non-finite step and seed) or ``None``."""
+        """Record the state ``x`` before step ``t``; evaluates the batch when it is full or when
+        ``x`` is beyond the problem's finite-record radius (or not finite). Returns the
+        divergence report (first non-finite step and seed) or ``None``."""
         np.copyto(self.copies[self.count], x)
         self.steps[self.count] = t
         self.count += 1
-        return self.flush() if self.count == self.capacity else None
+        radius = self.radius
+        if self.count == self.capacity or not (x.max() <= radius and x.min() >= -radius):  # NaN fails too
+            return self.flush()
+        return None
 
     def flush(self) -> dict[str, int] | None:
         """Evaluate the records held and write them into the result's arrays (rows from
@@ -96,25 +134,20 @@ class BatchedRecords:
         self.count = 0
         batch = k * seeds
         delta, u = self.divergences(self.copies[:k].reshape(batch, n, d), work=self.work[:k].reshape(batch, n, d))
-        if self.grad_and_loss is not None:
-            gu, loss = self.grad_and_loss(u, seeds)
-        else:
-            parts = [(self.grad_of(u[i:i + seeds]), self.loss_of(u[i:i + seeds])) for i in range(0, batch, seeds)]
-            gu = np.concatenate([np.asarray(g, dtype=np.float64) for g, _ in parts])
-            loss = np.concatenate([np.asarray(f, dtype=np.float64) for _, f in parts])
+        gu, loss = self.grad_and_loss(u, seeds)
         grad_norm_sq = np.einsum("sd,sd->s", gu, gu).reshape(k, seeds)
         delta = delta.reshape(k, seeds, -1)
-        r0 = self.rows
-        out_grad, out_loss, out_div = self.records
-        out_grad[:, r0:r0 + k] = grad_norm_sq.T
-        out_loss[:, r0:r0 + k] = loss.reshape(k, seeds).T
-        out_div[:, r0:r0 + k] = delta.transpose(1, 0, 2)
-        for fn, values in self.metric_items:
-            for i in range(k):
-                values[:, r0 + i] = fn(u[i * seeds:(i + 1) * seeds])
         bad = ~np.isfinite(grad_norm_sq) | ~np.all(np.isfinite(delta), axis=-1)  # (k, seeds)
-        if bad.any():
-            first = int(np.argmax(bad.any(axis=1)))
+        first = int(np.argmax(bad.any(axis=1))) if bad.any() else k
+        r0, kept = self.rows, min(k, first + 1)  # one at a time also recorded the bad row's values
+        out_grad, out_loss, out_div = self.records
+        out_grad[:, r0:r0 + kept] = grad_norm_sq[:kept].T
+        out_loss[:, r0:r0 + kept] = loss.reshape(k, seeds)[:kept].T
+        out_div[:, r0:r0 + kept] = delta[:kept].transpose(1, 0, 2)
+        for i in range(kept):  # record by record, as one at a time
+            for fn, values in self.metric_items:
+                values[:, r0 + i] = fn(u[i * seeds:(i + 1) * seeds])
+        if first < k:
             self.rows = r0 + first
             return {"step": int(self.steps[first]), "seed": int(np.argmax(bad[first]))}
         self.rows = r0 + k

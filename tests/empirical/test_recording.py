@@ -7,7 +7,7 @@ import pytest
 
 import empirical as E
 import empirical.engine as engine
-from empirical.recording import BatchedRecords, batch_capacity
+from empirical.recording import BatchedRecords, batch_capacity, batchable, defined_together
 
 FIELDS = ("steps", "grad_norm_sq", "loss", "divergence")
 
@@ -47,13 +47,54 @@ def test_batched_records_equal_single_records(monkeypatch, seeds, record_every, 
     assert_same(a, b)
 
 
-def test_batched_records_of_a_problem_without_grad_and_loss(monkeypatch):
-    """``grad`` and ``loss`` called record by record (no ``grad_and_loss``): the same numbers."""
-    p = E.from_gradient_fn(lambda x: x - np.arange(6.0)[:, None], lambda u: u - 2.5, n=6, d=2,
+def test_a_problem_without_grad_and_loss_records_one_at_a_time():
+    """A user's problem records one at a time: its ``grad`` may return a reused buffer or
+    float32, which a batch would have to copy or convert (and so change)."""
+    buffers = {}
+
+    def grad(u):
+        buffer = buffers.setdefault(np.shape(u), np.empty(np.shape(u)))
+        np.subtract(u, 2.5, out=buffer)
+        return buffer
+
+    p = E.from_gradient_fn(lambda x: x - np.arange(6.0)[:, None], grad, n=6, d=2,
                            loss=lambda u: 0.5 * ((u - 2.5) ** 2).sum(-1), noise=0.3)
-    assert not hasattr(p, "grad_and_loss")
-    a, b = run_both(monkeypatch, p, E.two_level(6, 2, 2, 4), lr=0.1, steps=90, seeds=2, seed=1)
-    assert_same(a, b)
+    assert not batchable(p)
+    r = E.simulate(p, E.two_level(6, 2, 2, 4), lr=0.1, steps=20, seeds=2, seed=1, x0=10.0)
+    assert np.all(np.diff(r.grad_norm_sq[0]) < 0)  # every record its own gradient (a batch of
+    # reused buffers would repeat the last one)
+
+
+class ShiftedLoss(E.HeterogeneousNonconvex):
+    def loss(self, u):
+        return super().loss(u) + 1.0
+
+
+class ClippedStep(E.HeterogeneousNonconvex):
+    def stochastic_grads(self, x, rng, out, *, lr=None):
+        super().stochastic_grads(x, rng, out)
+        np.clip(out, -0.1, 0.1, out=out)
+        if lr is not None:
+            out *= lr
+            x -= out
+        return out
+
+
+def test_a_subclass_overriding_grad_loss_or_the_step_keeps_its_override():
+    """The shortcuts (``grad_and_loss``, ``step_plan``) are taken only from the class that
+    defines the methods they stand for: a subclass's override is not bypassed."""
+    base = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
+    shifted, clipped = ShiftedLoss(n=8, d=3, seed=1), ClippedStep(n=8, d=3, seed=1)
+    assert batchable(base) and not batchable(shifted) and batchable(clipped)
+    assert defined_together(base, "step_plan", "stochastic_grads")
+    assert not defined_together(clipped, "step_plan", "stochastic_grads")
+    h = E.two_level(8, 2, 2, 4)
+    r0, r1 = (E.simulate(p, h, lr=0.5, steps=30, seeds=2, x0=3.0) for p in (base, shifted))
+    np.testing.assert_allclose(r1.loss, r0.loss + 1.0, rtol=1e-12)
+    r2 = E.simulate(clipped, h, lr=0.5, steps=30, seeds=2, x0=3.0)
+    u0 = np.full(3, 3.0)
+    assert np.all(np.abs(np.diff(r2.loss[:, :2], axis=1)) > 0) and not np.array_equal(r2.loss, r0.loss)
+    assert np.isclose(r2.loss[0, 0], base.loss(u0[None])[0])
 
 
 @pytest.mark.parametrize("capacity", [1, 4, 7, 64])
@@ -100,3 +141,50 @@ def test_batched_records_keep_the_workers_blocks_of_one_record(monkeypatch):
     assert batch_capacity(2, 600, 20, 12) >= 4  # batched, with 4+ records x 2 seeds per batch
     a, b = run_both(monkeypatch, p, h, lr=0.02, steps=12, seeds=2, seed=3, x0=0.3)
     assert_same(a, b)
+
+
+def test_a_diverging_run_calls_the_problem_progress_and_metrics_as_one_at_a_time(monkeypatch):
+    """The stop happens before the next step: no gradient, progress or metric call beyond the
+    ones of one-at-a-time recording, and the metrics record by record in the same order."""
+    def counted():
+        calls = {"grads": 0, "progress": [], "metrics": []}
+        p = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
+        original = type(p).stochastic_grads  # set on the instance below: the engine calls it per step
+
+        def stochastic_grads(x, rng, out, *, lr=None):
+            calls["grads"] += 1
+            return original(p, x, rng, out, lr=lr)
+        p.stochastic_grads = stochastic_grads
+        metrics = {"a": lambda u: calls["metrics"].append("a") or u[:, 0],
+                   "b": lambda u: calls["metrics"].append("b") or u[:, 1]}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", E.DivergenceWarning)
+            r = E.simulate(p, E.two_level(8, 2, 2, 4), lr=1000.0, steps=400, seeds=3, metrics=metrics,
+                           progress=calls["progress"].append)
+        return r, calls
+
+    a, calls_a = counted()
+    with monkeypatch.context() as m:
+        m.setattr(engine, "batch_capacity", lambda *args: 0)
+        b, calls_b = counted()
+    assert a.diverged is not None and a.diverged == b.diverged
+    assert calls_a == calls_b and calls_a["metrics"][:4] == ["a", "b", "a", "b"]
+    assert_same(a, b)
+
+
+@pytest.mark.parametrize("a,lam,d,n", [(1.0, 4.0, 10, 32), (1e-3, 1e3, 1, 2), (50.0, 0.0, 100, 64), (0.0, 2.0, 3, 5)])
+def test_states_within_the_finite_record_radius_give_finite_records(a, lam, d, n):
+    """At the radius (the extreme states: every coordinate +-R, workers split), the records
+    are finite (what the batching relies on to stop where one-at-a-time recording stops)."""
+    from empirical.aggregation import SortedLevels
+
+    p = E.HeterogeneousNonconvex(n=n, d=d, clusters=1, a=a, lam=lam, between=3.0, seed=2)
+    R = p.finite_record_radius()
+    assert 0 < R < np.inf
+    levels = SortedLevels([np.arange(n) % 2], n) if n % 2 == 0 else SortedLevels([], n)
+    signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)[:, None]
+    for x in (np.full((1, n, d), R), np.full((1, n, d), -R), (signs * R)[None] * np.ones((1, n, d))):
+        delta, u = levels.divergences(x, np.empty_like(x))
+        with np.errstate(over="ignore"):  # (1 + v^2)^2 overflows to inf at such u: phi' -> 0, its limit
+            g = p.grad(u)
+        assert np.all(np.isfinite(delta)) and np.isfinite(np.einsum("sd,sd->s", g, g)).all()
