@@ -46,7 +46,7 @@ def test_dirichlet_partition_is_a_seeded_cover_with_min_size(y, n, alpha, seed, 
     try:
         parts = dirichlet_partition(y, n, alpha, seed, min_size=min_size)
     except ValueError as err:  # a legitimate failure must say so, and only for a skewed draw or no room to spare
-        tight = 2 * n * min_size > y.size  # e.g. 12 items, 6 workers, 2 each: only an exactly even split fits
+        tight = 4 * n * min_size > y.size  # few items per worker (12 items, 6 workers): 100 draws can all miss
         assert str(err).startswith("a worker was left with") and (alpha < 10 or tight)
         assume(False)
     assert_exact_cover(parts, y.size, n)
