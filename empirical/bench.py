@@ -14,7 +14,8 @@ seed (:class:`empirical.streams.SeedStreams`) against one generator for the whol
 It also reports, for the sizes ``FLOOR_SIZES`` (the last is the shape ``hsgd check`` uses), the
 engine's step time over the floor (one draw of the same normals from the same per-seed SFC64
 streams plus one ``np.add(out=)`` pass over the state), and the cost of recording every step
-over recording every 10th; both as min / median of 3 ratios taken back to back in one run.
+over recording every 10th (with the numpy step, and with the compiled one when numba is
+installed); both as min / median of 3 ratios taken back to back in one run.
 
 And the cost of partial participation (docs/theory.md §10.1 Setting):
 the step time with every level-1 group sampling half its members over full participation,
@@ -172,15 +173,21 @@ def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float
             "path": used[0] if len(used) == 1 else "mixed"}
 
 
-def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15
-                    ) -> dict[str, Any]:
+def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15,
+                    kernel: str = "numpy") -> dict[str, Any]:
     """Time of a run recording every step over the same run recording every 10th, ``repeats``
-    times back to back: ``{"min", "median", ...}`` (the default shape is ``hsgd check``'s)."""
-    steps = _steps_for(n, d, seeds, seconds, repeats)
-    _engine_step(n, d, seeds, min(steps, 20), 1)
-    ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
-              for _ in range(repeats)]
-    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios))}
+    times back to back: ``{"min", "median", "path", ...}`` (the default shape is ``hsgd
+    check``'s). ``kernel`` is the step's mode (:func:`empirical.kernels.use_kernel`): a faster
+    step makes the same records a larger share; ``path`` says which step ran."""
+    with use_kernel(kernel):
+        steps = _steps_for(n, d, seeds, seconds, repeats)
+        _engine_step(n, d, seeds, min(steps, 20), 1)
+        before = dict(KERNEL_STATS)
+        ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
+                  for _ in range(repeats)]
+    used = [path for path in ("numba", "numpy") if KERNEL_STATS[path] > before[path]]
+    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
+            "path": used[0] if len(used) == 1 else "mixed"}
 
 
 def _participation_step(n: int, d: int, seeds: int, N: int, I: int, G: int, steps: int, S: int | None) -> float:
@@ -282,6 +289,9 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
         out["step_over_floor_numpy"] = [step_over_floor(n, d, s, seconds=seconds, kernel="numpy")
                                         for n, d, s in floor_sizes]
     out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in record_sizes]
+    if numba_available():
+        out["recording_ratio_numba"] = [recording_ratio(n, d, s, seconds=seconds, kernel="numba")
+                                        for n, d, s in record_sizes]
     out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
     out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
@@ -312,8 +322,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         print("  (numba is not installed, or HSGD_NUMBA=0: the numpy step; "
               "pip install hsgd[fast] for the compiled one)")
     print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
-    for c in result["recording_ratio"]:
-        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")
+    for c in result["recording_ratio"] + result.get("recording_ratio_numba", []):
+        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']} ({c['path']} step): {c['min']:.2f} / {c['median']:.2f}")
     m = result["peak_memory_config"]
     print(f"peak memory, n={m['n']} d={m['d']} seeds={m['seeds']}: "
           f"{result['peak_memory_state_copies']:.2f} x the state array")
