@@ -11,6 +11,11 @@ z*scale``, ``*lr``, ``x - g``), with ``fastmath`` off (no reassociation, no fuse
 multiply-add) and numpy's error model (``x / 0`` is ``inf``), so every number is bit for bit
 the numpy path's (tests/empirical/test_kernels.py compares whole simulations with ``==``).
 
+The same extra compiles two parts of a record (:data:`RECORD_SOURCE`, :func:`record_kernels`):
+the sums over workers of ``phi`` and ``phi'`` at the average and the level-1 group means and
+deviations, again with numpy's operations in its order (``einsum`` and numpy's pairwise sums
+stay numpy's), so records are bit for bit the same too.
+
 The kernel is compiled on its first use, not at import, and cached on disk in
 ``$HSGD_CACHE_DIR/numba`` (else ``~/.cache/hsgd/numba``) when that is writable. Any failure
 to import or compile falls back to numpy silently. :func:`use_kernel` forces either path;
@@ -29,7 +34,7 @@ from numpy.typing import NDArray
 from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
 
 __all__ = ["AUTO_MIN_ELEMENTS", "MODES", "STATS", "KERNEL_SOURCE", "cache_dir", "current_mode", "kernel_ready",
-           "mark_broken", "numba_available", "step_kernel", "use_kernel"]
+           "mark_broken", "numba_available", "record_kernels", "RECORD_SOURCE", "step_kernel", "use_kernel"]
 
 MODES: tuple[str, ...] = ("auto", "numpy", "numba")
 """Which path :meth:`~empirical.problems.HeterogeneousNonconvex.stochastic_grads` takes:
@@ -128,8 +133,59 @@ def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused, store)
                 orow[i] = g
 '''
 
+RECORD_SOURCE = '''\
+def _phi_block(u, c, sq, acc):
+    """One block of HeterogeneousNonconvex._phi_terms for rows u (B, d) and workers c (nb, d):
+    sq[b, j] = v^2/(1 + v^2) with v = u[b] - c[j] (numpy then sums it pairwise), and
+    acc[b] = sum over j, in order from +0.0, of 2v/(1 + v^2)^2: numpy's operations in its order
+    (the sum over the workers' axis runs worker by worker there too when d > 1)."""
+    B, d = u.shape
+    nb = c.shape[0]
+    for b in range(B):
+        for k in range(d):
+            acc[b, k] = 0.0  # numpy's sums start from +0.0 (so a sum of -0.0 is +0.0)
+        for j in range(nb):
+            for k in range(d):
+                v = u[b, k] - c[j, k]
+                q = v * v
+                s = q + 1.0
+                sq[b, j, k] = q / s
+                s = s * s
+                w = v * 2.0
+                w = w / s
+                acc[b, k] = acc[b, k] + w
+
+
+def _group_deviations(x, members, group_of_worker, means, work):
+    """Level-1 group means of x (B, n, d) for equal groups, members[g] listing group g's workers
+    in sorted order (summed in that order, then divided by their number), and
+    work = x - the mean of each worker's group: SortedLevels' operations in its order."""
+    B, n, d = x.shape
+    K, m = members.shape
+    for b in range(B):
+        for g in range(K):
+            for k in range(d):
+                means[b, g, k] = 0.0  # numpy's sums start from +0.0
+            for i in range(m):
+                j = members[g, i]
+                for k in range(d):
+                    means[b, g, k] = means[b, g, k] + x[b, j, k]
+            for k in range(d):
+                means[b, g, k] = means[b, g, k] / m
+        for j in range(n):
+            g = group_of_worker[j]
+            for k in range(d):
+                work[b, j, k] = x[b, j, k] - means[b, g, k]
+'''
+"""Compiled parts of a record (:mod:`empirical.recording`): the gradient sums of
+:meth:`empirical.problems.HeterogeneousNonconvex._phi_terms` and the level-1 means and
+deviations of :meth:`empirical.aggregation.SortedLevels.divergences`, each with numpy's
+operations in numpy's order (the pairwise sums and ``einsum`` stay numpy's), so records are
+bit for bit the numpy path's; used when ``d > 1`` (with ``d = 1`` numpy sums the workers'
+axis pairwise)."""
+
 _NJIT_OPTIONS = NJIT_OPTIONS
-_STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken": False}
+_STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken": False, "record": None}
 
 
 def numba_available() -> bool:
@@ -211,6 +267,44 @@ def step_kernel() -> Callable[..., None] | None:
             _STATE["broken"] = True
             return None
     return kernel
+
+
+def _compile_record() -> tuple[Callable[..., None], Callable[..., None]]:
+    import numba
+
+    module, from_file = load_source(RECORD_SOURCE, "hsgd_record_")
+    for cache in (True, False) if from_file else (False,):
+        try:
+            phi = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._phi_block)
+            deviations = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._group_deviations)
+            u, c = np.zeros((1, 2)), np.zeros((1, 2))
+            phi(u, c, np.zeros((1, 1, 2)), np.zeros((1, 2)))
+            deviations(np.zeros((1, 1, 2)), np.zeros((1, 1), dtype=np.intp), np.zeros(1, dtype=np.intp),
+                       np.zeros((1, 1, 2)), np.zeros((1, 1, 2)))
+            return phi, deviations
+        except Exception:
+            if not cache:
+                raise
+    raise AssertionError("unreachable")
+
+
+def record_kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
+    """The compiled record parts ``(phi_block, group_deviations)`` of :data:`RECORD_SOURCE`, or
+    ``None`` when numpy should run (the same rule as :func:`step_kernel`: mode, numba's
+    presence, the ``auto`` threshold, an earlier failure)."""
+    mode = _STATE["mode"]
+    if mode == "numpy" or _STATE["broken"] or (mode == "auto" and STATS["numpy_elements"] < AUTO_MIN_ELEMENTS):
+        return None
+    if not numba_available():
+        return None
+    kernels = _STATE["record"]
+    if kernels is None:
+        try:
+            kernels = _STATE["record"] = _compile_record()
+        except Exception:
+            _STATE["broken"] = True
+            return None
+    return kernels
 
 
 def mark_broken() -> None:

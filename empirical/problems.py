@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.kernels import STATS as KERNEL_STATS, kernel_ready, mark_broken, step_kernel
+from empirical.kernels import STATS as KERNEL_STATS, kernel_ready, mark_broken, record_kernels, step_kernel
 
 __all__ = [
     "Constant",
@@ -428,9 +428,18 @@ class HeterogeneousNonconvex:
         phi_sum = np.zeros(lead)
         prime_sum = np.zeros(lead + (self.d,))
         subtract, multiply, add, divide = np.subtract, np.multiply, np.add, np.divide
+        kernels = record_kernels() if self.d > 1 else None  # with d = 1 numpy sums the workers pairwise
+        if kernels is not None:
+            u2 = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, self.d)
+            acc = np.empty(u2.shape)
         for j0 in range(0, self.n, block):
             cb = self.c[j0:j0 + block]
             v, sq, s = self._phi_scratch(lead + cb.shape)  # reused: no fresh pages per call
+            if kernels is not None:  # the same operations compiled into one pass (empirical.kernels)
+                kernels[0](u2, np.ascontiguousarray(cb), sq.reshape(u2.shape[0], *cb.shape), acc)
+                phi_sum += sq.sum(axis=(-2, -1))
+                prime_sum += acc.reshape(prime_sum.shape)
+                continue
             subtract(u[..., None, :], cb, out=v)
             multiply(v, v, out=sq)
             add(sq, 1.0, out=s)

@@ -105,6 +105,7 @@ class BatchedRecords:
         self.divergences, self.records, self.metric_items = divergences, records, metric_items
         self.grad_and_loss = problem.grad_and_loss
         self.radius = float(problem.finite_record_radius())
+        self.radius_sq = 0.5 * self.radius * self.radius
         self.capacity = int(capacity)
         self.copies = np.empty((self.capacity,) + tuple(shape))
         self.work = np.empty_like(self.copies)
@@ -114,13 +115,15 @@ class BatchedRecords:
 
     def add(self, t: int, x: NDArray[np.float64]) -> dict[str, int] | None:
         """Record the state ``x`` before step ``t``; evaluates the batch when it is full or when
-        ``x`` is beyond the problem's finite-record radius (or not finite). Returns the
+        ``x`` may be beyond the problem's finite-record radius (its norm is checked, a sufficient
+        test) or is not finite. Returns the
         divergence report (first non-finite step and seed) or ``None``."""
         np.copyto(self.copies[self.count], x)
         self.steps[self.count] = t
         self.count += 1
-        radius = self.radius
-        if self.count == self.capacity or not (x.max() <= radius and x.min() >= -radius):  # NaN fails too
+        flat = self.copies[self.count - 1].reshape(-1)
+        # ||x||^2 <= R^2 / 2 gives max |x| <= R with room for the dot's rounding (NaN and inf fail)
+        if self.count == self.capacity or not np.dot(flat, flat) <= self.radius_sq:
             return self.flush()
         return None
 

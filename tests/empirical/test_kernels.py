@@ -214,3 +214,35 @@ def test_a_step_plan_under_auto_turns_to_numba_midway_when_it_is_installed(monke
         paths.append("numba" if K.STATS["numba"] > before[0] else "numpy")
     assert paths == (["numpy"] * 3 + ["numba"] * 3 if HAVE_NUMBA else ["numpy"] * 6)
     assert np.array_equal(bits(x), bits(x_ref)) and np.array_equal(bits(out), bits(out_ref))
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 12), d=st.integers(1, 6), rows=st.integers(1, 5), block=st.sampled_from([1, 7, 1 << 16]),
+       lam=st.sampled_from([0.0, 4.0, 1e300]), data=st.data())
+def test_a_record_with_and_without_the_compiled_parts_is_bit_identical(n, d, rows, block, lam, data):
+    """grad f(u), f(u) (the phi sums, several worker blocks) and the divergences of equal groups,
+    compiled (numba installed) against numpy, on finite and special values."""
+    from empirical.aggregation import SortedLevels
+
+    p = E.HeterogeneousNonconvex(n=n, d=d, clusters=min(2, n), lam=lam, seed=3)
+    u = np.array(data.draw(st.lists(st.one_of(finite, special), min_size=rows * d, max_size=rows * d)))
+    u = u.reshape(rows, d)
+    groups = data.draw(st.sampled_from([g for g in range(1, n + 1) if n % g == 0]))
+    labels = np.random.default_rng(n).permutation(np.repeat(np.arange(groups), n // groups))
+    levels = SortedLevels([labels], n)
+    x = np.array(data.draw(st.lists(st.one_of(finite, special), min_size=rows * n * d, max_size=rows * n * d)))
+    x = x.reshape(rows, n, d)
+    results = {}
+    old_block = P._BLOCK
+    P._BLOCK = block * d * rows  # several worker blocks on small arrays
+    try:
+        for mode in ("numpy", "numba"):
+            p._phi_memo = None
+            with K.use_kernel(mode), np.errstate(all="ignore"):
+                grad, loss = p.grad_and_loss(u, rows)
+                delta, mean = levels.divergences(x, np.empty_like(x))
+            results[mode] = (grad, loss, delta, mean)
+    finally:
+        P._BLOCK = old_block
+    for a_, b_ in zip(results["numpy"], results["numba"]):
+        assert np.array_equal(bits(a_), bits(b_))
