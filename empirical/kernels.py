@@ -52,7 +52,11 @@ STATS: dict[str, int] = {"numba": 0, "numpy": 0, "numpy_elements": 0}
 """Calls of the step per path since import (one per ``stochastic_grads`` call), and the
 elements the numpy path stepped (``auto`` reads it)."""
 
-KERNEL_SOURCE = '''\
+def _step_source() -> str:
+    """The source of the compiled step: one loop per case (noise or not, fused step or not,
+    gradient stored or not), each written out from the one body below so that the branches
+    stay outside the loops (numba vectorises a loop without them)."""
+    head = '''\
 def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused, store):
     """One block of HeterogeneousNonconvex.stochastic_grads: elements lo <= i < hi of every row
     of x and out (rows, n*d); z[r] holds the block's normals of row r; c and acb are (n*d,).
@@ -65,73 +69,23 @@ def _step(x, out, z, c, acb, lo, hi, a, two_lam, scale, lr, noisy, fused, store)
         xr = x[r, lo:hi]
         orow = out[r, lo:hi]
         zr = z[r]
-        if noisy and fused and not store:
-            for i in range(m):
-                xi = xr[i]
-                u = xi - cs[i]
-                s = u * u
-                s = s + 1.0
-                s = s * s
-                s = two_lam / s
-                s = s + a
-                g = u * s
-                g = g + acs[i]
-                g = g + zr[i] * scale
-                g = g * lr
-                xr[i] = xi - g
-        elif noisy and fused:
-            for i in range(m):
-                xi = xr[i]
-                u = xi - cs[i]
-                s = u * u
-                s = s + 1.0
-                s = s * s
-                s = two_lam / s
-                s = s + a
-                g = u * s
-                g = g + acs[i]
-                g = g + zr[i] * scale
-                g = g * lr
-                xr[i] = xi - g
-                orow[i] = g
-        elif noisy:
-            for i in range(m):
-                u = xr[i] - cs[i]
-                s = u * u
-                s = s + 1.0
-                s = s * s
-                s = two_lam / s
-                s = s + a
-                g = u * s
-                g = g + acs[i]
-                g = g + zr[i] * scale
-                orow[i] = g
-        elif fused:
-            for i in range(m):
-                xi = xr[i]
-                u = xi - cs[i]
-                s = u * u
-                s = s + 1.0
-                s = s * s
-                s = two_lam / s
-                s = s + a
-                g = u * s
-                g = g + acs[i]
-                g = g * lr
-                xr[i] = xi - g
-                orow[i] = g
-        else:
-            for i in range(m):
-                u = xr[i] - cs[i]
-                s = u * u
-                s = s + 1.0
-                s = s * s
-                s = two_lam / s
-                s = s + a
-                g = u * s
-                g = g + acs[i]
-                orow[i] = g
 '''
+    body = ["xi = xr[i]", "u = xi - cs[i]", "s = u * u", "s = s + 1.0", "s = s * s", "s = two_lam / s",
+            "s = s + a", "g = u * s", "g = g + acs[i]"]
+    cases = [("noisy and fused and not store", True, True, False), ("noisy and fused", True, True, True),
+             ("noisy", True, False, True), ("fused", False, True, True), (None, False, False, True)]
+    lines = []
+    for k, (test, noise, step, store) in enumerate(cases):
+        lines.append(f"        {'if' if k == 0 else 'elif'} {test}:" if test else "        else:")
+        lines.append("            for i in range(m):")
+        ops = body + (["g = g + zr[i] * scale"] if noise else []) + (["g = g * lr", "xr[i] = xi - g"] if step else [])
+        ops += ["orow[i] = g"] if store else []
+        lines += ["                " + op for op in ops]
+    return head + "\n".join(lines) + "\n"
+
+
+KERNEL_SOURCE = _step_source()
+"""The compiled step's source (:func:`_step_source`)."""
 
 RECORD_SOURCE = '''\
 def _phi_block(u, c, sq, acc):
