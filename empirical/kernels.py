@@ -25,7 +25,6 @@ to import or compile falls back to numpy silently. :func:`use_kernel` forces eit
 from __future__ import annotations
 
 import contextlib
-import types
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -177,88 +176,69 @@ def current_mode() -> str:
     return str(_STATE["mode"])
 
 
-def _load_source(source: str) -> tuple[types.ModuleType, bool]:
-    """The kernel's module (:func:`bounds.jit.load_source`)."""
-    return load_source(source, "hsgd_step_")
-
-
-def _compile() -> Callable[..., None]:
+def _njit_from_source(source: str, prefix: str, names: tuple[str, ...],
+                      warm_up: Callable[..., None]) -> tuple[Callable[..., Any], ...]:
+    """The functions ``names`` of ``source`` compiled with numba (cached on disk when the source
+    can live in a file, :func:`bounds.jit.load_source`), and ``warm_up(*functions)`` called so
+    that they are compiled now, before any noise is drawn; without the disk cache if it fails."""
     import numba
 
-    module, from_file = _load_source(KERNEL_SOURCE)
+    module, from_file = load_source(source, prefix)
     for cache in (True, False) if from_file else (False,):
-        try:  # compiled (or loaded from the cache) here, before any noise is drawn
-            fn = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._step)
-            _warm_up(fn)
-            return fn
+        try:
+            functions = tuple(numba.njit(cache=cache, **_NJIT_OPTIONS)(getattr(module, name)) for name in names)
+            warm_up(*functions)
+            return functions
         except Exception:
             if not cache:
                 raise
     raise AssertionError("unreachable")
 
 
-def _warm_up(fn: Callable[..., None]) -> None:
-    """Call ``fn`` once with the argument types the step passes, so that it is compiled now."""
+def _warm_up_step(step: Callable[..., None]) -> None:
+    """Call the step once with the argument types the engine passes."""
     x, c = np.zeros((1, 1)), np.zeros(1)
-    fn(x, np.zeros_like(x), np.zeros_like(x), c, c.copy(), 0, 1, 1.0, 2.0, 1.0, 0.5, True, True, True)
+    step(x, np.zeros_like(x), np.zeros_like(x), c, c.copy(), 0, 1, 1.0, 2.0, 1.0, 0.5, True, True, True)
+
+
+def _warm_up_record(phi: Callable[..., None], deviations: Callable[..., None]) -> None:
+    """Call the record parts once with the argument types the records pass."""
+    phi(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1, 2)), np.zeros((1, 2)))
+    deviations(np.zeros((1, 1, 2)), np.zeros((1, 1), dtype=np.intp), np.zeros(1, dtype=np.intp),
+               np.zeros((1, 1, 2)), np.zeros((1, 1, 2)))
+
+
+def _compiled(slot: str, compile_them: Callable[[], Any]) -> Any:
+    """``_STATE[slot]``, compiled by ``compile_them`` on first use, or ``None`` when numpy
+    should run: the mode is ``numpy``, ``auto`` before :data:`AUTO_MIN_ELEMENTS`, numba does
+    not import, or an earlier compilation failed (which marks numba broken)."""
+    mode = _STATE["mode"]
+    if mode == "numpy" or _STATE["broken"] or (mode == "auto" and STATS["numpy_elements"] < AUTO_MIN_ELEMENTS):
+        return None
+    if not numba_available():
+        return None
+    compiled = _STATE[slot]
+    if compiled is None:
+        try:
+            compiled = _STATE[slot] = compile_them()
+        except Exception:
+            _STATE["broken"] = True
+            return None
+    return compiled
 
 
 def step_kernel() -> Callable[..., None] | None:
     """The compiled block step (signature of ``_step`` in :data:`KERNEL_SOURCE`), or ``None``
-    when the numpy path should run: the mode is ``numpy``, numba does not import, or an
-    earlier compilation failed. numba compiles it at its first call (the caller catches a
-    failure there and calls :func:`mark_broken`)."""
-    mode = _STATE["mode"]
-    if mode == "numpy" or _STATE["broken"] or (mode == "auto" and STATS["numpy_elements"] < AUTO_MIN_ELEMENTS):
-        return None
-    if not numba_available():
-        return None
-    kernel = _STATE["kernel"]
-    if kernel is None:
-        try:
-            kernel = _STATE["kernel"] = _compile()
-        except Exception:
-            _STATE["broken"] = True
-            return None
-    return kernel
-
-
-def _compile_record() -> tuple[Callable[..., None], Callable[..., None]]:
-    import numba
-
-    module, from_file = load_source(RECORD_SOURCE, "hsgd_record_")
-    for cache in (True, False) if from_file else (False,):
-        try:
-            phi = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._phi_block)
-            deviations = numba.njit(cache=cache, **_NJIT_OPTIONS)(module._group_deviations)
-            u, c = np.zeros((1, 2)), np.zeros((1, 2))
-            phi(u, c, np.zeros((1, 1, 2)), np.zeros((1, 2)))
-            deviations(np.zeros((1, 1, 2)), np.zeros((1, 1), dtype=np.intp), np.zeros(1, dtype=np.intp),
-                       np.zeros((1, 1, 2)), np.zeros((1, 1, 2)))
-            return phi, deviations
-        except Exception:
-            if not cache:
-                raise
-    raise AssertionError("unreachable")
+    when the numpy path should run (:func:`_compiled`'s rule). A failure at a later call is
+    the caller's to catch (it then calls :func:`mark_broken`)."""
+    return _compiled("kernel", lambda: _njit_from_source(KERNEL_SOURCE, "hsgd_step_", ("_step",), _warm_up_step)[0])
 
 
 def record_kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
     """The compiled record parts ``(phi_block, group_deviations)`` of :data:`RECORD_SOURCE`, or
-    ``None`` when numpy should run (the same rule as :func:`step_kernel`: mode, numba's
-    presence, the ``auto`` threshold, an earlier failure)."""
-    mode = _STATE["mode"]
-    if mode == "numpy" or _STATE["broken"] or (mode == "auto" and STATS["numpy_elements"] < AUTO_MIN_ELEMENTS):
-        return None
-    if not numba_available():
-        return None
-    kernels = _STATE["record"]
-    if kernels is None:
-        try:
-            kernels = _STATE["record"] = _compile_record()
-        except Exception:
-            _STATE["broken"] = True
-            return None
-    return kernels
+    ``None`` when numpy should run (the same rule as :func:`step_kernel`)."""
+    return _compiled("record", lambda: _njit_from_source(RECORD_SOURCE, "hsgd_record_",
+                                                         ("_phi_block", "_group_deviations"), _warm_up_record))
 
 
 def mark_broken() -> None:

@@ -132,19 +132,21 @@ def test_modes_and_switches(monkeypatch):
         K.use_kernel("fast").__enter__()
     assert K.current_mode() == "auto"
     with K.use_kernel("numpy"):
-        assert K.current_mode() == "numpy" and K.step_kernel() is None
+        assert K.current_mode() == "numpy" and K.step_kernel() is None and K.record_kernels() is None
     monkeypatch.setattr(K, "_STATE", dict(K._STATE, numba=None))
     monkeypatch.setenv("HSGD_NUMBA", "0")
     assert not K.numba_available()
     with K.use_kernel("numba"):
-        assert K.step_kernel() is None  # HSGD_NUMBA=0 turns it off
+        assert K.step_kernel() is None and K.record_kernels() is None  # HSGD_NUMBA=0 turns them off
 
 
 def test_auto_waits_until_the_work_pays_for_numba(monkeypatch):
     monkeypatch.setattr(K, "STATS", dict(K.STATS, numpy_elements=0))
     assert K.current_mode() == "auto" and K.step_kernel() is None  # short runs never import numba
+    assert K.record_kernels() is None
     monkeypatch.setitem(K.STATS, "numpy_elements", K.AUTO_MIN_ELEMENTS)
     assert (K.step_kernel() is not None) == HAVE_NUMBA
+    assert (K.record_kernels() is not None) == HAVE_NUMBA
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
