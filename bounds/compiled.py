@@ -9,7 +9,7 @@ compilation cost; the number of distinct expressions a program uses is small.
 
 Three evaluators live here: :func:`compiled` (sympy's own), :func:`fused` (the same nodes as
 numpy ufunc calls into ``out=`` buffers, for cache-sized blocks) and, when numba is installed
-(``pip install hsgd[fast]``, never required), :func:`accelerated`: the fused evaluator's
+(``pip install -e ".[fast]"``, never required), :func:`accelerated`: the fused evaluator's
 operations and the domain checks as one compiled loop over the points, with the same
 rounding as numpy. :class:`bounds.VectorizedBound` takes it for arrays of at least
 :data:`ACCELERATE_MIN_POINTS` points; :func:`use_engine` forces either path.
@@ -363,7 +363,7 @@ _KERNELS: dict[tuple[tuple[sp.Symbol, ...], sp.Expr, tuple[bool, ...]], "Acceler
 
 
 def numba_available() -> bool:
-    """Whether the optional numba path can run (``pip install hsgd[fast]``, and ``HSGD_NUMBA``
+    """Whether the optional numba path can run (``pip install -e ".[fast]"``, and ``HSGD_NUMBA``
     is not ``0``: :func:`bounds.jit.numba_importable`). Imports numba on the first call only."""
     if _STATE["numba"] is None:
         _STATE["numba"] = numba_importable()

@@ -1,8 +1,8 @@
 """Optional compiled step of :class:`empirical.problems.HeterogeneousNonconvex` (numba).
 
 The numpy step of :meth:`empirical.problems.HeterogeneousNonconvex.stochastic_grads` makes a
-dozen elementwise passes per cache block. When numba is installed (``pip install
-hsgd[fast]``, never required) and the environment variable ``HSGD_NUMBA`` is not ``0``, the
+dozen elementwise passes per cache block. When numba is installed (``pip install -e
+".[fast]"``, never required) and the environment variable ``HSGD_NUMBA`` is not ``0``, the
 step can instead run as one compiled loop per block: the noise is still drawn by numpy from
 the same streams, in the same order, into the same scratch block, and the loop then does,
 per element, exactly the numpy path's floating-point operations in the same order (``u = x -

@@ -115,6 +115,16 @@ def _command(argv: Sequence[str]) -> str | None:
     return first if first in names else None
 
 
+def _leaf_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the innermost command ``args`` ran (e.g. ``hsgd bench engine``'s)."""
+    while True:
+        action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = getattr(args, action.dest, None) if action is not None else None
+        if action is None or name not in action.choices:
+            return parser
+        parser = action.choices[name]
+
+
 def _error(message: str) -> int:
     print(PREFIX + " ".join(str(message).split()), file=sys.stderr)
     return 2
@@ -157,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(name, "1")
     parser = build_parser(_command(argv))
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # named by the (sub)command that was given them, with its help page
+            _leaf_parser(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as stop:  # usage errors (already printed) and --help
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:

@@ -220,3 +220,15 @@ def test_an_unwritable_output_folder_is_one_line():
                                 "out-dir")
     assert "/proc/nope: No such file or directory" in err
     assert not Path("/proc/nope").exists()
+
+
+@pytest.mark.parametrize("argv, where", [
+    (["check", "--nonsense", "3"], "check"),
+    (["bench", "engine", "--quik"], "bench engine"),
+    (["bound", "two-level", "--gamma", "0.001", "--extra", "1"], "bound two-level"),
+])
+def test_an_unknown_option_is_named_with_its_command_and_help_page(argv, where):
+    code, out, err = run(argv)
+    unknown = " ".join(argv[argv.index(next(a for a in argv if a in ("--nonsense", "--quik", "--extra"))):])
+    assert code == 2 and out == ""
+    assert err == f"hsgd: error: {where}: unrecognized arguments: {unknown} (see 'hsgd {where} --help')\n"
