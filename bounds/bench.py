@@ -136,7 +136,7 @@ def run_from_args(args: argparse.Namespace) -> int:
               + ("" if name == "numpy" else f"; max rel. difference from numpy "
                                             f"{p['max_relative_difference_from_numpy']:.2g}"))
     if "numba" not in result["paths"]:
-        print("  numba  not installed (pip install -e ".[fast]" in a clone adds the one-pass numba path)")
+        print('  numba  not installed (pip install -e ".[fast]" in a clone adds the one-pass numba path)')
     print(f"  lambdify uses {result['default_path']} at this size")
     print(f"  lambdify (with domain checks)   {result['lambdify_points_per_s']:.3g} points/s")
     print(f"  lambdify (no checks)            {result['lambdify_unchecked_points_per_s']:.3g} points/s")

@@ -320,7 +320,7 @@ def run_from_args(args: argparse.Namespace) -> int:
               f"{c['min']:>6.2f} {c['median']:>7.2f} {c['path']:>10}")
     if "step_over_floor_numpy" not in result:
         print("  (numba is not installed, or HSGD_NUMBA=0: the numpy step; "
-              "pip install -e ".[fast]" in a clone for the compiled one)")
+              'pip install -e ".[fast]" in a clone for the compiled one)')
     print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
     for c in result["recording_ratio"] + result.get("recording_ratio_numba", []):
         print(f"  n={c['n']} d={c['d']} seeds={c['seeds']} ({c['path']} step): {c['min']:.2f} / {c['median']:.2f}")
