@@ -152,14 +152,19 @@ def build(spec: dict[str, Any]) -> tuple[Any, Hierarchy]:
 
 
 def edge_step(periods: Sequence[int], L: float = 1.0) -> float:
-    """The largest ``gamma`` Theorem 2's condition allows: ``min(1/L, 1/(2L sqrt(sum_l P_l(P_l-1))))``.
+    """The largest float ``gamma`` Theorem 2's condition allows, *exactly*:
+    ``min(1/L, 1/(2L sqrt(sum_l P_l(P_l-1))))`` computed in floats, then stepped down ulp by ulp
+    until the condition holds in rationals (:func:`bounds.federated.largest_step_size`; the
+    float formula alone can land a rounding above the limit, e.g. at ``L = 1``, periods
+    ``(1, 3)``, where ``4 gamma^2 L^2 * 6`` exceeds 1).
 
     Example:
         >>> edge_step([1]), round(edge_step([2, 4]), 6)
         (1.0, 0.133631)
     """
-    s = sum(p * (p - 1) for p in periods)
-    return min(1.0 / L, 1.0 / (2.0 * L * math.sqrt(s))) if s else 1.0 / L
+    from bounds.federated import largest_step_size
+
+    return largest_step_size(float(L), tuple(int(p) for p in periods))
 
 
 def bound_terms(problem: Any, hierarchy: Hierarchy, gamma: float, T: int, x0: Sequence[float]) -> dict[str, float]:
