@@ -135,7 +135,9 @@ def _group_deviations(x, members, group_of_worker, means, work):
 deviations of :meth:`empirical.aggregation.SortedLevels.divergences`, each with numpy's
 operations in numpy's order (the pairwise sums and ``einsum`` stay numpy's), so records are
 bit for bit the numpy path's; used when ``d > 1`` (with ``d = 1`` numpy sums the workers'
-axis pairwise)."""
+axis pairwise). One exception, never in a result: where NaNs of both signs meet in one sum,
+which NaN's sign survives depends on numpy's SIMD loop; such a record is non-finite, so the
+run stops there and drops it."""
 
 _NJIT_OPTIONS = NJIT_OPTIONS
 _STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken": False, "record": None}

@@ -474,11 +474,15 @@ class HeterogeneousNonconvex:
         divergences and ``||grad f(u)||^2``; :mod:`empirical.recording` evaluates a record at
         once when the state is larger). With ``|x| <= R``: ``|u| <= R``, the divergences are
         at most ``n d (2R)^2`` before the division by ``n``, and ``|grad_k f(u)| <= a (R +
-        max|b̄|) + lam max|phi'|``; ``R`` keeps both below ``1e300``."""
+        max|b̄|) + lam max|phi'|``; ``R`` keeps both below ``1e300``. ``0`` when no state is
+        safe (``lam`` or the centres so large that ``||grad f||^2`` may overflow anywhere): then
+        every record is evaluated at once."""
+        room = 1e150 / math.sqrt(self.d) - self.lam * PHI_PRIME_MAX  # what a (R + max|b̄|) may use
+        if not room > 0:
+            return 0.0
         cap = 1e150 / math.sqrt(self.n * self.d)  # n d (2 cap)^2 <= 4e300
         if self.a > 0:
-            grad_room = (1e150 / math.sqrt(self.d) - self.lam * PHI_PRIME_MAX) / self.a - float(np.max(np.abs(self._b_mean)))
-            cap = min(cap, grad_room)
+            cap = min(cap, room / self.a - float(np.max(np.abs(self._b_mean))))
         return max(0.0, cap)
 
     def _loss_from(self, u: NDArray[np.float64], phi_sum: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -105,7 +105,7 @@ class BatchedRecords:
         self.divergences, self.records, self.metric_items = divergences, records, metric_items
         self.grad_and_loss = problem.grad_and_loss
         self.radius = float(problem.finite_record_radius())
-        self.radius_sq = 0.5 * self.radius * self.radius
+        self.radius_sq = 0.5 * self.radius * self.radius if self.radius > 0 else -1.0  # 0: no state passes
         self.capacity = int(capacity)
         self.copies = np.empty((self.capacity,) + tuple(shape))
         self.work = np.empty_like(self.copies)

@@ -115,14 +115,24 @@ def _command(argv: Sequence[str]) -> str | None:
     return first if first in names else None
 
 
-def _leaf_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The parser of the innermost command ``args`` ran (e.g. ``hsgd bench engine``'s)."""
-    while True:
-        action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        name = getattr(args, action.dest, None) if action is not None else None
-        if action is None or name not in action.choices:
-            return parser
-        parser = action.choices[name]
+def _command_parsers(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[tuple[int, argparse.ArgumentParser]]:
+    """``(position in argv, parser)`` of every (sub)command named on the command line, in order,
+    starting with ``(-1, parser)``: the words are matched to each level's commands in turn (by
+    word, since nested commands may share an ``argparse`` dest)."""
+    chain = [(-1, parser)]
+    for i, word in enumerate(argv):
+        action = next((a for a in chain[-1][1]._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if action is not None and word in action.choices:
+            chain.append((i, action.choices[word]))
+    return chain
+
+
+def _unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: Sequence[str]) -> NoReturn:
+    """Report ``extras`` through the innermost command named before the first of them (its
+    help page lists what it takes), e.g. ``hsgd bench engine --quik`` through ``bench engine``."""
+    first = next((i for i, word in enumerate(argv) if word == extras[0]), len(argv))
+    owner = [p for position, p in _command_parsers(parser, argv) if position < first][-1]
+    owner.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
 def _error(message: str) -> int:
@@ -169,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:  # named by the (sub)command that was given them, with its help page
-            _leaf_parser(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
+            _unrecognized(parser, argv, extras)
     except SystemExit as stop:  # usage errors (already printed) and --help
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:

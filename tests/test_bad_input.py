@@ -226,9 +226,13 @@ def test_an_unwritable_output_folder_is_one_line():
     (["check", "--nonsense", "3"], "check"),
     (["bench", "engine", "--quik"], "bench engine"),
     (["bound", "two-level", "--gamma", "0.001", "--extra", "1"], "bound two-level"),
+    (["bound", "optimal-lr", "two-level", "--extra", "1"], "bound optimal-lr two-level"),  # nested commands
+    (["--extra", "bench", "engine"], ""),  # before any command: the top level's
 ])
 def test_an_unknown_option_is_named_with_its_command_and_help_page(argv, where):
     code, out, err = run(argv)
     unknown = " ".join(argv[argv.index(next(a for a in argv if a in ("--nonsense", "--quik", "--extra"))):])
+    unknown = "--extra" if where == "" else unknown
     assert code == 2 and out == ""
-    assert err == f"hsgd: error: {where}: unrecognized arguments: {unknown} (see 'hsgd {where} --help')\n"
+    prefix, page = (f"{where}: ", f"hsgd {where}") if where else ("", "hsgd")
+    assert err == f"hsgd: error: {prefix}unrecognized arguments: {unknown} (see '{page} --help')\n"

@@ -188,3 +188,25 @@ def test_states_within_the_finite_record_radius_give_finite_records(a, lam, d, n
         with np.errstate(over="ignore"):  # (1 + v^2)^2 overflows to inf at such u: phi' -> 0, its limit
             g = p.grad(u)
         assert np.all(np.isfinite(delta)) and np.isfinite(np.einsum("sd,sd->s", g, g)).all()
+
+
+@pytest.mark.parametrize("kw", [dict(a=0.0, lam=1e300), dict(between=1e200), dict(a=1e-300, lam=1.0)])
+def test_a_problem_with_no_safe_state_stops_where_one_at_a_time_does(monkeypatch, kw):
+    """Where ``||grad f||^2`` may overflow at any state (``finite_record_radius() = 0``), or
+    the radius is huge (tiny ``a``), every record is judged in time: the same steps and calls."""
+    def run(batching):
+        calls = []
+        with np.errstate(all="ignore"):  # centres of 1e200 overflow their own spread
+            p = E.HeterogeneousNonconvex(n=4, d=3, seed=1, **kw)
+        with monkeypatch.context() as m:
+            if not batching:
+                m.setattr(engine, "batch_capacity", lambda *args: 0)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore", E.DivergenceWarning)
+                r = E.simulate(p, E.two_level(4, 2, 2, 4), lr=1e-300 if "lam" in kw and kw["lam"] > 1 else 0.01,
+                               steps=100, seeds=2, progress=calls.append)  # progress after every step
+        return r, calls
+
+    (a, calls_a), (b, calls_b) = run(True), run(False)
+    assert calls_a == calls_b
+    assert_same(a, b)
