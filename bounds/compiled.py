@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 import sympy as sp
 
-from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
+from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_available_in, switched
 
 __all__ = ["compiled", "fused", "FusedEvaluator", "block_scratch", "ENGINES", "ACCELERATE_MIN_POINTS", "AcceleratedKernel",
            "accelerated", "cache_dir", "current_engine", "kernel_source", "numba_available", "use_engine"]
@@ -365,9 +365,7 @@ _KERNELS: dict[tuple[tuple[sp.Symbol, ...], sp.Expr, tuple[bool, ...]], "Acceler
 def numba_available() -> bool:
     """Whether the optional numba path can run (``pip install -e ".[fast]"``, and ``HSGD_NUMBA``
     is not ``0``: :func:`bounds.jit.numba_importable`). Imports numba on the first call only."""
-    if _STATE["numba"] is None:
-        _STATE["numba"] = numba_importable()
-    return bool(_STATE["numba"])
+    return numba_available_in(_STATE)
 
 
 @contextlib.contextmanager
@@ -383,14 +381,8 @@ def use_engine(engine: str) -> Iterator[None]:
         ...
         ValueError: engine must be one of auto, numpy, numba, got 'fortran'
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    previous = _STATE["engine"]
-    _STATE["engine"] = engine
-    try:
+    with switched(_STATE, "engine", engine, ENGINES, "engine"):
         yield
-    finally:
-        _STATE["engine"] = previous
 
 
 def current_engine() -> str:

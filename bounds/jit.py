@@ -9,14 +9,15 @@ here are the same for both.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
 import types
-from typing import Any
+from typing import Any, Iterator, MutableMapping, Sequence
 
-__all__ = ["NJIT_OPTIONS", "numba_importable", "cache_dir", "load_source"]
+__all__ = ["NJIT_OPTIONS", "numba_importable", "numba_available_in", "switched", "cache_dir", "load_source"]
 
 NJIT_OPTIONS: dict[str, Any] = {"fastmath": False, "error_model": "numpy", "nogil": True}
 """IEEE semantics as numpy's: no fast-math reassociation or contraction, and ``x / 0`` is inf or
@@ -33,6 +34,29 @@ def numba_importable() -> bool:
     except ImportError:
         return False
     return True
+
+
+def numba_available_in(state: MutableMapping[str, Any]) -> bool:
+    """:func:`numba_importable`, asked once and kept in ``state["numba"]`` (each numba module's
+    own state, so tests can reset one without the other)."""
+    if state["numba"] is None:
+        state["numba"] = numba_importable()
+    return bool(state["numba"])
+
+
+@contextlib.contextmanager
+def switched(state: MutableMapping[str, Any], key: str, value: str, allowed: Sequence[str],
+             noun: str) -> Iterator[None]:
+    """Within the block ``state[key]`` is ``value``, restored afterwards; a ``value`` not in
+    ``allowed`` raises ``ValueError("<noun> must be one of ..., got ...")`` before any change."""
+    if value not in allowed:
+        raise ValueError(f"{noun} must be one of {', '.join(allowed)}, got {value!r}")
+    previous = state[key]
+    state[key] = value
+    try:
+        yield
+    finally:
+        state[key] = previous
 
 
 def cache_dir() -> str | None:

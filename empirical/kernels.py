@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from numpy.typing import NDArray
 
-from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_importable
+from bounds.jit import NJIT_OPTIONS, cache_dir, load_source, numba_available_in, switched
 
 __all__ = ["AUTO_MIN_ELEMENTS", "MODES", "STATS", "KERNEL_SOURCE", "cache_dir", "current_mode", "kernel_ready",
            "mark_broken", "numba_available", "record_kernels", "RECORD_SOURCE", "step_kernel", "use_kernel"]
@@ -145,9 +145,7 @@ _STATE: dict[str, Any] = {"mode": "auto", "numba": None, "kernel": None, "broken
 
 def numba_available() -> bool:
     """Whether the compiled path can run (:func:`bounds.jit.numba_importable`), asked once."""
-    if _STATE["numba"] is None:
-        _STATE["numba"] = numba_importable()
-    return bool(_STATE["numba"])
+    return numba_available_in(_STATE)
 
 
 @contextlib.contextmanager
@@ -163,14 +161,8 @@ def use_kernel(mode: str) -> Iterator[None]:
         ...
         ValueError: mode must be one of auto, numpy, numba, got 'fortran'
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    previous = _STATE["mode"]
-    _STATE["mode"] = mode
-    try:
+    with switched(_STATE, "mode", mode, MODES, "mode"):
         yield
-    finally:
-        _STATE["mode"] = previous
 
 
 def current_mode() -> str:

@@ -54,7 +54,7 @@ def defined_together(obj: Any, name: str, *others: str) -> bool:
         (True, False)
     """
     def owner(attr: str) -> type | None:
-        if attr in vars(obj) if hasattr(obj, "__dict__") else False:
+        if attr in getattr(obj, "__dict__", {}):
             return None  # set on the instance: no class vouches for it
         return next((cls for cls in type(obj).__mro__ if attr in vars(cls)), None)
 
