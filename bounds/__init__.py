@@ -13,6 +13,8 @@ not import hypothesis.
 
 from bounds import symbols
 from bounds.bound import Bound, Condition, ConditionCheck, Level, VectorizedBound
+from bounds.statement import Statement, Theorem
+from bounds.theorems import REGISTRY, THEOREM_2, THEOREM_S, theorem, theorem2, theorem_s
 from bounds.coefficients import THEORY, Coefficients
 from bounds.divergence import (
     DivergenceSplit,
@@ -31,10 +33,22 @@ from bounds.random_grouping import random_grouping, shares
 from bounds.corollaries import Sandwich, SandwichError, sandwich
 from bounds.two_level import two_level
 from bounds.instance import Instance, theorem_condition, theorem_terms
-from bounds.sharp import SharpBound, recursion_bound, sharp
+from bounds.theorems.sharp import recursion_bound
 
 __all__ = [
     "Bound",
+    "Statement",
+    "Theorem",
+    "REGISTRY",
+    "THEOREM_2",
+    "THEOREM_S",
+    "theorem",
+    "theorem2",
+    "theorem_s",
+    "recursion_bound",
+    "Instance",
+    "theorem_condition",
+    "theorem_terms",
     "Certificate",
     "Domain",
     "OptimalStepSize",

@@ -1,16 +1,16 @@
-"""The :class:`Bound` type: a convergence bound as named sympy terms plus its conditions.
+"""The :class:`Bound` type: a theorem (:class:`~bounds.statement.Theorem`) applied to a hierarchy.
 
-A bound of docs/theory.md §4.2 Theorem 2 (and its cases: Theorem 1, local SGD) is fully
-described by its *levels*: for each level ``l`` the period ``P_l``, the group counts ``K_{l-1}`` and
-``K_l`` on either side of it, and the squared divergence bound ``eps_l^2`` (or Lemma 2's
-share of a total ``eps^2``). :class:`Bound` turns that description into the terms, the
-step-size condition, and fast, validated numerical evaluation.
+A bound is fully described by its theorem and its *levels*: for each level ``l`` the period
+``P_l``, the group counts ``K_{l-1}`` and ``K_l`` on either side of it, and the squared
+divergence bound ``eps_l^2`` (or Lemma 2's share of a total ``eps^2``). The theorem's
+:class:`~bounds.statement.Statement` for those levels gives the named terms and the
+conditions; :class:`Bound` adds validated numerical evaluation, the exact condition check and
+the choice of free parameters, for every theorem alike.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Union
 
 import numpy as np
@@ -18,91 +18,25 @@ import sympy as sp
 from numpy.typing import NDArray
 
 from bounds import symbols as s
-from bounds.coefficients import THEORY, Coefficients
+from bounds.coefficients import Coefficients
 from bounds.compiled import accelerated, compiled, fused
+from bounds.free_parameters import FreeOptimum, optimise
+from bounds.statement import CONDITION_RTOL, Condition, ConditionCheck, Level, Theorem
 from bounds.validation import BlockDomainCheck, as_parameter_arrays, check_domain
 
-__all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
+__all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound", "CONDITION_RTOL"]
 
 ParameterSpec = Union[sp.Symbol, tuple[sp.Symbol, ...]]
-
-# Slack when comparing a condition's two sides, so a step size computed as exactly the
-# largest admissible one (e.g. 1/(2 L sqrt(S))) is not rejected for a rounding error.
-CONDITION_RTOL = 1e-12
 
 OutsideCondition = Literal["evaluate", "nan", "raise"]
 """What :meth:`Bound.lambdify` does at points where a step-size condition fails."""
 OUTSIDE_CONDITION_MODES: tuple[str, ...] = ("evaluate", "nan", "raise")
 
 
-@dataclass(frozen=True)
-class Level:
-    """One level of a hierarchy, as the bound sees it.
-
-    Attributes:
-        period: ``P_l``, number or sympy expression.
-        finer_count: ``K_{l-1}``, the number of groups one level down (``n`` at level 1).
-        count: ``K_l``, the number of groups at this level (``1`` at the top).
-        eps_sq: ``eps_l^2``, the squared divergence bound of this level (A3).
-        term: the name of this level's term in :attr:`Bound.terms`.
-        period_label: how error messages name the period (``"G"``, ``"periods[1]"``).
-        count_label: how error messages name ``K_l``.
-    """
-
-    period: sp.Expr
-    finer_count: sp.Expr
-    count: sp.Expr
-    eps_sq: sp.Expr
-    term: str
-    period_label: str
-    count_label: str
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A condition ``lhs <= rhs`` (``lhs < rhs`` when ``strict``) under which a bound holds."""
-
-    label: str
-    lhs: sp.Expr
-    rhs: sp.Expr
-    strict: bool = False
-
-    @property
-    def relational(self) -> sp.Expr:
-        """The condition as a sympy relational ``lhs <= rhs`` (or ``lhs < rhs``)."""
-        return (sp.Lt if self.strict else sp.Le)(self.lhs, self.rhs, evaluate=False)
-
-    def met(self, lhs: Any, rhs: Any) -> Any:
-        """Whether numbers (or arrays) ``lhs``, ``rhs`` meet it: ``lhs < rhs`` when strict, else
-        ``lhs <= rhs`` up to :data:`CONDITION_RTOL` (a step size computed as exactly the largest
-        admissible one is not rejected for a rounding error)."""
-        return lhs < rhs if self.strict else lhs <= rhs * (1 + CONDITION_RTOL)
-
-
-@dataclass(frozen=True)
-class ConditionCheck:
-    """A condition evaluated at numbers: both sides and whether it holds."""
-
-    condition: Condition
-    lhs: float
-    rhs: float
-
-    @property
-    def holds(self) -> bool:
-        return bool(self.condition.met(self.lhs, self.rhs))
-
-    @property
-    def excess(self) -> float:
-        """``lhs - rhs``: by how much the condition fails (negative when it holds)."""
-        return self.lhs - self.rhs
-
-    def describe(self) -> str:
-        verdict = "holds" if self.holds else f"FAILS by {self.excess:.6g}"
-        return f"{self.condition.label}: {self.lhs:.6g} {'<' if self.condition.strict else '<='} {self.rhs:.6g} {verdict}"
-
-
 class Bound:
-    r"""A convergence bound of docs/theory.md §4.2 Theorem 2 (or a case of it), in named parts.
+    r"""A theorem applied to a hierarchy: named sympy terms, conditions, and their evaluation.
+
+    For Theorem 2 (docs/theory.md §4.2, :data:`bounds.theorems.THEOREM_2`):
 
     .. math::
         \frac{1}{T}\sum_{t<T}\mathbb{E}\|\nabla f(u^t)\|^2 \le
@@ -110,65 +44,93 @@ class Bound:
         + \sum_{l=1}^{M} 2\gamma^2L^2(P_l-1)\Big[\frac{(K_{l-1}-K_l)\sigma^2}{n}
         + \frac{2}{3}(2P_l-1)\varepsilon_l^2\Big]
 
-    under :math:`\gamma L \le 1` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1` (the numbers
-    are :class:`~bounds.coefficients.Coefficients`, by default those of docs/theory.md §0
-    Provenance). Build one with :func:`bounds.two_level`, :func:`bounds.local_sgd` or
-    :func:`bounds.multi_level`.
+    under :math:`\gamma L \le 1` and :math:`4\gamma^2L^2\sum_l P_l(P_l-1) \le 1`. Build one
+    with :func:`bounds.two_level`, :func:`bounds.local_sgd` or :func:`bounds.multi_level`, each
+    of which takes ``theorem=`` (any registered or user-written theorem, :mod:`bounds.theorems`).
 
     Attributes:
-        title: what the bound is, e.g. ``"Theorem 1 (two-level H-SGD)"``.
-        source: where the statement comes from.
+        theorem: the :class:`~bounds.statement.Theorem` applied.
+        setting: the hierarchy it is applied to, in words (``"two-level H-SGD"``).
+        title: ``"<theorem title> (<setting>)"``.
+        note: what the setting adds to the theorem's source (``"Lemma 2 (random grouping)"``).
+        source: where the statement comes from: the theorem's source and the note.
         levels: the :class:`Level` descriptions, finest first.
-        parameters: keyword name -> symbol, or tuple of symbols for a per-level sequence.
-        coefficients: the numbers in front of the terms.
+        parameters: keyword name -> symbol, or tuple of symbols for a per-level sequence;
+            the theorem's free parameters (``alpha``, ``beta`` of Theorem S) last.
         equal_groups: whether the bound needs equal group sizes (Lemma 2's random grouping).
         terms: named parts (``init``, ``noise``, then one per level); they sum to :attr:`expr`.
-        conditions: the step-size conditions, as :class:`Condition` objects.
+        parts: for some terms, named parts that sum to the term (:meth:`part_values`).
+        free: keyword -> symbols of the free parameters (:meth:`optimise`).
+        conditions: the conditions, as :class:`Condition` objects.
     """
 
     def __init__(
         self,
         *,
-        title: str,
-        source: str,
+        theorem: Theorem,
+        setting: str,
         levels: tuple[Level, ...],
         parameters: Mapping[str, ParameterSpec],
-        coefficients: Coefficients = THEORY,
         equal_groups: bool = False,
         term_order: tuple[str, ...] | None = None,
+        note: str = "",
     ) -> None:
-        self.title = title
-        self.source = source
+        statement = theorem.state(tuple(levels))
+        self.theorem = theorem
+        self.setting = setting
+        self.title = f"{theorem.title} ({setting})"
+        self.note = note
+        self.source = f"{theorem.source}; {note}" if note else theorem.source
         self.levels = tuple(levels)
-        self.parameters = dict(parameters)
-        self.coefficients = coefficients
+        self.parameters: dict[str, ParameterSpec] = dict(parameters)
+        for key, syms in statement.free.items():
+            self.parameters.setdefault(key, tuple(syms))
         self.equal_groups = equal_groups
-        c = coefficients
-        gamma, L, sigma, n = s.gamma, s.L, s.sigma, s.n
-        terms = {
-            "init": c.init * s.F0 / (gamma * s.T),
-            "noise": c.noise * gamma * L * sigma**2 / n,
-        }
-        for level in self.levels:
-            P = level.period
-            terms[level.term] = (
-                c.divergence * gamma**2 * L**2 * (P - 1)
-                * ((level.finer_count - level.count) * sigma**2 / n
-                   + c.heterogeneity * (level.eps_sq * (2 * P - 1)))
-            )
-        if term_order is not None:
-            terms = {name: terms[name] for name in term_order}
+        terms = dict(statement.terms)
+        if term_order is not None:  # the order the setting prints its terms in; a theorem's other terms follow
+            terms = {**{name: terms[name] for name in term_order if name in terms}, **terms}
         self.terms: dict[str, sp.Expr] = terms
-        period_sum = sum((lev.period * (lev.period - 1) for lev in self.levels), sp.Integer(0))
-        self.conditions: tuple[Condition, ...] = (
-            Condition("gamma*L <= 1", gamma * L, sp.Integer(1)),
-            Condition(
-                f"{c.condition}*gamma^2*L^2*({_period_sum_label(self.levels)}) <= 1",
-                c.condition * gamma**2 * L**2 * period_sum,
-                sp.Integer(1),
-            ),
-        )
+        self.parts: dict[str, dict[str, sp.Expr]] = {k: dict(v) for k, v in statement.parts.items()}
+        self.free: dict[str, tuple[sp.Symbol, ...]] = {k: tuple(v) for k, v in statement.free.items()}
+        self.conditions: tuple[Condition, ...] = tuple(statement.conditions)
         self._vectorized: VectorizedBound | None = None
+
+    @property
+    def coefficients(self) -> Coefficients | None:
+        """The theorem's named constants (:class:`~bounds.coefficients.Coefficients`), if it has them."""
+        return self.theorem.coefficients
+
+    def under(self, theorem: Theorem) -> "Bound":
+        """The same hierarchy and keywords under another theorem (e.g. Theorem S for a Theorem 2 bound).
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> from bounds.theorems import THEOREM_S
+            >>> local_sgd().under(THEOREM_S).title
+            'Theorem S (local SGD, M = 1)'
+        """
+        base = {k: v for k, v in self.parameters.items() if k not in self.free}
+        return Bound(theorem=theorem, setting=self.setting, levels=self.levels, parameters=base,
+                     equal_groups=self.equal_groups, term_order=tuple(self.terms), note=self.note)
+
+    def optimise(self, *, require_conditions: bool = True, **values: Any) -> FreeOptimum:
+        """Choose the free parameters (:attr:`free`) to minimise the bound at ``values``
+        (:func:`bounds.free_parameters.optimise`): any admissible choice gives a valid bound.
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> from bounds.theorems import THEOREM_S
+            >>> opt = local_sgd().under(THEOREM_S).optimise(gamma=0.01, L=1, sigma=1, n=8, T=1000, F0=1, P=5, eps=1)
+            >>> sorted(opt.values), bool(opt.value < local_sgd().evaluate(gamma=0.01, L=1, sigma=1, n=8, T=1000,
+            ...                                                             F0=1, P=5, eps=1))
+            (['alpha', 'beta'], True)
+        """
+        return optimise(self, values, require_conditions=require_conditions)
+
+    def optimised_values(self, **values: Any) -> dict[str, Any]:
+        """``values`` with the free parameters :meth:`optimise` chooses, ready for
+        :meth:`evaluate`, :meth:`evaluate_terms` and :meth:`part_values`."""
+        return dict(values, **self.optimise(**values).values)
 
     # ----------------------------------------------------------------- symbolic views
     @property
@@ -281,7 +243,8 @@ class Bound:
             strict: raise when a step-size condition fails (the default); with ``False``
                 the formula is evaluated anyway (it is then not a valid bound).
             **values: one number per keyword in :attr:`parameters` (a sequence for a
-                per-level keyword such as ``eps`` of :func:`bounds.multi_level`).
+                per-level keyword such as ``eps`` of :func:`bounds.multi_level`). Without
+                the free parameters (:attr:`free`) they are chosen by :meth:`optimise`.
 
         Raises:
             ValueError: naming the parameter that is missing, unknown, not a finite real
@@ -295,6 +258,8 @@ class Bound:
             ...                  N=4, I=5, G=50, eps_g=0.5, eps_l=1), 6)
             0.368431
         """
+        if self.free and not set(self.free) & set(values):
+            return self.optimise(**values).value  # the free parameters chosen first
         arrays = self.values_to_arrays(values)
         for sym, arr in arrays.items():
             if arr.ndim != 0:
@@ -326,12 +291,39 @@ class Bound:
             >>> local_sgd().evaluate_terms(gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1)
             {'init': 0.4, 'noise': 0.0, 'divergence': 1.0}
         """
+        return self._values_of(self.terms, values)
+
+    @property
+    def part_exprs(self) -> dict[str, sp.Expr]:
+        """Every term, or its parts where it has them (named ``<term>_<part>``), in order; they
+        sum to :attr:`expr`. This is the grain at which mutants edit and witnesses measure."""
+        out: dict[str, sp.Expr] = {}
+        for name, term in self.terms.items():
+            if name in self.parts:
+                out.update({f"{name}_{part}": expr for part, expr in self.parts[name].items()})
+            else:
+                out[name] = term
+        return out
+
+    def part_values(self, **values: Any) -> dict[str, float]:
+        """The value of each of :attr:`part_exprs` at scalar ``values`` (checked as in
+        :meth:`evaluate`, conditions not enforced; the free parameters must be given).
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> local_sgd().part_values(gamma=0.5, L=1, sigma=1, n=4, T=10, F0=1, P=2, eps=1)
+            {'init': 0.4, 'noise': 0.125, 'divergence_noise': 0.375, 'divergence_heterogeneity': 1.0}
+        """
+        return self._values_of(self.part_exprs, values)
+
+    def _values_of(self, exprs: Mapping[str, sp.Expr], values: Mapping[str, Any]) -> dict[str, float]:
+        """Named expressions of this bound at checked scalar ``values``."""
         arrays = self.values_to_arrays(values)
         check_domain(self, arrays)
-        fn = compiled(self.symbols, sp.Tuple(*self.terms.values()))
+        fn = compiled(self.symbols, sp.Tuple(*exprs.values()))
         with np.errstate(over="ignore", invalid="ignore"):
-            parts = fn(*(np.float64(arrays[sym]) for sym in self.symbols))
-        return {name: float(part) for name, part in zip(self.terms, parts)}
+            numbers = fn(*(np.float64(arrays[sym]) for sym in self.symbols))
+        return {name: float(number) for name, number in zip(exprs, numbers)}
 
     def lambdify(self, *, validate: bool = True, outside_condition: OutsideCondition = "evaluate") -> "VectorizedBound":
         """A fast numpy function of this bound, vectorised over arrays of parameters.
@@ -395,14 +387,6 @@ def _domain_holds(bound: Bound, block: Mapping[sp.Symbol, Any]) -> bool:
         return False
     return True
 
-
-def _period_sum_label(levels: tuple[Level, ...]) -> str:
-    parts = []
-    for level in levels:
-        p = level.period
-        parts.append(f"{p}*({p}-1)" if isinstance(p, sp.Symbol) else f"{p}*{p - 1}" if p.is_number
-                     else f"({p})*({p} - 1)")
-    return " + ".join(parts)
 
 
 class VectorizedBound:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from bounds.bound import Bound
 from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
-from bounds.sharp import sharp
+from bounds.theorems import THEOREM_S
 from bounds.optimal import optimal_lr
 from bounds.random_grouping import random_grouping
 from bounds.corollaries import sandwich
@@ -242,7 +242,7 @@ def _print_json(payload: dict[str, Any]) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     bound, values = _bound_and_values(args, args.kind)
     if args.theorem == "sharp":
-        bound = sharp(bound)
+        bound = bound.under(THEOREM_S)
         if not args.latex:
             values = bound.optimised_values(**values)
     if args.latex:

@@ -129,14 +129,8 @@ def _local(bound: Bound, level_index: int, eps_sq: sp.Expr, end: str) -> Bound:
     level = Level(period=period, finer_count=s.n, count=sp.Integer(1), eps_sq=eps_sq,
                   term="divergence", period_label=bound.levels[level_index].period_label,
                   count_label="1")
-    return Bound(
-        title=f"local SGD with P = {period} ({end} end of the sandwich)",
-        source="docs/theory.md §4.3 Local SGD (Theorem 2, M = 1)",
-        levels=(level,),
-        parameters=bound.parameters,
-        coefficients=bound.coefficients,
-        equal_groups=bound.equal_groups,
-    )
+    return Bound(theorem=bound.theorem, setting=f"local SGD with P = {period}, {end} end of the sandwich",
+                 levels=(level,), parameters=bound.parameters, equal_groups=bound.equal_groups, note=bound.note)
 
 
 def _bracket(bound: Bound, a: sp.Expr, b: sp.Expr, noise_count: sp.Expr, eps_sq: sp.Expr) -> sp.Expr:
@@ -186,6 +180,9 @@ def sandwich(bound: Bound | None = None, *, grouping: Literal["random", "any"] =
     if grouping not in ("random", "any"):
         raise ValueError(f"grouping must be 'random' or 'any', got {grouping!r}")
     base = two_level() if bound is None else bound
+    if base.coefficients is None:
+        raise ValueError(f"the sandwich is proved for Theorem 2's form (named Coefficients); {base.theorem.title} "
+                         "has none")
     if base.equal_groups:
         raise ValueError("pass the bound with per-level divergences; sandwich() applies random grouping itself")
     M = len(base.levels)

@@ -48,6 +48,7 @@ from numpy.typing import ArrayLike
 from bounds.coefficients import THEORY, Coefficients
 from bounds.divergence import validate_levels
 from bounds.instance import step_size_condition
+from bounds.theorems.theorem2 import theorem2
 
 __all__ = ["ParticipationShares", "participation_shares", "normalised_weights", "FederatedInstance",
            "federated_terms", "federated_bound", "federated_condition", "largest_step_size", "exact_divergence_part",
@@ -259,7 +260,7 @@ def federated_bound(x: FederatedInstance, coefficients: Coefficients = THEORY) -
 def federated_condition(x: FederatedInstance, coefficients: Coefficients = THEORY) -> bool:
     """Theorem P's step-size condition (Theorem 2's): ``gamma L <= 1`` and
     ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1``, decided exactly."""
-    return step_size_condition(x.gamma, x.L, x.periods, coefficients)
+    return step_size_condition(x.gamma, x.L, x.periods, theorem2(coefficients))
 
 
 def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficients = THEORY) -> float:
@@ -273,7 +274,7 @@ def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficien
     """
     total = sum(P * (P - 1) for P in periods)
     gamma = 1.0 / L if total == 0 else min(1.0 / L, 1.0 / (L * math.sqrt(float(coefficients.condition) * total)))
-    while not step_size_condition(gamma, L, tuple(periods), coefficients):
+    while not step_size_condition(gamma, L, tuple(periods), theorem2(coefficients)):
         gamma = float(np.nextafter(gamma, 0.0))
     return gamma
 

@@ -1,32 +1,37 @@
-"""Theorem 2 at numbers: an :class:`Instance` (the values one run is evaluated at), the
-theorem's named terms there, and its step-size conditions decided exactly.
+"""A theorem at numbers: an :class:`Instance` (the values one run is evaluated at), the
+theorem's named parts there, and its conditions decided exactly.
 
-This is the common currency of the witnesses (:mod:`empirical.witnesses`), the mutation tests
-(:mod:`bounds.mutants`, :mod:`figures.power`) and Theorem S (:func:`bounds.sharp.sharp_terms`):
+This is the common currency of the witnesses (:mod:`empirical.witnesses`) and the mutation
+tests (:mod:`bounds.mutants`, :mod:`figures.power`). Every number here is read off the
+theorem's one sympy statement (:mod:`bounds.theorems`) applied to the instance's hierarchy
+(:func:`instance_bound`): the float parts by :meth:`bounds.Bound.part_values`, the conditions
+by :func:`bounds.exact.exact_conditions`. For Theorem 2 (docs/theory.md §4.2) the parts are
 
     init = c_init F0 / (gamma T),   noise = c_noise gamma L sigma^2 / n,
-    level l:  c_div gamma^2 L^2 (P_l - 1) [ share_l + c_het (2 P_l - 1) eps_l^2 ],
-    share_l = (K_{l-1} - K_l) sigma^2 / n,
-    condition: gamma L <= 1 and c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1
-
-(docs/theory.md §4.2 Theorem 2); the sum of the terms equals :func:`bounds.multi_level` (a test
-checks it).
+    level_l_noise = c_div gamma^2 L^2 (P_l - 1) (K_{l-1} - K_l) sigma^2 / n,
+    level_l_heterogeneity = c_div gamma^2 L^2 (P_l - 1) c_het (2 P_l - 1) eps_l^2.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
-from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from bounds.coefficients import THEORY, Coefficients
+from bounds import symbols as s
+from bounds.bound import Bound
+from bounds.exact import exact_conditions
+from bounds.multi_level import multi_level
+from bounds.statement import Theorem
+from bounds.theorems.theorem2 import THEOREM_2
 
-__all__ = ["Instance", "theorem_terms", "theorem_condition", "step_size_condition"]
+__all__ = ["Instance", "instance_bound", "theorem_terms", "theorem_condition", "step_size_condition"]
 
 
 @dataclass(frozen=True)
 class Instance:
-    """The numbers Theorem 2 is evaluated at, for one run.
+    """The numbers a theorem is evaluated at, for one run.
 
     Attributes:
         gamma, L, sigma, F0: step size and the constants (A1, A2, ``f(x0) - f*``).
@@ -70,69 +75,62 @@ class Instance:
         """Keyword values for ``bounds.multi_level(periods, counts[1:-1]).evaluate(**values)``."""
         return dict(gamma=self.gamma, L=self.L, sigma=self.sigma, n=self.n, T=self.T, F0=self.F0, eps=list(self.eps))
 
-
-@dataclass(frozen=True)
-class _Pieces:
-    """Theorem 2's pieces at an instance, each a float; a mutant edits them."""
-
-    init: float
-    noise: float
-    factor: list[float]        # c_div gamma^2 L^2 (P_l - 1), per level
-    share: list[float]         # (K_{l-1} - K_l) sigma^2 / n, per level
-    heterogeneity: list[float]  # c_het (2 P_l - 1) eps_l^2, per level
-    c_het: float
-
-    def total(self) -> float:
-        return self.init + self.noise + sum(f * (s + h) for f, s, h in zip(self.factor, self.share, self.heterogeneity))
+    def hierarchy_values(self) -> dict[str, object]:
+        """:meth:`values` plus the periods ``P_l`` and counts ``K_l`` by name, for
+        :func:`instance_bound` (whose hierarchy is symbolic)."""
+        out = self.values()
+        out.update({f"P_{l}": P for l, P in enumerate(self.periods, start=1)})
+        out.update({f"K_{l}": K for l, K in enumerate(self.counts[1:-1], start=1)})
+        return out
 
 
-def _pieces(x: Instance, c: Coefficients) -> _Pieces:
-    g, L, n = x.gamma, x.L, x.n
-    K = x.counts
-    return _Pieces(
-        init=float(c.init) * x.F0 / (g * x.T),
-        noise=float(c.noise) * g * L * x.sigma ** 2 / n,
-        factor=[float(c.divergence) * g * g * L * L * (P - 1) for P in x.periods],
-        share=[(K[l] - K[l + 1]) * x.sigma ** 2 / n for l in range(x.M)],
-        heterogeneity=[float(c.heterogeneity) * (2 * P - 1) * e * e for P, e in zip(x.periods, x.eps)],
-        c_het=float(c.heterogeneity),
-    )
+@lru_cache(maxsize=None)
+def instance_bound(theorem: Theorem, levels: int) -> Bound:
+    """``theorem`` on a symbolic hierarchy of ``levels`` levels (``P_l``, ``K_l`` as keywords):
+    one compiled statement per theorem and depth serves every instance."""
+    return multi_level(*s.symbolic_hierarchy(levels), theorem=theorem)
 
 
-def theorem_condition(x: Instance, loosen: int = 1, coefficients: Coefficients = THEORY) -> bool:
-    """Theorem 2's step-size conditions at ``x`` (right-hand sides times ``loosen``), exactly."""
-    return _condition(x, coefficients, loosen)
-
-
-def _condition(x: Instance, c: Coefficients, loosen: int = 1) -> bool:
-    """Theorem 2's conditions, decided exactly (each float at its exact rational value)."""
-    return step_size_condition(x.gamma, x.L, x.periods, c, loosen)
-
-
-def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], coefficients: Coefficients = THEORY,
-                        loosen: int = 1) -> bool:
-    """``gamma L <= loosen`` and ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= loosen``, decided
-    exactly (each float at its exact rational value): the step-size condition of
-    docs/theory.md §4.2 Theorem 2, shared by its extensions (§10)."""
-    c = coefficients
-    g, L = Fraction(gamma), Fraction(L)
-    period_sum = sum(P * (P - 1) for P in periods)
-    cond = Fraction(c.condition.p, c.condition.q) if c.condition.is_Rational else Fraction(float(c.condition))
-    return g * L <= loosen and cond * g * g * L * L * period_sum <= loosen
-
-
-def theorem_terms(x: Instance, coefficients: Coefficients = THEORY) -> dict[str, float]:
-    """Theorem 2's terms at ``x`` by name: ``init``, ``noise``, then per level
-    ``level_l_noise`` (its noise share) and ``level_l_heterogeneity``; they sum to the bound.
+def theorem_terms(x: Instance, theorem: Theorem = THEOREM_2) -> dict[str, float]:
+    """``theorem``'s parts at ``x`` by name (:attr:`bounds.Bound.part_exprs`): ``init``,
+    ``noise``, then per level ``level_l_noise`` and ``level_l_heterogeneity``; they sum to the
+    bound. Free parameters (Theorem S's ``alpha``, ``beta``) are chosen per instance
+    (:meth:`bounds.Bound.optimise`); the formula is evaluated even where a condition that does
+    not involve them fails (mutants with a looser condition ask), and where no choice meets
+    those that do, every part is ``inf``.
 
     Example:
         >>> x = Instance(gamma=0.1, L=1.0, sigma=1.0, F0=1.0, n=2, T=10, periods=(2,), counts=(2, 1), eps=(1.0,))
         >>> {k: round(v, 6) for k, v in theorem_terms(x).items()}
         {'init': 2.0, 'noise': 0.05, 'level_1_noise': 0.01, 'level_1_heterogeneity': 0.04}
     """
-    p = _pieces(x, coefficients)
-    out = {"init": p.init, "noise": p.noise}
-    for l in range(x.M):
-        out[f"level_{l + 1}_noise"] = p.factor[l] * p.share[l]
-        out[f"level_{l + 1}_heterogeneity"] = p.factor[l] * p.heterogeneity[l]
-    return out
+    bound = instance_bound(theorem, x.M)
+    values = x.hierarchy_values()
+    if bound.free:
+        try:
+            values.update(bound.optimise(require_conditions=False, **values).values)
+        except ValueError:
+            return {name: math.inf for name in bound.part_exprs}
+    return bound.part_values(**values)
+
+
+def theorem_condition(x: Instance, loosen: int = 1, theorem: Theorem = THEOREM_2) -> bool:
+    """Whether ``theorem``'s conditions hold at ``x`` (right-hand sides times ``loosen``),
+    decided exactly (:func:`bounds.exact.exact_conditions`; free parameters in their limit:
+    whether *some* choice meets them)."""
+    return all(check.holds for check in exact_conditions(instance_bound(theorem, x.M), x.hierarchy_values(), loosen))
+
+
+def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], theorem: Theorem = THEOREM_2,
+                        loosen: int = 1) -> bool:
+    """``theorem``'s conditions at step size ``gamma``, smoothness ``L`` and ``periods`` alone
+    (right-hand sides times ``loosen``), decided exactly: for Theorem 2, ``gamma L <= 1`` and
+    ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1`` (docs/theory.md §4.2), the condition of its
+    extensions (§10) too.
+
+    Example:
+        >>> step_size_condition(0.25, 1.0, (2,)), step_size_condition(0.36, 1.0, (2,))
+        (True, False)
+    """
+    values = {"gamma": gamma, "L": L, **{f"P_{l}": P for l, P in enumerate(periods, start=1)}}
+    return all(check.holds for check in exact_conditions(instance_bound(theorem, len(periods)), values, loosen))

@@ -10,13 +10,14 @@ import sympy as sp
 
 from bounds import symbols as s
 from bounds.bound import Bound, Level
-from bounds.coefficients import THEORY, Coefficients
 from bounds.multi_level import BASE_PARAMETERS
+from bounds.statement import Theorem
+from bounds.theorems.theorem2 import THEOREM_2
 
 __all__ = ["local_sgd"]
 
 
-def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
+def local_sgd(*, theorem: Theorem = THEOREM_2) -> Bound:
     r"""Local SGD with period ``P`` (all ``n`` workers average every ``P`` steps).
 
     Under A1-A3 with ``eps`` the total divergence of the workers around the global
@@ -36,7 +37,8 @@ def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
         Convergence Analysis of Hierarchical SGD. AAAI 2022. https://arxiv.org/abs/2010.12998
 
     Args:
-        coefficients: the numbers in front of each term (by default those of docs/theory.md §0 Provenance).
+        theorem: the theorem applied (default Theorem 2 with the constants of docs/theory.md §0
+            Provenance).
 
     Returns:
         A :class:`~bounds.Bound` with terms ``init``, ``noise``, ``divergence`` and keywords
@@ -51,10 +53,5 @@ def local_sgd(*, coefficients: Coefficients = THEORY) -> Bound:
     """
     level = Level(period=s.P, finer_count=s.n, count=sp.Integer(1), eps_sq=s.eps**2,
                   term="divergence", period_label="P", count_label="1")
-    return Bound(
-        title="local SGD (Theorem 2, M = 1)",
-        source="docs/theory.md §4.3 Local SGD; structure from Wang et al. 2022, arXiv:2010.12998",
-        levels=(level,),
-        parameters={**BASE_PARAMETERS, "P": s.P, "eps": s.eps},
-        coefficients=coefficients,
-    )
+    return Bound(theorem=theorem, setting="local SGD, M = 1", levels=(level,),
+                 parameters={**BASE_PARAMETERS, "P": s.P, "eps": s.eps})

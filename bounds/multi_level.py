@@ -13,7 +13,8 @@ import sympy as sp
 
 from bounds import symbols as s
 from bounds.bound import Bound, Level
-from bounds.coefficients import THEORY, Coefficients
+from bounds.statement import Theorem
+from bounds.theorems.theorem2 import THEOREM_2
 from bounds.validation import check_structure_numbers
 
 __all__ = ["multi_level", "BASE_PARAMETERS"]
@@ -27,7 +28,7 @@ Entry = Union[int, sp.Expr]
 
 
 def multi_level(
-    periods: Sequence[Entry], groups: Sequence[Entry], *, coefficients: Coefficients = THEORY
+    periods: Sequence[Entry], groups: Sequence[Entry], *, theorem: Theorem = THEOREM_2
 ) -> Bound:
     r"""Theorem 2 (M-level H-SGD): the bound on the average squared gradient norm.
 
@@ -113,10 +114,4 @@ def multi_level(
             if parameters.setdefault(sym.name, sym) != sym:
                 raise ValueError(f"two different symbols are named {sym.name!r} in periods and groups")
     parameters["eps"] = eps
-    return Bound(
-        title=f"Theorem 2 ({M}-level H-SGD)",
-        source="docs/theory.md §4.2 Theorem 2; structure from Wang et al. 2022, arXiv:2010.12998",
-        levels=levels,
-        parameters=parameters,
-        coefficients=coefficients,
-    )
+    return Bound(theorem=theorem, setting=f"{M}-level H-SGD", levels=levels, parameters=parameters)

@@ -70,12 +70,6 @@ def random_grouping(bound: Bound) -> Bound:
         if not syms <= level_eps:
             parameters[key] = spec
     parameters["eps"] = s.eps
-    return type(bound)(  # the same kind of bound (Theorem 2 or Theorem S) with the shares
-        title=f"{bound.title} with random grouping (Lemma 2)",
-        source=f"{bound.source}; Lemma 2 (random grouping)",
-        levels=levels,
-        parameters=parameters,
-        coefficients=bound.coefficients,
-        equal_groups=True,
-        term_order=tuple(bound.terms),
-    )
+    return Bound(theorem=bound.theorem, setting=f"{bound.setting}, random grouping", levels=levels,
+                 parameters=parameters, equal_groups=True, term_order=tuple(bound.terms),
+                 note="; ".join(filter(None, (bound.note, "Lemma 2 (random grouping)"))))

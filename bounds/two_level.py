@@ -10,13 +10,14 @@ import sympy as sp
 
 from bounds import symbols as s
 from bounds.bound import Bound, Level
-from bounds.coefficients import THEORY, Coefficients
 from bounds.multi_level import BASE_PARAMETERS
+from bounds.statement import Theorem
+from bounds.theorems.theorem2 import THEOREM_2
 
 __all__ = ["two_level"]
 
 
-def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
+def two_level(*, theorem: Theorem = THEOREM_2) -> Bound:
     r"""Theorem 1 (two-level H-SGD): the bound with its upward and downward parts.
 
     Setting: ``n`` workers in ``N`` groups (sizes may differ); every ``I`` steps each group
@@ -42,7 +43,8 @@ def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
         Convergence Analysis of Hierarchical SGD. AAAI 2022. https://arxiv.org/abs/2010.12998
 
     Args:
-        coefficients: the numbers in front of each term (by default those of docs/theory.md §0 Provenance).
+        theorem: the theorem applied (default Theorem 2 with the constants of docs/theory.md §0
+            Provenance, whose two-level case is docs/theory.md §4.1 Theorem 1).
 
     Returns:
         A :class:`~bounds.Bound` with terms ``init``, ``noise``, ``upward``, ``downward`` and
@@ -63,11 +65,6 @@ def two_level(*, coefficients: Coefficients = THEORY) -> Bound:
         Level(period=s.G, finer_count=s.N, count=sp.Integer(1),
               eps_sq=s.eps_g**2, term="upward", period_label="G", count_label="1"),
     )
-    return Bound(
-        title="Theorem 1 (two-level H-SGD)",
-        source="docs/theory.md §4.1 Theorem 1; structure from Wang et al. 2022, arXiv:2010.12998",
-        levels=levels,
-        parameters={**BASE_PARAMETERS, "N": s.N, "I": s.I, "G": s.G, "eps_g": s.eps_g, "eps_l": s.eps_l},
-        coefficients=coefficients,
-        term_order=("init", "noise", "upward", "downward"),
-    )
+    return Bound(theorem=theorem, setting="two-level H-SGD", levels=levels,
+                 parameters={**BASE_PARAMETERS, "N": s.N, "I": s.I, "G": s.G, "eps_g": s.eps_g, "eps_l": s.eps_l},
+                 term_order=("init", "noise", "upward", "downward"))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bounds.multi_level import multi_level
-from bounds.sharp import kappa_of, recursion_bound, sharp
+from bounds.theorems.sharp import THEOREM_S, kappa_of, recursion_bound
 from empirical.witness_problems import KinkProblem
 from empirical.witnesses import _hierarchy, kink_orbits
 
@@ -45,12 +45,12 @@ def orbit_ratios(level: int, P: int, frac: float, cmul: float, *, e: float = 1.0
     problem = KinkProblem(b=[e, -e, e, -e] if level == 1 else [e, e, -e, -e], c=c, L=L, a=1e6 * (e + abs(c) + 1) / L)
     k = problem.constants(hierarchy.levels)
     eps = [x.value for x in k.eps_levels]
-    bound = sharp(multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1])))
+    bound = multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]), theorem=THEOREM_S)
     values = dict(gamma=gamma, L=L, sigma=0.0, n=4, T=1, F0=0.0, eps=eps)
     opt = bound.optimise(**values)
     recursion = recursion_bound(gamma=gamma, L=L, sigma=0.0, n=4, T=hierarchy.periods[-1], F0=0.0,
                                 periods=list(hierarchy.periods), counts=list(hierarchy.group_counts), eps=eps,
-                                alpha=opt.alpha, beta=opt.beta)
+                                alpha=opt.values["alpha"], beta=opt.values["beta"])
     out = []
     for orbit in kink_orbits(problem, hierarchy, gamma):
         out.append({"level": level, "P": P, "frac": frac, "cmul": cmul, "gamma": gamma, "x0": orbit["x0"],

@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 import bounds
+from bounds.theorems import THEOREM_S
 from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
@@ -117,9 +118,7 @@ class CheckResult:
 
 def _sharpened(bound: bounds.Bound, values: dict[str, Any]) -> tuple[bounds.Bound, dict[str, Any]]:
     """Theorem S for ``bound`` and ``values`` with its Young parameters optimised (docs/theory.md §9.1)."""
-    from bounds.sharp import sharp
-
-    s = sharp(bound)
+    s = bound.under(THEOREM_S)
     return s, s.optimised_values(**values)
 
 

@@ -24,7 +24,7 @@ estimated are not evidence. A run that diverges measures an infinite average: it
 against every statement whose condition admits it (counted under ``dropped["diverged"]``, and
 kept).
 
-``--theorem sharp`` does the same for Theorem S (:mod:`bounds.sharp`, derived for this
+``--theorem sharp`` does the same for Theorem S (:mod:`bounds.theorems.sharp`, derived for this
 project), whose mutants scale each of its terms (its constants are not
 :class:`~bounds.coefficients.Coefficients`).
 """
@@ -42,7 +42,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from bounds.instance import Instance, theorem_condition, theorem_terms
-from bounds.mutants import Mutant, TermMutant, mutants, term_mutants, theorem
+from bounds.mutants import Mutant, identity, mutants, term_mutants, theorem
+from bounds.theorems import THEOREM_S
 from empirical.statistics import confidence_interval
 from figures.verdicts import ATOL, RTOL, bound_holds
 
@@ -198,9 +199,7 @@ _SHARP_TERMS: dict[Instance, dict[str, float]] = {}
 
 def _sharp_terms_of(x: Instance) -> dict[str, float]:
     """Theorem S's terms at ``x`` (a top-level function, so that a worker process can compute them)."""
-    from bounds.sharp import sharp_terms
-
-    return sharp_terms(x)
+    return theorem_terms(x, THEOREM_S)
 
 
 def _sharp_terms(x: Instance) -> dict[str, float]:
@@ -225,19 +224,17 @@ def prepare_sharp_terms(evidence: Sequence[Evidence], executor: Executor | None)
 
 
 def _sharp_condition(x: Instance, loosen: int = 1) -> bool:
-    from bounds.sharp import sharp_condition
-
-    return sharp_condition(x, loosen)
+    return theorem_condition(x, loosen, THEOREM_S)
 
 
 def _theorem_of(name: str) -> tuple[Callable[[Instance], dict[str, float]], Callable[[Instance], bool],
-                                    list[Mutant | TermMutant]]:
+                                    list[Mutant]]:
     if name == "theory":
         return theorem_terms, theorem_condition, [theorem(), *mutants(max_levels=2)]
     if name == "sharp":
-        identity = TermMutant("theorem", "Theorem S (docs/theory.md, derived for this project)", _sharp_terms,
-                              _sharp_condition)
-        return _sharp_terms, _sharp_condition, [identity, *term_mutants(_sharp_terms, _sharp_condition, 2)]
+        real = identity("theorem", "Theorem S (docs/theory.md, derived for this project)", _sharp_terms,
+                        _sharp_condition)
+        return _sharp_terms, _sharp_condition, [real, *term_mutants(_sharp_terms, _sharp_condition, 2)]
     raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {name!r}")
 
 

@@ -117,7 +117,7 @@ def test_optimal_lr_with_every_period_one():
 
 
 def test_largest_step_size_names_bad_keywords():
-    with pytest.raises(ValueError, match="unknown parameter 'P' for Theorem 1"):
+    with pytest.raises(ValueError, match="unknown parameter 'P' for Theorem 2 \\(two-level"):
         largest_step_size(bounds.two_level(), L=1, I=5, G=50, P=3)
     with pytest.raises(ValueError, match="eps must be a sequence of 2 values"):
         largest_step_size(bounds.multi_level([5, 50], [4]), L=1, eps=1)

@@ -146,7 +146,7 @@ def test_latex_names_every_symbol_the_theorem_uses():
 
 def test_other_coefficients_change_every_term_and_the_condition():
     c = bounds.Coefficients(init=3, noise=5, divergence=7, heterogeneity=sp.Rational(1, 2), condition=8)
-    b = bounds.local_sgd(coefficients=c)
+    b = bounds.local_sgd(theorem=bounds.theorem2(c))
     expected = (3 * lit.F0 / (lit.gamma * lit.T) + 5 * lit.gamma * lit.L * lit.sigma**2 / lit.n
                 + 7 * lit.gamma**2 * lit.L**2 * (lit.P - 1) * ((lit.n - 1) * lit.sigma**2 / lit.n
                                                                 + sp.Rational(1, 2) * (2 * lit.P - 1) * lit.eps**2))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import bounds
 from bounds.bound import VectorizedBound
 from bounds.compiled import fused
-from bounds.sharp import sharp
+from bounds.theorems import THEOREM_S
 from bounds.validation import BlockDomainCheck, check_domain
 
 P1, P2, P3 = sp.symbols("P1 P2 P3", positive=True, integer=True)
@@ -22,7 +22,7 @@ FAMILIES = {
     "multi_level_numeric": lambda: bounds.multi_level([2, 6, 24], [8, 2]),
     "local_sgd": bounds.local_sgd,
     "random_grouping": lambda: bounds.random_grouping(bounds.two_level()),
-    "theorem_s": lambda: sharp(bounds.two_level()),
+    "theorem_s": lambda: bounds.two_level().under(THEOREM_S),
 }
 
 

@@ -1,0 +1,72 @@
+"""The registry of theorems: every statement the toolkit checks, by name.
+
+Each theorem is one builder file here (docs/theory.md gives the statement and its derivation):
+
+* ``theorem2``: docs/theory.md §4.2 Theorem 2 (its cases: Theorem 1, local SGD), constants
+  derived for this project with the paper's structure (:mod:`bounds.theorems.theorem2`);
+* ``sharp``: docs/theory.md §9.1 Theorem S, derived for this project (:mod:`bounds.theorems.sharp`).
+
+:func:`theorem` resolves what a user types after ``--theorem``: a registered name, or a user's
+own theorem as ``path/to/file.py:attr`` or ``module:attr`` (an attribute holding a
+:class:`~bounds.statement.Theorem`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from bounds.statement import Theorem
+from bounds.theorems.sharp import THEOREM_S, theorem_s
+from bounds.theorems.theorem2 import THEOREM_2, theorem2
+
+__all__ = ["REGISTRY", "theorem", "theorem2", "theorem_s", "THEOREM_2", "THEOREM_S"]
+
+REGISTRY: dict[str, Theorem] = {t.name: t for t in (THEOREM_2, THEOREM_S)}
+"""Registered theorems by name."""
+
+
+def theorem(spec: str | Theorem) -> Theorem:
+    """The theorem ``spec`` names: a registered name (:data:`REGISTRY`), ``path/to/file.py:attr``
+    or ``module:attr``; a :class:`~bounds.statement.Theorem` is returned as it is.
+
+    Raises:
+        ValueError: naming what was not found and what would be accepted.
+
+    Example:
+        >>> theorem("sharp").title
+        'Theorem S'
+        >>> theorem("nonsense")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown theorem 'nonsense': give one of theorem2, sharp, or path/to/file.py:attr or module:attr
+    """
+    if isinstance(spec, Theorem):
+        return spec
+    if not isinstance(spec, str):
+        raise ValueError(f"theorem must be a name or a Theorem, got {spec!r}")
+    if spec in REGISTRY:
+        return REGISTRY[spec]
+    if ":" not in spec:
+        raise ValueError(f"unknown theorem {spec!r}: give one of {', '.join(REGISTRY)}, or path/to/file.py:attr "
+                         "or module:attr")
+    where, _, attr = spec.rpartition(":")
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise ValueError(f"theorem file {where!r} does not exist")
+        module_spec = importlib.util.spec_from_file_location(f"hsgd_user_theorem_{path.stem}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise ValueError(f"cannot load {where!r} as Python")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as err:
+            raise ValueError(f"cannot import the theorem module {where!r}: {err}") from None
+    found = getattr(module, attr, None)
+    if not isinstance(found, Theorem):
+        raise ValueError(f"{spec!r} must name a bounds.statement.Theorem, got {type(found).__name__}")
+    return found
