@@ -14,16 +14,19 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+import numpy as np
+
 from bounds.bound import Bound
 from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
-from bounds.theorems import THEOREM_S
+from bounds.theorems import theorem
 from bounds.optimal import optimal_lr
 from bounds.random_grouping import random_grouping
 from bounds.corollaries import sandwich
 from bounds import symbols
 from bounds.symbols import symbolic_hierarchy
 from bounds.two_level import two_level
+from figures.options import add_theorem_option
 
 __all__ = ["register", "register_bench", "integer_option", "real_option", "list_option"]
 
@@ -241,10 +244,9 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     bound, values = _bound_and_values(args, args.kind)
-    if args.theorem == "sharp":
-        bound = bound.under(THEOREM_S)
-        if not args.latex:
-            values = bound.optimised_values(**values)
+    bound = bound.under(theorem(args.theorem))
+    if bound.free and not args.latex:
+        values = bound.optimised_values(**values)
     if args.latex:
         print(bound.latex())
         return 0
@@ -261,14 +263,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         })
         return 0
     print(f"{bound.title}  [{bound.source}; constants derived for this project]")
-    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items() if k not in ("alpha", "beta")))
+    print("parameters: " + " ".join(f"{k}={_show(v)}" for k, v in values.items() if k not in bound.free))
     if args.kind == "multi-level":
         print(f"hierarchy: periods {_show(list(args.periods))} (P_1 .. P_M), groups {_show(list(args.groups))} "
               "(K_1 .. K_{M-1}), finest first")
-    if "alpha" in values:
-        print("Young parameters chosen to minimise the bound (it holds for every admissible choice): alpha = "
-              + ", ".join(f"{a:.4g}" for a in values["alpha"]) + "; beta = "
-              + ", ".join(f"{b:.4g}" for b in values["beta"]))
+    if bound.free:
+        print("free parameters chosen to minimise the bound (it holds for every admissible choice): "
+              + "; ".join(f"{key} = " + ", ".join(f"{v:.4g}" for v in np.atleast_1d(values[key])) for key in bound.free))
     width = max(len(k) for k in terms)
     print(f"{'bound':<{width + 2}} {value:.6g}")
     for name, term in terms.items():
@@ -325,9 +326,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         p = kinds.add_parser(kind, help=spec["help"])
         _add_kind_arguments(p, kind, with_gamma=True)
         p.add_argument("--latex", action="store_true", help="print the formula in LaTeX")
-        p.add_argument("--theorem", choices=("theory", "sharp"), default="theory",
-                       help="theory: Theorem 2 and its cases (default); sharp: Theorem S (docs/theory.md §9, "
-                            "derived for this project), with its Young parameters optimised")
+        add_theorem_option(p)
         p.set_defaults(handler=_evaluate)
     opt = kinds.add_parser("optimal-lr", help="the step size minimising a bound under its condition")
     opt_kinds = opt.add_subparsers(dest="kind", required=True, metavar="KIND")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 from bounds.coefficients import THEORY, Coefficients
 from bounds.instance import Instance, theorem_condition, theorem_terms
@@ -96,11 +96,10 @@ def _level(part: str) -> int | None:
     return int(part.split("_")[1]) if part.startswith("level_") else None
 
 
-def term_mutants(parts: Parts, condition_of: ConditionOf, max_levels: int = 2) -> list[Mutant]:
-    """Mutants of any theorem from its parts: each part x1/2, x1/10 and dropped, and the
-    conditions loosened 4 times."""
-    names = ["init", "noise"] + [f"level_{l}_{kind}" for l in range(1, max_levels + 1)
-                                 for kind in ("noise", "heterogeneity")]
+def term_mutants(parts: Parts, condition_of: ConditionOf, names: Sequence[str]) -> list[Mutant]:
+    """Mutants of any theorem from its parts: each part named in ``names`` (its
+    :attr:`bounds.Bound.part_exprs` on a hierarchy deep enough) x1/2, x1/10 and dropped, and the
+    conditions loosened 4 times. A part ``level_<l>_...`` applies from ``l`` levels on."""
     out = []
     for name in names:
         for factor, label in ((0.5, "/2"), (0.1, "/10"), (0.0, " dropped")):

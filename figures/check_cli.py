@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 
 from bounds.cli import integer_option, real_option
+from bounds.multi_level import multi_level
+from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from empirical.cli import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
                            make_hierarchy, make_problem)
 from figures.executor import workers_option
+from figures.options import add_theorem_option
 
 __all__ = ["register"]
 
@@ -107,11 +110,13 @@ def _run_check(args: argparse.Namespace) -> int:
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
     federated = args.participation is not None or args.partition is not None or args.weights is not None
+    theorem = resolve_theorem(args.theorem)  # an unknown theorem: one line, before any run
     if federated:  # docs/theory.md §10: Theorems W and P
         from figures.federated_check import participation_count, run_federated_check
 
-        if args.theorem != "theory":
-            raise ValueError("--theorem sharp has no weighted or partial-participation version: leave it out")
+        if theorem is not THEOREM_2:
+            raise ValueError(f"--theorem {args.theorem}: weights and participation are checked under Theorems W and P "
+                             "(docs/theory.md §10) only: leave --theorem out")
         if args.dask_scheduler is not None:
             raise ValueError("--dask-scheduler is not supported with --partition/--weights/--participation")
         S = None if args.participation is None else participation_count(args.participation, hierarchy)
@@ -121,7 +126,7 @@ def _run_check(args: argparse.Namespace) -> int:
                                      seeds=args.seeds, seed=args.seed, workers=args.workers, progress=say)
     else:
         result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                           theorem=args.theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say,
+                           theorem=theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say,
                            while_running=_prepare_drawing)
     payload = result.to_json()
     out = Path(args.out_dir)
@@ -152,8 +157,10 @@ def _run_check(args: argparse.Namespace) -> int:
               f"omega = {result.constants['omega']:.4g}, noise shares "
               + ", ".join(f"{s:.4g}" for s in result.constants["noise_shares"])
               + f", sampling error eps_S = {result.constants['eps_sample']:.4g} ({result.constants['labels']['eps_sample']})")
-    if args.theorem == "sharp":
-        print("bounds: Theorem S (docs/theory.md §9.1, derived for this project), Young parameters optimised per bound")
+    if theorem is not THEOREM_2:
+        free = multi_level([1], [], theorem=theorem).free
+        print(f"bounds: {theorem.title} ({theorem.source})"
+              + (f", {' and '.join(free)} optimised per bound" if free else ""))
     print(f"gamma = {result.params['gamma']:.6g}: {result.gamma_rule}")
     print(f"T = {result.params['T']}, seeds = {result.params['seeds']}")
     c = result.constants
@@ -207,9 +214,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=integer_option(), default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
-    p.add_argument("--theorem", choices=("theory", "sharp"), default="theory",
-                   help="theory: Theorem 2 and its local SGD case (default); sharp: Theorem S (docs/theory.md §9.1, "
-                        "derived for this project)")
+    add_theorem_option(p)
     p.add_argument("--workers", type=workers_option, default=None,
                    help="processes for the three runs (default: one per CPU; 1 runs them in this process); the "
                         "numbers are the same for any count")

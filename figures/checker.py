@@ -34,7 +34,9 @@ from typing import Any, Callable
 import numpy as np
 
 import bounds
-from bounds.theorems import THEOREM_S
+from bounds.exact import exact_conditions
+from bounds.statement import Theorem
+from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
@@ -116,10 +118,30 @@ class CheckResult:
         }
 
 
-def _sharpened(bound: bounds.Bound, values: dict[str, Any]) -> tuple[bounds.Bound, dict[str, Any]]:
-    """Theorem S for ``bound`` and ``values`` with its Young parameters optimised (docs/theory.md §9.1)."""
-    s = bound.under(THEOREM_S)
-    return s, s.optimised_values(**values)
+def _with_free_chosen(bound: bounds.Bound, values: dict[str, Any]) -> tuple[bounds.Bound, dict[str, Any]]:
+    """``bound`` and ``values`` with its free parameters (Theorem S's Young parameters) chosen
+    to minimise it (:meth:`bounds.Bound.optimise`); ``values`` as they are when it has none."""
+    return bound, (bound.optimised_values(**values) if bound.free else values)
+
+
+def _within_theorem(bound: bounds.Bound, gamma: float, values: dict[str, Any]) -> float:
+    """The largest float step size at most ``gamma`` at which ``bound``'s conditions hold exactly
+    (free parameters in their limit: some choice of them meets them), by bisection on floats;
+    ``gamma`` itself when they hold there."""
+    def inside(g: float) -> bool:
+        return all(c.holds for c in exact_conditions(bound, dict(values, gamma=g)))
+
+    if inside(gamma):
+        return gamma
+    low, high = 0.0, gamma
+    while True:
+        middle = low + (high - low) / 2
+        if middle in (low, high):
+            break
+        low, high = (middle, high) if inside(middle) else (low, middle)
+    if low == 0.0:
+        raise ValueError(f"no step size meets the conditions of {bound.title}")
+    return low
 
 
 def _check_picklable(problem: Any) -> None:
@@ -158,7 +180,7 @@ def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str
 
 
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: float | None = None,
-              steps: int | None = None, seeds: int = 8, seed: int = 0, theorem: str = "theory",
+              steps: int | None = None, seeds: int = 8, seed: int = 0, theorem: str | Theorem = "theorem2",
               workers: int | None = 1, scheduler: str | None = None,
               progress: Callable[[str], Any] | None = None,
               while_running: Callable[[], Any] | None = None) -> CheckResult:
@@ -168,16 +190,19 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         problem: default :func:`default_problem`.
         hierarchy: the H-SGD hierarchy; default two levels ``N = 4, I = 5, G = 50``, random
             grouping.
-        lr: step size; default the largest one H-SGD's condition allows exactly (docs/theory.md
-            §4.2 Theorem 2), which implies both local SGD conditions.
+        lr: step size; default the largest one H-SGD's condition allows exactly under Theorem 2
+            (docs/theory.md §4.2), which implies both local SGD conditions, lowered if needed until
+            the chosen theorem's own conditions hold too (so that theorems are compared on the
+            same runs where they can be).
         steps: ``T``, any positive integer (the theorem holds for every ``T >= 1``,
             docs/theory.md §5.5 Any horizon); default 3000.
         seeds, seed: runs and noise seed, shared by the three runs.
-        theorem: ``"theory"`` (Theorem 2 and its local SGD case, default) or ``"sharp"``
-            (Theorem S, docs/theory.md §9.1, derived for this project; its Young parameters
-            are optimised for each bound, and the orderings are decided exactly at those
-            parameters; the default step size stays Theorem 2's, so both theorems are compared
-            on the same runs).
+        theorem: the theorem the three bounds come from: a registered name (default
+            ``"theorem2"``: docs/theory.md §4.2 Theorem 2 and its local SGD case; ``"sharp"``:
+            §9.1 Theorem S, derived for this project), ``path/to/file.py:attr``, ``module:attr``
+            or a :class:`~bounds.statement.Theorem` (:func:`bounds.theorems.theorem`). Its free
+            parameters (Theorem S's Young parameters) are optimised for each bound, and the
+            orderings are decided exactly at those parameters.
         workers: where the three runs go (:func:`figures.executor.executor`): ``1`` (default)
             runs them here one after the other; ``k > 1`` (``None``: one per CPU) in a pool of
             ``k`` processes while this process evaluates the bounds, which needs a picklable
@@ -188,8 +213,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             after the bounds are evaluated (``hsgd check`` imports matplotlib there); with
             ``workers=1`` it is called after the runs. It cannot change a number.
     """
-    if theorem not in ("theory", "sharp"):
-        raise ValueError(f"theorem must be 'theory' or 'sharp', got {theorem!r}")
+    theorem = resolve_theorem(theorem)
     problem = problem if problem is not None else default_problem()
     h = hierarchy if hierarchy is not None else multi_level(problem.n, [5, 50], [4], grouping="random")
     if h.M < 2:
@@ -199,21 +223,26 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
     counts = list(h.group_counts[1:-1])
-    hsgd_bound = bounds.multi_level(list(h.periods), counts)
+    hsgd_bound = bounds.multi_level(list(h.periods), counts, theorem=theorem)
     say = progress or (lambda stage: None)
     say("constants")
     c = problem.constants(h.levels)
     L, sigma, eps = c.L.value, c.sigma.value, c.eps.value
     eps_levels = [e.value for e in c.eps_levels]
-    if lr is None:
-        lr, limiting = admissible_step_size(hsgd_bound, L=L)
+    F0 = float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - c.f_star.value
+    if lr is None:  # Theorem 2's largest step size, so that every theorem is compared on the same runs
+        lr, limiting = admissible_step_size(bounds.multi_level(list(h.periods), counts), L=L)
         rule = f"the largest step size allowed by H-SGD's condition {limiting} (implies both local SGD conditions)"
-        if theorem == "sharp":
-            rule = (f"the largest step size allowed by Theorem 2's condition {limiting}, kept for Theorem S (whose "
-                    f"condition is looser) so that both theorems are compared on the same runs")
+        if theorem is not THEOREM_2:
+            own_lr = _within_theorem(hsgd_bound, lr, dict(L=L, sigma=sigma, n=problem.n, T=T, F0=F0, eps=eps_levels))
+            rule = (f"the largest step size allowed by Theorem 2's condition {limiting}, kept for {theorem.title} "
+                    f"(whose conditions hold there) so that both theorems are compared on the same runs"
+                    if own_lr == lr else
+                    f"the largest step size at which Theorem 2's condition {limiting} and {theorem.title}'s "
+                    f"conditions both hold (lowered from {lr:.6g} for {theorem.title})")
+            lr = own_lr
     else:
         rule = "given"
-    F0 = float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - c.f_star.value
     runs = {"local_I": local_sgd(problem.n, P1), "hsgd": h, "local_G": local_sgd(problem.n, PM)}
     with executor(workers, scheduler) as pool:
         if not is_inline(pool):
@@ -224,17 +253,16 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed)
         say("bounds")
         common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0)
-        local = bounds.local_sgd()
-        inputs = {"local_I": (local, dict(common, P=P1, eps=eps)),
-                  "hsgd": (hsgd_bound, dict(common, eps=eps_levels)),
-                  "local_G": (local, dict(common, P=PM, eps=eps))}
+        local = bounds.local_sgd(theorem=theorem)
+        # free parameters (Theorem S's Young parameters, docs/theory.md §9.1) chosen per bound
+        inputs = {"local_I": _with_free_chosen(local, dict(common, P=P1, eps=eps)),
+                  "hsgd": _with_free_chosen(hsgd_bound, dict(common, eps=eps_levels)),
+                  "local_G": _with_free_chosen(local, dict(common, P=PM, eps=eps))}
         equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
         rg_bound = bounds.random_grouping(hsgd_bound) if equal else None
         rg_values = dict(common, eps=eps)
-        if theorem == "sharp":  # Theorem S, its Young parameters optimised per bound (docs/theory.md §9.1)
-            inputs = {k: _sharpened(b, v) for k, (b, v) in inputs.items()}
-            if rg_bound is not None:
-                rg_bound, rg_values = _sharpened(rg_bound, rg_values)
+        if rg_bound is not None:
+            rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
         own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
         random_values = None
         if rg_bound is not None:
@@ -266,8 +294,9 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated,
                             deterministic=deterministic, name=NAMES[k]) for k in RUNS}
     chain = [(NAMES[k], b, v) for k, (b, v) in inputs.items()]
-    ordered = ("bounds ordered, random grouping (Corollaries 1-2)" if theorem == "theory" else
-               "Theorem S bounds ordered, random grouping (no corollary proves it for S: checked at these numbers)")
+    ordered = ("bounds ordered, random grouping (Corollaries 1-2)" if hsgd_bound.coefficients is not None else
+               f"{theorem.title} bounds ordered, random grouping (no corollary proves it for {theorem.title}: "
+               "checked at these numbers)")
     verdicts: dict[str, Verdict] = {
         "condition_holds": conditions["hsgd"],
         "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)",
@@ -288,7 +317,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
                  "eps_levels": eps_levels, "labels": labels, "estimated": estimated}
     if h.M == 2:
         constants.update(eps_g=eps_levels[1], eps_l=eps_levels[0])
-    params = {"gamma": lr, "n": problem.n, "T": T, "seeds": seeds, "seed": seed, "theorem": theorem,
+    params = {"gamma": lr, "n": problem.n, "T": T, "seeds": seeds, "seed": seed, "theorem": theorem.name,
               "periods": list(h.periods), "groups": counts, "grouping": h.grouping}
     if h.M == 2:
         params.update(N=counts[0], I=P1, G=PM)

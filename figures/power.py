@@ -24,9 +24,10 @@ estimated are not evidence. A run that diverges measures an infinite average: it
 against every statement whose condition admits it (counted under ``dropped["diverged"]``, and
 kept).
 
-``--theorem sharp`` does the same for Theorem S (:mod:`bounds.theorems.sharp`, derived for this
-project), whose mutants scale each of its terms (its constants are not
-:class:`~bounds.coefficients.Coefficients`).
+``--theorem NAME`` does the same for any theorem (:mod:`bounds.theorems`: a registered name or a
+user's own ``file.py:attr``), e.g. Theorem S (``sharp``, derived for this project); a theorem
+not of Theorem 2's form has the generic mutants, which scale each of its parts
+(:func:`bounds.mutants.term_mutants`).
 """
 
 from __future__ import annotations
@@ -37,20 +38,21 @@ import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from bounds.instance import Instance, theorem_condition, theorem_terms
-from bounds.mutants import Mutant, identity, mutants, term_mutants, theorem
-from bounds.theorems import THEOREM_S
+from bounds import mutants
+from bounds.instance import Instance, instance_bound, theorem_condition, theorem_terms
+from bounds.mutants import Mutant
+from bounds.statement import Theorem
+from bounds.theorems import theorem, theorem2
 from empirical.statistics import confidence_interval
 from figures.verdicts import ATOL, RTOL, bound_holds
 
-__all__ = ["THEOREMS", "STRETCHES", "Evidence", "evidence_configs", "evidence_point", "collect_evidence",
+__all__ = ["STRETCHES", "Evidence", "evidence_configs", "evidence_point", "collect_evidence",
            "analyse", "power_report"]
 
-THEOREMS = ("theory", "sharp")
 STRETCHES = (math.sqrt(2.0), 2.0, math.sqrt(10.0))
 """Step sizes beyond the theorem's largest admissible one, as multiples of it: the largest that
 ``condition/2``, ``condition x4`` and ``condition/10`` admit."""
@@ -163,11 +165,12 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Executor | None = None,
-                     progress: bool = True, sharp: bool = False) -> tuple[list[Evidence], dict[str, int]]:
+                     progress: bool = True, theorem_spec: TheoremSpec | None = None
+                     ) -> tuple[list[Evidence], dict[str, int]]:
     """Run (or resume) every configuration; returns the evidence and counts of what was dropped.
 
-    With ``sharp``, Theorem S's terms of every run are computed on ``executor`` too
-    (:func:`prepare_sharp_terms`), for an analysis of Theorem S that follows.
+    With ``theorem_spec``, the theorem's parts at every run are computed on ``executor`` too when
+    it has free parameters (:func:`prepare_terms`), for an analysis of it that follows.
     """
     from figures.sweep import run_sweep
 
@@ -187,55 +190,70 @@ def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Exec
         else:
             evidence.append(Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
                                      tuple(result["samples"]), result["deterministic"], result.get("term")))
-    if sharp:
-        prepare_sharp_terms(evidence, executor)
+    if theorem_spec is not None:
+        prepare_terms(theorem_spec, evidence, executor)
     return evidence, dropped
 
 
 # ----------------------------------------------------------------------- the analysis
-_SHARP_TERMS: dict[Instance, dict[str, float]] = {}
-"""Theorem S's terms per instance, computed once (each optimises its Young parameters)."""
+TheoremSpec = Union[str, Theorem]
+"""A registered name, ``path/to/file.py:attr`` or ``module:attr`` (:func:`bounds.theorems.theorem`),
+or a :class:`~bounds.statement.Theorem`."""
+
+_TERMS: dict[tuple[int, Instance], dict[str, float]] = {}
+"""A theorem's parts per instance (by the theorem's identity), computed once: a theorem with free
+parameters optimises them per instance."""
 
 
-def _sharp_terms_of(x: Instance) -> dict[str, float]:
-    """Theorem S's terms at ``x`` (a top-level function, so that a worker process can compute them)."""
-    return theorem_terms(x, THEOREM_S)
+def _terms_of(spec: TheoremSpec, x: Instance) -> dict[str, float]:
+    """The theorem's parts at ``x`` (a top-level function of a name, so that a worker process can
+    compute them)."""
+    return theorem_terms(x, theorem(spec))
 
 
-def _sharp_terms(x: Instance) -> dict[str, float]:
-    terms = _SHARP_TERMS.get(x)
+def _cached_terms(t: Theorem, x: Instance) -> dict[str, float]:
+    key = (id(t), x)
+    terms = _TERMS.get(key)
     if terms is None:
-        terms = _SHARP_TERMS[x] = _sharp_terms_of(x)
+        terms = _TERMS[key] = theorem_terms(x, t)
     return terms
 
 
-def prepare_sharp_terms(evidence: Sequence[Evidence], executor: Executor | None) -> None:
-    """Compute Theorem S's terms of every run not yet known on ``executor`` (one optimisation of
-    its Young parameters per run, the bulk of :func:`analyse` for ``"sharp"``), so that the
-    analysis, which follows in this process, finds them. Nothing to do without an executor or
-    with one that runs here."""
+def prepare_terms(spec: TheoremSpec, evidence: Sequence[Evidence], executor: Executor | None) -> None:
+    """Compute the parts of every run not yet known on ``executor``, for a theorem with free
+    parameters (one optimisation per run, the bulk of :func:`analyse` for Theorem S), so that the
+    analysis, which follows in this process, finds them. Nothing to do for a theorem without
+    free parameters, without an executor, with one that runs here, or for a theorem given as an
+    object (a worker process could not rebuild it)."""
     from figures.executor import is_inline
 
-    todo = [x for x in dict.fromkeys(e.instance for e in evidence) if x not in _SHARP_TERMS]
+    t = theorem(spec)
+    if not instance_bound(t, 1).free or isinstance(spec, Theorem):
+        return
+    todo = [x for x in dict.fromkeys(e.instance for e in evidence) if (id(t), x) not in _TERMS]
     if not todo or executor is None or is_inline(executor):
         return
-    for x, terms in zip(todo, executor.map(_sharp_terms_of, todo)):
-        _SHARP_TERMS[x] = terms
+    for x, terms in zip(todo, executor.map(functools.partial(_terms_of, spec), todo)):
+        _TERMS[(id(t), x)] = terms
 
 
-def _sharp_condition(x: Instance, loosen: int = 1) -> bool:
-    return theorem_condition(x, loosen, THEOREM_S)
+def _theorem_of(spec: TheoremSpec) -> tuple[Theorem, Callable[[Instance], dict[str, float]],
+                                          Callable[..., bool], list[Mutant]]:
+    """The theorem, its parts and conditions at an instance, and its candidates: the theorem
+    itself first, then its mutants (Theorem 2's named ones for a theorem of Theorem 2's form,
+    else the generic part mutants, :mod:`bounds.mutants`)."""
+    t = theorem(spec)
+    if t.coefficients is not None and theorem2(t.coefficients) is t:
+        return t, mutants.theorem(t.coefficients).parts, mutants.theorem(t.coefficients).condition_of, [
+            mutants.theorem(t.coefficients), *mutants.mutants(max_levels=2, coefficients=t.coefficients)]
+    terms_of = functools.partial(_cached_terms, t)
 
+    def condition_of(x: Instance, loosen: int = 1) -> bool:
+        return theorem_condition(x, loosen, t)
 
-def _theorem_of(name: str) -> tuple[Callable[[Instance], dict[str, float]], Callable[[Instance], bool],
-                                    list[Mutant]]:
-    if name == "theory":
-        return theorem_terms, theorem_condition, [theorem(), *mutants(max_levels=2)]
-    if name == "sharp":
-        real = identity("theorem", "Theorem S (docs/theory.md, derived for this project)", _sharp_terms,
-                        _sharp_condition)
-        return _sharp_terms, _sharp_condition, [real, *term_mutants(_sharp_terms, _sharp_condition, 2)]
-    raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {name!r}")
+    real = mutants.identity("theorem", f"{t.title} ({t.source})", terms_of, condition_of)
+    return t, terms_of, condition_of, [real, *mutants.term_mutants(terms_of, condition_of,
+                                                                    list(instance_bound(t, 2).part_exprs))]
 
 
 def _killed(e: Evidence, value: float) -> tuple[bool, float]:
@@ -246,9 +264,9 @@ def _killed(e: Evidence, value: float) -> tuple[bool, float]:
     return verdict.state == "above", margin
 
 
-def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[str, Any]:
+def analyse(evidence: Sequence[Evidence], theorem_spec: TheoremSpec = "theorem2") -> dict[str, Any]:
     """The per-term best ratios, the kill matrix and the score (the JSON of ``hsgd power``)."""
-    terms_of, condition_of, candidates = _theorem_of(theorem_name)
+    t, terms_of, condition_of, candidates = _theorem_of(theorem_spec)
     inside = [e for e in evidence if condition_of(e.instance)]
     terms: dict[str, dict[str, Any]] = {}
     for e in inside:
@@ -288,7 +306,9 @@ def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[
     theorem_result, mutant_results = results[0], results[1:]
     killed = sum(r["killed"] for r in mutant_results)
     return {
-        "theorem": theorem_name,
+        "theorem": t.name,
+        "title": t.title,
+        "source": t.source,
         "terms": terms,
         "mutants": mutant_results,
         "theorem_killed": theorem_result["killed"],
@@ -304,14 +324,14 @@ def analyse(evidence: Sequence[Evidence], theorem_name: str = "theory") -> dict[
     }
 
 
-def power_report(out_dir: str | Path = "out", *, theorem_name: str = "theory", quick: bool = False,
+def power_report(out_dir: str | Path = "out", *, theorem_spec: TheoremSpec = "theorem2", quick: bool = False,
                  executor: Executor | None = None, progress: bool = True) -> dict[str, Any]:
-    """Collect (or resume) the evidence and analyse it for ``theorem_name`` (``hsgd power``)."""
-    if theorem_name not in THEOREMS:
-        raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {theorem_name!r}")
+    """Collect (or resume) the evidence and analyse it for the theorem ``theorem_spec`` names
+    (``hsgd power``)."""
+    theorem(theorem_spec)  # an unknown theorem is refused before any run
     evidence, dropped = collect_evidence(out_dir, quick=quick, executor=executor, progress=progress,
-                                         sharp=theorem_name == "sharp")
-    report = analyse(evidence, theorem_name)
+                                         theorem_spec=theorem_spec)
+    report = analyse(evidence, theorem_spec)
     report["dropped"] = dropped
     report["quick"] = quick
     return report

@@ -9,17 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from figures.executor import workers_option
+from figures.options import add_theorem_option
 
 __all__ = ["register", "format_report"]
 
-THEOREMS = ("theory", "sharp")
-"""The theorems ``--theorem`` names (those of :data:`figures.power.THEOREMS`, which loads the bounds)."""
 
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as text: per term the best ratio and its run, per mutant killed or not, the score."""
-    name = {"theory": "Theorem 2", "sharp": "Theorem S (derived for this project)"}[report["theorem"]]
-    lines = [f"{name}: {report['evidence']} runs with exact or certified constants, {report['dropped']['diverged']} "
+    lines = [f"{report['title']} ({report['source']}): {report['evidence']} runs with exact or certified constants, {report['dropped']['diverged']} "
              f"of them diverged (an infinite average, kept as evidence); "
              f"{report['dropped']['estimated constants']} runs with estimated constants left out"
              f"{'; quick' if report.get('quick') else ''}",
@@ -44,14 +42,16 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _power(args: argparse.Namespace) -> int:
+    from bounds.theorems import theorem
     from empirical.io import write_json
     from figures.executor import executor
     from figures.power import power_report
 
+    name = theorem(args.theorem).name  # an unknown theorem: one line, before any run
     with executor(args.workers, args.dask_scheduler) as pool:
-        report = power_report(args.out_dir, theorem_name=args.theorem, quick=args.quick, executor=pool,
+        report = power_report(args.out_dir, theorem_spec=args.theorem, quick=args.quick, executor=pool,
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
-    path = write_json(Path(args.out_dir) / f"power_{args.theorem}{'_quick' if args.quick else ''}.json", report)
+    path = write_json(Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json", report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -64,8 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``hsgd power``."""
     p = commands.add_parser("power", help="verification power: witnesses per term and mutation testing of a theorem")
     p.add_argument("--quick", action="store_true", help="fewer, shorter runs (under two minutes)")
-    p.add_argument("--theorem", choices=THEOREMS, default="theory",
-                   help="theory: Theorem 2 (default); sharp: Theorem S, derived for this project")
+    add_theorem_option(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out-dir", default="out", help="where the runs (resumable) and the report go (default ./out)")
     p.add_argument("--workers", type=workers_option, default=None,

@@ -9,7 +9,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_python_examples_run(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out

@@ -136,4 +136,4 @@ def test_bound_with_theorem_s(capsys):
     assert sharp["bound"].startswith("Theorem S") and sharp["value"] < theory["value"]
     assert len(sharp["parameters"]["alpha"]) == 2 and sharp["condition_holds"]
     assert main(["bound", "local", "--theorem", "sharp"]) == 0
-    assert "Young parameters chosen" in capsys.readouterr().out
+    assert "free parameters chosen" in capsys.readouterr().out

@@ -233,7 +233,7 @@ def test_the_checker_with_theorem_s_is_lower_and_still_holds():
     for k in ("local_I", "hsgd", "local_G"):
         assert sharp.empirical[k]["ci_high"] <= sharp.bound[k] < theory.bound[k]
     assert sharp.holds("bound_valid") is True and "Theorem S" in sharp.verdicts["bound_sandwich"].claim
-    with pytest.raises(ValueError, match="theorem must be"):
+    with pytest.raises(ValueError, match="unknown theorem"):
         run_check(p, h, steps=10, seeds=2, theorem="paper")
 
 

@@ -135,12 +135,13 @@ def test_theorem_s_terms_computed_in_a_pool_are_those_computed_here():
     instances = [Instance(gamma=g, L=1.0, sigma=1.0, F0=2.0, n=16, T=1000, periods=(5, 20), counts=(16, 4, 1),
                           eps=(0.5, 0.25)) for g in (0.001, 0.002, 0.004)]
     evidence = [power.Evidence("test", "test", x, (1.0, 1.1), False) for x in instances]
-    here = [power._sharp_terms_of(x) for x in instances]
-    power._SHARP_TERMS.clear()
+    sharp = power.theorem("sharp")
+    here = [power._terms_of("sharp", x) for x in instances]
+    power._TERMS.clear()
     with executor(2) as pool:
-        power.prepare_sharp_terms(evidence, pool)
-    assert [power._SHARP_TERMS[x] for x in instances] == here  # bit for bit
-    power._SHARP_TERMS.clear()
+        power.prepare_terms("sharp", evidence, pool)
+    assert [power._TERMS[(id(sharp), x)] for x in instances] == here  # the same numbers in a worker process
+    power._TERMS.clear()
     with executor(1) as pool:
-        power.prepare_sharp_terms(evidence, pool)  # inline: left to the analysis, which runs here anyway
-    assert power._SHARP_TERMS == {}
+        power.prepare_terms("sharp", evidence, pool)  # inline: left to the analysis, which runs here anyway
+    assert power._TERMS == {}

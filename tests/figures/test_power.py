@@ -28,7 +28,7 @@ def test_the_real_theorem_is_never_killed_and_its_obvious_mutants_are(quick):
 
 def test_theorem_s_is_never_killed_and_catches_more(quick):
     out, report = quick
-    sharp = power_report(out, theorem_name="sharp", quick=True, progress=False)  # the same runs, resumed
+    sharp = power_report(out, theorem_spec="sharp", quick=True, progress=False)  # the same runs, resumed
     assert sharp["theorem_killed"] is False and sharp["evidence"] == report["evidence"]
     assert sharp["score"] > report["score"]
     het = sharp["terms"]["level_1_heterogeneity"]["best_ratio"]
@@ -54,13 +54,13 @@ def _evidence(samples, deterministic, gamma=0.5):
 
 def test_the_kill_rule_on_crafted_runs():
     """Bound at x: init 2 * 0.5 / (0.5 * 10) = 0.2 (plus noise 0.5 sigma^2 when noisy)."""
-    above = analyse([_evidence([0.2 * (1 + 1e-6)], True)], "theory")
+    above = analyse([_evidence([0.2 * (1 + 1e-6)], True)], "theorem2")
     assert above["theorem_killed"] is True  # a run above the real bound kills it: the rule can fire
-    exact = analyse([_evidence([0.2 * (1 + 1e-15)], True)], "theory")
+    exact = analyse([_evidence([0.2 * (1 + 1e-15)], True)], "theorem2")
     assert exact["theorem_killed"] is False  # within the floating-point tolerance
-    one_seed = analyse([_evidence([5.0], False)], "theory")
+    one_seed = analyse([_evidence([5.0], False)], "theorem2")
     assert one_seed["theorem_killed"] is False  # one noisy seed: no interval, no kill
-    noisy = analyse([_evidence(list(np.linspace(0.80, 0.84, 8)), False)], "theory")
+    noisy = analyse([_evidence(list(np.linspace(0.80, 0.84, 8)), False)], "theorem2")
     assert noisy["theorem_killed"] is True  # every seed far above 0.7: the lower CI is above
 
 
@@ -79,7 +79,36 @@ def test_a_diverged_run_is_evidence_against_a_condition_that_admits_it():
     import math
 
     x = Instance(gamma=2.0, L=1.0, sigma=0.0, F0=0.5, n=1, T=10, periods=(1,), counts=(1, 1), eps=(0.0,))
-    report = analyse([Evidence("diverged", "crafted", x, (math.inf,), True, "init")], "theory")
+    report = analyse([Evidence("diverged", "crafted", x, (math.inf,), True, "init")], "theorem2")
     by_name = {m["name"]: m for m in report["mutants"]}
     assert by_name["condition x4"]["killed"] and not report["theorem_killed"]
     assert not by_name["init/2"]["killed"]  # outside its condition: says nothing
+
+
+def _readme_theorem(tmp_path):
+    """The README's own-theorem file, written where a user would keep it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Your own theorem")[1]
+    path = tmp_path / "my_bound.py"
+    path.write_text(re.search(r"```python\n(.*?)```", section, flags=re.S).group(1))
+    return f"{path}:theorem"
+
+
+def test_the_readme_theorem_goes_through_power_and_check(quick, tmp_path):
+    """A user's theorem from a file: never killed by the quick evidence, its dropped parts are,
+    and hsgd check decides its verdicts at a step size inside its own (stricter) condition."""
+    out, theorem2_report = quick
+    spec = _readme_theorem(tmp_path)
+    report = power_report(out, theorem_spec=spec, quick=True, progress=False)  # the same runs, resumed
+    assert report["theorem"] == "mine" and report["theorem_killed"] is False
+    assert report["evidence"] == theorem2_report["evidence"]
+    by_name = {m["name"]: m for m in report["mutants"]}
+    assert by_name["drop level_1_heterogeneity"]["killed"] and by_name["drop level_2_heterogeneity"]["killed"]
+    assert main(["check", "--theorem", spec, "--steps", "300", "--seeds", "3", "--workers", "1", "--json",
+                 "--out-dir", str(tmp_path / "check")]) == 0
+    result = json.loads((tmp_path / "check" / "check.json").read_text())
+    assert result["params"]["theorem"] == "mine" and result["condition_holds"] is True
+    assert result["bound_valid"] is True and "lowered" in result["gamma_rule"]
