@@ -10,7 +10,6 @@ the choice of free parameters, for every theorem alike.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Literal, Mapping, Union
 
 import numpy as np
@@ -19,10 +18,10 @@ from numpy.typing import NDArray
 
 from bounds import symbols as s
 from bounds.coefficients import Coefficients
-from bounds.compiled import accelerated, compiled, fused
+from bounds.compiled import compiled
 from bounds.free_parameters import FreeOptimum, optimise
 from bounds.statement import CONDITION_RTOL, Condition, ConditionCheck, Level, Theorem
-from bounds.validation import BlockDomainCheck, as_parameter_arrays, check_domain
+from bounds.validation import as_parameter_arrays, check_domain
 
 __all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound", "CONDITION_RTOL"]
 
@@ -380,33 +379,18 @@ def _raise_condition_fails(
             )
 
 
-def _domain_holds(bound: Bound, block: Mapping[sp.Symbol, Any]) -> bool:
-    try:
-        check_domain(bound, {sym: np.asarray(value) for sym, value in block.items()})
-    except ValueError:
-        return False
-    return True
-
 
 
 class VectorizedBound:
-    """A :class:`Bound` compiled to numpy, checked and evaluated block by block.
+    """A :class:`Bound` as a numpy function of arrays of its parameters.
 
-    Sympy's ``lambdify`` evaluates the formula with one numpy operation per node, and on
-    large arrays every operation allocates and fills a fresh array the size of the input.
-    Here the points go through in blocks of :attr:`BLOCK` (a few hundred kilobytes, so
-    they stay in cache) in one pass: a block's domain checks
-    (:class:`~bounds.validation.BlockDomainCheck`: one comparison per rule into a reused
-    boolean table and one reduction over it, the integer and multiple rules only where the
-    bound needs them) and then its value, computed by a
-    :class:`~bounds.compiled.FusedEvaluator` that writes every node into preallocated
-    block buffers (``out=``) with common subexpressions shared. Where the evaluator
-    cannot translate a node, sympy's function runs per block instead. Arrays of at most
-    :attr:`SMALL` points skip the blocking. ``hsgd bench bounds`` measures it.
+    The formula is ``sympy.lambdify`` of :attr:`Bound.expr` with common subexpressions
+    shared, compiled once per expression (:func:`bounds.compiled.compiled`). With
+    :attr:`validate` the domain rules are checked on the whole arrays before the formula
+    runs (:func:`bounds.validation.check_domain`, one pass per rule, errors naming the
+    parameter and the index) and the values are checked to be finite afterwards.
+    ``hsgd bench bounds`` measures it.
     """
-
-    BLOCK = 8192
-    SMALL = 1024
 
     def __init__(self, bound: Bound, validate: bool = True, _fn: Callable[..., Any] | None = None,
                  outside_condition: OutsideCondition = "evaluate") -> None:
@@ -417,11 +401,7 @@ class VectorizedBound:
         self.validate = validate
         self.outside_condition = outside_condition
         self.symbols = bound.symbols
-        expr = bound.expr
-        self._fn = _fn or compiled(self.symbols, expr)
-        self._fused = fused(self.symbols, expr)
-        self._expr = expr
-        self._block_check: BlockDomainCheck | None = None
+        self._fn = _fn or compiled(self.symbols, bound.expr)
 
     @property
     def unchecked(self) -> "VectorizedBound":
@@ -430,16 +410,17 @@ class VectorizedBound:
 
     def __call__(self, **values: Any) -> NDArray[np.float64]:
         arrays = self.bound.values_to_arrays(values)
-        out, finite = self._run(arrays, self.validate)
+        if self.validate:
+            check_domain(self.bound, arrays)
+        out = self.evaluate_arrays(arrays)
         if self.outside_condition == "evaluate":
-            if self.validate and not finite and not np.isfinite(np.add.reduce(out, axis=None)) \
-                    and not np.all(np.isfinite(out)):
+            if self.validate and not _all_finite(out):
                 _raise_not_finite(out, ~np.isfinite(out))
             return out
         mask, sides = self.bound._condition_sides(arrays, out.shape)
         if self.outside_condition == "raise" and not mask.all():
             _raise_condition_fails(mask, sides)
-        if self.validate and not finite and not np.isfinite(np.add.reduce(out, axis=None)):
+        if self.validate and not _all_finite(out):
             bad = ~np.isfinite(out) & mask  # overflow where the condition fails is masked anyway
             if bad.any():
                 _raise_not_finite(out, bad)
@@ -447,64 +428,19 @@ class VectorizedBound:
         return out
 
     def evaluate_arrays(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]]) -> NDArray[np.float64]:
-        """Evaluate at already-checked arrays keyed by symbol."""
-        return self._run(arrays, validate=False)[0]
-
-    def _run(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]],
-             validate: bool) -> tuple[NDArray[np.float64], bool]:
-        """The values, and whether every one of them is known to be finite."""
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as inf/nan, reported by callers
-            return self._run_blocks(arrays, validate)
-
-    def _run_blocks(self, arrays: Mapping[sp.Symbol, NDArray[np.float64]],
-                    validate: bool) -> tuple[NDArray[np.float64], bool]:
+        """Evaluate at already-checked arrays keyed by symbol: a new array of their broadcast
+        shape (overflow shows as inf or NaN, reported by the callers)."""
         args = [arrays[sym] for sym in self.symbols]
         shape = np.broadcast_shapes(*(a.shape for a in args))
-        size = math.prod(shape)
-        if size <= self.SMALL:
-            if validate:
-                check_domain(self.bound, arrays)
-            return np.broadcast_to(np.asarray(self._fn(*args), dtype=np.float64), shape).copy(), False
-        if validate and self._block_check is None:
-            self._block_check = BlockDomainCheck(self.bound, self._expr)
-        check = self._block_check
-        scalar = [a.size == 1 for a in args]
-        ok = check.compile_for(scalar) if check is not None else None
-        # a scalar as a 0-d array: numpy converts a Python float on every call
-        flat: list[Any] = [
-            a.reshape(()) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1)
-            for a in args
-        ]
-        out = np.empty(size, dtype=np.float64)
-        kernel = accelerated(self.bound, self._expr, scalar, size)  # optional numba: one pass
-        result = kernel(flat, out, validate) if kernel is not None else None
-        if result is not None:
-            if validate and not all(result):
-                check_domain(self.bound, arrays)  # raises, with the global index (an inf makes the value inf)
-            return out.reshape(shape), validate and result[1]
-        block_size = min(self.BLOCK, size)
-        evaluator = self._fused
-        scratch = [np.empty(block_size) for _ in range(evaluator.buffers if evaluator else 0)]
-        check_scratch = (np.empty(block_size), np.empty(block_size), np.empty(block_size, dtype=bool))
-        finite = validate  # every block's values are summed below: a NaN or inf shows in the sum
-        for start in range(0, size, block_size):
-            stop = min(start + block_size, size)
-            block = [a if a.ndim == 0 else a[start:stop] for a in flat]
-            if stop - start != block_size:
-                scratch = [b[:stop - start] for b in scratch]
-                check_scratch = tuple(c[:stop - start] for c in check_scratch)
-            if validate and not (ok(block, *check_scratch) if ok is not None
-                                 else _domain_holds(self.bound, dict(zip(self.symbols, block)))):
-                check_domain(self.bound, arrays)  # raises, with the global index
-                validate = False  # a false alarm: the whole arrays are now checked
-            o = out[start:stop]
-            if evaluator is not None:
-                evaluator.fn(block, scratch, o)
-            else:
-                o[...] = self._fn(*block)
-            if finite and not math.isfinite(np.add.reduce(o)):
-                finite = False
-                if validate:
-                    check_domain(self.bound, arrays)  # an inf parameter makes the value inf or NaN
-                    validate = False
-        return out.reshape(shape), finite
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.asarray(self._fn(*args), dtype=np.float64)
+        if out.shape != shape or out.base is not None or not out.flags.writeable or any(out is a for a in args):
+            out = np.broadcast_to(out, shape).copy()  # a scalar, or an input itself: the caller may write to it
+        return out
+
+
+def _all_finite(out: NDArray[np.float64]) -> bool:
+    """Whether every value is finite: one sum (NaN and inf reach it) and, only when the sum
+    is not finite (it may overflow), the elementwise test."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(out, axis=None)) or np.isfinite(out).all())

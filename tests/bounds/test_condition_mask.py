@@ -71,9 +71,9 @@ def test_lambdify_raise_outside_the_condition_names_the_point_and_the_condition(
         bounds.local_sgd().lambdify(outside_condition="raise")(gamma=2.0, L=1, sigma=0, n=4, T=10, F0=1, P=1, eps=0)
 
 
-def test_lambdify_masked_modes_on_the_chunked_path_and_unchecked():
+def test_lambdify_masked_modes_on_a_large_array_and_unchecked():
     b = bounds.local_sgd()
-    gamma = np.linspace(1e-4, 0.5, 100_000)  # more than one block
+    gamma = np.linspace(1e-4, 0.5, 100_000)
     v = dict(L=1, sigma=1, n=8, T=1000, F0=2, P=4, eps=0.3)
     masked = b.lambdify(outside_condition="nan")(gamma=gamma, **v)
     unchecked = b.lambdify(validate=False, outside_condition="nan")(gamma=gamma, **v)

@@ -15,7 +15,7 @@ from bounds import symbols as s
 from bounds.exact import exact_conditions, exact_value
 from bounds.federated import largest_step_size
 from bounds.instance import Instance, step_size_condition, theorem_condition, theorem_terms
-from bounds.statement import Condition, Statement, Theorem
+from bounds.statement import Statement
 from bounds.theorems import REGISTRY, THEOREM_2, THEOREM_S, theorem
 
 HIERARCHIES = [s.symbolic_hierarchy(1), s.symbolic_hierarchy(2), s.symbolic_hierarchy(3)]

@@ -110,9 +110,9 @@ def test_lambdify_broadcasts_and_matches_pointwise_evaluation():
             assert grid[i, j] == pytest.approx(b.evaluate(gamma=float(gammas[i, 0]), T=int(Ts[0, j]), **fixed), rel=REL)
 
 
-def test_lambdify_chunked_path_matches_direct_path():
+def test_lambdify_on_a_large_array_matches_it_in_pieces():
     b = bounds.local_sgd()
-    gamma = np.linspace(1e-4, 1e-2, 50_000)  # larger than one chunk and one block
+    gamma = np.linspace(1e-4, 1e-2, 50_000)
     fixed = dict(L=1, sigma=1, n=8, T=1000, F0=2, P=4, eps=0.3)
     big = b.lambdify()(gamma=gamma, **fixed)
     assert big.shape == gamma.shape
