@@ -77,8 +77,9 @@ def _build_sweep(name: str, out_dir: str | Path, quick: bool, executor: Executor
         return _module(name).build_f3(out_dir, quick=quick, executor=executor, progress=progress)
     from figures.power import collect_evidence
 
-    # the runs, and Theorem S's terms of each, on the executor; F8 reads them back and analyses them here
-    collect_evidence(out_dir, quick=quick, executor=executor, progress=progress, sharp=True)
+    # the runs, and Theorem S's terms of each (its Young parameters optimised per run), on the executor;
+    # F8 reads them back and analyses them here
+    collect_evidence(out_dir, quick=quick, executor=executor, progress=progress, theorem_spec="sharp")
     return _module(name).build_f8(out_dir, quick=quick)
 
 

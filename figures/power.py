@@ -200,9 +200,9 @@ TheoremSpec = Union[str, Theorem]
 """A registered name, ``path/to/file.py:attr`` or ``module:attr`` (:func:`bounds.theorems.theorem`),
 or a :class:`~bounds.statement.Theorem`."""
 
-_TERMS: dict[tuple[int, Instance], dict[str, float]] = {}
-"""A theorem's parts per instance (by the theorem's identity), computed once: a theorem with free
-parameters optimises them per instance."""
+_TERMS: dict[tuple[Theorem, Instance], dict[str, float]] = {}
+"""A theorem's parts per instance (keyed by the theorem object, which hashes by identity), computed
+once: a theorem with free parameters optimises them per instance."""
 
 
 def _terms_of(spec: TheoremSpec, x: Instance) -> dict[str, float]:
@@ -212,7 +212,7 @@ def _terms_of(spec: TheoremSpec, x: Instance) -> dict[str, float]:
 
 
 def _cached_terms(t: Theorem, x: Instance) -> dict[str, float]:
-    key = (id(t), x)
+    key = (t, x)
     terms = _TERMS.get(key)
     if terms is None:
         terms = _TERMS[key] = theorem_terms(x, t)
@@ -230,11 +230,11 @@ def prepare_terms(spec: TheoremSpec, evidence: Sequence[Evidence], executor: Exe
     t = theorem(spec)
     if not instance_bound(t, 1).free or isinstance(spec, Theorem):
         return
-    todo = [x for x in dict.fromkeys(e.instance for e in evidence) if (id(t), x) not in _TERMS]
+    todo = [x for x in dict.fromkeys(e.instance for e in evidence) if (t, x) not in _TERMS]
     if not todo or executor is None or is_inline(executor):
         return
     for x, terms in zip(todo, executor.map(functools.partial(_terms_of, spec), todo)):
-        _TERMS[(id(t), x)] = terms
+        _TERMS[(t, x)] = terms
 
 
 def _theorem_of(spec: TheoremSpec) -> tuple[Theorem, Callable[[Instance], dict[str, float]],

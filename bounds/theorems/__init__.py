@@ -26,6 +26,10 @@ __all__ = ["REGISTRY", "theorem", "theorem2", "theorem_s", "THEOREM_2", "THEOREM
 REGISTRY: dict[str, Theorem] = {t.name: t for t in (THEOREM_2, THEOREM_S)}
 """Registered theorems by name."""
 
+_LOADED: dict[str, Theorem] = {}
+"""User theorems already loaded, by what named them: the same object every time (what is compiled
+for a theorem is kept by the object)."""
+
 
 def theorem(spec: str | Theorem) -> Theorem:
     """The theorem ``spec`` names: a registered name (:data:`REGISTRY`), ``path/to/file.py:attr``
@@ -51,6 +55,8 @@ def theorem(spec: str | Theorem) -> Theorem:
     if ":" not in spec:
         raise ValueError(f"unknown theorem {spec!r}: give one of {', '.join(REGISTRY)}, or path/to/file.py:attr "
                          "or module:attr")
+    if spec in _LOADED:
+        return _LOADED[spec]
     where, _, attr = spec.rpartition(":")
     if where.endswith(".py"):
         path = Path(where)
@@ -69,4 +75,5 @@ def theorem(spec: str | Theorem) -> Theorem:
     found = getattr(module, attr, None)
     if not isinstance(found, Theorem):
         raise ValueError(f"{spec!r} must name a bounds.statement.Theorem, got {type(found).__name__}")
+    _LOADED[spec] = found
     return found

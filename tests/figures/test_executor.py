@@ -140,7 +140,7 @@ def test_theorem_s_terms_computed_in_a_pool_are_those_computed_here():
     power._TERMS.clear()
     with executor(2) as pool:
         power.prepare_terms("sharp", evidence, pool)
-    assert [power._TERMS[(id(sharp), x)] for x in instances] == here  # the same numbers in a worker process
+    assert [power._TERMS[(sharp, x)] for x in instances] == here  # the same numbers in a worker process
     power._TERMS.clear()
     with executor(1) as pool:
         power.prepare_terms("sharp", evidence, pool)  # inline: left to the analysis, which runs here anyway
