@@ -22,9 +22,7 @@ the equivalences of the tests exact).
 The step is fused when the problem allows it: a ``stochastic_grads`` with a keyword-only
 ``lr`` (as :class:`empirical.problems.HeterogeneousNonconvex`'s) applies ``x -= lr g`` block
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
-x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both). A
-problem with a ``step_plan`` (:meth:`empirical.problems.HeterogeneousNonconvex.step_plan`) binds
-that step to the run's arrays once, so each step pays no set-up (:func:`_step_function`).
+x -= g`` afterwards, so fused and unfused runs give the same numbers (:func:`_step_function`).
 
 Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
@@ -64,7 +62,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
-from empirical.recording import BatchedRecords, batch_capacity, batchable, defined_together
+from empirical.recording import BatchedRecords, batch_capacity, batchable
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -217,15 +215,9 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
 def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64], rng: SeedStreams,
                    lr: float) -> Callable[[], Any]:
     """The step ``x -= lr g(x)`` as a callable with no arguments, formed once per run: the
-    problem's ``step_plan`` when it has one from the class of its ``stochastic_grads`` (the fused
-    step with its blocks and views formed once,
-    :meth:`empirical.problems.HeterogeneousNonconvex.step_plan`; a subclass that overrides
-    ``stochastic_grads`` keeps its own), else its fused
-    ``stochastic_grads(..., lr=)`` (:func:`_takes_lr`), else ``stochastic_grads`` then ``g *= lr;
-    x -= g``. All three do the same floating-point operations."""
-    plan = getattr(problem, "step_plan", None)
-    if plan is not None and _takes_lr(plan) and defined_together(problem, "step_plan", "stochastic_grads"):
-        return plan(x, rng, g, lr=lr, keep_grads=False)  # g is scratch between steps
+    problem's fused ``stochastic_grads(..., lr=)`` when it takes ``lr`` (:func:`_takes_lr`),
+    else ``stochastic_grads`` then ``g *= lr; x -= g``. Both do the same floating-point
+    operations."""
     stochastic_grads = problem.stochastic_grads
     if _takes_lr(stochastic_grads):
         return functools.partial(stochastic_grads, x, rng, g, lr=lr)

@@ -164,69 +164,6 @@ def _draw_normals(out: NDArray[np.float64], rng: Any, generators: Any) -> None:
 
 
 
-class _StepPlan:
-    """:meth:`HeterogeneousNonconvex.stochastic_grads` on fixed arrays (see
-    :meth:`HeterogeneousNonconvex.step_plan`): the blocks over the workers, their views and
-    scratch, formed once; each call takes one step. Each block's noise is drawn in worker
-    order into the block's scratch, then :func:`_gradient_block`, ``+ scale z``, ``* lr``,
-    ``x - g``.
-    """
-
-    __slots__ = ("problem", "x", "out", "lr", "rng", "generators", "noisy", "scale", "ranges", "_numpy_blocks")
-
-    def __init__(self, problem: "HeterogeneousNonconvex", x: NDArray[np.float64], rng: Any,
-                 out: NDArray[np.float64], lr: float | None, keep_grads: bool = True) -> None:
-        shape = x.shape
-        n, d = shape[-2:]
-        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
-        block = max(1, _BLOCK // max(1, rows * d))
-        self.problem, self.x, self.out, self.lr, self.rng = problem, x, out, lr, rng
-        self.scale = problem.sigma / math.sqrt(problem.d)  # sqrt is correctly rounded: np.sqrt's double
-        self.noisy = problem.sigma > 0
-        generators = getattr(rng, "generators", None)
-        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
-            generators = None  # let rng.standard_normal raise its own error
-        self.generators = generators
-        self.ranges = [(j0, min(n, j0 + block)) for j0 in range(0, n, block)]
-        self._numpy_blocks: list[tuple[Any, ...]] | None = None
-
-    def _draws(self, scratch: NDArray[np.float64]) -> list[tuple[Callable[..., Any], NDArray[np.float64]]]:
-        """``(draw, target)`` pairs filling ``scratch`` with standard normals: one per seed from
-        its own generator, or one draw from ``rng`` (:func:`_draw_normals`' two cases)."""
-        if self.generators is None:
-            return [(self.rng.standard_normal, scratch)]
-        return [(gen.standard_normal, rows_of_seed) for gen, rows_of_seed in zip(self.generators, scratch)]
-
-    def _block_views(self, j0: int, j1: int) -> tuple[Any, ...]:
-        x, out, p = self.x, self.out, self.problem
-        if j0 == 0 and j1 == x.shape[-2]:
-            return x, out, p.c, p._acb
-        return x[..., j0:j1, :], out[..., j0:j1, :], p.c[j0:j1], p._acb[j0:j1]
-
-    def __call__(self) -> NDArray[np.float64]:
-        blocks = self._numpy_blocks
-        if blocks is None:
-            blocks = self._numpy_blocks = []
-            for j0, j1 in self.ranges:
-                xb, ob, cb, acbb = self._block_views(j0, j1)
-                scratch = self.problem._scratch(xb.shape)
-                blocks.append((xb, ob, cb, acbb, scratch, self._draws(scratch)))
-        p, noisy, scale, lr = self.problem, self.noisy, self.scale, self.lr
-        a, two_lam = p.a, 2.0 * p.lam
-        multiply, add, subtract = np.multiply, np.add, np.subtract
-        for xb, ob, cb, acbb, scratch, draws in blocks:
-            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)
-            if noisy:
-                for draw, target in draws:
-                    draw(out=target)
-                multiply(scratch, scale, scratch)
-                add(ob, scratch, ob)
-            if lr is not None:
-                multiply(ob, lr, ob)
-                subtract(xb, ob, xb)
-        return self.out
-
-
 def _phi_prime(u: NDArray[np.float64]) -> NDArray[np.float64]:
     s = 1.0 + u * u
     return 2.0 * u / (s * s)
@@ -308,17 +245,32 @@ class HeterogeneousNonconvex:
         results are bit for bit those of the unfused step; ``out`` then holds ``lr`` times
         the stochastic gradients.
         """
-        return self.step_plan(x, rng, out, lr=lr)()
-
-    def step_plan(self, x: NDArray[np.float64], rng: Any, out: NDArray[np.float64], *,
-                  lr: float | None = None, keep_grads: bool = True) -> Callable[[], NDArray[np.float64]]:
-        """:meth:`stochastic_grads` bound to these arrays: a callable that takes the step
-        (the same numbers, bit for bit) each time it is called and returns ``out``.
-
-        The engine builds one per run, so the blocks, their views and the scratch are formed
-        once instead of at every step. The arrays are updated in place and must stay the same
-        arrays while the plan is in use."""
-        return _StepPlan(self, x, rng, out, lr, keep_grads)
+        shape = x.shape
+        n, d = shape[-2:]
+        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
+        block = max(1, _BLOCK // max(1, rows * d))
+        generators = getattr(rng, "generators", None)
+        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
+            generators = None  # let rng.standard_normal raise its own error
+        noisy, scale = self.sigma > 0, self.sigma / math.sqrt(self.d)  # math.sqrt: np.sqrt's double
+        a, two_lam = self.a, 2.0 * self.lam
+        multiply, add, subtract = np.multiply, np.add, np.subtract
+        for j0 in range(0, n, block):
+            j1 = min(n, j0 + block)
+            if j0 == 0 and j1 == n:
+                xb, ob, cb, acb = x, out, self.c, self._acb
+            else:
+                xb, ob, cb, acb = x[..., j0:j1, :], out[..., j0:j1, :], self.c[j0:j1], self._acb[j0:j1]
+            scratch = self._scratch(xb.shape)
+            _gradient_block(xb, cb, acb, a, two_lam, ob, scratch)
+            if noisy:
+                _draw_normals(scratch, rng, generators)
+                multiply(scratch, scale, scratch)
+                add(ob, scratch, ob)
+            if lr is not None:
+                multiply(ob, lr, ob)
+                subtract(xb, ob, xb)
+        return out
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
         """A scratch block of ``shape``, kept between calls (at most two shapes: a step's full

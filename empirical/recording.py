@@ -48,9 +48,9 @@ def defined_together(obj: Any, name: str, *others: str) -> bool:
     Example:
         >>> from empirical.problems import HeterogeneousNonconvex
         >>> class Clipped(HeterogeneousNonconvex):
-        ...     def stochastic_grads(self, x, rng, out, *, lr=None): ...
+        ...     def grad(self, u): ...
         >>> p = HeterogeneousNonconvex(n=2, d=1)
-        >>> defined_together(p, "step_plan", "stochastic_grads"), defined_together(Clipped(n=2, d=1), "step_plan", "stochastic_grads")
+        >>> defined_together(p, "grad_and_loss", "grad"), defined_together(Clipped(n=2, d=1), "grad_and_loss", "grad")
         (True, False)
     """
     def owner(attr: str) -> type | None:

@@ -7,7 +7,7 @@ import pytest
 
 import empirical as E
 import empirical.engine as engine
-from empirical.recording import BatchedRecords, batch_capacity, batchable, defined_together
+from empirical.recording import BatchedRecords, batch_capacity, batchable
 
 FIELDS = ("steps", "grad_norm_sq", "loss", "divergence")
 
@@ -81,13 +81,11 @@ class ClippedStep(E.HeterogeneousNonconvex):
 
 
 def test_a_subclass_overriding_grad_loss_or_the_step_keeps_its_override():
-    """The shortcuts (``grad_and_loss``, ``step_plan``) are taken only from the class that
-    defines the methods they stand for: a subclass's override is not bypassed."""
+    """The shortcut ``grad_and_loss`` is taken only from the class that defines the methods it
+    stands for: a subclass's override is not bypassed."""
     base = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
     shifted, clipped = ShiftedLoss(n=8, d=3, seed=1), ClippedStep(n=8, d=3, seed=1)
     assert batchable(base) and not batchable(shifted) and batchable(clipped)
-    assert defined_together(base, "step_plan", "stochastic_grads")
-    assert not defined_together(clipped, "step_plan", "stochastic_grads")
     h = E.two_level(8, 2, 2, 4)
     r0, r1 = (E.simulate(p, h, lr=0.5, steps=30, seeds=2, x0=3.0) for p in (base, shifted))
     np.testing.assert_allclose(r1.loss, r0.loss + 1.0, rtol=1e-12)
