@@ -37,16 +37,10 @@ computed at every step (the noise is the full run's); the models of the workers 
 are written back after each step, so they move only at the round's global aggregation.
 :func:`empirical.reference.reference_run` runs the same rules worker by worker.
 
-Records of small states are evaluated several at a time (:class:`empirical.recording.BatchedRecords`:
-the state is copied aside at each recorded step, and up to 64 records are evaluated as one
-batch, with the numbers of recording one at a time, bit for bit); a run with an ``observer``,
-a weighted run, a state over 256 KiB and a problem without ``grad_and_loss``
-(:func:`empirical.recording.batchable`) record one at a time (:func:`_record`).
-
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
-recording, when it holds nothing live), the problem's own scratch and at most 2 MiB of
-batched records; nothing else of the state's size is allocated in the loop (with participation, also the sitting-out workers' models,
-kept once per round in one buffer allocated at the start).
+recording, when it holds nothing live) and the problem's own scratch; nothing else of the
+state's size is allocated in the loop (with participation, also the sitting-out workers'
+models, kept once per round in one buffer allocated at the start).
 """
 
 from __future__ import annotations
@@ -62,7 +56,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
-from empirical.recording import BatchedRecords, batch_capacity, batchable
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -418,32 +411,20 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                                      progress, observer, metric_items, records, step,
                                      np.full(n, 1.0 / n) if p is None else p, S)
     else:
-        capacity = 0 if observer is not None or not batchable(problem) else batch_capacity(seeds, n, d, R)
-        batched = BatchedRecords(problem, divergences, (seeds, n, d), records, metric_items, capacity) \
-            if capacity else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for t in range(steps):
                 if t == next_record:
                     next_record += record_every
-                    if batched is not None:  # copied aside, evaluated with the next records
-                        diverged = batched.add(t, x)
-                        if diverged is not None:
-                            break
-                    else:
-                        diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
-                        if diverged is not None:
-                            break
-                        r += 1
+                    diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
+                    if diverged is not None:
+                        break
+                    r += 1
                 step()  # x -= lr g (fused block by block when the problem can: the same operations)
                 level = after[(t + 1) % period]
                 if level:
                     aggregate(x, level, work=g)  # g is dead until the next gradient
                 if progress is not None and (t + 1) % tick == 0:
                     progress(t + 1)
-            if batched is not None:
-                if diverged is None:
-                    diverged = batched.flush()
-                r = batched.rows
     if diverged is not None:
         warnings.warn(f"the run diverged (a non-finite value) at step {diverged['step']}, seed "
                       f"{diverged['seed']}; returning the {r} steps recorded before it", DivergenceWarning, stacklevel=2)

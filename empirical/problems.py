@@ -294,19 +294,15 @@ class HeterogeneousNonconvex:
             scratch = buffers[shape] = (np.empty(shape), np.empty(shape), np.empty(shape))
         return scratch
 
-    def _phi_terms(self, u: NDArray[np.float64], block_rows: int | None = None
-                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _phi_terms(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,
-        block by block over the workers (bounded memory; the blocks are sized for
-        ``block_rows`` rows of ``u``, by default all of them, and each row's sums depend only on
-        the blocks). The last result is kept: the engine asks for ``grad`` and ``loss`` at the
-        same points."""
-        key = (u.shape, block_rows, u.tobytes())
+        block by block over the workers (bounded memory). The last result is kept: the engine
+        asks for ``grad`` and ``loss`` at the same points."""
+        key = (u.shape, u.tobytes())
         if self._phi_memo is not None and self._phi_memo[0] == key:
             return self._phi_memo[1]
         lead = u.shape[:-1]
-        rows = math.prod(lead) if block_rows is None else block_rows
-        block = max(1, _BLOCK // max(1, rows * self.d))
+        block = max(1, _BLOCK // max(1, math.prod(lead) * self.d))
         phi_sum = np.zeros(lead)
         prime_sum = np.zeros(lead + (self.d,))
         subtract, multiply, add, divide = np.subtract, np.multiply, np.add, np.divide
@@ -332,31 +328,6 @@ class HeterogeneousNonconvex:
     def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         u = np.asarray(u, dtype=np.float64)
         return self._grad_from(u, self._phi_terms(u)[1])
-
-    def grad_and_loss(self, u: NDArray[np.float64], rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``(grad(u), loss(u))`` for ``u`` of shape ``(k * rows, d)``: ``k`` batches of ``rows``
-        points each (the engine's records, evaluated together), every batch with the numbers,
-        bit for bit, of ``grad`` and ``loss`` called on it alone (the workers are blocked as
-        for ``rows`` rows; every other operation is row by row)."""
-        u = np.asarray(u, dtype=np.float64)
-        phi_sum, prime_sum = self._phi_terms(u, block_rows=rows)
-        return self._grad_from(u, prime_sum), self._loss_from(u, phi_sum)
-
-    def finite_record_radius(self) -> float:
-        """A size ``R`` such that a state with every ``|x| <= R`` gives finite records (the
-        divergences and ``||grad f(u)||^2``; :mod:`empirical.recording` evaluates a record at
-        once when the state is larger). With ``|x| <= R``: ``|u| <= R``, the divergences are
-        at most ``n d (2R)^2`` before the division by ``n``, and ``|grad_k f(u)| <= a (R +
-        max|b̄|) + lam max|phi'|``; ``R`` keeps both below ``1e300``. ``0`` when no state is
-        safe (``lam`` or the centres so large that ``||grad f||^2`` may overflow anywhere): then
-        every record is evaluated at once."""
-        room = 1e150 / math.sqrt(self.d) - self.lam * PHI_PRIME_MAX  # what a (R + max|b̄|) may use
-        if not room > 0:
-            return 0.0
-        cap = 1e150 / math.sqrt(self.n * self.d)  # n d (2 cap)^2 <= 4e300
-        if self.a > 0:
-            cap = min(cap, room / self.a - float(np.max(np.abs(self._b_mean))))
-        return max(0.0, cap)
 
     def _loss_from(self, u: NDArray[np.float64], phi_sum: NDArray[np.float64]) -> NDArray[np.float64]:
         diff = u - self._b_mean
