@@ -26,7 +26,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.kernels import record_kernels
 
 __all__ = ["SortedLevels", "WeightedLevels"]
 
@@ -91,8 +90,6 @@ class SortedLevels:
         # reduction over the leading axis with long contiguous inner loops
         self._by_place = [self.order.reshape(s.size, -1).T.ravel().copy() if eq else None
                           for s, eq in zip(self.sizes, self.equal)]
-        self._members = [self.order.reshape(s.size, -1).copy() if eq else None  # (K_l, members) in sorted order
-                         for s, eq in zip(self.sizes, self.equal)]
         # constants of the divergences, formed once (the same float64 values numpy forms per call)
         self._size_col = [s[:, None].astype(np.float64) for s in self.sizes]
         self._weight = [s / n for s in self.sizes]
@@ -152,22 +149,13 @@ class SortedLevels:
         mean ``u``, ``(batch, d)``. ``work`` is scratch of ``x``'s shape (overwritten)."""
         b, n, d = x.shape
         take, einsum, size_col = np.take, np.einsum, self._size_col
-        kernels = record_kernels() if self.equal[1] and d > 1 and self.M > 1 else None
-        if kernels is not None and x.dtype == np.float64 and x.flags.c_contiguous and work.flags.c_contiguous:
-            # level-1 means and x minus them, in one compiled pass with numpy's operations
-            level_1 = np.empty((b, self.sizes[1].size, d))
-            kernels[1](x, self._members[1], self.group_of_worker[1], level_1, work)
-            means = [None, level_1]
-        else:
-            kernels = None
-            means = [None, self._means_of_workers(x, 1, work)]
+        means = [None, self._means_of_workers(x, 1, work)]
         for l in range(2, self.M + 1):
             sums = np.add.reduceat(means[l - 1] * size_col[l - 1], self.child_starts[l], axis=1)
             means.append(np.true_divide(sums, size_col[l], out=sums))
         out = np.empty((b, self.M))
-        if kernels is None:
-            take(means[1], self.group_of_worker[1], axis=1, out=work)
-            np.subtract(x, work, out=work)
+        take(means[1], self.group_of_worker[1], axis=1, out=work)
+        np.subtract(x, work, out=work)
         flat = work.reshape(b, n * d)
         out[:, 0] = einsum("bi,bi->b", flat, flat) / n
         for l in range(2, self.M + 1):

@@ -14,8 +14,7 @@ seed (:class:`empirical.streams.SeedStreams`) against one generator for the whol
 It also reports, for the sizes ``FLOOR_SIZES`` (the last is the shape ``hsgd check`` uses), the
 engine's step time over the floor (one draw of the same normals from the same per-seed SFC64
 streams plus one ``np.add(out=)`` pass over the state), and the cost of recording every step
-over recording every 10th (with the numpy step, and with the compiled one when numba is
-installed); both as min / median of 3 ratios taken back to back in one run.
+over recording every 10th; both as min / median of 3 ratios taken back to back in one run.
 
 And the cost of partial participation (docs/theory.md §10.1 Setting):
 the step time with every level-1 group sampling half its members over full participation,
@@ -40,7 +39,6 @@ import numpy as np
 
 from empirical.engine import simulate
 from empirical.hierarchy import two_level
-from empirical.kernels import STATS as KERNEL_STATS, numba_available, use_kernel
 from empirical.problems import HeterogeneousNonconvex
 from empirical.reference import reference_run
 from empirical.streams import SeedStreams
@@ -150,44 +148,29 @@ def _steps_for(n: int, d: int, seeds: int, seconds: float, repeats: int = 1) -> 
     return int(max(20, min(20000, seconds / (10e-6 + 4e-9 * n * d * seeds))))
 
 
-def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15,
-                    kernel: str = "numba") -> dict[str, Any]:
+def step_over_floor(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.15) -> dict[str, Any]:
     """The engine's step time over the floor (:func:`_floor_step`), ``repeats`` times, each
-    ratio from an engine run and a floor run taken back to back: ``{"min", "median", "path",
-    ...}``. ``kernel`` is the step's mode (:func:`empirical.kernels.use_kernel`; ``numba``
-    falls back to numpy without numba); ``path`` says which ran: ``numba``, ``numpy`` or
-    ``mixed``."""
-    with use_kernel(kernel):
-        steps = _steps_for(n, d, seeds, seconds, repeats)
-        _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches, the compiled kernel)
-        ratios, engine, floor = [], [], []
-        before = dict(KERNEL_STATS)
-        for _ in range(repeats):
-            e, f = _engine_step(n, d, seeds, steps), _floor_step(n, d, seeds, steps)
-            engine.append(e)
-            floor.append(f)
-            ratios.append(e / f)
-    used = [path for path in ("numba", "numpy") if KERNEL_STATS[path] > before[path]]
+    ratio from an engine run and a floor run taken back to back: ``{"min", "median", ...}``."""
+    steps = _steps_for(n, d, seeds, seconds, repeats)
+    _engine_step(n, d, seeds, min(steps, 20))  # warm up (imports, caches)
+    ratios, engine, floor = [], [], []
+    for _ in range(repeats):
+        e, f = _engine_step(n, d, seeds, steps), _floor_step(n, d, seeds, steps)
+        engine.append(e)
+        floor.append(f)
+        ratios.append(e / f)
     return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
-            "engine_us": 1e6 * float(np.median(engine)), "floor_us": 1e6 * float(np.median(floor)),
-            "path": used[0] if len(used) == 1 else "mixed"}
+            "engine_us": 1e6 * float(np.median(engine)), "floor_us": 1e6 * float(np.median(floor))}
 
 
-def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15,
-                    kernel: str = "numpy") -> dict[str, Any]:
+def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, seconds: float = 0.15) -> dict[str, Any]:
     """Time of a run recording every step over the same run recording every 10th, ``repeats``
-    times back to back: ``{"min", "median", "path", ...}`` (the default shape is ``hsgd
-    check``'s). ``kernel`` is the step's mode (:func:`empirical.kernels.use_kernel`): a faster
-    step makes the same records a larger share; ``path`` says which step ran."""
-    with use_kernel(kernel):
-        steps = _steps_for(n, d, seeds, seconds, repeats)
-        _engine_step(n, d, seeds, min(steps, 20), 1)
-        before = dict(KERNEL_STATS)
-        ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
-                  for _ in range(repeats)]
-    used = [path for path in ("numba", "numpy") if KERNEL_STATS[path] > before[path]]
-    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
-            "path": used[0] if len(used) == 1 else "mixed"}
+    times back to back: ``{"min", "median", ...}`` (the default shape is ``hsgd check``'s)."""
+    steps = _steps_for(n, d, seeds, seconds, repeats)
+    _engine_step(n, d, seeds, min(steps, 20), 1)
+    ratios = [_engine_step(n, d, seeds, steps, 1) / _engine_step(n, d, seeds, steps, RECORD_EVERY)
+              for _ in range(repeats)]
+    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios))}
 
 
 def _participation_step(n: int, d: int, seeds: int, N: int, I: int, G: int, steps: int, S: int | None) -> float:
@@ -285,13 +268,7 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
     floor_sizes = [(256, 10, 1), (32, 10, 8)] if quick else FLOOR_SIZES
     record_sizes = [(32, 10, 8)] if quick else [(32, 10, 8), (256, 10, 1), (4096, 100, 1)]
     out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in floor_sizes]
-    if numba_available():  # the same without the compiled step, for comparison
-        out["step_over_floor_numpy"] = [step_over_floor(n, d, s, seconds=seconds, kernel="numpy")
-                                        for n, d, s in floor_sizes]
     out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in record_sizes]
-    if numba_available():
-        out["recording_ratio_numba"] = [recording_ratio(n, d, s, seconds=seconds, kernel="numba")
-                                        for n, d, s in record_sizes]
     out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
     out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
     out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
@@ -314,16 +291,13 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"{c['n']:>6} {c['d']:>6} {c['worker_steps_per_s']:>16.3g} {c['speedup_vs_loop']:>10.1f} "
               f"{c['overhead_vs_bare']:>8.2f} {c['speedup_vs_loop_noiseless']:>17.1f}")
     print("engine step over the floor (one draw of the same normals + one np.add pass), min / median of 3:")
-    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7} {'step path':>10}")
-    for c in result["step_over_floor"] + result.get("step_over_floor_numpy", []):
+    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7}")
+    for c in result["step_over_floor"]:
         print(f"{c['n']:>6} {c['d']:>6} {c['seeds']:>6} {c['engine_us']:>9.1f} {c['floor_us']:>9.1f} "
-              f"{c['min']:>6.2f} {c['median']:>7.2f} {c['path']:>10}")
-    if "step_over_floor_numpy" not in result:
-        print("  (numba is not installed, or HSGD_NUMBA=0: the numpy step; "
-              'pip install -e ".[fast]" in a clone for the compiled one)')
+              f"{c['min']:>6.2f} {c['median']:>7.2f}")
     print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
-    for c in result["recording_ratio"] + result.get("recording_ratio_numba", []):
-        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']} ({c['path']} step): {c['min']:.2f} / {c['median']:.2f}")
+    for c in result["recording_ratio"]:
+        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")
     m = result["peak_memory_config"]
     print(f"peak memory, n={m['n']} d={m['d']} seeds={m['seeds']}: "
           f"{result['peak_memory_state_copies']:.2f} x the state array")

@@ -22,9 +22,7 @@ the equivalences of the tests exact).
 The step is fused when the problem allows it: a ``stochastic_grads`` with a keyword-only
 ``lr`` (as :class:`empirical.problems.HeterogeneousNonconvex`'s) applies ``x -= lr g`` block
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
-x -= g`` afterwards, so fused and unfused runs agree bit for bit (the tests pin both). A
-problem with a ``step_plan`` (:meth:`empirical.problems.HeterogeneousNonconvex.step_plan`) binds
-that step to the run's arrays once, so each step pays no set-up (:func:`_step_function`).
+x -= g`` afterwards, so fused and unfused runs give the same numbers (:func:`_step_function`).
 
 Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
@@ -39,16 +37,10 @@ computed at every step (the noise is the full run's); the models of the workers 
 are written back after each step, so they move only at the round's global aggregation.
 :func:`empirical.reference.reference_run` runs the same rules worker by worker.
 
-Records of small states are evaluated several at a time (:class:`empirical.recording.BatchedRecords`:
-the state is copied aside at each recorded step, and up to 64 records are evaluated as one
-batch, with the numbers of recording one at a time, bit for bit); a run with an ``observer``,
-a weighted run, a state over 256 KiB and a problem without ``grad_and_loss``
-(:func:`empirical.recording.batchable`) record one at a time (:func:`_record`).
-
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
-recording, when it holds nothing live), the problem's own scratch and at most 2 MiB of
-batched records; nothing else of the state's size is allocated in the loop (with participation, also the sitting-out workers' models,
-kept once per round in one buffer allocated at the start).
+recording, when it holds nothing live) and the problem's own scratch; nothing else of the
+state's size is allocated in the loop (with participation, also the sitting-out workers'
+models, kept once per round in one buffer allocated at the start).
 """
 
 from __future__ import annotations
@@ -64,7 +56,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
-from empirical.recording import BatchedRecords, batch_capacity, batchable, defined_together
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -217,15 +208,9 @@ def _takes_lr(method: Callable[..., Any]) -> bool:
 def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64], rng: SeedStreams,
                    lr: float) -> Callable[[], Any]:
     """The step ``x -= lr g(x)`` as a callable with no arguments, formed once per run: the
-    problem's ``step_plan`` when it has one from the class of its ``stochastic_grads`` (the fused
-    step with its blocks and views formed once,
-    :meth:`empirical.problems.HeterogeneousNonconvex.step_plan`; a subclass that overrides
-    ``stochastic_grads`` keeps its own), else its fused
-    ``stochastic_grads(..., lr=)`` (:func:`_takes_lr`), else ``stochastic_grads`` then ``g *= lr;
-    x -= g``. All three do the same floating-point operations."""
-    plan = getattr(problem, "step_plan", None)
-    if plan is not None and _takes_lr(plan) and defined_together(problem, "step_plan", "stochastic_grads"):
-        return plan(x, rng, g, lr=lr, keep_grads=False)  # g is scratch between steps
+    problem's fused ``stochastic_grads(..., lr=)`` when it takes ``lr`` (:func:`_takes_lr`),
+    else ``stochastic_grads`` then ``g *= lr; x -= g``. Both do the same floating-point
+    operations."""
     stochastic_grads = problem.stochastic_grads
     if _takes_lr(stochastic_grads):
         return functools.partial(stochastic_grads, x, rng, g, lr=lr)
@@ -426,32 +411,20 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
                                      progress, observer, metric_items, records, step,
                                      np.full(n, 1.0 / n) if p is None else p, S)
     else:
-        capacity = 0 if observer is not None or not batchable(problem) else batch_capacity(seeds, n, d, R)
-        batched = BatchedRecords(problem, divergences, (seeds, n, d), records, metric_items, capacity) \
-            if capacity else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for t in range(steps):
                 if t == next_record:
                     next_record += record_every
-                    if batched is not None:  # copied aside, evaluated with the next records
-                        diverged = batched.add(t, x)
-                        if diverged is not None:
-                            break
-                    else:
-                        diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
-                        if diverged is not None:
-                            break
-                        r += 1
+                    diverged = _record(t, r, x, g, divergences, grad_of, loss_of, metric_items, records, observer)
+                    if diverged is not None:
+                        break
+                    r += 1
                 step()  # x -= lr g (fused block by block when the problem can: the same operations)
                 level = after[(t + 1) % period]
                 if level:
                     aggregate(x, level, work=g)  # g is dead until the next gradient
                 if progress is not None and (t + 1) % tick == 0:
                     progress(t + 1)
-            if batched is not None:
-                if diverged is None:
-                    diverged = batched.flush()
-                r = batched.rows
     if diverged is not None:
         warnings.warn(f"the run diverged (a non-finite value) at step {diverged['step']}, seed "
                       f"{diverged['seed']}; returning the {r} steps recorded before it", DivergenceWarning, stacklevel=2)

@@ -30,7 +30,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.kernels import STATS as KERNEL_STATS, kernel_ready, mark_broken, record_kernels, step_kernel
 
 __all__ = [
     "Constant",
@@ -141,7 +140,7 @@ def _gradient_block(xb: NDArray[np.float64], cb: Any, acb: Any, a: Any, two_lam:
     """``out = a (x - b) + 2 lam u/(1 + u^2)^2`` for a block of :class:`HeterogeneousNonconvex`'s
     workers, written as ``u (a + 2 lam/(1 + u^2)^2) + a (c - b)`` with ``u = x - c``; ``work``
     is scratch of ``out``'s shape. The one sequence of operations every step path uses (the
-    numpy step, the compiled step's fallback, :mod:`empirical.batch`), so they agree bit for bit;
+    single run's step and :mod:`empirical.batch`'s), so they agree bit for bit;
     ``a`` and ``two_lam`` may be scalars or arrays broadcast over the block."""
     subtract, multiply, divide, add = np.subtract, np.multiply, np.divide, np.add
     subtract(xb, cb, out)
@@ -164,121 +163,6 @@ def _draw_normals(out: NDArray[np.float64], rng: Any, generators: Any) -> None:
             gen.standard_normal(out=rows_of_seed)
 
 
-
-class _StepPlan:
-    """:meth:`HeterogeneousNonconvex.stochastic_grads` on fixed arrays (see
-    :meth:`HeterogeneousNonconvex.step_plan`): the blocks over the workers, their views and
-    scratch, and the compiled kernel's arguments, formed once; each call takes one step.
-
-    Per call it asks :func:`empirical.kernels.step_kernel` which path to take (so ``auto``
-    still turns to numba once the process has stepped enough elements, and a broken kernel
-    is not called again), and counts the call in :data:`empirical.kernels.STATS`. Both paths
-    draw each block's noise in worker order into the block's scratch, then do the same
-    floating-point operations (:func:`_gradient_block`, ``+ scale z``, ``* lr``, ``x - g``).
-    """
-
-    __slots__ = ("problem", "x", "out", "lr", "store", "rng", "generators", "noisy", "scale", "ranges",
-                 "kernel_ok", "_numpy_blocks", "_kernel_args")
-
-    def __init__(self, problem: "HeterogeneousNonconvex", x: NDArray[np.float64], rng: Any,
-                 out: NDArray[np.float64], lr: float | None, keep_grads: bool = True) -> None:
-        shape = x.shape
-        n, d = shape[-2:]
-        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
-        block = max(1, _BLOCK // max(1, rows * d))
-        self.problem, self.x, self.out, self.lr, self.rng = problem, x, out, lr, rng
-        self.store = bool(keep_grads) or lr is None
-        self.scale = problem.sigma / math.sqrt(problem.d)  # sqrt is correctly rounded: np.sqrt's double
-        self.noisy = problem.sigma > 0
-        generators = getattr(rng, "generators", None)
-        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
-            generators = None  # let rng.standard_normal raise its own error
-        self.generators = generators
-        self.ranges = [(j0, min(n, j0 + block)) for j0 in range(0, n, block)]
-        self.kernel_ok = kernel_ready(x, out)
-        self._numpy_blocks: list[tuple[Any, ...]] | None = None
-        self._kernel_args: tuple[Any, ...] | None = None
-
-    def _draws(self, scratch: NDArray[np.float64]) -> list[tuple[Callable[..., Any], NDArray[np.float64]]]:
-        """``(draw, target)`` pairs filling ``scratch`` with standard normals: one per seed from
-        its own generator, or one draw from ``rng`` (:func:`_draw_normals`' two cases)."""
-        if self.generators is None:
-            return [(self.rng.standard_normal, scratch)]
-        return [(gen.standard_normal, rows_of_seed) for gen, rows_of_seed in zip(self.generators, scratch)]
-
-    def _block_views(self, j0: int, j1: int) -> tuple[Any, ...]:
-        x, out, p = self.x, self.out, self.problem
-        if j0 == 0 and j1 == x.shape[-2]:
-            return x, out, p.c, p._acb
-        return x[..., j0:j1, :], out[..., j0:j1, :], p.c[j0:j1], p._acb[j0:j1]
-
-    def __call__(self) -> NDArray[np.float64]:
-        kernel = step_kernel() if self.kernel_ok else None
-        if kernel is not None:
-            self._kernel_step(kernel)
-            return self.out
-        KERNEL_STATS["numpy"] += 1
-        KERNEL_STATS["numpy_elements"] += self.x.size
-        blocks = self._numpy_blocks
-        if blocks is None:
-            blocks = self._numpy_blocks = []
-            for j0, j1 in self.ranges:
-                xb, ob, cb, acbb = self._block_views(j0, j1)
-                scratch = self.problem._scratch(xb.shape)
-                blocks.append((xb, ob, cb, acbb, scratch, self._draws(scratch)))
-        p, noisy, scale, lr = self.problem, self.noisy, self.scale, self.lr
-        a, two_lam = p.a, 2.0 * p.lam
-        multiply, add, subtract = np.multiply, np.add, np.subtract
-        for xb, ob, cb, acbb, scratch, draws in blocks:
-            _gradient_block(xb, cb, acbb, a, two_lam, ob, scratch)
-            if noisy:
-                for draw, target in draws:
-                    draw(out=target)
-                multiply(scratch, scale, scratch)
-                add(ob, scratch, ob)
-            if lr is not None:
-                multiply(ob, lr, ob)
-                subtract(xb, ob, xb)
-        return self.out
-
-    def _kernel_step(self, kernel: Callable[..., None]) -> None:
-        """The step with the compiled loop of :mod:`empirical.kernels`: the same blocks, the same
-        draws into the same scratch, then one pass per block doing the numpy path's operations
-        in its order (bit for bit the same numbers). If numba fails, the block (whose noise is
-        drawn) and the rest are done with numpy's operations."""
-        args = self._kernel_args
-        p, x = self.problem, self.x
-        n, d = x.shape[-2:]
-        if args is None:
-            c, acb = p._flat_constants()
-            blocks = []
-            for j0, j1 in self.ranges:
-                scratch = p._scratch(x.shape[:-2] + (j1 - j0, d))
-                blocks.append((j0, j1, scratch, scratch.reshape(-1, (j1 - j0) * d), self._draws(scratch)))
-            args = self._kernel_args = (x.reshape(-1, n * d), self.out.reshape(-1, n * d), c, acb, blocks)
-        x2, out2, c, acb, blocks = args
-        noisy, fused, store = self.noisy, self.lr is not None, self.store
-        two_lam, a, scale, step = 2.0 * p.lam, p.a, self.scale, 0.0 if self.lr is None else float(self.lr)
-        for j0, j1, scratch, z2, draws in blocks:
-            if noisy:
-                for draw, target in draws:
-                    draw(out=target)
-            if kernel is not None:
-                try:
-                    kernel(x2, out2, z2, c, acb, j0 * d, j1 * d, a, two_lam, scale, step, noisy, fused, store)
-                    continue
-                except Exception:  # numba failed: this block (its noise drawn) and the rest with numpy
-                    mark_broken()
-                    kernel = None
-            xb, ob, cb, acbb = self._block_views(j0, j1)
-            _gradient_block(xb, cb, acbb, a, two_lam, ob, np.empty(xb.shape))
-            if noisy:
-                np.multiply(scratch, scale, scratch)
-                np.add(ob, scratch, ob)
-            if fused:
-                np.multiply(ob, step, ob)
-                np.subtract(xb, ob, xb)
-        KERNEL_STATS["numba" if kernel is not None else "numpy"] += 1
 
 def _phi_prime(u: NDArray[np.float64]) -> NDArray[np.float64]:
     s = 1.0 + u * u
@@ -331,7 +215,6 @@ class HeterogeneousNonconvex:
         self._b_spread = float(np.mean(np.sum((self.b - self._b_mean) ** 2, axis=1)))
         self._buffers: dict[tuple[int, ...], NDArray[np.float64]] = {}
         self._phi_buffers: dict[int, dict[tuple[int, ...], tuple[NDArray[np.float64], ...]]] = {}
-        self._flat: tuple[NDArray[np.float64], ...] | None = None  # (c, acb, flat c, flat acb)
         self._constants_cache: dict[tuple[bytes, ...], tuple[float, list[float]]] = {}
         self._phi_memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
         self.params = dict(n=self.n, d=self.d, clusters=int(clusters), between=float(between), within=float(within),
@@ -361,34 +244,33 @@ class HeterogeneousNonconvex:
         floating-point operations as doing both afterwards on the whole arrays, so the
         results are bit for bit those of the unfused step; ``out`` then holds ``lr`` times
         the stochastic gradients.
-
-        With numba installed (optional, :mod:`empirical.kernels`), each block's passes after
-        the draw run as one compiled loop with the same operations in the same order: the
-        same numbers, bit for bit (:func:`empirical.kernels.use_kernel` picks the path).
         """
-        return self.step_plan(x, rng, out, lr=lr)()
-
-    def step_plan(self, x: NDArray[np.float64], rng: Any, out: NDArray[np.float64], *,
-                  lr: float | None = None, keep_grads: bool = True) -> Callable[[], NDArray[np.float64]]:
-        """:meth:`stochastic_grads` bound to these arrays: a callable that takes the step
-        (the same numbers, bit for bit) each time it is called and returns ``out``.
-
-        The engine builds one per run, so the blocks, their views, the scratch and the
-        kernel's arguments are formed once instead of at every step (a few microseconds of
-        Python per step, which is what small problems pay most). The arrays are updated in
-        place and must stay the same arrays while the plan is in use. With ``lr`` and
-        ``keep_grads=False`` the caller only wants ``x``: ``out`` is then scratch whose content
-        after a step is unspecified (the compiled step does not write it, which saves one
-        array's trip through memory; the numpy step still uses it)."""
-        return _StepPlan(self, x, rng, out, lr, keep_grads)
-
-    def _flat_constants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``c`` and ``a (c - b)`` as C-contiguous ``(n*d,)`` arrays (the compiled step's layout)."""
-        flat = self._flat
-        if flat is None or flat[0] is not self.c or flat[1] is not self._acb:
-            flat = self._flat = (self.c, self._acb, np.ascontiguousarray(self.c, dtype=np.float64).reshape(-1),
-                                 np.ascontiguousarray(self._acb, dtype=np.float64).reshape(-1))
-        return flat[2], flat[3]
+        shape = x.shape
+        n, d = shape[-2:]
+        rows = shape[0] if len(shape) == 3 else math.prod(shape[:-2])
+        block = max(1, _BLOCK // max(1, rows * d))
+        generators = getattr(rng, "generators", None)
+        if generators is not None and (x.ndim != 3 or len(generators) != x.shape[0]):
+            generators = None  # let rng.standard_normal raise its own error
+        noisy, scale = self.sigma > 0, self.sigma / math.sqrt(self.d)  # math.sqrt: np.sqrt's double
+        a, two_lam = self.a, 2.0 * self.lam
+        multiply, add, subtract = np.multiply, np.add, np.subtract
+        for j0 in range(0, n, block):
+            j1 = min(n, j0 + block)
+            if j0 == 0 and j1 == n:
+                xb, ob, cb, acb = x, out, self.c, self._acb
+            else:
+                xb, ob, cb, acb = x[..., j0:j1, :], out[..., j0:j1, :], self.c[j0:j1], self._acb[j0:j1]
+            scratch = self._scratch(xb.shape)
+            _gradient_block(xb, cb, acb, a, two_lam, ob, scratch)
+            if noisy:
+                _draw_normals(scratch, rng, generators)
+                multiply(scratch, scale, scratch)
+                add(ob, scratch, ob)
+            if lr is not None:
+                multiply(ob, lr, ob)
+                subtract(xb, ob, xb)
+        return out
 
     def _scratch(self, shape: tuple[int, ...]) -> NDArray[np.float64]:
         """A scratch block of ``shape``, kept between calls (at most two shapes: a step's full
@@ -412,34 +294,21 @@ class HeterogeneousNonconvex:
             scratch = buffers[shape] = (np.empty(shape), np.empty(shape), np.empty(shape))
         return scratch
 
-    def _phi_terms(self, u: NDArray[np.float64], block_rows: int | None = None
-                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _phi_terms(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(sum_j sum_k phi(u_k - c_jk), sum_j phi'(u - c_j))`` for ``u`` of shape ``(..., d)``,
-        block by block over the workers (bounded memory; the blocks are sized for
-        ``block_rows`` rows of ``u``, by default all of them, and each row's sums depend only on
-        the blocks). The last result is kept: the engine asks for ``grad`` and ``loss`` at the
-        same points."""
-        key = (u.shape, block_rows, u.tobytes())
+        block by block over the workers (bounded memory). The last result is kept: the engine
+        asks for ``grad`` and ``loss`` at the same points."""
+        key = (u.shape, u.tobytes())
         if self._phi_memo is not None and self._phi_memo[0] == key:
             return self._phi_memo[1]
         lead = u.shape[:-1]
-        rows = math.prod(lead) if block_rows is None else block_rows
-        block = max(1, _BLOCK // max(1, rows * self.d))
+        block = max(1, _BLOCK // max(1, math.prod(lead) * self.d))
         phi_sum = np.zeros(lead)
         prime_sum = np.zeros(lead + (self.d,))
         subtract, multiply, add, divide = np.subtract, np.multiply, np.add, np.divide
-        kernels = record_kernels() if self.d > 1 else None  # with d = 1 numpy sums the workers pairwise
-        if kernels is not None:
-            u2 = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, self.d)
-            acc = np.empty(u2.shape)
         for j0 in range(0, self.n, block):
             cb = self.c[j0:j0 + block]
             v, sq, s = self._phi_scratch(lead + cb.shape)  # reused: no fresh pages per call
-            if kernels is not None:  # the same operations compiled into one pass (empirical.kernels)
-                kernels[0](u2, np.ascontiguousarray(cb), sq.reshape(u2.shape[0], *cb.shape), acc)
-                phi_sum += sq.sum(axis=(-2, -1))
-                prime_sum += acc.reshape(prime_sum.shape)
-                continue
             subtract(u[..., None, :], cb, out=v)
             multiply(v, v, out=sq)
             add(sq, 1.0, out=s)
@@ -459,31 +328,6 @@ class HeterogeneousNonconvex:
     def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         u = np.asarray(u, dtype=np.float64)
         return self._grad_from(u, self._phi_terms(u)[1])
-
-    def grad_and_loss(self, u: NDArray[np.float64], rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``(grad(u), loss(u))`` for ``u`` of shape ``(k * rows, d)``: ``k`` batches of ``rows``
-        points each (the engine's records, evaluated together), every batch with the numbers,
-        bit for bit, of ``grad`` and ``loss`` called on it alone (the workers are blocked as
-        for ``rows`` rows; every other operation is row by row)."""
-        u = np.asarray(u, dtype=np.float64)
-        phi_sum, prime_sum = self._phi_terms(u, block_rows=rows)
-        return self._grad_from(u, prime_sum), self._loss_from(u, phi_sum)
-
-    def finite_record_radius(self) -> float:
-        """A size ``R`` such that a state with every ``|x| <= R`` gives finite records (the
-        divergences and ``||grad f(u)||^2``; :mod:`empirical.recording` evaluates a record at
-        once when the state is larger). With ``|x| <= R``: ``|u| <= R``, the divergences are
-        at most ``n d (2R)^2`` before the division by ``n``, and ``|grad_k f(u)| <= a (R +
-        max|b̄|) + lam max|phi'|``; ``R`` keeps both below ``1e300``. ``0`` when no state is
-        safe (``lam`` or the centres so large that ``||grad f||^2`` may overflow anywhere): then
-        every record is evaluated at once."""
-        room = 1e150 / math.sqrt(self.d) - self.lam * PHI_PRIME_MAX  # what a (R + max|b̄|) may use
-        if not room > 0:
-            return 0.0
-        cap = 1e150 / math.sqrt(self.n * self.d)  # n d (2 cap)^2 <= 4e300
-        if self.a > 0:
-            cap = min(cap, room / self.a - float(np.max(np.abs(self._b_mean))))
-        return max(0.0, cap)
 
     def _loss_from(self, u: NDArray[np.float64], phi_sum: NDArray[np.float64]) -> NDArray[np.float64]:
         diff = u - self._b_mean

@@ -148,3 +148,53 @@ def test_save_and_load_round_trip(tmp_path):
     assert back.extra["constants"]["L"]["label"] == "exact"
     assert back.extra["hsgd_version"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.npz"]
+
+
+def test_a_user_grad_returning_a_reused_buffer_gives_every_record_its_own_gradient():
+    """A user's ``grad`` may return the same buffer at every call: each record is taken from
+    it before the next call."""
+    buffers = {}
+
+    def grad(u):
+        buffer = buffers.setdefault(np.shape(u), np.empty(np.shape(u)))
+        np.subtract(u, 2.5, out=buffer)
+        return buffer
+
+    p = E.from_gradient_fn(lambda x: x - np.arange(6.0)[:, None], grad, n=6, d=2,
+                           loss=lambda u: 0.5 * ((u - 2.5) ** 2).sum(-1), noise=0.3)
+    r = E.simulate(p, E.two_level(6, 2, 2, 4), lr=0.1, steps=20, seeds=2, seed=1, x0=10.0)
+    assert np.all(np.diff(r.grad_norm_sq[0]) < 0)  # every record its own gradient
+
+
+class ShiftedLoss(E.HeterogeneousNonconvex):
+    def loss(self, u):
+        return super().loss(u) + 1.0
+
+
+class ClippedStep(E.HeterogeneousNonconvex):
+    def stochastic_grads(self, x, rng, out, *, lr=None):
+        super().stochastic_grads(x, rng, out)
+        np.clip(out, -0.1, 0.1, out=out)
+        if lr is not None:
+            out *= lr
+            x -= out
+        return out
+
+
+def test_a_subclass_overriding_the_loss_or_the_step_keeps_its_override():
+    base = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
+    shifted, clipped = ShiftedLoss(n=8, d=3, seed=1), ClippedStep(n=8, d=3, seed=1)
+    h = E.two_level(8, 2, 2, 4)
+    r0, r1 = (E.simulate(p, h, lr=0.5, steps=30, seeds=2, x0=3.0) for p in (base, shifted))
+    np.testing.assert_allclose(r1.loss, r0.loss + 1.0, rtol=1e-12)
+    r2 = E.simulate(clipped, h, lr=0.5, steps=30, seeds=2, x0=3.0)
+    u0 = np.full(3, 3.0)
+    assert np.all(np.abs(np.diff(r2.loss[:, :2], axis=1)) > 0) and not np.array_equal(r2.loss, r0.loss)
+    assert np.isclose(r2.loss[0, 0], base.loss(u0[None])[0])
+
+
+def test_the_observer_sees_every_recorded_step():
+    seen = []
+    p = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
+    E.simulate(p, E.two_level(8, 2, 2, 4), lr=0.01, steps=10, seeds=2, observer=lambda t, x, u: seen.append(t))
+    assert seen == list(range(10))
