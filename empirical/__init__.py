@@ -14,9 +14,8 @@ from empirical.batch import simulate_batch
 from empirical.cost import CostModel, LinkCost
 from empirical.engine import DivergenceWarning, SimulationResult, simulate
 from empirical.hierarchy import GROUPINGS, Hierarchy, local_sgd, multi_level, two_level
+from empirical.constants import Constant, Constants
 from empirical.problems import (
-    Constant,
-    Constants,
     FiniteSumLogistic,
     FunctionProblem,
     HeterogeneousNonconvex,

@@ -21,7 +21,7 @@ def instance_of(problem: Any, hierarchy: Hierarchy, gamma: float, T: int, x0: Ar
     ``F0 = f(x0) - f*`` with the problem's ``f*`` (exact, or a certified lower bound, which
     only makes ``F0`` larger), the constants of ``problem.constants(hierarchy.levels)`` (A3's
     per-level ``eps`` for this grouping). Returns the instance and the
-    :class:`~empirical.problems.Constants` (whose labels say which values are estimated).
+    :class:`~empirical.constants.Constants` (whose labels say which values are estimated).
 
     Example:
         >>> from empirical import HeterogeneousNonconvex, two_level

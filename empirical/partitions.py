@@ -454,7 +454,7 @@ def partition_report(problem: Any, levels: Sequence[ArrayLike] = ()) -> dict[str
         A dict: ``partition`` (its ``spec``: kind and parameter), ``n``, ``sizes``,
         ``weights``, ``label_entropy`` (mean over workers, nats, where the problem has
         labels), ``L``, ``sigma``, ``eps``, ``eps_levels`` (each ``{"value", "label"}``),
-        ``f_star`` and ``estimated`` (:meth:`empirical.problems.Constants.estimated`).
+        ``f_star`` and ``estimated`` (:meth:`empirical.constants.Constants.estimated`).
 
     Raises:
         ValueError: ``problem`` has no partition (nothing to report).

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
+from empirical.constants import ESTIMATED, EXACT, LOWER, UPPER, Constant, Constants
+from empirical.smoothness import estimate_smoothness, pilot_trajectory
 
 __all__ = [
-    "Constant",
-    "Constants",
     "Problem",
     "HeterogeneousNonconvex",
     "FunctionProblem",
@@ -47,69 +46,12 @@ __all__ = [
     "PHI_PRIME_MAX",
 ]
 
-EXACT, UPPER, LOWER, ESTIMATED = "exact", "certified upper bound", "certified lower bound", "estimated"
 
 # phi(u) = u^2 / (1 + u^2): phi'(u) = 2u/(1+u^2)^2, phi''(u) = 2(1 - 3u^2)/(1+u^2)^3.
 PHI_SECOND_MAX = 2.0          # phi''(0)
 PHI_SECOND_MIN = -0.5         # phi''(+-1)
 PHI_PRIME_MAX = 3 * np.sqrt(3) / 8  # |phi'| at u^2 = 1/3
 _BLOCK = 1 << 16  # elements per block of an elementwise pipeline: a block's passes stay in cache
-
-
-@dataclass(frozen=True)
-class Constant:
-    """A number and how it is known."""
-
-    value: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Constants:
-    """The constants of docs/theory.md §1.3 Assumptions A1-A3 for a problem under one grouping.
-
-    Attributes:
-        L: smoothness of every ``F_j`` (A1).
-        sigma: noise level, ``E||xi||^2 <= sigma^2`` (A2).
-        eps: total divergence, ``sup_x (1/n) sum_j ||grad F_j - grad f||^2 <= eps^2``.
-        eps_levels: per level, finest first, A3's ``eps_l`` for the grouping given.
-        f_star: ``f*`` or a lower bound of it.
-    """
-
-    L: Constant
-    sigma: Constant
-    eps: Constant
-    eps_levels: tuple[Constant, ...]
-    f_star: Constant
-
-    def as_dict(self) -> dict[str, Any]:
-        """The constants as nested dicts (``{"L": {"value": ..., "label": ...}, ...}``)."""
-        return asdict(self)
-
-    def estimated(self) -> tuple[str, ...]:
-        """Names of the constants whose label starts with the word ``"estimated"``.
-
-        A verdict that rests on one of them is not a check of the theorem (the value is
-        sampled, not certified). Names are ``"L"``, ``"sigma"``, ``"eps"``,
-        ``"eps_levels[0]"``, ... (finest level first) and ``"f_star"``.
-
-        Example:
-            >>> c = Constants(L=Constant(2.0, "estimated (Hessian power iteration)"), sigma=Constant(0.0, "exact"),
-            ...               eps=Constant(1.0, "certified upper bound"),
-            ...               eps_levels=(Constant(0.5, "estimated (sampled)"), Constant(0.9, "given")),
-            ...               f_star=Constant(0.0, "certified lower bound"))
-            >>> c.estimated()
-            ('L', 'eps_levels[0]')
-        """
-        named = [("L", self.L), ("sigma", self.sigma), ("eps", self.eps),
-                 *((f"eps_levels[{i}]", e) for i, e in enumerate(self.eps_levels)), ("f_star", self.f_star)]
-        return tuple(name for name, c in named if _is_estimated(c.label))
-
-
-def _is_estimated(label: str) -> bool:
-    """Whether ``label``'s first word is ``estimated`` (any case)."""
-    words = str(label).strip().split(maxsplit=1)
-    return bool(words) and words[0].lower().rstrip(":,;(") == ESTIMATED
 
 
 class Problem(Protocol):
@@ -670,8 +612,6 @@ class FunctionProblem:
     # ------------------------------------------------------------------ constants
     def _pilot(self) -> Any:
         if "pilot" not in self._estimates:
-            from empirical.smoothness import pilot_trajectory
-
             self._estimates["pilot"] = pilot_trajectory(self, seed=0)
         return self._estimates["pilot"]
 
@@ -680,8 +620,6 @@ class FunctionProblem:
         pilot = self._pilot()
         if name == "L":
             if "L" not in self._estimates:
-                from empirical.smoothness import estimate_smoothness
-
                 self._estimates["L"] = estimate_smoothness(self, pilot)
             return self._estimates["L"]
         if name == "sigma":

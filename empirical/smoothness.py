@@ -12,7 +12,7 @@ largest eigenvalue in high dimension (on :class:`empirical.digits.DigitsMLP` sec
   differences of ``problem.worker_grads`` (one call evaluates every worker and every point:
   worker ``j`` gets its own direction in row ``j``; no loop over workers);
 * :func:`estimate_smoothness`: the largest of those, times a stated safety margin, as a
-  :class:`~empirical.problems.Constant` labelled ``"estimated (...)"`` with how it was sampled;
+  :class:`~empirical.constants.Constant` labelled ``"estimated (...)"`` with how it was sampled;
 * :func:`pilot_trajectory`: the points to sample, from the start ``x0`` along the kind of path
   a run takes (see its docstring).
 
@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from empirical.constants import Constant
 
 __all__ = ["PilotTrajectory", "hessian_norms", "estimate_smoothness", "pilot_trajectory"]
 
@@ -151,7 +153,7 @@ def estimate_smoothness(problem: Any, points: ArrayLike | PilotTrajectory, *, it
         source: what the points are, for the label (e.g. ``"pilot-trajectory"``).
 
     Returns:
-        A :class:`~empirical.problems.Constant` whose label starts with ``"estimated"`` and
+        A :class:`~empirical.constants.Constant` whose label starts with ``"estimated"`` and
         says how it was sampled, e.g. ``"estimated (Hessian power iteration, 30 iterations,
         at 12 pilot-trajectory points, x1.1 margin)"``.
 
@@ -162,8 +164,6 @@ def estimate_smoothness(problem: Any, points: ArrayLike | PilotTrajectory, *, it
         >>> round(c.value, 6), c.label
         (9.9, 'estimated (Hessian power iteration, 30 iterations, at 1 worker-centre point, x1.1 margin)')
     """
-    from empirical.problems import Constant
-
     if not (np.isfinite(margin) and margin >= 1):
         raise ValueError(f"margin must be a finite number >= 1, got {margin!r}")
     if isinstance(points, PilotTrajectory):

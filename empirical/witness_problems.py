@@ -1,6 +1,6 @@
 """Problems that make one term of Theorem 2 bite (docs/theory.md §7.4 Remark: witnesses).
 
-Three families, each with exact constants (every :class:`~empirical.problems.Constant`
+Three families, each with exact constants (every :class:`~empirical.constants.Constant`
 labelled *exact*):
 
 * :class:`KinkProblem`: ``F_j(x) = sum_k phi(x_k) + <b_j, x>`` with the "kink"
@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import level_divergences, validate_levels
-from empirical.problems import Constant, Constants
+from empirical.constants import Constant, Constants
 
 __all__ = [
     "KinkProblem",
