@@ -14,7 +14,7 @@ not import hypothesis.
 from bounds import symbols
 from bounds.bound import Bound, Condition, ConditionCheck, Level, VectorizedBound
 from bounds.statement import Statement, Theorem
-from bounds.theorems import REGISTRY, THEOREM_2, THEOREM_S, theorem, theorem2, theorem_s
+from bounds.theorems import REGISTRY, THEOREM_2, THEOREM_P, THEOREM_S, theorem, theorem2, theorem_p, theorem_s
 from bounds.coefficients import THEORY, Coefficients
 from bounds.divergence import (
     DivergenceSplit,
@@ -42,6 +42,8 @@ __all__ = [
     "REGISTRY",
     "THEOREM_2",
     "THEOREM_S",
+    "THEOREM_P",
+    "theorem_p",
     "theorem",
     "theorem2",
     "theorem_s",

@@ -60,6 +60,7 @@ class Bound:
         terms: named parts (``init``, ``noise``, then one per level); they sum to :attr:`expr`.
         parts: for some terms, named parts that sum to the term (:meth:`part_values`).
         free: keyword -> symbols of the free parameters (:meth:`optimise`).
+        extra: keyword -> symbols of the numbers the theorem adds (Theorem P's ``omega``, ...).
         conditions: the conditions, as :class:`Condition` objects.
     """
 
@@ -82,6 +83,9 @@ class Bound:
         self.source = f"{theorem.source}; {note}" if note else theorem.source
         self.levels = tuple(levels)
         self.parameters: dict[str, ParameterSpec] = dict(parameters)
+        for key, spec in statement.extra.items():
+            self.parameters.setdefault(key, spec)
+        self.extra: dict[str, ParameterSpec] = dict(statement.extra)
         for key, syms in statement.free.items():
             self.parameters.setdefault(key, tuple(syms))
         self.equal_groups = equal_groups
@@ -108,7 +112,7 @@ class Bound:
             >>> local_sgd().under(THEOREM_S).title
             'Theorem S (local SGD, M = 1)'
         """
-        base = {k: v for k, v in self.parameters.items() if k not in self.free}
+        base = {k: v for k, v in self.parameters.items() if k not in self.free and k not in self.extra}
         return Bound(theorem=theorem, setting=self.setting, levels=self.levels, parameters=base,
                      equal_groups=self.equal_groups, term_order=tuple(self.terms), note=self.note)
 

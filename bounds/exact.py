@@ -24,7 +24,7 @@ from bounds.statement import Condition
 if TYPE_CHECKING:  # only for type hints: bounds.bound does not import this module
     from bounds.bound import Bound
 
-__all__ = ["rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value"]
+__all__ = ["rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value", "compare"]
 
 
 def rational(value: Any) -> Fraction:
@@ -79,7 +79,7 @@ def exact_function(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[...,
     key = (tuple(symbols), sp.sympify(expr))
     fn = _CACHE.get(key)
     if fn is None:
-        fn = _CACHE[key] = sp.lambdify(key[0], key[1], modules=[{"Fraction": Fraction}], printer=_FractionPrinter)
+        fn = _CACHE[key] = sp.lambdify(key[0], key[1], modules=[{"Fraction": Fraction, "math": math}], printer=_FractionPrinter)
     return fn
 
 
@@ -182,12 +182,44 @@ def exact_terms(bound: "Bound", values: Mapping[str, Any], exprs: Mapping[str, s
     return {name: _exact(v, f"{bound.title}'s {name}") for name, v in zip(exprs, numbers)}
 
 
-def exact_value(bound: "Bound", values: Mapping[str, Any]) -> Fraction:
-    """``bound`` at ``values`` as an exact fraction: each float input is taken at its exact value.
+def exact_value(bound: "Bound", values: Mapping[str, Any]) -> Fraction | sp.Expr:
+    """``bound`` at ``values``, exactly: each float input is taken at its exact value. A
+    ``Fraction`` where the statement is rational in its parameters; else (Theorem P's square root)
+    the exact algebraic number as a sympy expression, which :func:`compare` orders exactly.
 
     Example:
         >>> from bounds import local_sgd
         >>> exact_value(local_sgd(), dict(gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1))
         Fraction(7, 5)
     """
-    return sum(exact_terms(bound, values).values(), Fraction(0))
+    try:
+        return sum(exact_terms(bound, values).values(), Fraction(0))
+    except ValueError as err:
+        if "not a rational function" not in str(err):
+            raise
+    subs = {sym: sp.Rational(v.numerator, v.denominator) for sym, v in _substitution(bound, values).items()}
+    return sp.Add(*(term.xreplace(subs) for term in bound.terms.values()))
+
+
+def _as_sympy(value: Fraction | sp.Expr) -> sp.Expr:
+    return sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else value
+
+
+def compare(a: Fraction | sp.Expr, b: Fraction | sp.Expr) -> int | None:
+    """The sign of ``a - b`` (-1, 0 or 1) for exact values of :func:`exact_value`; ``None`` where
+    sympy cannot decide it (never for two fractions).
+
+    Example:
+        >>> compare(sp.sqrt(2) + 1, Fraction(12, 5)), compare(Fraction(1, 3), Fraction(1, 3))
+        (1, 0)
+    """
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return (a > b) - (a < b)
+    difference = sp.radsimp(_as_sympy(a) - _as_sympy(b))
+    if difference == 0:
+        return 0
+    if difference.is_positive:
+        return 1
+    if difference.is_negative:
+        return -1
+    return None

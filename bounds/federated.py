@@ -1,5 +1,7 @@
-r"""Theorems W and P: H-SGD with data-size weights and with partial participation
-(docs/theory.md §10, derived for this project, not in Wang et al. 2022).
+r"""The numbers of Theorems W and P (docs/theory.md §10, derived for this project, not in Wang et
+al. 2022): the noise weight ``omega`` and noise shares of a weighting, grouping and participation.
+The statement itself is :mod:`bounds.theorems.participation` (``THEOREM_P``); it is evaluated at
+an :class:`bounds.instance.Instance` that carries these numbers.
 
 **Weights (Theorem W, docs/theory.md §10.2).** Worker ``j`` has weight ``p_j > 0``
 (``sum_j p_j = 1``), ``f = sum_j p_j F_j``, groups average their members with weights
@@ -38,9 +40,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -50,9 +52,7 @@ from bounds.divergence import validate_levels
 from bounds.instance import step_size_condition
 from bounds.theorems.theorem2 import theorem2
 
-__all__ = ["ParticipationShares", "participation_shares", "normalised_weights", "FederatedInstance",
-           "federated_terms", "federated_bound", "federated_condition", "largest_step_size", "exact_divergence_part",
-           "MAX_SUBSETS"]
+__all__ = ["ParticipationShares", "participation_shares", "normalised_weights", "largest_step_size", "MAX_SUBSETS"]
 
 MAX_SUBSETS = 200_000
 """Largest number of samples ``C(n_q, S)`` enumerated exactly for one group with unequal weights."""
@@ -183,86 +183,6 @@ def participation_shares(weights: ArrayLike | None, levels: Sequence[ArrayLike],
     return ParticipationShares(omega=omega, shares=tuple(shares), rho=tuple(rho), sampled=sampled, exact=exact)
 
 
-@dataclass(frozen=True)
-class FederatedInstance:
-    """The numbers Theorem P (Theorem W when ``eps_sample = 0``) is evaluated at.
-
-    Attributes:
-        gamma, L, sigma, F0, T: as in :class:`bounds.instance.Instance`.
-        periods: ``(P_1, ..., P_M)``, finest first.
-        omega: the noise weight ``E sum_j w_j^2``.
-        shares: the noise shares ``lambda_l``, finest first.
-        eps: the sampled system's ``eps_l``, finest first.
-        eps_sample: ``eps_S``, the sampling error of a round's objective (0 at full participation).
-    """
-
-    gamma: float
-    L: float
-    sigma: float
-    F0: float
-    T: int
-    periods: tuple[int, ...]
-    omega: float
-    shares: tuple[float, ...]
-    eps: tuple[float, ...]
-    eps_sample: float = 0.0
-    notes: tuple[str, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        M = len(self.periods)
-        if M < 1 or len(self.shares) != M or len(self.eps) != M:
-            raise ValueError(f"an instance needs M >= 1 periods, M noise shares and M eps values; got "
-                             f"{len(self.periods)}, {len(self.shares)}, {len(self.eps)}")
-        for name in ("gamma", "L", "T"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        for name in ("sigma", "F0", "omega", "eps_sample"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
-        if any(not s >= 0 for s in self.shares) or any(not e >= 0 for e in self.eps):
-            raise ValueError("noise shares and eps values must be non-negative")
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
-
-
-def federated_terms(x: FederatedInstance, coefficients: Coefficients = THEORY) -> dict[str, float]:
-    """Theorem P's terms by name: ``init``, ``noise``, per level ``level_l_noise`` and
-    ``level_l_heterogeneity`` (summing to ``D``), ``divergence`` (= ``D``), ``sampling``
-    (``(sqrt(D) + eps_S)^2 - D``, 0 at full participation) and ``total`` (docs/theory.md §10.3).
-
-    Example:
-        >>> x = FederatedInstance(gamma=0.1, L=1.0, sigma=1.0, F0=1.0, T=10, periods=(2,), omega=0.5,
-        ...                       shares=(0.5,), eps=(1.0,))
-        >>> round(federated_terms(x)["total"], 6)  # Theorem 2 at n = 2, P = 2, eps = 1
-        2.1
-    """
-    c = coefficients
-    g, L = x.gamma, x.L
-    out = {"init": float(c.init) * x.F0 / (g * x.T), "noise": float(c.noise) * g * L * x.sigma ** 2 * x.omega}
-    D = 0.0
-    for l, (P, share, e) in enumerate(zip(x.periods, x.shares, x.eps), start=1):
-        factor = float(c.divergence) * g * g * L * L * (P - 1)
-        out[f"level_{l}_noise"] = factor * share * x.sigma ** 2
-        out[f"level_{l}_heterogeneity"] = factor * float(c.heterogeneity) * (2 * P - 1) * e * e
-        D += out[f"level_{l}_noise"] + out[f"level_{l}_heterogeneity"]
-    out["divergence"] = D
-    out["sampling"] = (math.sqrt(D) + x.eps_sample) ** 2 - D
-    out["total"] = out["init"] + out["noise"] + D + out["sampling"]
-    return out
-
-
-def federated_bound(x: FederatedInstance, coefficients: Coefficients = THEORY) -> float:
-    """Theorem P's bound at ``x`` (Theorem W's when ``x.eps_sample == 0``)."""
-    return federated_terms(x, coefficients)["total"]
-
-
-def federated_condition(x: FederatedInstance, coefficients: Coefficients = THEORY) -> bool:
-    """Theorem P's step-size condition (Theorem 2's): ``gamma L <= 1`` and
-    ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1``, decided exactly."""
-    return step_size_condition(x.gamma, x.L, x.periods, theorem2(coefficients))
-
-
 def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficients = THEORY) -> float:
     """The largest float ``gamma`` meeting Theorem 2's step-size condition exactly (the
     condition of Theorems W and P too): the closed-form limit, stepped down ulp by ulp until
@@ -277,20 +197,3 @@ def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficien
     while not step_size_condition(gamma, L, tuple(periods), theorem2(coefficients)):
         gamma = float(np.nextafter(gamma, 0.0))
     return gamma
-
-
-def exact_divergence_part(x: FederatedInstance, coefficients: Coefficients = THEORY) -> Fraction:
-    """``D`` of Theorem P (its level terms, docs/theory.md §10.3) in exact rationals, each float
-    at its exact binary value: what orderings of the bounds are decided on (the other terms of
-    bounds sharing ``omega``, ``F0`` and ``eps_S`` are equal, and ``(sqrt D + eps_S)^2`` grows
-    with ``D``)."""
-    c = coefficients
-    c_div = Fraction(c.divergence.p, c.divergence.q) if c.divergence.is_Rational else Fraction(float(c.divergence))
-    c_het = (Fraction(c.heterogeneity.p, c.heterogeneity.q) if c.heterogeneity.is_Rational
-             else Fraction(float(c.heterogeneity)))
-    g, L = Fraction(x.gamma), Fraction(x.L)
-    total = Fraction(0)
-    for P, share, e in zip(x.periods, x.shares, x.eps):
-        total += c_div * g * g * L * L * (P - 1) * (Fraction(share) * Fraction(x.sigma) ** 2
-                                                     + c_het * (2 * P - 1) * Fraction(e) ** 2)
-    return total

@@ -15,7 +15,8 @@ by :func:`bounds.exact.exact_conditions`. For Theorem 2 (docs/theory.md §4.2) t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -38,7 +39,13 @@ class Instance:
         n, T: workers and steps.
         periods: ``(P_1, ..., P_M)``, finest first.
         counts: ``(K_0 = n, K_1, ..., K_M = 1)``.
-        eps: ``(eps_1, ..., eps_M)`` of A3 for the run's grouping, finest first.
+        eps: ``(eps_1, ..., eps_M)`` of A3 for the run's grouping, finest first (the sampled
+            system's, with partial participation: docs/theory.md §10.3).
+        omega: the noise weight ``E sum_j w_j^2`` of docs/theory.md §10 (``None``: equal weights,
+            full participation, ``1/n``).
+        noise_shares: ``(lambda_1, ..., lambda_M)`` of §10 (``None``: ``(K_{l-1} - K_l)/n``).
+        eps_sample: ``eps_S``, the sampling error of §10.3 (0 at full participation).
+        notes: how the constants are known, in words.
     """
 
     gamma: float
@@ -50,6 +57,10 @@ class Instance:
     periods: tuple[int, ...]
     counts: tuple[int, ...]
     eps: tuple[float, ...]
+    omega: float | None = None
+    noise_shares: tuple[float, ...] | None = None
+    eps_sample: float = 0.0
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         M = len(self.periods)
@@ -58,6 +69,8 @@ class Instance:
                              f"{len(self.periods)}, {len(self.counts)}, {len(self.eps)}")
         if self.counts[0] != self.n or self.counts[-1] != 1:
             raise ValueError(f"counts must run from K_0 = n = {self.n} to K_M = 1, got {self.counts}")
+        if self.noise_shares is not None and len(self.noise_shares) != M:
+            raise ValueError(f"noise_shares must have one value per level ({M}), got {len(self.noise_shares)}")
 
     @property
     def M(self) -> int:
@@ -68,8 +81,9 @@ class Instance:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Instance":
-        return cls(**{**data, "periods": tuple(data["periods"]), "counts": tuple(data["counts"]),
-                      "eps": tuple(data["eps"])})
+        tuples = {k: tuple(data[k]) for k in ("periods", "counts", "eps", "noise_shares", "notes")
+                  if data.get(k) is not None}
+        return cls(**{**data, **tuples})
 
     def values(self) -> dict[str, object]:
         """Keyword values for ``bounds.multi_level(periods, counts[1:-1]).evaluate(**values)``."""
@@ -77,10 +91,17 @@ class Instance:
 
     def hierarchy_values(self) -> dict[str, object]:
         """:meth:`values` plus the periods ``P_l`` and counts ``K_l`` by name, for
-        :func:`instance_bound` (whose hierarchy is symbolic)."""
+        :func:`instance_bound` (whose hierarchy is symbolic), and the numbers of docs/theory.md §10
+        (``omega``, ``noise_shares``, ``eps_sample``; at equal weights and full participation
+        ``1/n``, ``(K_{l-1} - K_l)/n`` and 0, where Theorem P is Theorem 2)."""
         out = self.values()
         out.update({f"P_{l}": P for l, P in enumerate(self.periods, start=1)})
         out.update({f"K_{l}": K for l, K in enumerate(self.counts[1:-1], start=1)})
+        K = self.counts
+        out["omega"] = Fraction(1, self.n) if self.omega is None else self.omega
+        out["noise_shares"] = (list(self.noise_shares) if self.noise_shares is not None
+                               else [Fraction(K[l] - K[l + 1], self.n) for l in range(self.M)])
+        out["eps_sample"] = self.eps_sample
         return out
 
 
@@ -105,7 +126,7 @@ def theorem_terms(x: Instance, theorem: Theorem = THEOREM_2) -> dict[str, float]
         {'init': 2.0, 'noise': 0.05, 'level_1_noise': 0.01, 'level_1_heterogeneity': 0.04}
     """
     bound = instance_bound(theorem, x.M)
-    values = x.hierarchy_values()
+    values = _keywords(bound, x.hierarchy_values())
     if bound.free:
         try:
             values.update(bound.optimise(require_conditions=False, **values).values)
@@ -118,7 +139,13 @@ def theorem_condition(x: Instance, loosen: int = 1, theorem: Theorem = THEOREM_2
     """Whether ``theorem``'s conditions hold at ``x`` (right-hand sides times ``loosen``),
     decided exactly (:func:`bounds.exact.exact_conditions`; free parameters in their limit:
     whether *some* choice meets them)."""
-    return all(check.holds for check in exact_conditions(instance_bound(theorem, x.M), x.hierarchy_values(), loosen))
+    bound = instance_bound(theorem, x.M)
+    return all(check.holds for check in exact_conditions(bound, _keywords(bound, x.hierarchy_values()), loosen))
+
+
+def _keywords(bound: Bound, values: dict[str, object]) -> dict[str, object]:
+    """The values ``bound`` takes (an instance carries the numbers of every theorem)."""
+    return {k: v for k, v in values.items() if k in bound.parameters}
 
 
 def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], theorem: Theorem = THEOREM_2,

@@ -107,12 +107,16 @@ class Statement:
         free: keyword -> symbols of parameters the bound holds for *every* admissible value of
             (Young's ``alpha``, ``beta`` in Theorem S); :meth:`bounds.Bound.optimise` chooses
             them when they are not given.
+        extra: keyword -> symbol (or symbols, one per level) of the numbers the theorem needs
+            beyond the hierarchy and A1-A3 (Theorem P's noise weight ``omega``, noise shares
+            and sampling error).
     """
 
     terms: Mapping[str, sp.Expr]
     conditions: tuple[Condition, ...]
     parts: Mapping[str, Mapping[str, sp.Expr]] = field(default_factory=dict)
     free: Mapping[str, tuple[sp.Symbol, ...]] = field(default_factory=dict)
+    extra: Mapping[str, sp.Symbol | tuple[sp.Symbol, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, split in self.parts.items():

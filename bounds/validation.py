@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from fractions import Fraction
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -46,6 +47,8 @@ def _as_real_array(name: str, value: Any) -> NDArray[np.float64]:
     if isinstance(value, sp.Basic):
         if not (value.is_number and value.is_real):
             raise ValueError(f"parameter {name} must be a real number, got {value}")
+        value = float(value)
+    elif isinstance(value, Fraction):  # an exact value (bounds.exact takes it as it is)
         value = float(value)
     try:
         arr = np.asarray(value)

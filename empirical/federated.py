@@ -27,7 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from bounds.federated import MAX_SUBSETS, FederatedInstance, participation_shares
+from bounds.federated import MAX_SUBSETS, participation_shares
+from bounds.instance import Instance
 
 __all__ = ["SampledConstants", "offset_constants", "federated_instance", "estimated_sampled_constants"]
 
@@ -137,8 +138,10 @@ def offset_constants(b: ArrayLike, levels: Sequence[ArrayLike], weights: ArrayLi
 
 def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Sequence[int], lr: float, T: int,
                        x0: ArrayLike | None = None, weights: ArrayLike | None = None,
-                       participation: int | None = None) -> FederatedInstance:
-    """The :class:`bounds.federated.FederatedInstance` of a run on an offset problem.
+                       participation: int | None = None) -> Instance:
+    """The :class:`bounds.instance.Instance` of a run on an offset problem, with the numbers of
+    Theorem P (docs/theory.md §10.3: ``omega``, the noise shares, the sampled system's ``eps`` and
+    the sampling error), evaluated by ``bounds.theorems.THEOREM_P``.
 
     ``problem`` needs ``b`` (offsets), ``L``, ``sigma``, ``loss`` and ``f_star()`` (as
     :class:`empirical.witness_problems.KinkProblem`); its global objective must be the
@@ -151,9 +154,11 @@ def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Seque
     c = offset_constants(problem.b, levels, weights, participation)
     start = problem.default_x0() if x0 is None else np.broadcast_to(np.asarray(x0, dtype=np.float64), (problem.d,))
     F0 = float(problem.loss(start)) - float(problem.f_star())
-    return FederatedInstance(gamma=float(lr), L=float(problem.L), sigma=float(problem.sigma), F0=max(F0, 0.0),
-                             T=int(T), periods=tuple(int(P) for P in periods), omega=c.omega, shares=c.shares,
-                             eps=c.eps, eps_sample=c.eps_sample, notes=(c.label,))
+    n = int(np.asarray(problem.b).shape[0])
+    counts = (n, *(int(lab.max()) + 1 for lab in validate_levels(levels, n)), 1)
+    return Instance(gamma=float(lr), L=float(problem.L), sigma=float(problem.sigma), F0=max(F0, 0.0), n=n, T=int(T),
+                    periods=tuple(int(P) for P in periods), counts=counts, eps=c.eps, omega=c.omega,
+                    noise_shares=c.shares, eps_sample=c.eps_sample, notes=(c.label,))
 
 
 def _descent_points(problem: Any, count: int, L: float) -> NDArray[np.float64]:

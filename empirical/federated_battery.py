@@ -33,7 +33,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bounds.federated import FederatedInstance, federated_condition, federated_terms, largest_step_size
+from bounds.federated import largest_step_size
+from bounds.instance import Instance, theorem_condition, theorem_terms
+from bounds.theorems import THEOREM_P
 from empirical.engine import simulate
 from empirical.federated import federated_instance, offset_constants
 from empirical.hierarchy import multi_level
@@ -171,15 +173,15 @@ def _start(problem: KinkProblem, case: Case) -> np.ndarray:
     return np.array([kink_minimum(problem.c + m, problem.L, problem.a)[0] for m in mean])
 
 
-def _verdict(mean: float, low: float, seeds: int, x: FederatedInstance) -> dict[str, Any]:
-    terms = federated_terms(x)
-    bound = terms["total"]
+def _verdict(mean: float, low: float, seeds: int, x: Instance) -> dict[str, Any]:
+    terms = theorem_terms(x, THEOREM_P)
+    bound = sum(terms.values())
     violated = bool((mean if seeds == 1 else low) > bound * (1 + RTOL) + ATOL)
     return {"bound": bound, "terms": terms, "ratio": mean / bound if bound > 0 else 0.0, "violated": violated}
 
 
 def run_case(case: Case, seed: int = 0, *,
-             mutants: dict[str, Callable[[FederatedInstance, Case], FederatedInstance]] | None = None) -> dict[str, Any]:
+             mutants: dict[str, Callable[[Instance, Case], Instance]] | None = None) -> dict[str, Any]:
     """Run one case and compare it with Theorem P (W at full participation).
 
     Returns the measured mean and its 95% interval, the bound, its terms, the ratio and
@@ -200,24 +202,24 @@ def run_case(case: Case, seed: int = 0, *,
     if result.diverged is not None or measured.size == 0:
         raise RuntimeError(f"a battery run diverged at step {result.diverged}: {case}")  # pragma: no cover
     mean, low, high = confidence_interval(measured)
-    row = {"case": case.to_json(), "gamma": gamma, "condition": federated_condition(x), "mean": mean,
+    row = {"case": case.to_json(), "gamma": gamma, "condition": theorem_condition(x, theorem=THEOREM_P), "mean": mean,
            "ci_low": low, "ci_high": high, **_verdict(mean, low, case.seeds, x)}
     if mutants:
         row["mutants"] = {name: _verdict(mean, low, case.seeds, edit(x, case)) for name, edit in mutants.items()}
     return row
 
 
-def _without_participation(x: FederatedInstance, case: Case) -> FederatedInstance:
+def _without_participation(x: Instance, case: Case) -> Instance:
     c = offset_constants(np.array(case.b), [np.array(l) for l in case.levels], case.weights, None)
-    return replace(x, omega=c.omega, shares=c.shares, eps=c.eps, eps_sample=0.0)
+    return replace(x, omega=c.omega, noise_shares=c.shares, eps=c.eps, eps_sample=0.0)
 
 
-def _without_weights(x: FederatedInstance, case: Case) -> FederatedInstance:
+def _without_weights(x: Instance, case: Case) -> Instance:
     c = offset_constants(np.array(case.b), [np.array(l) for l in case.levels], None, case.participation)
-    return replace(x, omega=c.omega, shares=c.shares, eps=c.eps, eps_sample=c.eps_sample)
+    return replace(x, omega=c.omega, noise_shares=c.shares, eps=c.eps, eps_sample=c.eps_sample)
 
 
-MUTANTS: dict[str, Callable[[FederatedInstance, Case], FederatedInstance]] = {
+MUTANTS: dict[str, Callable[[Instance, Case], Instance]] = {
     "no sampling term (eps_S = 0)": lambda x, case: replace(x, eps_sample=0.0),
     "full-participation constants": _without_participation,
     "equal-weight constants": _without_weights,

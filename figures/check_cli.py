@@ -93,7 +93,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     from empirical.io import write_json
-    from figures.checker import RUNS, run_check
+    from figures.checker import RUNS, participation_count, run_check
 
     cost_given = [name for name in COST_DEFAULTS if getattr(args, name) is not None] + [
         name for name in ("middle_latency", "middle_bandwidth", "model_bytes") if getattr(args, name) is not None]
@@ -110,24 +110,14 @@ def _run_check(args: argparse.Namespace) -> int:
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
     federated = args.participation is not None or args.partition is not None or args.weights is not None
-    theorem = resolve_theorem(args.theorem)  # an unknown theorem: one line, before any run
-    if federated:  # docs/theory.md §10: Theorems W and P
-        from figures.federated_check import participation_count, run_federated_check
-
-        if theorem is not THEOREM_2:
-            raise ValueError(f"--theorem {args.theorem}: weights and participation are checked under Theorems W and P "
-                             "(docs/theory.md §10) only: leave --theorem out")
-        if args.dask_scheduler is not None:
-            raise ValueError("--dask-scheduler is not supported with --partition/--weights/--participation")
-        S = None if args.participation is None else participation_count(args.participation, hierarchy)
-        weights = np.ones(problem.n) if args.weights == "equal" else None
-        steps = args.steps if args.steps is not None else (500 if args.problem == "digits" else None)
-        result = run_federated_check(problem, hierarchy, weights=weights, participation=S, lr=args.lr, steps=steps,
-                                     seeds=args.seeds, seed=args.seed, workers=args.workers, progress=say)
-    else:
-        result = run_check(problem, hierarchy, lr=args.lr, steps=args.steps, seeds=args.seeds, seed=args.seed,
-                           theorem=theorem, workers=args.workers, scheduler=args.dask_scheduler, progress=say,
-                           while_running=_prepare_drawing)
+    theorem = args.theorem if args.theorem is not None else ("theorem_p" if federated else "theorem2")
+    resolve_theorem(theorem)  # an unknown theorem: one line, before any run
+    S = None if args.participation is None else participation_count(args.participation, hierarchy)
+    weights = np.ones(problem.n) if args.weights == "equal" else None
+    steps = args.steps if args.steps is not None else (500 if args.problem == "digits" and federated else None)
+    result = run_check(problem, hierarchy, theorem=theorem, weights=weights, participation=S, lr=args.lr, steps=steps,
+                       seeds=args.seeds, seed=args.seed, workers=args.workers, scheduler=args.dask_scheduler,
+                       progress=say, while_running=_prepare_drawing)
     payload = result.to_json()
     out = Path(args.out_dir)
     paths = _save_figure(result, out / "check", args.workers)
@@ -152,15 +142,15 @@ def _run_check(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     print(result.hierarchy)
-    if federated:
-        print("bounds: Theorem P (docs/theory.md §10.3, derived for this project; Theorem W at full participation); "
-              f"omega = {result.constants['omega']:.4g}, noise shares "
+    chosen = resolve_theorem(theorem)
+    if chosen is not THEOREM_2:
+        free = multi_level([1], [], theorem=chosen).free
+        print(f"bounds: {chosen.title} ({chosen.source})"
+              + (f", {' and '.join(free)} optimised per bound" if free else ""))
+    if "omega" in result.constants:
+        print(f"omega = {result.constants['omega']:.4g}, noise shares "
               + ", ".join(f"{s:.4g}" for s in result.constants["noise_shares"])
               + f", sampling error eps_S = {result.constants['eps_sample']:.4g} ({result.constants['labels']['eps_sample']})")
-    if theorem is not THEOREM_2:
-        free = multi_level([1], [], theorem=theorem).free
-        print(f"bounds: {theorem.title} ({theorem.source})"
-              + (f", {' and '.join(free)} optimised per bound" if free else ""))
     print(f"gamma = {result.params['gamma']:.6g}: {result.gamma_rule}")
     print(f"T = {result.params['T']}, seeds = {result.params['seeds']}")
     c = result.constants
@@ -214,7 +204,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=integer_option(), default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
-    add_theorem_option(p)
+    add_theorem_option(p, default=None, default_text="theorem2, or theorem_p with --partition/--weights/--participation")
     p.add_argument("--workers", type=workers_option, default=None,
                    help="processes for the three runs (default: one per CPU; 1 runs them in this process); the "
                         "numbers are the same for any count")

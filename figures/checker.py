@@ -38,7 +38,9 @@ from bounds.exact import exact_conditions
 from bounds.statement import Theorem
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
+from bounds.federated import participation_shares
 from empirical.engine import simulate
+from empirical.federated import estimated_sampled_constants
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
 from empirical.statistics import confidence_band, confidence_interval
 from figures.executor import executor, is_inline
@@ -55,7 +57,8 @@ from figures.verdicts import (
     sandwich_order,
 )
 
-__all__ = ["CheckResult", "run_check", "draw_check", "default_problem", "admissible_step_size", "RUNS", "NAMES"]
+__all__ = ["CheckResult", "run_check", "draw_check", "default_problem", "admissible_step_size", "participation_count",
+           "RUNS", "NAMES"]
 
 RUNS = ("local_I", "hsgd", "local_G")
 
@@ -179,10 +182,25 @@ def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str
     raise ValueError(f"could not find a step size meeting {limiting} exactly")  # pragma: no cover
 
 
-def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: float | None = None,
-              steps: int | None = None, seeds: int = 8, seed: int = 0, theorem: str | Theorem = "theorem2",
-              workers: int | None = 1, scheduler: str | None = None,
-              progress: Callable[[str], Any] | None = None,
+def participation_count(fraction: float, hierarchy: Hierarchy) -> int:
+    """``S`` for a participation ``fraction`` in ``(0, 1]``: that share of the smallest level-1
+    group, rounded, at least 1."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ValueError(f"participation must be a fraction in (0, 1], got {fraction!r}")
+    first = hierarchy.levels[0] if hierarchy.levels else np.zeros(hierarchy.n, dtype=np.intp)
+    smallest = int(np.bincount(first).min())
+    return max(1, int(round(fraction * smallest)))
+
+
+def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
+    """``h``'s grouping with every period ``P``: local SGD with period ``P`` and ``h``'s sampling."""
+    return multi_level(h.n, [P] * h.M, list(h.group_counts[1:-1]), grouping=[lab for lab in h.levels])
+
+
+def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theorem: str | Theorem | None = None,
+              weights: Any = None, participation: int | None = None, lr: float | None = None,
+              steps: int | None = None, seeds: int = 8, seed: int = 0, workers: int | None = 1,
+              scheduler: str | None = None, samples: int = 32, progress: Callable[[str], Any] | None = None,
               while_running: Callable[[], Any] | None = None) -> CheckResult:
     """Run the three simulations, evaluate the three bounds, and decide the verdicts.
 
@@ -190,6 +208,19 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         problem: default :func:`default_problem`.
         hierarchy: the H-SGD hierarchy; default two levels ``N = 4, I = 5, G = 50``, random
             grouping.
+        theorem: the theorem the three bounds come from: a registered name, ``path/to/file.py:attr``,
+            ``module:attr`` or a :class:`~bounds.statement.Theorem` (:func:`bounds.theorems.theorem`).
+            Default: ``"theorem2"`` (docs/theory.md §4.2 Theorem 2 and its local SGD case), or,
+            with weights or participation, ``"theorem_p"`` (§10.3 Theorem P; Theorem W at full
+            participation), the theorem that covers them. Free parameters (Theorem S's Young
+            parameters) are optimised for each bound, and the orderings are decided exactly at them.
+        weights: ``p_j`` (docs/theory.md §10.1); ``None`` for the problem's own (a partitioned
+            problem's data sizes), else equal. Needs a theorem that takes the noise weight
+            ``omega`` and noise shares (Theorem P).
+        participation: ``S`` workers per level-1 group and round, or ``None`` for everyone; the
+            sampled system's constants are then *estimated* (labelled so:
+            :func:`empirical.federated.estimated_sampled_constants`, ``samples`` random samples).
+            The local SGD runs share H-SGD's weights and sampling (docs/theory.md §10.4's comparator).
         lr: step size; default the largest one H-SGD's condition allows exactly under Theorem 2
             (docs/theory.md §4.2), which implies both local SGD conditions, lowered if needed until
             the chosen theorem's own conditions hold too (so that theorems are compared on the
@@ -197,12 +228,6 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         steps: ``T``, any positive integer (the theorem holds for every ``T >= 1``,
             docs/theory.md §5.5 Any horizon); default 3000.
         seeds, seed: runs and noise seed, shared by the three runs.
-        theorem: the theorem the three bounds come from: a registered name (default
-            ``"theorem2"``: docs/theory.md §4.2 Theorem 2 and its local SGD case; ``"sharp"``:
-            §9.1 Theorem S, derived for this project), ``path/to/file.py:attr``, ``module:attr``
-            or a :class:`~bounds.statement.Theorem` (:func:`bounds.theorems.theorem`). Its free
-            parameters (Theorem S's Young parameters) are optimised for each bound, and the
-            orderings are decided exactly at those parameters.
         workers: where the three runs go (:func:`figures.executor.executor`): ``1`` (default)
             runs them here one after the other; ``k > 1`` (``None``: one per CPU) in a pool of
             ``k`` processes while this process evaluates the bounds, which needs a picklable
@@ -213,7 +238,6 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             after the bounds are evaluated (``hsgd check`` imports matplotlib there); with
             ``workers=1`` it is called after the runs. It cannot change a number.
     """
-    theorem = resolve_theorem(theorem)
     problem = problem if problem is not None else default_problem()
     h = hierarchy if hierarchy is not None else multi_level(problem.n, [5, 50], [4], grouping="random")
     if h.M < 2:
@@ -222,18 +246,42 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     T = 3000 if steps is None else steps
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
+    if weights is None and getattr(problem, "weights", None) is not None:
+        weights = problem.weights  # the problem's own, as empirical.simulate takes them
+    federated = weights is not None or participation is not None  # docs/theory.md §10
+    theorem = resolve_theorem(theorem if theorem is not None else "theorem_p" if federated else "theorem2")
     counts = list(h.group_counts[1:-1])
     hsgd_bound = bounds.multi_level(list(h.periods), counts, theorem=theorem)
+    if federated and not {"omega", "noise_shares"} <= set(hsgd_bound.parameters):
+        raise ValueError(f"theorem {theorem.name} ({theorem.title}) has no weighted or partial-participation version "
+                         "(it takes no noise weight omega and noise shares): use theorem_p (docs/theory.md §10), or "
+                         "leave weights and participation out")
     say = progress or (lambda stage: None)
     say("constants")
     c = problem.constants(h.levels)
-    L, sigma, eps = c.L.value, c.sigma.value, c.eps.value
-    eps_levels = [e.value for e in c.eps_levels]
+    L, sigma = c.L.value, c.sigma.value
     F0 = float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - c.f_star.value
+    labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
+              "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
+    shares = participation_shares(weights, h.levels, problem.n, participation)
+    if participation is None:
+        eps_levels, eps_sample = [e.value for e in c.eps_levels], 0.0
+        sample_label = "exact (full participation)"
+    else:
+        est = estimated_sampled_constants(problem, h.levels, weights, participation, L=L, samples=samples, seed=seed)
+        eps_levels, eps_sample, sample_label = list(est.eps), est.eps_sample, est.label
+        labels.update(eps=est.label, eps_levels=[est.label] * len(eps_levels))
+    if federated:
+        labels["eps_sample"] = sample_label
+        # Corollary 0's comparator (docs/theory.md §10.4): one level, eps^2 = sum_l eps_l^2, a valid total divergence
+        eps = float(np.sqrt(sum(e * e for e in eps_levels)))
+    else:
+        eps = c.eps.value
+    omega = float(shares.omega)
     if lr is None:  # Theorem 2's largest step size, so that every theorem is compared on the same runs
         lr, limiting = admissible_step_size(bounds.multi_level(list(h.periods), counts), L=L)
         rule = f"the largest step size allowed by H-SGD's condition {limiting} (implies both local SGD conditions)"
-        if theorem is not THEOREM_2:
+        if theorem is not THEOREM_2 and not federated:
             own_lr = _within_theorem(hsgd_bound, lr, dict(L=L, sigma=sigma, n=problem.n, T=T, F0=F0, eps=eps_levels))
             rule = (f"the largest step size allowed by Theorem 2's condition {limiting}, kept for {theorem.title} "
                     f"(whose conditions hold there) so that both theorems are compared on the same runs"
@@ -243,24 +291,31 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
             lr = own_lr
     else:
         rule = "given"
-    runs = {"local_I": local_sgd(problem.n, P1), "hsgd": h, "local_G": local_sgd(problem.n, PM)}
+    if federated:
+        runs = {"local_I": _equal_period(h, P1), "hsgd": h, "local_G": _equal_period(h, PM)}
+    else:
+        runs = {"local_I": local_sgd(problem.n, P1), "hsgd": h, "local_G": local_sgd(problem.n, PM)}
+    run_options = dict(weights=weights, participation=participation) if federated else {}
     with executor(workers, scheduler) as pool:
         if not is_inline(pool):
             _check_picklable(problem)
         futures = {}
         for name, hier in runs.items():  # in a pool they run while this process evaluates the bounds
             say(f"simulate {name}")
-            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed)
+            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed, **run_options)
         say("bounds")
-        common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0)
+        common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0 if not federated else max(F0, 0.0),
+                      omega=omega, eps_sample=eps_sample)
         local = bounds.local_sgd(theorem=theorem)
+        local_shares = [1 - omega]  # one level: the shares telescope to 1 - omega
         # free parameters (Theorem S's Young parameters, docs/theory.md §9.1) chosen per bound
-        inputs = {"local_I": _with_free_chosen(local, dict(common, P=P1, eps=eps)),
-                  "hsgd": _with_free_chosen(hsgd_bound, dict(common, eps=eps_levels)),
-                  "local_G": _with_free_chosen(local, dict(common, P=PM, eps=eps))}
+        inputs = {"local_I": _with_free_chosen(local, _taken(local, dict(common, P=P1, eps=eps, noise_shares=local_shares))),
+                  "hsgd": _with_free_chosen(hsgd_bound, _taken(hsgd_bound, dict(
+                      common, eps=eps_levels, noise_shares=[float(x) for x in shares.shares]))),
+                  "local_G": _with_free_chosen(local, _taken(local, dict(common, P=PM, eps=eps, noise_shares=local_shares)))}
         equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
-        rg_bound = bounds.random_grouping(hsgd_bound) if equal else None
-        rg_values = dict(common, eps=eps)
+        rg_bound = bounds.random_grouping(hsgd_bound) if equal and not federated else None
+        rg_values = dict(_taken(hsgd_bound, common), eps=eps)
         if rg_bound is not None:
             rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
         own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
@@ -268,15 +323,12 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
         if rg_bound is not None:
             random_values = {"local_I": own["local_I"], "hsgd": rg_bound.evaluate(strict=False, **rg_values),
                              "local_G": own["local_G"]}
-
-        labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
-                  "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
         estimated = estimated_constants(labels)
         conditions = {k: condition_holds(b, v, name=NAMES[k], estimated=estimated) for k, (b, v) in inputs.items()}
         # Each bound at every horizon T' = 1 .. T (the theorem holds for every T'), for the plot.
-        per_horizon = dict(common, T=np.arange(1, T + 1))
-        bound_curves = {"horizons": per_horizon["T"],
-                        **{k: b.lambdify()(**{**v, "T": per_horizon["T"]}) for k, (b, v) in inputs.items()}}
+        per_horizon = np.arange(1, T + 1)
+        bound_curves = {"horizons": per_horizon,
+                        **{k: b.lambdify()(**{**v, "T": per_horizon}) for k, (b, v) in inputs.items()}}
         if while_running is not None:
             while_running()
         _import_statistics()  # while the runs run: confidence_interval needs scipy.special
@@ -290,35 +342,43 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     for name, avg in averages.items():
         mean, lo, hi = confidence_interval(avg)
         empirical[name] = {"mean": mean, "ci_low": lo, "ci_high": hi}
-    deterministic = sigma == 0 and all(np.all(a == a[0]) for a in averages.values())
+    deterministic = (sigma == 0 and participation is None and all(np.all(a == a[0]) for a in averages.values()))
     valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated,
                             deterministic=deterministic, name=NAMES[k]) for k in RUNS}
     chain = [(NAMES[k], b, v) for k, (b, v) in inputs.items()]
-    ordered = ("bounds ordered, random grouping (Corollaries 1-2)" if hsgd_bound.coefficients is not None else
-               f"{theorem.title} bounds ordered, random grouping (no corollary proves it for {theorem.title}: "
-               "checked at these numbers)")
+    if rg_bound is None:
+        reason = ("with weights or partial participation Corollary 1's position is not evaluated here (docs/theory.md "
+                  "§10.4 says when it holds)" if federated else
+                  "unequal groups: Lemma 2's random grouping needs equal nested groups")
+        sandwich = Verdict("bounds ordered, random grouping (Corollaries 1-2)", None, NOT_APPLICABLE, reason)
+    else:
+        sandwich = bounds_ordered(
+            "bounds ordered, random grouping (Corollaries 1-2)" if hsgd_bound.coefficients is not None else
+            f"{theorem.title} bounds ordered, random grouping (no corollary proves it for {theorem.title}: "
+            "checked at these numbers)",
+            [chain[0], (NAMES["hsgd"] + " (random grouping)", rg_bound, rg_values), chain[2]], estimated=estimated)
+    own_claim = (f"{theorem.title} bounds ordered, this grouping's constants (Corollary 0, docs/theory.md §10.4)"
+                 if federated else "bounds ordered, this grouping's constants")
     verdicts: dict[str, Verdict] = {
         "condition_holds": conditions["hsgd"],
         "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)",
                                 {NAMES[k]: v for k, v in valid.items()}),
-        "bound_sandwich": (
-            Verdict(ordered, None, NOT_APPLICABLE,
-                    "unequal groups: Lemma 2's random grouping needs equal nested groups")
-            if rg_bound is None else bounds_ordered(
-                ordered,
-                [chain[0], (NAMES["hsgd"] + " (random grouping)", rg_bound, rg_values), chain[2]],
-                estimated=estimated)),
-        "bound_sandwich_own_grouping": bounds_ordered("bounds ordered, this grouping's constants", chain,
-                                                      estimated=estimated),
+        "bound_sandwich": sandwich,
+        "bound_sandwich_own_grouping": bounds_ordered(own_claim, chain, estimated=estimated),
         "empirical_sandwich": sandwich_order(averages["local_I"], averages["hsgd"], averages["local_G"],
                                              names=[NAMES[k] for k in RUNS]),
     }
     constants = {"L": L, "sigma": sigma, "eps": eps, "F0": F0, "f_star_lower_bound": c.f_star.value,
                  "eps_levels": eps_levels, "labels": labels, "estimated": estimated}
+    if federated:
+        constants.update(eps_sample=eps_sample, omega=omega, noise_shares=[float(x) for x in shares.shares])
     if h.M == 2:
         constants.update(eps_g=eps_levels[1], eps_l=eps_levels[0])
     params = {"gamma": lr, "n": problem.n, "T": T, "seeds": seeds, "seed": seed, "theorem": theorem.name,
               "periods": list(h.periods), "groups": counts, "grouping": h.grouping}
+    if federated:
+        params.update(weights=None if weights is None else [float(w) for w in np.asarray(weights, dtype=float)],
+                      participation=participation)
     if h.M == 2:
         params.update(N=counts[0], I=P1, G=PM)
     running = {name: r.running_avg for name, r in results.items()}
@@ -326,10 +386,17 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, lr: fl
     bands = {name: confidence_band(run)[1:] for name, run in running.items()}
     differences = {"hsgd - local_I": confidence_band(running["hsgd"] - running["local_I"]),
                    "local_G - hsgd": confidence_band(running["local_G"] - running["hsgd"])}
+    described = h.describe() + ("" if participation is None else
+                                f"; {participation} worker(s) per level-1 group per round")
     return CheckResult(params=params, constants=constants, empirical=empirical, bound=own,
                        bound_random_grouping=random_values, verdicts=verdicts, gamma_rule=rule,
-                       hierarchy=h.describe(), curves=curves, bound_curves=bound_curves, curve_bands=bands,
+                       hierarchy=described, curves=curves, bound_curves=bound_curves, curve_bands=bands,
                        difference_curves=differences)
+
+
+def _taken(bound: bounds.Bound, values: dict[str, Any]) -> dict[str, Any]:
+    """The values ``bound`` takes (the checker has the numbers of every theorem at hand)."""
+    return {k: v for k, v in values.items() if k in bound.parameters}
 
 
 def draw_check(result: CheckResult):

@@ -43,7 +43,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 import bounds
-from bounds.federated import FederatedInstance, federated_terms, participation_shares
+from bounds.federated import participation_shares
+from bounds.instance import Instance, theorem_terms
+from bounds.theorems import THEOREM_P
 from empirical.digits import digits_partitioned
 from empirical.engine import simulate
 from bounds.federated import largest_step_size
@@ -133,9 +135,14 @@ def _theorem_w(gamma: float, L: float, sigma: float, F0: float, T: int, sizes: N
                levels: list[NDArray[np.intp]], periods: tuple[int, ...], eps: tuple[float, ...]) -> dict[str, Any]:
     """Theorem W's terms at these constants; ``omega`` and the shares from the data sizes (exact)."""
     shares = participation_shares([int(s) for s in sizes], levels, len(sizes))
-    x = FederatedInstance(gamma=gamma, L=L, sigma=sigma, F0=F0, T=T, periods=periods, omega=float(shares.omega),
-                          shares=tuple(float(s) for s in shares.shares), eps=eps)
-    return {"omega": float(shares.omega), "shares": [float(s) for s in shares.shares], "terms": federated_terms(x)}
+    n = len(sizes)
+    x = Instance(gamma=gamma, L=L, sigma=sigma, F0=F0, n=n, T=T, periods=periods,
+                 counts=(n, *(int(lab.max()) + 1 for lab in levels), 1), eps=eps, omega=float(shares.omega),
+                 noise_shares=tuple(float(s) for s in shares.shares))
+    terms = theorem_terms(x, THEOREM_P)  # D: the level terms; at full participation the sampling term is 0
+    D = sum(v for k, v in terms.items() if k.startswith("level_"))
+    return {"omega": float(shares.omega), "shares": [float(s) for s in shares.shares],
+            "terms": {**terms, "divergence": D, "total": sum(terms.values())}}
 
 
 def _settings(quick: bool) -> tuple[int, int, int]:

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import sympy as sp
 from numpy.typing import ArrayLike
 
 from bounds.bound import Bound
+from bounds.exact import compare, exact_conditions, exact_value
 from empirical.statistics import confidence_interval
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "bound_holds",
     "all_hold",
     "bounds_ordered",
-    "exact_value",
     "paired_order",
     "sandwich_order",
 ]
@@ -117,20 +116,6 @@ class Verdict:
         return out
 
 
-def _substitution(bound: Bound, values: Mapping[str, Any], partial: bool = False) -> dict[sp.Symbol, sp.Rational]:
-    if not partial:
-        bound.values_to_arrays(values)  # names and types, with the usual errors
-    subs: dict[sp.Symbol, sp.Rational] = {}
-    for name, spec in bound.parameters.items():
-        if partial and name not in values:
-            continue
-        if isinstance(spec, tuple):
-            subs.update({sym: _rational(v) for sym, v in zip(spec, values[name])})
-        else:
-            subs[spec] = _rational(values[name])
-    return subs
-
-
 def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", estimated: Sequence[str] = ()
                     ) -> Verdict:
     """Decide every step-size condition of ``bound`` exactly at ``values`` (floats taken at
@@ -148,16 +133,10 @@ def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", 
         >>> condition_holds(local_sgd(), dict(gamma=0.6, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1)).detail
         'step-size condition 4*gamma^2*L^2*(P*(P-1)) <= 1 fails: 2.88 > 1 (by 1.88, 2.88x the limit)'
     """
-    subs = _substitution(bound, values, partial=True)
     failures, parts = [], []
-    for cond in bound.conditions:
-        missing = sorted(sym.name for sym in (cond.lhs.free_symbols | cond.rhs.free_symbols) - set(subs))
-        if missing:
-            raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
-        lhs, rhs = cond.lhs.xreplace(subs), cond.rhs.xreplace(subs)
-        if not (lhs.is_Rational and rhs.is_Rational):
-            raise ValueError(f"the condition {cond.label} did not evaluate to rational numbers: {lhs}, {rhs}")
-        if (lhs < rhs) if cond.strict else (lhs <= rhs):
+    for check in exact_conditions(bound, values):
+        cond, lhs, rhs = check.condition, check.lhs, check.rhs
+        if check.holds:
             parts.append(f"{cond.label}: {float(lhs):.6g} {'<' if cond.strict else '<='} {float(rhs):.6g}")
         else:
             ratio = float(lhs / rhs) if rhs else math.inf
@@ -274,31 +253,6 @@ def all_hold(claim: str, verdicts: Mapping[str, Verdict]) -> Verdict:
     return Verdict(claim, holds, basis, detail, parts=parts)
 
 
-def _rational(value: Any) -> sp.Rational:
-    """The exact rational value of a float (every float is one) or an integer."""
-    if isinstance(value, (int, np.integer)):
-        return sp.Integer(int(value))
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"cannot compare bounds exactly at a non-finite value {value!r}")
-    return sp.Rational(number)
-
-
-def exact_value(bound: Bound, values: Mapping[str, Any]) -> sp.Rational:
-    """``bound`` at ``values`` as an exact rational: each float input is taken at its exact value.
-
-    Example:
-        >>> from bounds import local_sgd
-        >>> exact_value(local_sgd(), dict(gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1))
-        7/5
-    """
-    subs = _substitution(bound, values)
-    value = bound.expr.xreplace(subs)
-    if not value.is_Rational:
-        raise ValueError(f"{bound.title} did not evaluate to a rational number at these values: {value}")
-    return value
-
-
 def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, Any]]], *,
                    estimated: Sequence[str] = ()) -> Verdict:
     """Decide ``B_1 <= B_2 <= ...`` exactly, for bounds given as ``(name, bound, values)``.
@@ -326,15 +280,19 @@ def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, An
         return _not_applicable(claim, reasons)
     exact = [(name, exact_value(bound, values)) for name, bound, values in chain]
     relations = []
-    holds = True
+    holds: bool | None = True
     for (a, va), (b, vb) in zip(exact, exact[1:]):
-        if va < vb:
+        sign = compare(va, vb)
+        if sign == -1:
             relations.append(f"{a} < {b} (by {float(vb - va):.3g})")
-        elif va == vb:
+        elif sign == 0:
             relations.append(f"{a} = {b}")
-        else:
+        elif sign == 1:
             holds = False
             relations.append(f"{a} > {b} (by {float(va - vb):.3g})")
+        else:
+            holds = None if holds else holds
+            relations.append(f"{a} vs {b}: not decided exactly (difference {float(va - vb):.3g})")
     detail = "; ".join(relations)
     if estimated:
         return _not_applicable(claim, ["the bounds rest on estimated constants (" + ", ".join(estimated)

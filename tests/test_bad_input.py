@@ -194,7 +194,7 @@ def test_periods_that_do_not_nest(I, k, r):
     (["advise", "--local-latency", "-1e-4"], ["local-latency"], "non-negative"),
     (["advise", "--middle-latency=0.1"], ["middle-latency"], "go together"),
     (["advise", "--partition=iid", "--problem=digits"], ["partition"], "not supported"),
-    (["check", "--participation=0.5", "--theorem=sharp", "--no-progress"], ["theorem"], "checked under Theorems W and P"),
+    (["check", "--participation=0.5", "--theorem=sharp", "--no-progress"], ["theorem"], "no weighted or partial-participation version"),
     (["figures", "--only=f2,,f3"], ["only"], "item 2 of 'f2,,f3' is empty"),
     (["figures", "--only=f2, "], ["only"], "item 2 of 'f2, ' is empty"),
     (["figures", "--only="], ["only"], "at least one item"),

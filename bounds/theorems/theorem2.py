@@ -28,7 +28,7 @@ from bounds import symbols as s
 from bounds.coefficients import THEORY, Coefficients
 from bounds.statement import Condition, Level, Statement, Theorem
 
-__all__ = ["theorem2", "THEOREM_2", "period_sum_label"]
+__all__ = ["theorem2", "THEOREM_2", "period_sum_label", "level_terms", "step_size_conditions"]
 
 
 @lru_cache(maxsize=None)
@@ -45,27 +45,43 @@ def theorem2(coefficients: Coefficients = THEORY) -> Theorem:
     c = coefficients
 
     def state(levels: tuple[Level, ...]) -> Statement:
-        gamma, L, sigma, n = s.gamma, s.L, s.sigma, s.n
-        terms = {"init": c.init * s.F0 / (gamma * s.T), "noise": c.noise * gamma * L * sigma**2 / n}
-        parts = {}
-        for level in levels:
-            P = level.period
-            factor = c.divergence * gamma**2 * L**2 * (P - 1)
-            share = (level.finer_count - level.count) * sigma**2 / n
-            heterogeneity = c.heterogeneity * (level.eps_sq * (2 * P - 1))
-            terms[level.term] = factor * (share + heterogeneity)
-            parts[level.term] = {"noise": factor * share, "heterogeneity": factor * heterogeneity}
-        period_sum = sum((lev.period * (lev.period - 1) for lev in levels), sp.Integer(0))
-        conditions = (
-            Condition("gamma*L <= 1", gamma * L, sp.Integer(1)),
-            Condition(f"{c.condition}*gamma^2*L^2*({period_sum_label(levels)}) <= 1",
-                      c.condition * gamma**2 * L**2 * period_sum, sp.Integer(1)),
-        )
-        return Statement(terms=terms, conditions=conditions, parts=parts)
+        terms = {"init": c.init * s.F0 / (s.gamma * s.T), "noise": c.noise * s.gamma * s.L * s.sigma**2 / s.n}
+        level_sums, parts = level_terms(levels, [(level.finer_count - level.count) / s.n for level in levels], c)
+        terms.update(level_sums)
+        return Statement(terms=terms, conditions=step_size_conditions(levels, c), parts=parts)
 
     return Theorem(name="theorem2", title="Theorem 2",
                    source="docs/theory.md §4.2 Theorem 2; structure from Wang et al. 2022, arXiv:2010.12998",
                    state=state, coefficients=c)
+
+
+def level_terms(levels: tuple[Level, ...], shares: list[sp.Expr], c: Coefficients
+                ) -> tuple[dict[str, sp.Expr], dict[str, dict[str, sp.Expr]]]:
+    """Theorem 2's level terms ``c_div gamma^2 L^2 (P_l - 1) [share_l sigma^2 + c_het (2 P_l - 1) eps_l^2]``
+    for noise shares ``share_l`` (``(K_{l-1} - K_l)/n`` in Theorem 2, ``lambda_l`` in Theorems W and
+    P), and each split into its ``noise`` and ``heterogeneity`` parts."""
+    gamma, L, sigma = s.gamma, s.L, s.sigma
+    terms, parts = {}, {}
+    for level, share in zip(levels, shares):
+        P = level.period
+        factor = c.divergence * gamma**2 * L**2 * (P - 1)
+        noise = share * sigma**2
+        heterogeneity = c.heterogeneity * (level.eps_sq * (2 * P - 1))
+        terms[level.term] = factor * (noise + heterogeneity)
+        parts[level.term] = {"noise": factor * noise, "heterogeneity": factor * heterogeneity}
+    return terms, parts
+
+
+def step_size_conditions(levels: tuple[Level, ...], c: Coefficients) -> tuple[Condition, ...]:
+    """Theorem 2's conditions ``gamma L <= 1`` and ``c_cond gamma^2 L^2 sum_l P_l (P_l - 1) <= 1``
+    (docs/theory.md §4.2; the conditions of Theorems W and P too, §10)."""
+    gamma, L = s.gamma, s.L
+    period_sum = sum((lev.period * (lev.period - 1) for lev in levels), sp.Integer(0))
+    return (
+        Condition("gamma*L <= 1", gamma * L, sp.Integer(1)),
+        Condition(f"{c.condition}*gamma^2*L^2*({period_sum_label(levels)}) <= 1",
+                  c.condition * gamma**2 * L**2 * period_sum, sp.Integer(1)),
+    )
 
 
 def period_sum_label(levels: tuple[Level, ...]) -> str:

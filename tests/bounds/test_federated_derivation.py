@@ -3,6 +3,7 @@ participation, derived for this project), checked by sympy or in exact rationals
 counterexample of §10.4 by exact enumeration."""
 
 import itertools
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -11,8 +12,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounds.federated import FederatedInstance, federated_condition, federated_terms, participation_shares
-from bounds.instance import Instance, theorem_condition, theorem_terms
+from bounds.exact import compare, exact_value
+from bounds.federated import participation_shares
+from bounds.instance import Instance, instance_bound, theorem_condition, theorem_terms
+from bounds.theorems import THEOREM_2, THEOREM_P
 
 gamma, L, sigma = sp.symbols("gamma L sigma", positive=True)
 
@@ -218,12 +221,15 @@ def test_equal_weights_full_participation_is_theorem_2(hier, gamma_L, sig, eps):
     counts = [n] + [len(set(lab)) for lab in labels] + [1]
     assert shares.omega == Fraction(1, n)
     assert list(shares.shares) == [Fraction(counts[l] - counts[l + 1], n) for l in range(M)]
-    x = FederatedInstance(gamma=gamma_L, L=1.0, sigma=sig, F0=1.0, T=37, periods=periods, omega=float(shares.omega),
-                          shares=tuple(float(s) for s in shares.shares), eps=tuple(eps[:M]))
     y = Instance(gamma=gamma_L, L=1.0, sigma=sig, F0=1.0, n=n, T=37, periods=periods, counts=tuple(counts),
                  eps=tuple(eps[:M]))
-    assert federated_terms(x)["total"] == pytest.approx(sum(theorem_terms(y).values()), rel=1e-12, abs=1e-15)
-    assert federated_condition(x) == theorem_condition(y)
+    x = replace(y, omega=float(shares.omega), noise_shares=tuple(float(s) for s in shares.shares))
+    assert sum(theorem_terms(x, THEOREM_P).values()) == pytest.approx(sum(theorem_terms(y).values()), rel=1e-12,
+                                                                        abs=1e-15)
+    assert theorem_condition(x, theorem=THEOREM_P) == theorem_condition(y)
+    # and exactly, at the exact omega and shares (Theorem P's default numbers of an Instance)
+    assert exact_value(instance_bound(THEOREM_P, M), _taken(y, THEOREM_P)) == exact_value(
+        instance_bound(THEOREM_2, M), _taken(y, THEOREM_2))
 
 
 def test_corollary_0_gaps_with_noise_shares():
@@ -310,11 +316,20 @@ def test_corollary_1_fails_with_unequal_weights():
     assert equal["lam2"] / (1 - equal["omega"]) == equal["between"] / (equal["between"] + equal["within"])
 
 
-def test_exact_divergence_part_is_the_float_one_in_rationals():
-    """The exact D that orders the bounds (hsgd check) is federated_terms' D without rounding."""
-    x = FederatedInstance(gamma=0.03, L=1.7, sigma=0.9, F0=1.0, T=10, periods=(2, 6), omega=0.3,
-                          shares=(0.4, 0.3), eps=(1.1, 0.7))
-    from bounds.federated import exact_divergence_part
+def test_theorem_p_is_decided_exactly_with_its_square_root():
+    """Theorem P's exact value (an algebraic number: (sqrt D + eps_S)^2) is its float value without
+    rounding, equal bounds compare equal, and one ulp more eps_S compares larger."""
+    x = Instance(gamma=0.03, L=1.7, sigma=0.9, F0=1.0, n=8, T=10, periods=(2, 6), counts=(8, 4, 1), eps=(1.1, 0.7),
+                 omega=0.3, noise_shares=(0.4, 0.3), eps_sample=0.25)
+    b, v = instance_bound(THEOREM_P, 2), _taken(x, THEOREM_P)
+    exact = exact_value(b, v)
+    assert not isinstance(exact, Fraction)  # irrational: the square root of D
+    assert float(exact) == pytest.approx(sum(theorem_terms(x, THEOREM_P).values()), rel=1e-14)
+    assert compare(exact, exact_value(b, dict(v))) == 0
+    assert compare(exact, exact_value(b, dict(v, eps_sample=float(np.nextafter(0.25, 1))))) == -1
+    assert compare(exact_value(b, dict(v, eps=[1.1, 0.8])), exact) == 1
 
-    assert float(exact_divergence_part(x)) == pytest.approx(federated_terms(x)["divergence"], rel=1e-14)
-    assert exact_divergence_part(x) != exact_divergence_part(FederatedInstance(**{**x.__dict__, "eps": (1.1, 0.8)}))
+
+def _taken(x, theorem):
+    b = instance_bound(theorem, x.M)
+    return {k: v for k, v in x.hierarchy_values().items() if k in b.parameters}

@@ -13,7 +13,7 @@ from bounds import local_sgd, multi_level
 from bounds.optimal import largest_step_size
 from bounds.strategies import theorem_instances
 from bounds.time_to_target import exact_bound, fastest_step_size, steps_to_target
-from figures.verdicts import exact_value  # an independent exact evaluator
+from bounds.exact import exact_value  # an exact evaluator independent of time_to_target's
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

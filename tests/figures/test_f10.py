@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import figures.f10_partitions as f10
-from bounds.federated import FederatedInstance, federated_condition
+from bounds.instance import step_size_condition
 from figures.f10_partitions import GROUPINGS, QUICK_ALPHAS, draw_f10, f10_data, label_aware_grouping, summary
 
 
@@ -71,9 +71,8 @@ def test_f10_bounds_are_theorem_w_at_the_data_weights(data):
             assert g["bound_position"] == pytest.approx((g["bound"] - lo) / (hi - lo), rel=1e-12)
             assert g["terms"]["init"] == pytest.approx(2 * row["F0"] / (data["gamma"] * data["steps"]), rel=1e-12)
     # gamma is the largest step size H-SGD's condition allows at the largest estimated L
-    at = dict(L=data["L_max"], sigma=0.0, F0=0.0, T=1, periods=(2, 10), omega=1.0, shares=(0.0, 0.0), eps=(0.0, 0.0))
-    assert federated_condition(FederatedInstance(gamma=data["gamma"], **at))
-    assert not federated_condition(FederatedInstance(gamma=float(np.nextafter(data["gamma"], 1.0)), **at))
+    assert step_size_condition(data["gamma"], data["L_max"], (2, 10))
+    assert not step_size_condition(float(np.nextafter(data["gamma"], 1.0)), data["L_max"], (2, 10))
 
 
 def test_f10_verdicts_on_the_bounds_are_not_applicable_because_the_constants_are_estimated(data):

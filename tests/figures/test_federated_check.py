@@ -10,7 +10,7 @@ import pytest
 from empirical import multi_level
 from empirical.witness_problems import KinkProblem
 from figures.cli import main
-from figures.federated_check import participation_count, run_federated_check
+from figures.checker import participation_count, run_check
 
 
 def _kink(weights=None):
@@ -23,7 +23,7 @@ def test_exact_weighted_constants_give_decided_verdicts():
     bound ordering are decided exactly and each noise-free run meets its Theorem W bound."""
     problem = _kink(weights=[5, 1, 1, 1, 3, 1, 2, 2])
     h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
-    result = run_federated_check(problem, h, steps=60, seeds=2)
+    result = run_check(problem, h, steps=60, seeds=2)
     v = result.verdicts
     assert v["condition_holds"].holds is True and v["condition_holds"].basis == "exact"
     assert v["bound_sandwich_own_grouping"].holds is True and v["bound_sandwich_own_grouping"].basis == "exact"
@@ -35,7 +35,7 @@ def test_exact_weighted_constants_give_decided_verdicts():
 def test_a_given_step_size_outside_the_condition_is_not_applicable():
     problem = _kink()
     h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
-    result = run_federated_check(problem, h, steps=20, seeds=2, lr=0.5)
+    result = run_check(problem, h, steps=20, seeds=2, lr=0.5)
     assert result.verdicts["condition_holds"].holds is False
     assert not result.verdicts["bound_valid"].applicable
 
@@ -43,7 +43,7 @@ def test_a_given_step_size_outside_the_condition_is_not_applicable():
 def test_estimated_sampled_constants_make_the_bound_verdicts_not_applicable():
     problem = _kink(weights=[5, 1, 1, 1, 3, 1, 2, 2])
     h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
-    result = run_federated_check(problem, h, participation=1, steps=30, seeds=3, samples=8)
+    result = run_check(problem, h, participation=1, steps=30, seeds=3, samples=8)
     assert result.constants["eps_sample"] > 0
     assert "eps_sample" in result.constants["estimated"]
     for name in ("bound_valid", "bound_sandwich_own_grouping"):
@@ -62,5 +62,5 @@ def test_the_command_line_runs_with_participation(tmp_path, capsys):
                  "--json", "--workers=1", f"--out-dir={tmp_path}"])
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["params"]["participation"] == 2 and payload["params"]["theorem"] == "federated"
+    assert payload["params"]["participation"] == 2 and payload["params"]["theorem"] == "theorem_p"
     assert (tmp_path / "check.json").exists() and (tmp_path / "check.png").exists()
