@@ -26,7 +26,6 @@ Provenance), not taken from the paper.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -242,13 +241,6 @@ def design_grid(n: int, levels: Iterable[int] = (1, 2), *, local_periods: Sequen
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _symbolic_bound(M: int) -> Any:
-    """Theorem 2 with symbolic periods and counts (``P_1 ..``, ``K_1 ..``), one per depth."""
-    import bounds
-    from bounds.symbols import symbolic_hierarchy
-
-    return bounds.multi_level(*symbolic_hierarchy(M))
 
 
 def _initial_gap(problem: Any, f_star: float) -> float:
@@ -263,21 +255,28 @@ def _check_target(target: Any) -> float:
 
 
 def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: float, *,
-            grouping_seed: int = 0) -> tuple[list[Prediction], dict[str, Any]]:
+            grouping_seed: int = 0, theorem: Any = "theorem2") -> tuple[list[Prediction], dict[str, Any]]:
     """The bound's steps and time to ``target`` for each design, and the constants used.
 
     Each design gets the constants of its own grouping (``problem.constants(levels)``), the
     step size of :func:`bounds.time_to_target.fastest_step_size` below the largest admissible
     one (:func:`figures.checker.admissible_step_size`, exact), its predicted ``T`` and
-    ``time(T)``.
+    ``time(T)``, all under ``theorem`` (a registered name, ``file.py:attr`` or a
+    :class:`~bounds.statement.Theorem`; default Theorem 2), which must have the form
+    ``S/T + R(gamma)`` of :mod:`bounds.time_to_target` (a theorem with free parameters or a
+    square root does not: the error says so).
 
     Returns:
         ``(predictions, constants)``; ``constants`` has ``L``, ``sigma``, ``F0``, the labels
         and ``estimated`` (names of estimated constants over all designs).
     """
+    from bounds.instance import instance_bound
+    from bounds.theorems import theorem as resolve_theorem
     from bounds.time_to_target import fastest_step_size
     from empirical.cost import run_time
     from figures.checker import admissible_step_size
+
+    chosen = resolve_theorem(theorem)
 
     target = _check_target(target)
     out: list[Prediction] = []
@@ -289,7 +288,10 @@ def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: fl
         estimated |= set(c.estimated())
         F0 = _initial_gap(problem, c.f_star.value)
         eps = tuple(e.value for e in c.eps_levels)
-        bound = _symbolic_bound(design.M)
+        bound = instance_bound(chosen, design.M)  # symbolic periods and counts, one per depth
+        if bound.free or bound.extra:
+            raise ValueError(f"theorem {chosen.name} ({chosen.title}) has free or extra parameters: the advisor's "
+                             "exact time to target needs a bound of the form S/T + R(gamma) (bounds.time_to_target)")
         shape = {f"P_{l + 1}": p for l, p in enumerate(design.periods)}
         shape.update({f"K_{l + 1}": k for l, k in enumerate(design.groups)})
         gamma_max, _ = admissible_step_size(bound, L=c.L.value, **shape)
@@ -376,7 +378,7 @@ def _rank_agreement(outcomes: Sequence[Outcome]) -> float | None:
 
 def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *, top: int = 3, seeds: int = 4,
            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, levels: Iterable[int] | None = None,
-           designs: Sequence[Design] | None = None, grouping_seed: int = 0) -> Advice:
+           designs: Sequence[Design] | None = None, grouping_seed: int = 0, theorem: Any = "theorem2") -> Advice:
     """Search designs by the bound's predicted time to ``target``, then simulate the best and the baselines.
 
     Args:
@@ -391,6 +393,7 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         levels: depths to search (default 1 and 2, and 3 when the network has 3 levels).
         designs: the designs to search instead of :func:`design_grid`.
         grouping_seed: seed of the random groupings.
+        theorem: the bound that ranks the designs (:func:`predict`; default Theorem 2).
 
     Returns:
         An :class:`Advice`; ``advice.to_json()`` has the shape of ``hsgd advise --json``.
@@ -415,7 +418,8 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         raise ValueError("designs: nothing to search (no design fits this n and these levels)")
     for d in designs:
         cost_model.links(d.M)  # a design deeper than the network: one line, before any work
-    predictions, constants = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed)
+    predictions, constants = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed,
+                                     theorem=theorem)
     ranking = sorted(predictions, key=lambda p: (p.time, p.steps, p.design.M, p.design.periods))
     best = ranking[:top]
     multi = next((p for p in ranking if p.design.M > 1), None)
@@ -425,7 +429,7 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
     known = {p.design: p for p in predictions}
     missing = [d for d in dict.fromkeys(wanted) if d not in known]
     if missing:
-        extra, _ = predict(problem, missing, cost_model, target, grouping_seed=grouping_seed)
+        extra, _ = predict(problem, missing, cost_model, target, grouping_seed=grouping_seed, theorem=theorem)
         known.update({p.design: p for p in extra})
     baseline_predictions = [known[d] for d in dict.fromkeys(wanted)]
     simulated: dict[Design, Outcome] = {}

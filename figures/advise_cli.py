@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bounds.cli import integer_option, real_option
+from figures.options import add_theorem_option
 from empirical.cli import MAX_SEED, add_cost_arguments, add_problem_arguments, make_cost_model, make_problem
 
 __all__ = ["register", "format_advice"]
@@ -66,13 +67,13 @@ def format_advice(advice: Any) -> str:
 def _advise(args: argparse.Namespace) -> int:
     from figures.advise import advise
 
-    if args.partition is not None or args.weights is not None:  # its bounds are Theorem 2's (equal weights)
-        raise ValueError("hsgd advise ranks designs with Theorem 2 (equal weights, full participation): "
-                         "--partition and --weights are not supported here (use hsgd check)")
+    if args.partition is not None or args.weights is not None:  # its bounds take no weights
+        raise ValueError("hsgd advise ranks designs with a bound of the form S/T + R(gamma) at equal weights and full "
+                         "participation: --partition and --weights are not supported here (use hsgd check)")
     cost_model = make_cost_model(args)
     problem = make_problem(args)
     advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
-                    max_steps=args.max_steps)
+                    max_steps=args.max_steps, theorem=args.theorem)
     if args.json:
         print(json.dumps(advice.to_json(), indent=2))
     else:
@@ -94,5 +95,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--max-steps", type=integer_option(), default=20000,
                    help="longest simulation; a design runs min(predicted T, this) steps (default 20000)")
+    add_theorem_option(p)
     p.add_argument("--json", action="store_true", help="print the advice as JSON")
     p.set_defaults(handler=_advise)

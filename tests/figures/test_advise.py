@@ -138,3 +138,19 @@ def test_cli_json_on_a_tiny_problem():
     payload = json.loads(out)
     assert list(payload)[:4] == ["designs", "baselines", "spearman", "chosen_over_best_measured"]
     assert payload["designs"][0]["predicted_time"] > 0
+
+
+def test_the_advisor_ranks_with_any_theorem_of_its_form(tmp_path):
+    """--theorem: the README's own theorem (every level pays P_l^2) predicts more steps than
+    Theorem 2 for every design with a period above 1, and a theorem not of the form S/T + R(gamma)
+    (Theorem S's free Young parameters) is refused, naming it."""
+    from figures.advise import predict
+    from tests.figures.test_power import _readme_theorem
+
+    spec = _readme_theorem(tmp_path)
+    designs = [Design((2,)), Design((2, 4), (4,))]
+    own, _ = predict(TINY, designs, NET, 0.5, theorem=spec)
+    theorem2, _ = predict(TINY, designs, NET, 0.5)
+    assert all(a.steps > b.steps for a, b in zip(own, theorem2))
+    with pytest.raises(ValueError, match="theorem sharp .* S/T \\+ R\\(gamma\\)"):
+        predict(TINY, designs, NET, 0.5, theorem="sharp")
