@@ -33,7 +33,6 @@ from bounds.random_grouping import random_grouping, shares
 from bounds.corollaries import Sandwich, SandwichError, sandwich
 from bounds.two_level import two_level
 from bounds.instance import Instance, theorem_condition, theorem_terms
-from bounds.theorems.sharp import recursion_bound
 
 __all__ = [
     "Bound",
@@ -47,7 +46,6 @@ __all__ = [
     "theorem",
     "theorem2",
     "theorem_s",
-    "recursion_bound",
     "Instance",
     "theorem_condition",
     "theorem_terms",

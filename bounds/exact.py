@@ -79,7 +79,9 @@ def exact_function(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[...,
     key = (tuple(symbols), sp.sympify(expr))
     fn = _CACHE.get(key)
     if fn is None:
-        fn = _CACHE[key] = sp.lambdify(key[0], key[1], modules=[{"Fraction": Fraction, "math": math}], printer=_FractionPrinter)
+        printer = _FractionPrinter({"fully_qualified_modules": False, "inline": True,
+                                    "allow_unknown_functions": True})  # a theorem's implemented functions (S')
+        fn = _CACHE[key] = sp.lambdify(key[0], key[1], modules=[{"Fraction": Fraction, "math": math}], printer=printer)
     return fn
 
 

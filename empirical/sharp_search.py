@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from bounds.multi_level import multi_level
-from bounds.theorems.sharp import THEOREM_S, kappa_of, recursion_bound
+from bounds.theorems.recursion import THEOREM_S_PRIME
+from bounds.theorems.sharp import THEOREM_S, kappa_of
 from empirical.witness_problems import KinkProblem
 from empirical.witnesses import _hierarchy, kink_orbits
 
@@ -48,9 +49,8 @@ def orbit_ratios(level: int, P: int, frac: float, cmul: float, *, e: float = 1.0
     bound = multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]), theorem=THEOREM_S)
     values = dict(gamma=gamma, L=L, sigma=0.0, n=4, T=1, F0=0.0, eps=eps)
     opt = bound.optimise(**values)
-    recursion = recursion_bound(gamma=gamma, L=L, sigma=0.0, n=4, T=hierarchy.periods[-1], F0=0.0,
-                                periods=list(hierarchy.periods), counts=list(hierarchy.group_counts), eps=eps,
-                                alpha=opt.values["alpha"], beta=opt.values["beta"])
+    recursion = multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]), theorem=THEOREM_S_PRIME
+                            ).evaluate(strict=False, **dict(values, T=hierarchy.periods[-1]), **opt.values)
     out = []
     for orbit in kink_orbits(problem, hierarchy, gamma):
         out.append({"level": level, "P": P, "frac": frac, "cmul": cmul, "gamma": gamma, "x0": orbit["x0"],

@@ -17,5 +17,5 @@ def add_theorem_option(parser: argparse.ArgumentParser, default: str | None = DE
     when the command runs (an unknown one is one line naming what is accepted)."""
     parser.add_argument("--theorem", default=default, metavar="NAME",
                         help=f"the theorem checked (default {default_text}): a registered name (theorem2: docs/theory.md §4.2 "
-                             "Theorem 2; sharp: §9.1 Theorem S; theorem_p: §10.3 Theorem P, with weights and partial participation; both derived for this project) or your own Theorem as "
+                             "Theorem 2; sharp: §9.1 Theorem S; sharp_recursion: §9.2 Theorem S'; theorem_p: §10.3 Theorem P, with weights and partial participation; both derived for this project) or your own Theorem as "
                              "path/to/file.py:attr or module:attr (README, 'Your own theorem')")

@@ -5,6 +5,8 @@ Each theorem is one builder file here (docs/theory.md gives the statement and it
 * ``theorem2``: docs/theory.md §4.2 Theorem 2 (its cases: Theorem 1, local SGD), constants
   derived for this project with the paper's structure (:mod:`bounds.theorems.theorem2`);
 * ``sharp``: docs/theory.md §9.1 Theorem S, derived for this project (:mod:`bounds.theorems.sharp`);
+* ``sharp_recursion``: docs/theory.md §9.2 Theorem S' (the forward recursion; no closed form: its
+  level terms are implemented functions), derived for this project (:mod:`bounds.theorems.recursion`);
 * ``theorem_p``: docs/theory.md §10.3 Theorem P (Theorem W at full participation; Theorem 2 at
   equal weights too), derived for this project (:mod:`bounds.theorems.participation`).
 
@@ -21,12 +23,14 @@ from pathlib import Path
 
 from bounds.statement import Theorem
 from bounds.theorems.participation import THEOREM_P, theorem_p
+from bounds.theorems.recursion import THEOREM_S_PRIME, theorem_s_prime
 from bounds.theorems.sharp import THEOREM_S, theorem_s
 from bounds.theorems.theorem2 import THEOREM_2, theorem2
 
-__all__ = ["REGISTRY", "theorem", "theorem2", "theorem_s", "theorem_p", "THEOREM_2", "THEOREM_S", "THEOREM_P"]
+__all__ = ["REGISTRY", "theorem", "theorem2", "theorem_s", "theorem_s_prime", "theorem_p", "THEOREM_2", "THEOREM_S",
+           "THEOREM_S_PRIME", "THEOREM_P"]
 
-REGISTRY: dict[str, Theorem] = {t.name: t for t in (THEOREM_2, THEOREM_S, THEOREM_P)}
+REGISTRY: dict[str, Theorem] = {t.name: t for t in (THEOREM_2, THEOREM_S, THEOREM_S_PRIME, THEOREM_P)}
 """Registered theorems by name."""
 
 _LOADED: dict[str, Theorem] = {}
@@ -47,7 +51,7 @@ def theorem(spec: str | Theorem) -> Theorem:
         >>> theorem("nonsense")
         Traceback (most recent call last):
         ...
-        ValueError: unknown theorem 'nonsense': give one of theorem2, sharp, theorem_p, or path/to/file.py:attr or module:attr
+        ValueError: unknown theorem 'nonsense': give one of theorem2, sharp, sharp_recursion, theorem_p, or path/to/file.py:attr or module:attr
     """
     if isinstance(spec, Theorem):
         return spec

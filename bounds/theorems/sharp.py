@@ -24,7 +24,7 @@ admissible ``alpha, beta``; :meth:`bounds.Bound.optimise` picks them per instanc
 minimisation (scipy), as for any theorem's free parameters. At ``alpha = beta = 1`` each level's constants are at most Theorem 2's
 and Theorem 2's condition gives ``prod (1 - c_m) >= 1/2``, so Theorem 2 follows from S.
 
-**Theorem S'** (:func:`recursion_bound`): the forward recursion of the same chain, the sharpest
+**Theorem S'** (:mod:`bounds.theorems.recursion`): the forward recursion of the same chain, the sharpest
 it gives; needs only ``gamma L <= 1``. For ``t`` in one top period, ``k = t mod P_l``,
 ``s = t - k``: ``D_l(t) = 0`` at ``k = 0``, ``gamma^2 (N_l + eps_l^2)`` at ``k = 1``, and for
 ``k >= 2``
@@ -47,7 +47,7 @@ import sympy as sp
 from bounds import symbols as s
 from bounds.statement import Condition, Level, Statement, Theorem
 
-__all__ = ["theorem_s", "THEOREM_S", "recursion_bound", "kappa", "kappa_of", "window_sums"]
+__all__ = ["theorem_s", "THEOREM_S", "kappa", "kappa_of", "window_sums"]
 
 
 def kappa(P: Any) -> sp.Expr:
@@ -116,52 +116,3 @@ def theorem_s() -> Theorem:
 
 THEOREM_S = theorem_s()
 """Theorem S (docs/theory.md §9.1, derived for this project)."""
-
-
-def recursion_bound(*, gamma: float, L: float, sigma: float, n: int, T: int, F0: float, periods: Sequence[int],
-                    counts: Sequence[int], eps: Sequence[float], alpha: Sequence[float],
-                    beta: Sequence[float]) -> float:
-    """Theorem S' (the forward recursion of the module docstring) at numbers.
-
-    Args:
-        periods: ``P_1 | ... | P_M``; counts: ``(K_0 = n, K_1, ..., K_M = 1)``; eps: ``eps_l``
-            per level; alpha, beta: Young parameters per level (any positive numbers).
-
-    Example:
-        >>> v = dict(gamma=0.01, L=1.0, sigma=1.0, n=8, T=1000, F0=1.0, periods=[5], counts=[8, 1], eps=[1.0])
-        >>> from bounds import local_sgd
-        >>> s1 = local_sgd().under(THEOREM_S).evaluate(**{k: v[k] for k in ("gamma", "L", "sigma", "n", "T", "F0")},
-        ...                                            P=5, eps=1.0, alpha=[1.0], beta=[1.0])
-        >>> bool(recursion_bound(**v, alpha=[1.0], beta=[1.0]) <= s1)
-        True
-    """
-    M = len(periods)
-    if not (len(counts) == M + 1 and len(eps) == M and len(alpha) == M and len(beta) == M):
-        raise ValueError("recursion_bound needs M periods, M + 1 counts, and M values of eps, alpha and beta")
-    if gamma * L > 1:
-        raise ValueError(f"Theorem S' needs gamma*L <= 1, got {gamma * L:.6g}")
-    top = int(periods[-1])
-    g2 = gamma * gamma
-    noise = [(counts[l] - counts[l + 1]) * sigma * sigma / n for l in range(M)]
-    D = np.zeros((top, M))
-    cum = np.zeros((top + 1, M))  # cum[t, l] = sum_{tau < t} sum_{m <= l} D[tau, m]
-    for t in range(top):
-        for l in range(M):
-            P = int(periods[l])
-            k, start = t % P, t - t % P
-            if k == 0:
-                value = 0.0
-            elif k == 1:
-                value = g2 * (noise[l] + eps[l] ** 2)
-            else:
-                a, b = alpha[l], beta[l]
-                coupling = cum[t, l] - cum[start + 1, l]
-                value = ((1 + a) * g2 * k * noise[l]
-                         + (1 + 1 / a) * g2 * k * ((1 + (k - 1) * (1 + b)) * eps[l] ** 2
-                                                   + (1 + 1 / b) * L * L * coupling))
-            D[t, l] = value
-        cum[t + 1] = cum[t] + np.cumsum(D[t])
-    per_step = D.sum(axis=1)
-    full, rest = divmod(int(T), top)
-    total = full * per_step.sum() + per_step[:rest].sum()
-    return 2 * F0 / (gamma * T) + gamma * L * sigma * sigma / n + L * L * total / T

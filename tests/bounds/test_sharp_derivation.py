@@ -463,3 +463,37 @@ def test_s_prime_over_any_horizon(inst):
     per_t = [sum(D[l][t] for l in range(len(D))) for t in range(PM)]
     total = sum(per_t)
     assert all(PM * sum(per_t[:r]) <= r * total for r in range(PM + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances())
+def test_theorem_s_prime_as_a_theorem_is_the_transcription_exactly(inst):
+    """bounds.theorems.recursion (its implemented level terms run in fractions when decided
+    exactly) equals this file's independent transcription of §9.2, exactly."""
+    from bounds import multi_level
+    from bounds.exact import exact_value
+    from bounds.theorems.recursion import THEOREM_S_PRIME
+
+    periods, K = inst["periods"], inst["K"]
+    b = multi_level(list(periods), list(K[1:-1]), theorem=THEOREM_S_PRIME)
+    sigma, eps = inst["sigma2"], inst["eps2"]  # drawn fractions, used as sigma and eps (squared below)
+    values = dict(gamma=inst["gamma_"], L=inst["L_"], sigma=sigma, n=inst["n"], T=inst["T"], F0=inst["F0"], eps=eps,
+                  alpha=inst["alphas"], beta=inst["betas"])
+    expected = theorem_s_prime(**dict(inst, sigma2=sigma * sigma, eps2=[e * e for e in eps]))
+    assert exact_value(b, values) == expected
+
+
+def test_theorem_s_prime_does_not_cancel_catastrophically():
+    """The audit's instance (values of D spanning 1e7..1e53): the float value equals the exact
+    rational one to 1e-12; the former running-total difference was 4.2e-4 below it."""
+    from bounds import multi_level
+    from bounds.exact import exact_value
+    from bounds.theorems.recursion import THEOREM_S_PRIME
+
+    b = multi_level([4, 20, 40], [24, 8], theorem=THEOREM_S_PRIME)
+    v = dict(gamma=0.09070437782803076, L=0.6952181127340096, sigma=0.026206632550251078, n=54, T=1080,
+             F0=0.9845591875433181, eps=[0.32114296573258955, 2.528802471372475, 0.15290357375938615],
+             alpha=[5.977415646657413, 0.02947945160264572, 29.958989548517266],
+             beta=[0.5184601255886061, 0.05693332299756734, 0.3394088331455953])
+    exact = exact_value(b, v)
+    assert abs(b.evaluate(strict=False, **v) - float(exact)) <= 1e-12 * float(exact)
