@@ -39,9 +39,8 @@ the bound is ``2F0/(gamma T) + gamma L sigma^2/n + (L^2/T) sum_{t<T} sum_l D_l(t
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from bounds import symbols as s
