@@ -479,8 +479,11 @@ def test_theorem_s_prime_as_a_theorem_is_the_transcription_exactly(inst):
     sigma, eps = inst["sigma2"], inst["eps2"]  # drawn fractions, used as sigma and eps (squared below)
     values = dict(gamma=inst["gamma_"], L=inst["L_"], sigma=sigma, n=inst["n"], T=inst["T"], F0=inst["F0"], eps=eps,
                   alpha=inst["alphas"], beta=inst["betas"])
-    expected = theorem_s_prime(**dict(inst, sigma2=sigma * sigma, eps2=[e * e for e in eps]))
-    assert exact_value(b, values) == expected
+    squared = dict(inst, sigma2=sigma * sigma, eps2=[e * e for e in eps])
+    assert exact_value(b, values) == theorem_s_prime(**squared)
+    # at a horizon that is not a multiple of P_M, the prefix sum is at most the one-period average (§9.2)
+    for T in (inst["T"] - 1, periods[-1] // 2 + 1):
+        assert exact_value(b, dict(values, T=T)) <= theorem_s_prime(**dict(squared, T=T))
 
 
 def test_theorem_s_prime_does_not_cancel_catastrophically():
