@@ -125,8 +125,7 @@ def theorem_terms(x: Instance, theorem: Theorem = THEOREM_2) -> dict[str, float]
         >>> {k: round(v, 6) for k, v in theorem_terms(x).items()}
         {'init': 2.0, 'noise': 0.05, 'level_1_noise': 0.01, 'level_1_heterogeneity': 0.04}
     """
-    bound = instance_bound(theorem, x.M)
-    values = _keywords(bound, x.hierarchy_values())
+    bound, values = _bound_at(theorem, x)
     if bound.free:
         try:
             values.update(bound.optimise(require_conditions=False, **values).values)
@@ -139,13 +138,26 @@ def theorem_condition(x: Instance, loosen: int = 1, theorem: Theorem = THEOREM_2
     """Whether ``theorem``'s conditions hold at ``x`` (right-hand sides times ``loosen``),
     decided exactly (:func:`bounds.exact.exact_conditions`; free parameters in their limit:
     whether *some* choice meets them)."""
+    bound, values = _bound_at(theorem, x)
+    return all(check.holds for check in exact_conditions(bound, values, loosen))
+
+
+def _bound_at(theorem: Theorem, x: Instance) -> tuple[Bound, dict[str, object]]:
+    """The bound that evaluates ``theorem`` at ``x`` and the values it takes (an instance carries
+    the numbers of every theorem). A theorem with free parameters, which are optimised per
+    instance, is applied to the instance's own numeric hierarchy, as the checker applies it: the
+    optimiser's path depends on the rounding of its objective, so the same statement gives the
+    same choice wherever it is made; every other theorem is read off one symbolic hierarchy per
+    depth (:func:`instance_bound`)."""
     bound = instance_bound(theorem, x.M)
-    return all(check.holds for check in exact_conditions(bound, _keywords(bound, x.hierarchy_values()), loosen))
+    if bound.free:
+        bound = _numeric_bound(theorem, x.periods, x.counts)
+    return bound, {k: v for k, v in x.hierarchy_values().items() if k in bound.parameters}
 
 
-def _keywords(bound: Bound, values: dict[str, object]) -> dict[str, object]:
-    """The values ``bound`` takes (an instance carries the numbers of every theorem)."""
-    return {k: v for k, v in values.items() if k in bound.parameters}
+@lru_cache(maxsize=None)
+def _numeric_bound(theorem: Theorem, periods: tuple[int, ...], counts: tuple[int, ...]) -> Bound:
+    return multi_level(list(periods), list(counts[1:-1]), theorem=theorem)
 
 
 def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], theorem: Theorem = THEOREM_2,
