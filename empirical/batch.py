@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.engine import DivergenceWarning, simulate
 from empirical.hierarchy import Hierarchy
-from empirical.problems import HeterogeneousNonconvex, _gradient_block
+from empirical.problems.heterogeneous import HeterogeneousNonconvex, _gradient_block
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams
 
