@@ -53,7 +53,7 @@ every seed and step; expectation links on the mean over seeds of the whole run's
 than 3 standard errors below 0, a number that is not a verdict: many steps are compared).
 
 Example:
-    >>> from empirical.witness_problems import QuadraticProblem
+    >>> from empirical.problems.witness import QuadraticProblem
     >>> from empirical.hierarchy import local_sgd
     >>> a = audit_run(QuadraticProblem(L=2.0), local_sgd(1, 1), lr=0.5, steps=4, seeds=1, x0=[1.0])
     >>> float(a.inequalities["descent"].ratio()[0])   # the tight case: no slack at all

@@ -50,7 +50,7 @@ from empirical.streams import SeedStreams
 
 __all__ = ["BatchedNonconvex", "simulate_batch"]
 
-_BLOCK = 1 << 16  # elements per block of the step's elementwise passes (as empirical.problems)
+_BLOCK = 1 << 16  # elements per block of the step's elementwise passes (as empirical.problems.heterogeneous)
 _SPREAD = 1 << 20  # up to this many state elements, the step's constants are stored at the state's shape
 
 

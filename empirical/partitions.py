@@ -446,7 +446,7 @@ def partition_report(problem: Any, levels: Sequence[ArrayLike] = ()) -> dict[str
 
     Args:
         problem: a problem with ``n``, ``weights``, ``sizes``, ``partition`` (a
-            :class:`Partition`) and ``constants`` (:class:`empirical.digits.DigitsMLP`,
+            :class:`Partition`) and ``constants`` (:class:`empirical.problems.digits.DigitsMLP`,
             :class:`empirical.problems.FiniteSumLogistic`).
         levels: the grouping, ``M - 1`` nested label arrays, finest first.
 

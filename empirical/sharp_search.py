@@ -23,7 +23,7 @@ import numpy as np
 
 from bounds.multi_level import multi_level
 from bounds.theorems.sharp import THEOREM_S, kappa_of, recursion_bound
-from empirical.witness_problems import KinkProblem
+from empirical.problems.witness import KinkProblem
 from empirical.witnesses import _hierarchy, kink_orbits
 
 __all__ = ["sharp_edge", "orbit_ratios", "adversarial_search"]

@@ -8,7 +8,7 @@ with exact constants, hierarchy, step size inside the condition, start, horizon)
 is most of the bound and the measured value is a large fraction of it. The larger that
 fraction, the smaller an error in the term's constant the toolkit can catch.
 
-Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.witness_problems`):
+Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.problems.witness`):
 
 * ``kink_heterogeneity``: the kink problem, ``sigma = 0``, four workers in two groups.
   Level 1: ``b = (e, -e, e, -e)``, ``I = P``, ``G = 2P``; level 2: ``b = (e, e, -e, -e)``,
@@ -57,7 +57,7 @@ from empirical.engine import _schedule, simulate
 from empirical.hierarchy import Hierarchy, local_sgd, two_level
 from empirical.statistics import confidence_interval
 from empirical.instances import instance_of
-from empirical.witness_problems import KinkProblem, QuadraticProblem
+from empirical.problems.witness import KinkProblem, QuadraticProblem
 
 __all__ = [
     "TERMS",

@@ -21,7 +21,7 @@ from empirical.audit import RTOL, audit_run
 from empirical.engine import simulate
 from empirical.hierarchy import local_sgd, two_level
 from empirical.constants import Constant
-from empirical.witness_problems import KinkProblem, QuadraticProblem
+from empirical.problems.witness import KinkProblem, QuadraticProblem
 from empirical.witnesses import build, edge_step, load_witnesses
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from empirical import simulate, two_level
 from empirical.streams import SeedStreams
-from empirical.witness_problems import (
+from empirical.problems.witness import (
     KinkProblem,
     QuadraticProblem,
     kink_minimum,

@@ -215,7 +215,7 @@ def test_a_reversed_or_unresolved_measured_order_never_reads_as_in_order():
 
 
 def test_estimated_constants_make_the_bound_verdict_not_applicable():
-    from empirical.digits import DigitsMLP
+    from empirical.problems.digits import DigitsMLP
 
     p = DigitsMLP(8)
     r = run_check(p, E.two_level(8, 2, 1, 1), steps=20, seeds=2)

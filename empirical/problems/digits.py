@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from bounds.divergence import validate_levels
 from empirical.partitions import KINDS, Partition, as_partition, data_weights, make_partition
 from empirical.constants import LOWER, Constant, Constants
-from empirical.problems import sampled_divergences, sampled_sigma
+from empirical.problems.sampled_constants import sampled_divergences, sampled_sigma
 
 __all__ = ["DigitsMLP", "digits_partitioned", "digits_train_labels"]
 
