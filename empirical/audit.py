@@ -71,6 +71,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
+from empirical.problems.protocol import problem_params
 from empirical.statistics import confidence_band
 
 __all__ = ["Inequality", "Audit", "audit_run", "RTOL", "Z"]
@@ -440,7 +441,7 @@ def audit_run(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: 
         "theorem2": init + noise + L**2 / T * 2 * A,
         "condition": bool(gamma * L <= 1 and 4 * gamma**2 * L**2 * sum(P * (P - 1) for P in periods) <= 1),
     }
-    config = {"problem": getattr(problem, "params", {"kind": type(problem).__name__}),
+    config = {"problem": problem_params(problem),
               "periods": list(periods), "groups": list(counts[1:-1]), "gamma": gamma, "T": T, "seeds": S,
               "seed": int(seed), "x0": start.tolist()}
     constants = {"L": L, "sigma": sigma, "eps_levels": eps.tolist(), "f_star": c.f_star.value, "F0": F0, "n": n,

@@ -1,7 +1,8 @@
 """Problems with known constants (docs/theory.md §1.3 Assumptions A1-A3) for the simulator, one
 family per module.
 
-* :mod:`~empirical.problems.protocol`: :class:`Problem`, the interface the engine needs.
+* :mod:`~empirical.problems.protocol`: :class:`Problem`, the interface the engine needs, and
+  :class:`ProblemBase`, the defaults of its declared optional hooks (``fused_step``, ``weights``, ...).
 * :mod:`~empirical.problems.heterogeneous`: :class:`HeterogeneousNonconvex`, certified constants.
 * :mod:`~empirical.problems.function`: :func:`from_gradient_fn` (:class:`FunctionProblem`),
   your own objective from plain functions.
@@ -20,12 +21,13 @@ from empirical.problems.function import FunctionProblem, from_gradient_fn
 from empirical.problems.heterogeneous import HeterogeneousNonconvex
 from empirical.problems.logistic import FiniteSumLogistic
 from empirical.problems.phi import PHI_PRIME_MAX, PHI_SECOND_MAX, PHI_SECOND_MIN
-from empirical.problems.protocol import Problem
+from empirical.problems.protocol import Problem, ProblemBase
 from empirical.problems.sampled_constants import sampled_constants, sampled_divergences, sampled_sigma
 from empirical.problems.witness import KinkProblem, QuadraticProblem
 
 __all__ = [
     "Problem",
+    "ProblemBase",
     "HeterogeneousNonconvex",
     "FunctionProblem",
     "from_gradient_fn",

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
 from empirical.constants import EXACT, Constant, Constants
+from empirical.problems.protocol import ProblemBase
 from empirical.problems.sampled_constants import sampled_divergences, sampled_sigma
 from empirical.smoothness import estimate_smoothness, pilot_trajectory
 from empirical.streams import SeedStreams
@@ -79,7 +80,7 @@ def _probe(name: str, fn: Callable, args: tuple, shape: tuple[int, ...], what: s
     return value
 
 
-class FunctionProblem:
+class FunctionProblem(ProblemBase):
     """A problem made of plain functions; see :func:`from_gradient_fn` (which documents every argument)."""
 
     def __init__(self, worker_grads: Callable, grad: Callable, n: int, d: int, loss: Callable | None,

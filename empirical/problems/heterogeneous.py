@@ -21,6 +21,7 @@ from bounds.divergence import validate_levels
 from empirical.aggregation import SortedLevels
 from empirical.certify import certified_sup
 from empirical.constants import EXACT, LOWER, UPPER, Constant, Constants
+from empirical.problems.protocol import ProblemBase
 from empirical.problems.phi import PHI_SECOND_MAX, phi_prime, phi_second_range, phi_third_max
 
 __all__ = ["HeterogeneousNonconvex"]
@@ -58,7 +59,7 @@ def _draw_normals(out: NDArray[np.float64], rng: Any, generators: Any) -> None:
 
 
 
-class HeterogeneousNonconvex:
+class HeterogeneousNonconvex(ProblemBase):
     r"""A heterogeneous non-convex family with certified constants.
 
     .. math::
@@ -80,7 +81,12 @@ class HeterogeneousNonconvex:
     is bounded by branch and bound with local Lipschitz constants, see ``_sup_divergence``);
     ``f* >= (a/2)(1/n) sum_j ||b_j - b̄||^2`` is a certified lower bound (``phi >= 0``).
     ``constants`` caches its result per grouping.
+
+    Its step is fused (``fused_step``, :mod:`empirical.problems.protocol`): a subclass that
+    overrides :meth:`stochastic_grads` without the ``lr=`` keyword sets ``fused_step = False``.
     """
+
+    fused_step = True
 
     def __init__(self, n: int = 32, d: int = 10, *, clusters: int = 4, between: float = 2.0, within: float = 1.0,
                  a: float = 1.0, lam: float = 4.0, sigma: float = 1.0, seed: int = 0) -> None:

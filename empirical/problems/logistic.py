@@ -14,12 +14,13 @@ from bounds.divergence import validate_levels
 from empirical.constants import LOWER, UPPER, Constant, Constants
 from empirical.partitions import Partition, as_partition, data_weights, make_partition
 from empirical.problems.phi import PHI_SECOND_MAX, phi_prime
+from empirical.problems.protocol import ProblemBase
 from empirical.problems.sampled_constants import sampled_divergences, sampled_sigma
 
 __all__ = ["FiniteSumLogistic"]
 
 
-class FiniteSumLogistic:
+class FiniteSumLogistic(ProblemBase):
     r"""Non-convex regularised logistic regression on per-worker synthetic data, minibatch SGD.
 
     A pool of ``n m`` examples ``(a_i, y_i)`` is drawn from ``classes`` Gaussian classes

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import bounds
 import empirical as E
+from empirical.problems import ProblemBase
 from figures.checker import draw_check, run_check
 from figures.cli import main
 
@@ -111,7 +112,7 @@ def test_any_horizon_is_accepted_and_the_bound_holds_at_every_one():
 
 
 # ----------------------------------------------------------------- honest verdicts (issue 8)
-class Quadratic:
+class Quadratic(ProblemBase):
     """f_j(x) = (L/2)||x||^2 for every worker: the tightness case of docs/theory.md §7.2 Remark: tightness."""
 
     def __init__(self, L, x0, n=4, d=2):
