@@ -330,7 +330,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             the step (after the recording, once the recorded values are finite), with the
             workers' models ``x`` of shape ``(seeds, n, d)`` (a read-only view of the live
             state, valid only during the call) and the global averages ``u`` of shape
-            ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
+            ``(seeds, d)``. Used by :func:`empirical.studies.audit.audit_run`; nothing is done when
             ``None``.
         weights: data-size weights, ``n`` positive finite numbers (normalised to ``p_j``, sum
             1); ``None`` for the problem's own ``weights`` when it has unequal ones (a

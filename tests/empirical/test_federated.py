@@ -10,7 +10,7 @@ import pytest
 
 from bounds.federated import participation_shares
 from empirical.federated import offset_constants
-from empirical.federated_battery import MUTANTS, Case, battery_cases, run_battery, run_case, summary
+from empirical.studies.federated_battery import MUTANTS, Case, battery_cases, run_battery, run_case, summary
 from empirical.partitions import weighted_divergences
 from empirical.problems.witness import KinkProblem
 

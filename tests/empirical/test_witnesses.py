@@ -18,7 +18,7 @@ from empirical.problems.witness import (
     two_point_draw,
     two_point_law,
 )
-from empirical.witnesses import (
+from empirical.studies.witnesses import (
     STABILITY_MARGIN,
     TERMS,
     bound_terms,

@@ -273,14 +273,15 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m empirical.federated_battery [--count N] [--seed S] [--out FILE]``: run the
+    """``python -m empirical.studies.federated_battery [--count N] [--seed S] [--out FILE]``: run the
     battery and print (or write, atomically) its summary as JSON."""
     import argparse
     import json
 
     from empirical.io import write_json
 
-    parser = argparse.ArgumentParser(prog="python -m empirical.federated_battery", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m empirical.studies.federated_battery",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)

@@ -84,7 +84,7 @@ TERMS = ("init", "noise", "level_1_noise", "level_2_noise", "level_1_heterogenei
 FAMILIES = ("kink_heterogeneity", "kink_noise", "quadratic")
 STABILITY_MARGIN = 1e-3
 """An orbit is kept when its return map's derivative is at most ``1 - STABILITY_MARGIN``."""
-DATA_PATH = Path(__file__).with_name("data") / "witnesses.json"
+DATA_PATH = Path(__file__).parents[1] / "data" / "witnesses.json"  # empirical/data/, with the others
 
 
 # --------------------------------------------------------------------------- instances
@@ -520,7 +520,7 @@ def load_witnesses(path: str | Path | None = None) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m empirical.witnesses [--quick] [--out PATH]``: search, evaluate and save the library."""
+    """``python -m empirical.studies.witnesses [--quick] [--out PATH]``: search, evaluate and save the library."""
     import argparse
     import time
 
