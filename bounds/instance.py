@@ -1,7 +1,7 @@
 """A theorem at numbers: an :class:`Instance` (the values one run is evaluated at), the
 theorem's named parts there, and its conditions decided exactly.
 
-This is the common currency of the witnesses (:mod:`empirical.witnesses`) and the mutation
+This is the common currency of the witnesses (:mod:`empirical.studies.witnesses`) and the mutation
 tests (:mod:`bounds.mutants`, :mod:`figures.power`). Every number here is read off the
 theorem's one sympy statement (:mod:`bounds.theorems`) applied to the instance's hierarchy
 (:func:`instance_bound`): the float parts by :meth:`bounds.Bound.part_values`, the conditions

@@ -1,13 +1,16 @@
 """Vectorised H-SGD simulation on problems with known constants (docs/theory.md §1.3 Assumptions
 A1-A3).
 
-Hierarchies (:mod:`empirical.hierarchy`), problems (:mod:`empirical.problems`), the engine
+Hierarchies (:mod:`empirical.hierarchy`), problems (:mod:`empirical.problems`, one module per
+family, and the :class:`Problem` protocol with its declared hooks), the engine
 (:mod:`empirical.engine`) with its per-seed random streams (:mod:`empirical.streams`) and
 aggregation on the sorted grouping (:mod:`empirical.aggregation`), certified suprema for
 the constants (:mod:`empirical.certify`), estimated smoothness where ``L`` is not known
 (:mod:`empirical.smoothness`: :func:`estimate_smoothness` by Hessian power iteration at the
 points of a :func:`pilot_trajectory`) and result files (:mod:`empirical.results`) live
-apart: problems know nothing of hierarchies, and the engine knows nothing of plots.
+apart: problems know nothing of hierarchies, and the engine knows nothing of plots. The
+verification studies built on the simulator (witnesses, Theorem S's orbit search, Theorem W's
+battery, the proof-step audit) are in :mod:`empirical.studies`.
 """
 
 from empirical.batch import simulate_batch

@@ -44,13 +44,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.engine import DivergenceWarning, simulate
 from empirical.hierarchy import Hierarchy
-from empirical.problems import HeterogeneousNonconvex, _gradient_block
+from empirical.problems.heterogeneous import HeterogeneousNonconvex, _gradient_block
+from empirical.problems.protocol import ProblemBase
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams
 
 __all__ = ["BatchedNonconvex", "simulate_batch"]
 
-_BLOCK = 1 << 16  # elements per block of the step's elementwise passes (as empirical.problems)
+_BLOCK = 1 << 16  # elements per block of the step's elementwise passes (as empirical.problems.heterogeneous)
 _SPREAD = 1 << 20  # up to this many state elements, the step's constants are stored at the state's shape
 
 
@@ -70,7 +71,7 @@ def _as_list(name: str, value: Any) -> list[Any]:
     return items
 
 
-class BatchedNonconvex:
+class BatchedNonconvex(ProblemBase):
     """``K`` :class:`~empirical.problems.HeterogeneousNonconvex` problems, ``seeds`` rows each,
     as one problem on ``(K * seeds, n, d)`` arrays for :func:`empirical.simulate`.
 
@@ -97,6 +98,8 @@ class BatchedNonconvex:
         >>> b.n, b.d, b.rows
         (4, 2, 6)
     """
+
+    fused_step = True  # stochastic_grads takes the step itself, with the rows' own lrs
 
     def __init__(self, problems: Sequence[HeterogeneousNonconvex], lrs: Sequence[float], seeds: int,
                  noise_seeds: Sequence[int]) -> None:
@@ -180,8 +183,8 @@ class BatchedNonconvex:
         The operations of :meth:`HeterogeneousNonconvex.stochastic_grads` with ``lr``, in the
         same order, with each configuration's constants broadcast over its rows; blocks of
         whole configurations keep the passes in cache. ``rng`` and ``lr`` are ignored (the
-        streams and step sizes are the wrapper's own, see the class docstring); ``lr`` is the
-        keyword that makes the engine take the fused path.
+        streams and step sizes are the wrapper's own, see the class docstring); the class
+        declares ``fused_step``, so the engine passes ``lr`` and leaves the step to it.
         """
         xs, outs = self._split(x), self._split(out)
         if self.streams:

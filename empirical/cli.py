@@ -174,12 +174,12 @@ def make_problem(args: argparse.Namespace) -> Any:
             raise ValueError(f"--classes-per-worker applies only to --partition shards (got --partition {partition})")
         options = dict(alpha=args.alpha, classes_per_worker=args.classes_per_worker, seed=args.problem_seed)
         if args.problem == "digits":
-            from empirical.digits import digits_partitioned
+            from empirical.problems.digits import digits_partitioned
 
             return digits_partitioned(partition, args.n, **options)
         return FiniteSumLogistic.partitioned(partition, args.n, d=args.d, **options)
     if args.problem == "digits":
-        from empirical.digits import DigitsMLP
+        from empirical.problems.digits import DigitsMLP
 
         return DigitsMLP(n=args.n, seed=args.problem_seed)
     if args.problem == "logistic":

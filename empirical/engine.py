@@ -19,8 +19,9 @@ run beside it (so seeds can be split across processes); and the noise stream doe
 on the hierarchy (runs that differ only in their hierarchy see the same noise, which makes
 the equivalences of the tests exact).
 
-The step is fused when the problem allows it: a ``stochastic_grads`` with a keyword-only
-``lr`` (as :class:`empirical.problems.HeterogeneousNonconvex`'s) applies ``x -= lr g`` block
+The step is fused when the problem declares it (``fused_step = True``, see
+:mod:`empirical.problems.protocol`): its ``stochastic_grads`` then takes a keyword-only ``lr``
+(as :class:`empirical.problems.HeterogeneousNonconvex`'s) and applies ``x -= lr g`` block
 by block while the block is in cache, with the same floating-point operations as ``g *= lr;
 x -= g`` afterwards, so fused and unfused runs give the same numbers (:func:`_step_function`).
 
@@ -46,7 +47,6 @@ models, kept once per round in one buffer allocated at the start).
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import warnings
 from typing import Any, Callable
@@ -56,6 +56,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
+from empirical.problems.protocol import missing_hooks, problem_params
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -69,6 +70,11 @@ class DivergenceWarning(RuntimeWarning):
 def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int, record_every: int) -> None:
     if not isinstance(hierarchy, Hierarchy):
         raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
+    missing = missing_hooks(problem)
+    if missing:
+        raise ValueError(f"problem ({type(problem).__name__}) does not declare {', '.join(missing)} of the Problem "
+                         f"protocol (empirical.problems.protocol): inherit empirical.problems.ProblemBase, which "
+                         f"declares the optional hooks with their defaults")
     if problem.n != hierarchy.n:
         raise ValueError(f"problem has n = {problem.n} workers but the hierarchy has n = {hierarchy.n}")
     if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
@@ -194,25 +200,14 @@ def _schedule(periods: tuple[int, ...]) -> NDArray[np.intp]:
     return schedule
 
 
-def _takes_lr(method: Callable[..., Any]) -> bool:
-    """Whether a problem's ``stochastic_grads`` takes the fused step's ``lr=`` keyword (then it
-    also applies ``x -= lr * out`` block by block, see
-    :meth:`empirical.problems.HeterogeneousNonconvex.stochastic_grads`)."""
-    try:
-        parameter = inspect.signature(method).parameters.get("lr")
-    except (TypeError, ValueError):
-        return False
-    return parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY
-
-
 def _step_function(problem: Any, x: NDArray[np.float64], g: NDArray[np.float64], rng: SeedStreams,
                    lr: float) -> Callable[[], Any]:
     """The step ``x -= lr g(x)`` as a callable with no arguments, formed once per run: the
-    problem's fused ``stochastic_grads(..., lr=)`` when it takes ``lr`` (:func:`_takes_lr`),
-    else ``stochastic_grads`` then ``g *= lr; x -= g``. Both do the same floating-point
+    problem's fused ``stochastic_grads(..., lr=)`` when it declares ``fused_step``, else
+    ``stochastic_grads`` then ``g *= lr; x -= g``. Both do the same floating-point
     operations."""
     stochastic_grads = problem.stochastic_grads
-    if _takes_lr(stochastic_grads):
+    if problem.fused_step:
         return functools.partial(stochastic_grads, x, rng, g, lr=lr)
 
     def step() -> None:
@@ -335,7 +330,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             the step (after the recording, once the recorded values are finite), with the
             workers' models ``x`` of shape ``(seeds, n, d)`` (a read-only view of the live
             state, valid only during the call) and the global averages ``u`` of shape
-            ``(seeds, d)``. Used by :func:`empirical.audit.audit_run`; nothing is done when
+            ``(seeds, d)``. Used by :func:`empirical.studies.audit.audit_run`; nothing is done when
             ``None``.
         weights: data-size weights, ``n`` positive finite numbers (normalised to ``p_j``, sum
             1); ``None`` for the problem's own ``weights`` when it has unequal ones (a
@@ -372,7 +367,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
     if weights is None:  # a data-partitioned problem's own weights, unless they are all equal
-        own = getattr(problem, "weights", None)
+        own = problem.weights
         if own is not None and np.ptp(np.asarray(own, dtype=np.float64)) > 0:
             weights = own
     p = _check_weights(weights, hierarchy.n)
@@ -429,7 +424,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         warnings.warn(f"the run diverged (a non-finite value) at step {diverged['step']}, seed "
                       f"{diverged['seed']}; returning the {r} steps recorded before it", DivergenceWarning, stacklevel=2)
     config = {
-        "problem": getattr(problem, "params", {"kind": type(problem).__name__}),
+        "problem": problem_params(problem),
         "hierarchy": {"n": hierarchy.n, "periods": list(hierarchy.periods),
                       "groups": list(hierarchy.group_counts[1:-1]), "grouping": hierarchy.grouping,
                       "levels": [lab.tolist() for lab in hierarchy.levels]},

@@ -1,7 +1,7 @@
 r"""Exact constants of Theorems W and P (docs/theory.md §10) for problems whose gradient offsets do
 not depend on ``x``, and the instance a run is checked against.
 
-For ``grad F_j(x) = grad h(x) + b_j`` (the kink witnesses of :mod:`empirical.witness_problems`,
+For ``grad F_j(x) = grad h(x) + b_j`` (the kink witnesses of :mod:`empirical.problems.witness`,
 with or without weights) every divergence of docs/theory.md §10 is the same at every ``x``, so
 the suprema are values and the expectations over the sampling are finite averages: each
 level-1 group's ``C(n_q, S)`` samples are enumerated (groups are sampled independently, so
@@ -144,13 +144,13 @@ def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Seque
     the sampling error), evaluated by ``bounds.theorems.THEOREM_P``.
 
     ``problem`` needs ``b`` (offsets), ``L``, ``sigma``, ``loss`` and ``f_star()`` (as
-    :class:`empirical.witness_problems.KinkProblem`); its global objective must be the
+    :class:`empirical.problems.witness.KinkProblem`); its global objective must be the
     ``weights``-weighted one. ``weights=None`` takes the problem's own ``weights`` (as
     :func:`empirical.simulate` does), else equal ones. ``F0 = f(x0) - f*`` exactly as the
     problem computes it.
     """
     if weights is None:  # the problem's own weights, as empirical.simulate takes them
-        weights = getattr(problem, "weights", None)
+        weights = problem.weights
     c = offset_constants(problem.b, levels, weights, participation)
     start = problem.default_x0() if x0 is None else np.broadcast_to(np.asarray(x0, dtype=np.float64), (problem.d,))
     F0 = float(problem.loss(start)) - float(problem.f_star())

@@ -320,7 +320,7 @@ def as_partition(partition: Sequence[ArrayLike], n: int, size: int, what: str = 
         if arr.min() < 0 or arr.max() >= size:
             raise ValueError(f"partition[{j}] must index the {size} {what} (0 .. {size - 1})")
         parts.append(arr)
-    return Partition(parts, getattr(partition, "spec", None))
+    return Partition(parts, partition.spec if isinstance(partition, Partition) else None)
 
 
 # ---------------------------------------------------------------------- weights and skew
@@ -445,9 +445,9 @@ def partition_report(problem: Any, levels: Sequence[ArrayLike] = ()) -> dict[str
     weighted ones of :func:`weighted_divergences`.
 
     Args:
-        problem: a problem with ``n``, ``weights``, ``sizes``, ``partition`` (a
-            :class:`Partition`) and ``constants`` (:class:`empirical.digits.DigitsMLP`,
-            :class:`empirical.problems.FiniteSumLogistic`).
+        problem: a problem whose ``partition`` (a :class:`Partition`) and ``weights`` are set,
+            and ``labels`` where it has them (the hooks of :mod:`empirical.problems.protocol`):
+            :class:`empirical.problems.digits.DigitsMLP`, :class:`empirical.problems.FiniteSumLogistic`.
         levels: the grouping, ``M - 1`` nested label arrays, finest first.
 
     Returns:
@@ -459,18 +459,18 @@ def partition_report(problem: Any, levels: Sequence[ArrayLike] = ()) -> dict[str
     Raises:
         ValueError: ``problem`` has no partition (nothing to report).
     """
-    partition = getattr(problem, "partition", None)
-    if partition is None or not hasattr(problem, "weights"):
+    partition = problem.partition
+    if partition is None or problem.weights is None:
         raise ValueError(f"problem must be a partitioned problem (with partition and weights), got "
                          f"{type(problem).__name__}")
     c = problem.constants(levels)
     report: dict[str, Any] = {
-        "partition": dict(getattr(partition, "spec", {"kind": "given"})),
+        "partition": dict(partition.spec),
         "n": int(problem.n),
-        "sizes": [int(s) for s in problem.sizes],
+        "sizes": [int(s) for s in partition.sizes],
         "weights": [float(w) for w in problem.weights],
     }
-    labels = getattr(problem, "labels", None)
+    labels = problem.labels
     if labels is not None:
         report["label_entropy"] = float(label_entropy(labels, partition).mean())
     report.update(L=_constant(c.L), sigma=_constant(c.sigma), eps=_constant(c.eps),

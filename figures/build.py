@@ -6,7 +6,7 @@ F4 grouping strategies; F5 three-level sandwich; F6 the divergence sawtooth; F7 
 digits split by label across workers (scikit-learn's bundled data); F8 verification power (the
 best witness ratio per term and the kill matrix of Theorem 2's mutants, :mod:`figures.power`;
 its runs resume from ``<out-dir>/power_runs``); F9 the proof-step audit along a run
-(:mod:`empirical.audit`); F10 the Dirichlet label partition against alpha: eps_l, eps_g, Theorem W's
+(:mod:`empirical.studies.audit`); F10 the Dirichlet label partition against alpha: eps_l, eps_g, Theorem W's
 bounds and the measured sandwich for random and label-aware grouping (:mod:`figures.f10_partitions`).
 
 After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts

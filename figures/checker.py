@@ -246,7 +246,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     T = 3000 if steps is None else steps
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
-    if weights is None and getattr(problem, "weights", None) is not None:
+    if weights is None and problem.weights is not None:
         weights = problem.weights  # the problem's own, as empirical.simulate takes them
     federated = weights is not None or participation is not None  # docs/theory.md §10
     theorem = resolve_theorem(theorem if theorem is not None else "theorem_p" if federated else "theorem2")

@@ -1,6 +1,6 @@
 """F10: what the Dirichlet label partition does to the constants, the bound and the sandwich.
 
-The handwritten digits (:class:`empirical.digits.DigitsMLP`) split across ``n = 20`` workers by
+The handwritten digits (:class:`empirical.problems.digits.DigitsMLP`) split across ``n = 20`` workers by
 a Dirichlet(``alpha``) label partition (:func:`empirical.partitions.dirichlet_partition`, seed
 :data:`PARTITION_SEED` at every ``alpha``; the test split and the start ``x0`` are the same at
 every ``alpha``), the workers weighted by their data size (``f = sum_j p_j F_j``,
@@ -46,7 +46,7 @@ import bounds
 from bounds.federated import participation_shares
 from bounds.instance import Instance, theorem_terms
 from bounds.theorems import THEOREM_P
-from empirical.digits import digits_partitioned
+from empirical.problems.digits import digits_partitioned
 from empirical.engine import simulate
 from bounds.federated import largest_step_size
 from empirical.hierarchy import local_sgd, two_level

@@ -1,7 +1,7 @@
 """F7: a real-data analogue of the paper's non-IID experiments.
 
 scikit-learn's bundled handwritten digits split across 20 workers by label (two classes
-each), a one-hidden-layer network (:class:`empirical.digits.DigitsMLP`), and training loss and
+each), a one-hidden-layer network (:class:`empirical.problems.digits.DigitsMLP`), and training loss and
 test accuracy of the global model for local SGD (period ``I``), H-SGD (``N`` groups, periods
 ``I, G``, random grouping) and local SGD (period ``G``), with the same seeds and step size,
 each curve with its 95% band over seeds.
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import bounds
-from empirical.digits import DigitsMLP
+from empirical.problems.digits import DigitsMLP
 from empirical.engine import simulate
 from empirical.hierarchy import local_sgd, two_level
 from empirical.statistics import confidence_band

@@ -2,11 +2,11 @@
 
 For every inequality of docs/theory.md, "Derivation of Theorem 2" (the descent step, the
 gradient gap, each level's lemma (2), the window sums, the coupling and the doubling),
-:func:`empirical.audit.audit_run` measures both sides at every step; F9 draws their ratio
+:func:`empirical.studies.audit.audit_run` measures both sides at every step; F9 draws their ratio
 right/left on a log scale, so a reader sees which step loses the factor between Theorem 2 and
 the measured value. Two runs: the checker's default problem (two levels, ``N = 4, I = 5,
 G = 50``, random grouping, the largest step size Theorem 2's condition allows, ``T = 3000``)
-and one saved witness (:mod:`empirical.witnesses`: the kink problem with the level-1
+and one saved witness (:mod:`empirical.studies.witnesses`: the kink problem with the level-1
 heterogeneity term biting, ``P = 5``).
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 import bounds
-from empirical.audit import audit_run
+from empirical.studies.audit import audit_run
 from empirical.hierarchy import multi_level
-from empirical.witnesses import build, load_witnesses
+from empirical.studies.witnesses import build, load_witnesses
 from figures.checker import admissible_step_size, default_problem
 from figures.io import publish
 from figures.plotting import pyplot, wrap
@@ -66,7 +66,7 @@ def _witness() -> dict[str, Any]:
 def f9_data(quick: bool = False) -> dict[str, Any]:
     """Audit the default problem (16 seeds, ``T = 3000``; quick: 4 seeds, ``T = 600``) and the
     witness (its saved ``T``, one deterministic run); returns both audits as JSON
-    (:meth:`empirical.audit.Audit.to_json`, ratios only) with the witness's library entry."""
+    (:meth:`empirical.studies.audit.Audit.to_json`, ratios only) with the witness's library entry."""
     problem, h, lr, T, seeds = _default_run(quick)
     default = audit_run(problem, h, lr, T, seeds=seeds)
     entry = _witness()

@@ -2,7 +2,7 @@
 
 Two instruments, run on the same *evidence* (measured runs with exact or certified constants):
 
-* **witnesses** (:mod:`empirical.witnesses`): instances built so that one term of the theorem
+* **witnesses** (:mod:`empirical.studies.witnesses`): instances built so that one term of the theorem
   dominates its bound; for each term the best ratio ``measured / bound`` over the evidence
   where that term is at least half of the bound says how much of that term a run can reach;
 * **mutation testing** (:mod:`bounds.mutants`): optimistic mutants of the theorem (a
@@ -96,7 +96,7 @@ def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
     largest admissible one, with horizons capped at 600 steps (the kink witnesses also at ten times their own),
     and the quick battery.
     """
-    from empirical.witnesses import load_witnesses
+    from empirical.studies.witnesses import load_witnesses
     from figures.f3_battery import battery_configs
 
     configs: list[dict[str, Any]] = []
@@ -129,7 +129,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     from figures.checker import admissible_step_size
 
     if config["kind"] == "witness":
-        from empirical.witnesses import build, load_witnesses
+        from empirical.studies.witnesses import build, load_witnesses
 
         entry = load_witnesses()[config["index"]]
         problem, hierarchy = build(entry)

@@ -1,4 +1,4 @@
-"""Tests of the proof-step audit (empirical.audit): both sides of every link of Theorem 2's derivation.
+"""Tests of the proof-step audit (empirical.studies.audit): both sides of every link of Theorem 2's derivation.
 
 Exact links (the gradient gap always; every link when sigma = 0) are checked on every seed and
 step with a floating-point tolerance; links that hold only in expectation on the mean over many
@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bounds
-from empirical.audit import RTOL, audit_run
+from empirical.studies.audit import RTOL, audit_run
 from empirical.engine import simulate
 from empirical.hierarchy import local_sgd, two_level
 from empirical.constants import Constant
-from empirical.witness_problems import KinkProblem, QuadraticProblem
-from empirical.witnesses import build, edge_step, load_witnesses
+from empirical.problems.witness import KinkProblem, QuadraticProblem
+from empirical.studies.witnesses import build, edge_step, load_witnesses
 
 
 class WrongConstants:

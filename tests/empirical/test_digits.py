@@ -3,7 +3,7 @@
 import numpy as np
 
 import empirical as E
-from empirical.digits import DigitsMLP
+from empirical.problems.digits import DigitsMLP
 
 
 def test_split_is_by_label_and_gradients_match_finite_differences():
@@ -34,7 +34,7 @@ def test_training_reduces_loss_and_accuracy_is_recorded():
 # ---------------------------------------------------------------------- partitions
 import pytest
 
-from empirical.digits import digits_partitioned, digits_train_labels
+from empirical.problems.digits import digits_partitioned, digits_train_labels
 from empirical.partitions import partition_report
 from empirical.streams import SeedStreams
 

@@ -193,6 +193,51 @@ def test_a_subclass_overriding_the_loss_or_the_step_keeps_its_override():
     assert np.isclose(r2.loss[0, 0], base.loss(u0[None])[0])
 
 
+class ClippedUnfused(E.HeterogeneousNonconvex):
+    fused_step = False  # declared: this stochastic_grads takes no lr=, the engine steps afterwards
+
+    def stochastic_grads(self, x, rng, out):
+        super().stochastic_grads(x, rng, out)
+        return np.clip(out, -0.1, 0.1, out=out)
+
+
+def test_a_subclass_declaring_an_unfused_step_gets_the_engines_step():
+    h = E.two_level(8, 2, 2, 4)
+    fused = E.simulate(ClippedStep(n=8, d=3, seed=1), h, lr=0.5, steps=30, seeds=2, x0=3.0)
+    unfused = E.simulate(ClippedUnfused(n=8, d=3, seed=1), h, lr=0.5, steps=30, seeds=2, x0=3.0)
+    np.testing.assert_array_equal(unfused.loss, fused.loss)  # the same operations, fused or not
+
+
+class Bare:
+    """The required members of the Problem protocol and none of its declared hooks."""
+
+    n, d = 4, 1
+
+    def stochastic_grads(self, x, rng, out):
+        out[...] = x
+        return out
+
+    def grad(self, u):
+        return u
+
+    def loss(self, u):
+        return 0.5 * (u * u).sum(-1)
+
+    def default_x0(self):
+        return np.ones(1)
+
+
+def test_a_problem_must_declare_its_hooks_and_problem_base_declares_them():
+    h = E.two_level(4, 2, 2, 4)
+    with pytest.raises(ValueError, match="does not declare fused_step, weights, partition, labels, params of the "
+                                         "Problem protocol.*ProblemBase"):
+        E.simulate(Bare(), h, lr=0.1, steps=5)
+    declared = type("Declared", (Bare, E.problems.ProblemBase), {})()
+    r = E.simulate(declared, h, lr=0.1, steps=5)
+    assert r.config["problem"] == {"kind": "Declared"} and r.config["weights"] is None
+    np.testing.assert_allclose(r.grad_norm_sq[0], 0.9 ** (2 * np.arange(5)))
+
+
 def test_the_observer_sees_every_recorded_step():
     seen = []
     p = E.HeterogeneousNonconvex(n=8, d=3, seed=1)

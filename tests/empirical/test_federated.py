@@ -10,9 +10,9 @@ import pytest
 
 from bounds.federated import participation_shares
 from empirical.federated import offset_constants
-from empirical.federated_battery import MUTANTS, Case, battery_cases, run_battery, run_case, summary
+from empirical.studies.federated_battery import MUTANTS, Case, battery_cases, run_battery, run_case, summary
 from empirical.partitions import weighted_divergences
-from empirical.witness_problems import KinkProblem
+from empirical.problems.witness import KinkProblem
 
 
 def _brute_force(b, levels, weights, S):
@@ -107,7 +107,7 @@ def test_a_partitioned_problem_brings_its_own_weights_to_the_engine():
     """simulate(weights=None) averages with a data-partitioned problem's weights, so the
     averaging matches the problem's weighted objective; equal weights keep the plain path."""
     from empirical import simulate, two_level
-    from empirical.digits import digits_partitioned
+    from empirical.problems.digits import digits_partitioned
 
     problem = digits_partitioned("quantity", 8, alpha=0.5, seed=0)
     assert np.ptp(problem.weights) > 0

@@ -3,7 +3,7 @@
 
 import pytest
 
-from empirical.sharp_search import orbit_ratios, sharp_edge
+from empirical.studies.sharp_search import orbit_ratios, sharp_edge
 
 
 def test_sharp_edge_is_below_both_limits():

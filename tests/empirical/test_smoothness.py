@@ -68,7 +68,7 @@ def test_points_may_place_every_worker_at_its_own_model():
 def test_digits_estimate_is_far_above_the_old_secant_estimate():
     """The secants of random nearby points (the old estimate) see the Hessian along random
     directions and understate L several times over; power iteration does not."""
-    from empirical.digits import DigitsMLP
+    from empirical.problems.digits import DigitsMLP
 
     p = DigitsMLP(n=10, hidden=8)
     rng = np.random.default_rng(1)

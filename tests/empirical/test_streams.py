@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import empirical as E
-from empirical import problems
+from empirical.problems import heterogeneous
 from empirical.streams import SeedStreams
 
 
@@ -39,7 +39,7 @@ def test_gradient_blocks_do_not_change_the_numbers(monkeypatch):
     p = E.HeterogeneousNonconvex(n=10, d=3, sigma=0.9)
     x = np.random.default_rng(0).normal(size=(3, 10, 3))
     whole = p.stochastic_grads(x, SeedStreams(2, 3), np.empty_like(x))
-    monkeypatch.setattr(problems, "_BLOCK", 7)  # blocks of 1 worker for 3 seeds x 3 coordinates
+    monkeypatch.setattr(heterogeneous, "_BLOCK", 7)  # blocks of 1 worker for 3 seeds x 3 coordinates
     p2 = E.HeterogeneousNonconvex(n=10, d=3, sigma=0.9)
     blocked = p2.stochastic_grads(x, SeedStreams(2, 3), np.empty_like(x))
     np.testing.assert_allclose(blocked, whole, rtol=1e-14, atol=1e-15)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from empirical import simulate, two_level
 from empirical.streams import SeedStreams
-from empirical.witness_problems import (
+from empirical.problems.witness import (
     KinkProblem,
     QuadraticProblem,
     kink_minimum,
@@ -18,7 +18,7 @@ from empirical.witness_problems import (
     two_point_draw,
     two_point_law,
 )
-from empirical.witnesses import (
+from empirical.studies.witnesses import (
     STABILITY_MARGIN,
     TERMS,
     bound_terms,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import bounds
 import empirical as E
+from empirical.problems import ProblemBase
 from figures.checker import draw_check, run_check
 from figures.cli import main
 
@@ -111,7 +112,7 @@ def test_any_horizon_is_accepted_and_the_bound_holds_at_every_one():
 
 
 # ----------------------------------------------------------------- honest verdicts (issue 8)
-class Quadratic:
+class Quadratic(ProblemBase):
     """f_j(x) = (L/2)||x||^2 for every worker: the tightness case of docs/theory.md §7.2 Remark: tightness."""
 
     def __init__(self, L, x0, n=4, d=2):
@@ -215,7 +216,7 @@ def test_a_reversed_or_unresolved_measured_order_never_reads_as_in_order():
 
 
 def test_estimated_constants_make_the_bound_verdict_not_applicable():
-    from empirical.digits import DigitsMLP
+    from empirical.problems.digits import DigitsMLP
 
     p = DigitsMLP(8)
     r = run_check(p, E.two_level(8, 2, 1, 1), steps=20, seeds=2)

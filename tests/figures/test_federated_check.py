@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from empirical import multi_level
-from empirical.witness_problems import KinkProblem
+from empirical.problems.witness import KinkProblem
 from figures.cli import main
 from figures.checker import participation_count, run_check
 

@@ -27,7 +27,8 @@ from numpy.typing import ArrayLike, NDArray
 from bounds.divergence import validate_levels
 from empirical.partitions import KINDS, Partition, as_partition, data_weights, make_partition
 from empirical.constants import LOWER, Constant, Constants
-from empirical.problems import sampled_divergences, sampled_sigma
+from empirical.problems.protocol import ProblemBase
+from empirical.problems.sampled_constants import sampled_divergences, sampled_sigma
 
 __all__ = ["DigitsMLP", "digits_partitioned", "digits_train_labels"]
 
@@ -68,7 +69,7 @@ def digits_train_labels(test_fraction: float = 0.2, seed: int = 0) -> NDArray[np
     return _load()[1][train].copy()
 
 
-class DigitsMLP:
+class DigitsMLP(ProblemBase):
     """One-hidden-layer network on the digits, ``n`` workers with few labels each.
 
     Args:

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import level_divergences, validate_levels
 from empirical.constants import Constant, Constants
+from empirical.problems.protocol import ProblemBase
 
 __all__ = [
     "KinkProblem",
@@ -170,7 +171,7 @@ def two_point_draw(m: NDArray[np.float64], k: int, sigma: float, uniforms: NDArr
     return sigma * np.where(uniforms < p, high, low)
 
 
-class KinkProblem:
+class KinkProblem(ProblemBase):
     r"""The kink family: exact ``L``, ``eps_l``, ``sigma`` and ``f*`` (docs/theory.md §7.4 Remark: witnesses).
 
     .. math::
@@ -291,7 +292,7 @@ class KinkProblem:
                          f_star=Constant(self.f_star(), EXACT))
 
 
-class QuadraticProblem:
+class QuadraticProblem(ProblemBase):
     r"""``F_j(x) = (L/2)||x||^2`` for every worker, Rademacher noise ``+-sigma`` on axis 0.
 
     The noise has mean 0 and ``||xi||^2 = sigma^2`` exactly, so with one worker the mean noise

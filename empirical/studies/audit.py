@@ -53,7 +53,7 @@ every seed and step; expectation links on the mean over seeds of the whole run's
 than 3 standard errors below 0, a number that is not a verdict: many steps are compared).
 
 Example:
-    >>> from empirical.witness_problems import QuadraticProblem
+    >>> from empirical.problems.witness import QuadraticProblem
     >>> from empirical.hierarchy import local_sgd
     >>> a = audit_run(QuadraticProblem(L=2.0), local_sgd(1, 1), lr=0.5, steps=4, seeds=1, x0=[1.0])
     >>> float(a.inequalities["descent"].ratio()[0])   # the tight case: no slack at all
@@ -71,6 +71,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
+from empirical.problems.protocol import problem_params
 from empirical.statistics import confidence_band
 
 __all__ = ["Inequality", "Audit", "audit_run", "RTOL", "Z"]
@@ -440,7 +441,7 @@ def audit_run(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: 
         "theorem2": init + noise + L**2 / T * 2 * A,
         "condition": bool(gamma * L <= 1 and 4 * gamma**2 * L**2 * sum(P * (P - 1) for P in periods) <= 1),
     }
-    config = {"problem": getattr(problem, "params", {"kind": type(problem).__name__}),
+    config = {"problem": problem_params(problem),
               "periods": list(periods), "groups": list(counts[1:-1]), "gamma": gamma, "T": T, "seeds": S,
               "seed": int(seed), "x0": start.tolist()}
     constants = {"L": L, "sigma": sigma, "eps_levels": eps.tolist(), "f_star": c.f_star.value, "F0": F0, "n": n,

@@ -3,7 +3,7 @@
 Theorem S allows larger step sizes than Theorem 2 (``gamma^2 L^2 kappa_l < 1`` instead of
 ``4 gamma^2 L^2 sum_l P_l (P_l - 1) <= 1``) and has constants up to 8 times smaller, so it is
 the statement most at risk of being wrong. This search tries to break it where it is tightest:
-the kink heterogeneity construction (:mod:`empirical.witnesses`), over the level, the period,
+the kink heterogeneity construction (:mod:`empirical.studies.witnesses`), over the level, the period,
 the step size as a fraction of *Theorem S's* largest one (``min(1/L, 1/(L sqrt(kappa_max)))``)
 and the kink offset ``c``, keeping every exactly periodic orbit (attracting or not: the theorem
 holds for every start). A periodic orbit's average is the average over any ``T`` that is a
@@ -24,8 +24,8 @@ import numpy as np
 from bounds.multi_level import multi_level
 from bounds.theorems.recursion import THEOREM_S_PRIME
 from bounds.theorems.sharp import THEOREM_S, kappa_of
-from empirical.witness_problems import KinkProblem
-from empirical.witnesses import _hierarchy, kink_orbits
+from empirical.problems.witness import KinkProblem
+from empirical.studies.witnesses import _hierarchy, kink_orbits
 
 __all__ = ["sharp_edge", "orbit_ratios", "adversarial_search"]
 

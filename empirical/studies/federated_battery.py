@@ -1,7 +1,7 @@
 """A seeded adversarial battery for Theorems W and P (docs/theory.md §10.5).
 
 Every case is an H-SGD run of one to three levels on a kink problem
-(:class:`empirical.witness_problems.KinkProblem`: exact ``L``, ``f*`` and, its offsets not
+(:class:`empirical.problems.witness.KinkProblem`: exact ``L``, ``f*`` and, its offsets not
 depending on ``x``, exact sampled-system constants from :func:`empirical.federated.offset_constants`)
 with data-size weights and/or partial participation, at a step size up to the largest the
 condition allows. The cases are drawn to make the divergence terms bite: offsets alternating
@@ -9,7 +9,7 @@ inside the level-1 groups (the level-1 witness of docs/theory.md §7.4), constan
 upper-level witness) or random; the kink's level placed as the witnesses place it; the
 adaptive two-point noise (A2 holds with equality) or none; heavy weights on single workers;
 one to all members sampled. A fifth of the cases are the noise witness instead
-(:class:`empirical.witness_problems.QuadraticProblem`, every period 1, ``gamma = 1/L``, start
+(:class:`empirical.problems.witness.QuadraticProblem`, every period 1, ``gamma = 1/L``, start
 at the minimiser), where the noise term ``gamma L sigma^2 omega`` is reached up to ``(T-1)/T``:
 it is what makes the weights' ``omega`` testable.
 
@@ -40,7 +40,7 @@ from empirical.engine import simulate
 from empirical.federated import federated_instance, offset_constants
 from empirical.hierarchy import multi_level
 from empirical.statistics import confidence_interval
-from empirical.witness_problems import KinkProblem, QuadraticProblem, kink_minimum
+from empirical.problems.witness import KinkProblem, QuadraticProblem, kink_minimum
 
 __all__ = ["Case", "battery_cases", "run_case", "run_battery", "MUTANTS", "summary"]
 
@@ -275,14 +275,15 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m empirical.federated_battery [--count N] [--seed S] [--out FILE]``: run the
+    """``python -m empirical.studies.federated_battery [--count N] [--seed S] [--out FILE]``: run the
     battery and print (or write, atomically) its summary as JSON."""
     import argparse
     import json
 
     from empirical.io import write_json
 
-    parser = argparse.ArgumentParser(prog="python -m empirical.federated_battery", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m empirical.studies.federated_battery",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)

@@ -8,7 +8,7 @@ with exact constants, hierarchy, step size inside the condition, start, horizon)
 is most of the bound and the measured value is a large fraction of it. The larger that
 fraction, the smaller an error in the term's constant the toolkit can catch.
 
-Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.witness_problems`):
+Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.problems.witness`):
 
 * ``kink_heterogeneity``: the kink problem, ``sigma = 0``, four workers in two groups.
   Level 1: ``b = (e, -e, e, -e)``, ``I = P``, ``G = 2P``; level 2: ``b = (e, e, -e, -e)``,
@@ -57,7 +57,7 @@ from empirical.engine import _schedule, simulate
 from empirical.hierarchy import Hierarchy, local_sgd, two_level
 from empirical.statistics import confidence_interval
 from empirical.instances import instance_of
-from empirical.witness_problems import KinkProblem, QuadraticProblem
+from empirical.problems.witness import KinkProblem, QuadraticProblem
 
 __all__ = [
     "TERMS",
@@ -84,7 +84,7 @@ TERMS = ("init", "noise", "level_1_noise", "level_2_noise", "level_1_heterogenei
 FAMILIES = ("kink_heterogeneity", "kink_noise", "quadratic")
 STABILITY_MARGIN = 1e-3
 """An orbit is kept when its return map's derivative is at most ``1 - STABILITY_MARGIN``."""
-DATA_PATH = Path(__file__).with_name("data") / "witnesses.json"
+DATA_PATH = Path(__file__).parents[1] / "data" / "witnesses.json"  # empirical/data/, with the others
 
 
 # --------------------------------------------------------------------------- instances
@@ -520,7 +520,7 @@ def load_witnesses(path: str | Path | None = None) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m empirical.witnesses [--quick] [--out PATH]``: search, evaluate and save the library."""
+    """``python -m empirical.studies.witnesses [--quick] [--out PATH]``: search, evaluate and save the library."""
     import argparse
     import time
 
