@@ -56,7 +56,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from empirical.aggregation import SortedLevels, WeightedLevels
 from empirical.hierarchy import Hierarchy
-from empirical.problems.protocol import missing_hooks, problem_params
+from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
@@ -70,11 +70,7 @@ class DivergenceWarning(RuntimeWarning):
 def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int, record_every: int) -> None:
     if not isinstance(hierarchy, Hierarchy):
         raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
-    missing = missing_hooks(problem)
-    if missing:
-        raise ValueError(f"problem ({type(problem).__name__}) does not declare {', '.join(missing)} of the Problem "
-                         f"protocol (empirical.problems.protocol): inherit empirical.problems.ProblemBase, which "
-                         f"declares the optional hooks with their defaults")
+    require_hooks(problem)
     if problem.n != hierarchy.n:
         raise ValueError(f"problem has n = {problem.n} workers but the hierarchy has n = {hierarchy.n}")
     if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:

@@ -41,6 +41,7 @@ from bounds.optimal import largest_step_size
 from bounds.federated import participation_shares
 from empirical.engine import simulate
 from empirical.federated import estimated_sampled_constants
+from empirical.problems.protocol import require_hooks
 from empirical.hierarchy import Hierarchy, local_sgd, multi_level
 from empirical.statistics import confidence_band, confidence_interval
 from figures.executor import executor, is_inline
@@ -246,6 +247,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     T = 3000 if steps is None else steps
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
+    require_hooks(problem)
     if weights is None and problem.weights is not None:
         weights = problem.weights  # the problem's own, as empirical.simulate takes them
     federated = weights is not None or participation is not None  # docs/theory.md §10

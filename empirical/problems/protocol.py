@@ -49,7 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 from empirical.constants import Constants
 from empirical.partitions import Partition
 
-__all__ = ["Problem", "ProblemBase", "HOOKS", "missing_hooks", "problem_params"]
+__all__ = ["Problem", "ProblemBase", "HOOKS", "missing_hooks", "require_hooks", "problem_params"]
 
 HOOKS = ("fused_step", "weights", "partition", "labels", "params")
 """The optional hooks of :class:`Problem`, declared by every problem (defaults: :class:`ProblemBase`)."""
@@ -109,6 +109,16 @@ def missing_hooks(problem: Any) -> list[str]:
         (['fused_step', 'partition', 'labels', 'params'], [])
     """
     return [name for name in HOOKS if not hasattr(problem, name)]
+
+
+def require_hooks(problem: Any) -> None:
+    """Raise ``ValueError`` naming the optional hooks ``problem`` does not declare (the engine and
+    the checker call this before reading any of them)."""
+    missing = missing_hooks(problem)
+    if missing:
+        raise ValueError(f"problem ({type(problem).__name__}) does not declare {', '.join(missing)} of the Problem "
+                         f"protocol (empirical.problems.protocol): inherit empirical.problems.ProblemBase, which "
+                         f"declares the optional hooks with their defaults")
 
 
 def problem_params(problem: Problem) -> dict[str, Any]:
