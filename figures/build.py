@@ -140,8 +140,8 @@ def figure_name(text: str) -> str:
 
 
 def _figure_list(text: str) -> list[str]:
-    """An argparse ``type`` for ``--only``: comma-separated figure names (:func:`bounds.cli.list_option`)."""
-    from bounds.cli import list_option
+    """An argparse ``type`` for ``--only``: comma-separated figure names (:func:`figures.cli.options.list_option`)."""
+    from figures.cli.options import list_option
 
     return list_option(figure_name)(text)
 

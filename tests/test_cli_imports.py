@@ -35,7 +35,7 @@ def test_check_help_loads_no_plotting_and_a_run_does():
     status, heavy = _imported_after(["check", "--help"])
     assert status == 0 and "matplotlib" not in heavy and "sklearn" not in heavy
     assert "scipy" not in heavy  # scipy is imported where it is used (brentq, minimize, stats), not at import
-    assert "sympy" in heavy  # the options come from empirical.cli, whose package loads the bounds
+    assert "sympy" in heavy  # the options come from figures.cli.arguments, which loads the problems and bounds
 
 
 def test_the_light_parser_lists_every_command_with_the_help_its_module_gives():
@@ -63,7 +63,7 @@ def test_an_unknown_command_is_one_line_naming_the_commands(capsys):
 def test_the_theorem_option_names_every_registered_theorem():
     """The light --theorem help (no sympy) cannot drift from the registry."""
     from bounds.theorems import REGISTRY
-    from figures.options import add_theorem_option
+    from figures.cli.options import add_theorem_option
     import argparse
 
     parser = argparse.ArgumentParser()

@@ -32,13 +32,13 @@ from figures.executor import THREAD_VARIABLES
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS: list[tuple[str, str, str]] = [
-    ("bound", "bounds.cli:register", "evaluate the symbolic bounds of docs/theory.md"),
-    ("simulate", "empirical.cli:register", "run H-SGD (or local SGD) on a synthetic problem"),
-    ("check", "figures.check_cli:register",
+    ("bound", "figures.cli.bound:register", "evaluate the symbolic bounds of docs/theory.md"),
+    ("simulate", "figures.cli.simulate:register", "run H-SGD (or local SGD) on a synthetic problem"),
+    ("check", "figures.cli.check:register",
      "the sandwich checker: local SGD (I), H-SGD, local SGD (G) and their bounds"),
-    ("power", "figures.power_cli:register",
+    ("power", "figures.cli.power:register",
      "verification power: witnesses per term and mutation testing of a theorem"),
-    ("advise", "figures.advise_cli:register",
+    ("advise", "figures.cli.advise:register",
      "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"),
     ("figures", "figures.build:register", "rebuild every figure (PNG, PDF, data)"),
     ("bench", "figures.cli:register_bench", "benchmarks (speed as ratios measured in one run)"),
@@ -71,8 +71,8 @@ class _Parser(argparse.ArgumentParser):
 
 def register_bench(commands: argparse._SubParsersAction) -> None:
     """Add ``hsgd bench`` with the targets of each package (``register_bench``)."""
-    from bounds import cli as bounds_cli
-    from empirical import cli as empirical_cli
+    from figures.cli import bound as bounds_cli
+    from figures.cli import simulate as empirical_cli
 
     bench = commands.add_parser("bench", help="benchmarks (speed as ratios measured in one run)")
     targets = bench.add_subparsers(dest="target", required=True, metavar="TARGET")

@@ -6,9 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from bounds.cli import integer_option, real_option
-from figures.options import add_theorem_option
-from empirical.cli import MAX_SEED, add_cost_arguments, add_problem_arguments, make_cost_model, make_problem
+from figures.cli.options import integer_option, real_option
+from figures.cli.options import add_theorem_option
+from figures.cli.arguments import MAX_SEED, add_cost_arguments, add_problem_arguments, make_cost_model, make_problem
 
 __all__ = ["register", "format_advice"]
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from bounds.cli import integer_option, real_option
+from figures.cli.options import integer_option, real_option
 from bounds.multi_level import multi_level
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
-from empirical.cli import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
+from figures.cli.arguments import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
                            make_hierarchy, make_problem)
 from figures.executor import workers_option
-from figures.options import add_theorem_option
+from figures.cli.options import add_theorem_option
 
 __all__ = ["register"]
 

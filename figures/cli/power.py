@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from figures.executor import workers_option
-from figures.options import add_theorem_option
+from figures.cli.options import add_theorem_option
 
 __all__ = ["register", "format_report"]
 
