@@ -41,7 +41,6 @@ def noise_share(level: int) -> sp.Symbol:
     return sp.Symbol(f"lambda_{level}", nonnegative=True)
 
 
-@lru_cache(maxsize=None)
 def theorem_p(coefficients: Coefficients = THEORY) -> Theorem:
     """Theorem P with the given named constants (by default docs/theory.md §0 Provenance's).
 
@@ -56,7 +55,12 @@ def theorem_p(coefficients: Coefficients = THEORY) -> Theorem:
         >>> round(local_sgd().evaluate(**v), 6)
         2.1
     """
-    c = coefficients
+    return _theorem_p(coefficients)
+
+
+@lru_cache(maxsize=None)
+def _theorem_p(c: Coefficients) -> Theorem:
+    """:func:`theorem_p`, cached by the constants alone."""
 
     def state(levels: tuple[Level, ...]) -> Statement:
         shares = tuple(noise_share(l) for l in range(1, len(levels) + 1))

@@ -31,7 +31,6 @@ from bounds.statement import Condition, Level, Statement, Theorem
 __all__ = ["theorem2", "THEOREM_2", "period_sum_label", "level_terms", "step_size_conditions"]
 
 
-@lru_cache(maxsize=None)
 def theorem2(coefficients: Coefficients = THEORY) -> Theorem:
     """Theorem 2 with the given named constants (by default docs/theory.md §0 Provenance's);
     the same object for equal constants, so that what is compiled for it is reused.
@@ -42,7 +41,13 @@ def theorem2(coefficients: Coefficients = THEORY) -> Theorem:
         >>> list(b.terms), list(b.parts["level_1"])
         (['init', 'noise', 'level_1', 'level_2'], ['noise', 'heterogeneity'])
     """
-    c = coefficients
+    return _theorem2(coefficients)
+
+
+@lru_cache(maxsize=None)
+def _theorem2(c: Coefficients) -> Theorem:
+    """:func:`theorem2`, cached by the constants alone (``theorem2()`` and ``theorem2(THEORY)`` are
+    one object)."""
 
     def state(levels: tuple[Level, ...]) -> Statement:
         terms = {"init": c.init * s.F0 / (s.gamma * s.T), "noise": c.noise * s.gamma * s.L * s.sigma**2 / s.n}

@@ -112,3 +112,16 @@ def test_the_readme_theorem_goes_through_power_and_check(quick, tmp_path):
     result = json.loads((tmp_path / "check" / "check.json").read_text())
     assert result["params"]["theorem"] == "mine" and result["condition_holds"] is True
     assert result["bound_valid"] is True and "lowered" in result["gamma_rule"]
+
+
+def test_theorem_2_is_analysed_with_its_named_mutants(quick):
+    """A theorem of Theorem 2's form gets Theorem 2's mutants (its coefficients, factors and eps
+    swaps), not only the generic part mutants; theorem2() and theorem2(THEORY) are one object."""
+    from bounds.coefficients import THEORY
+    from bounds.theorems import THEOREM_2, theorem2
+
+    assert theorem2(THEORY) is theorem2() is THEOREM_2
+    _, report = quick
+    names = {m["name"] for m in report["mutants"]}
+    assert {"heterogeneity/2", "condition/10", "(P_1-1)/2", "(2P_2-1)->P_2", "noise share /n^2", "eps_1->eps_2"} <= names
+    assert report["total"] == 24 and report["theorem"] == "theorem2"
