@@ -198,7 +198,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"a larger --record-every")
     except OSError as err:
         return _error(_os_error(err, args))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
