@@ -22,7 +22,7 @@ from bounds.compiled import compiled
 if TYPE_CHECKING:  # only for type hints: bounds.bound imports this module
     from bounds.bound import Bound
 
-__all__ = ["FreeOptimum", "optimise", "LOG_LIMIT", "STARTS"]
+__all__ = ["FreeOptimum", "optimise", "LOG_LIMIT", "STARTS", "RESTARTS"]
 
 LOG_LIMIT = 35.0
 """The search runs over ``log`` of each free parameter in ``[-LOG_LIMIT, LOG_LIMIT]`` (for Theorem
@@ -31,6 +31,10 @@ to 15 digits)."""
 
 STARTS = (0.0, -8.0, 8.0, 3.0, -3.0)
 """The starting points of the search: every free parameter ``e^start``."""
+
+RESTARTS = 50
+"""When every start fails a condition, the search descends from every free parameter ``e^LOG_LIMIT``
+(the loosest choice) and again from where it stopped, at most this many times."""
 
 
 @dataclass(frozen=True)
@@ -96,30 +100,43 @@ def optimise(bound: "Bound", values: dict[str, Any], *, require_conditions: bool
             value = float(objective_fn(*(arrays[sym] for sym in symbols)))
         return value if math.isfinite(value) else math.inf
 
-    best_z, best = np.zeros(len(free_syms)), math.inf
-    for start in STARTS:
-        z0 = np.full(len(free_syms), start)
+    def descend(z0: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """The better of ``z0`` and L-BFGS-B's end point from it; ``None`` where ``z0`` is infeasible."""
         scale = objective(z0)
         if not math.isfinite(scale):
-            continue
+            return None
         if scale == 0.0:
-            best_z, best = z0, 0.0
-            break
+            return z0, 0.0
 
-        def scaled(z: np.ndarray, scale: float = scale) -> float:
+        def scaled(z: np.ndarray) -> float:
             value = objective(z)
             return value / scale if math.isfinite(value) else 1e300
 
         from scipy.optimize import minimize  # imported here: keeps `hsgd ... --help` light (no cycle)
 
         res = minimize(scaled, z0, method="L-BFGS-B", bounds=[(-LOG_LIMIT, LOG_LIMIT)] * len(free_syms))
-        for z in (res.x, z0):
-            value = objective(z)
-            if value < best:
-                best_z, best = np.array(z), value
+        value = objective(res.x)
+        return (np.array(res.x), value) if value <= scale else (z0, scale)
+
+    best_z, best = np.zeros(len(free_syms)), math.inf
+    for start in STARTS:
+        found = descend(np.full(len(free_syms), start))
+        if found is not None and found[1] < best:
+            best_z, best = found
+        if best == 0.0:
+            break
     if not math.isfinite(best):
-        best_z = np.full(len(free_syms), LOG_LIMIT)  # the loosest choice for conditions that relax as they grow
-        best = objective(best_z)
+        # every start infeasible: start from the loosest choice (conditions that relax as the free
+        # parameters grow) and descend from there, rather than stopping at it; the values there
+        # span many orders of magnitude, so descend again, rescaled, while that still gains
+        found = descend(np.full(len(free_syms), LOG_LIMIT))
+        for _ in range(RESTARTS):
+            if found is None:
+                break
+            best_z, best = found
+            found = descend(best_z)
+            if found is None or not found[1] < best * (1 - 1e-9):
+                break
     if not math.isfinite(best):
         arrays = at(best_z)
         with np.errstate(all="ignore"):

@@ -154,3 +154,14 @@ def test_theorem_s_closure_condition_is_strict():
     assert len(strict) == 1 and strict[0].met(1.0, 1.0) is False and strict[0].met(0.5, 1.0)
     assert not any(c.strict for c in bounds.local_sgd().conditions)
     assert Condition("x", s.conditions[0].lhs, s.conditions[0].rhs).met(1.0, 1.0)
+
+
+def test_the_optimiser_descends_when_every_start_fails_the_conditions():
+    """Issue 21's audit: near S's edge (gamma^2 L^2 kappa_2 = 0.9995) every start is infeasible;
+    the search fell back to alpha = beta = e^35 on every level (6.4e16), while alpha = e^35,
+    beta = (0.5, e^35) gives 137.9. It now descends from the loosest choice."""
+    b = bounds.multi_level([3, 9], [2]).under(THEOREM_S)
+    v = dict(gamma=math.sqrt(0.9995 / 35), L=1, sigma=0, n=4, T=900, F0=0, eps=[1, 0])
+    by_hand = b.evaluate(strict=False, **v, alpha=[math.exp(35)] * 2, beta=[0.5, math.exp(35)])
+    assert by_hand == pytest.approx(137.9, rel=1e-3)
+    assert b.optimise(**v).value <= by_hand
