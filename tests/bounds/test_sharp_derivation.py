@@ -282,13 +282,18 @@ def test_small_step_limit_with_both_terms_has_a_cross_term():
     assert sp.simplify(at3 - (8 + 4 * sp.sqrt(2))) == 0
     claimed = (3 - 1) * (sp.Rational(1, 2) + sp.Rational(5, 6))  # (P-1)[N/2 + (2P-1) eps^2/6]
     assert claimed == sp.Rational(8, 3) and at3 / 3 > claimed
-    # the joint limit is still at least 2x (noise) and 4x (heterogeneity) below Theorem 2's
+    # the joint limit is still at least 2x (noise) and 4x (heterogeneity) below Theorem 2's: the
+    # bracket at alpha = 1 (beta -> 0), an upper bound of the infimum, is (Q + kappa) N + (Q + kappa + 2R) eps^2
     Pq = q + 2
-    joint_ub = (Q_(Pq) + kappa_(Pq)) * N + (Q_(Pq) + kappa_(Pq) + R_(Pq)) * eps**2  # AM-GM at t = 1
+    at_one = f.subs(alpha, 1)
+    assert sp.simplify(at_one - ((Qv + kap) * Npos + (Qv + kap + 2 * Rv) * epos**2)) == 0
+    joint_ub = (Q_(Pq) + kappa_(Pq)) * N + (Q_(Pq) + kappa_(Pq) + 2 * R_(Pq)) * eps**2
     t2 = 2 * Pq * (Pq - 1) * N + sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1) * eps**2
     assert nonneg_coefficients(sp.expand(t2 - 2 * joint_ub), [q, N, eps])
-    assert nonneg_coefficients(sp.expand(sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1)
-                                         - 4 * (Q_(Pq) + kappa_(Pq) + R_(Pq))), [q])
+    gap = sp.expand(sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1) - 4 * (Q_(Pq) + kappa_(Pq) + 2 * R_(Pq)))
+    assert gap == 4  # 4x holds with 4 to spare at every P >= 2; 5x would not (the test can fail)
+    assert not nonneg_coefficients(sp.expand(sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1)
+                                             - 5 * (Q_(Pq) + kappa_(Pq) + 2 * R_(Pq))), [q])
 
 
 def test_small_step_cross_term_numerically():
