@@ -27,6 +27,7 @@ from bounds.divergence import (
 )
 from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
+from bounds.shape import Shape
 from bounds.optimal import OptimalStepSize, largest_step_size, optimal_lr
 from bounds.proofs import Certificate, Domain, ProofError, prove_nonnegative, prove_positive
 from bounds.random_grouping import random_grouping, shares
@@ -47,6 +48,7 @@ __all__ = [
     "theorem2",
     "theorem_s",
     "Instance",
+    "Shape",
     "theorem_condition",
     "theorem_terms",
     "Certificate",
