@@ -44,3 +44,14 @@ def test_bound_is_multi_level_of_the_periods_and_groups(theorem):
 def test_bad_shapes_are_rejected_naming_the_rule(args, message):
     with pytest.raises(ValueError, match=message):
         Shape(*args)
+
+
+def test_an_instance_has_the_shape_of_its_periods_and_counts_and_its_json_is_unchanged():
+    x = bounds.Instance(gamma=0.01, L=1.0, sigma=1.0, F0=1.0, n=8, T=100, periods=(2, 6), counts=(8, 2, 1),
+                        eps=(0.5, 1.0))
+    assert x.shape == Shape(8, (2, 6), (2,))
+    assert set(x.to_json()) >= {"n", "periods", "counts"} and "shape" not in x.to_json()
+    assert bounds.Instance.from_json(x.to_json()) == x
+    with pytest.raises(ValueError, match=r"periods\[1\] = 5 must be a multiple of periods\[0\] = 2"):
+        bounds.Instance(gamma=0.01, L=1.0, sigma=1.0, F0=1.0, n=8, T=100, periods=(2, 5), counts=(8, 2, 1),
+                        eps=(0.5, 1.0))
