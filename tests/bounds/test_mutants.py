@@ -13,7 +13,7 @@ from bounds.strategies import theorem_instances
 
 def _instance(inst) -> Instance:
     v = inst.values
-    h = inst.hierarchy
+    h = inst.shape
     return Instance(gamma=v["gamma"], L=v["L"], sigma=v["sigma"], F0=v["F0"], n=h.n, T=v["T"],
                     periods=h.periods, counts=h.counts, eps=tuple(v["eps"]))
 
