@@ -5,6 +5,9 @@ Aggregation Helps: Convergence Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2
 the constants are those of docs/theory.md §0 Provenance, derived for this project, not the
 paper's (:mod:`bounds.coefficients`; the default set is the constant :data:`bounds.THEORY`).
 
+A hierarchy's shape (``n`` workers, periods, group counts) is one value type, :class:`Shape`
+(:mod:`bounds.shape`), used by every package; ``shape.bound(theorem)`` is the theorem at it.
+
 Property-based tests of bound orderings: :mod:`bounds.strategies` holds hypothesis strategies
 (hierarchies of any depth, periods and group counts, constants, step sizes inside the
 condition). Import it explicitly (``from bounds import strategies``); ``import bounds`` does

@@ -77,11 +77,11 @@ class Design:
 
     def hierarchy(self, n: int, seed: int = 0) -> Any:
         """The simulator's hierarchy: random nested grouping with ``seed`` (local SGD for one level)."""
-        from empirical.hierarchy import local_sgd, multi_level
+        from empirical.hierarchy import Hierarchy
 
         if self.M == 1:
-            return local_sgd(n, self.periods[0])
-        return multi_level(n, list(self.periods), list(self.groups), grouping="random", seed=seed)
+            return Hierarchy.local_sgd(n, self.periods[0])
+        return Hierarchy.multi_level(n, list(self.periods), list(self.groups), grouping="random", seed=seed)
 
 
 @dataclass(frozen=True)
