@@ -5,6 +5,9 @@ Aggregation Helps: Convergence Analysis of Hierarchical SGD*, AAAI 2022, arXiv:2
 the constants are those of docs/theory.md §0 Provenance, derived for this project, not the
 paper's (:mod:`bounds.coefficients`; the default set is the constant :data:`bounds.THEORY`).
 
+A hierarchy's shape (``n`` workers, periods, group counts) is one value type, :class:`Shape`
+(:mod:`bounds.shape`), used by every package; ``shape.bound(theorem)`` is the theorem at it.
+
 Property-based tests of bound orderings: :mod:`bounds.strategies` holds hypothesis strategies
 (hierarchies of any depth, periods and group counts, constants, step sizes inside the
 condition). Import it explicitly (``from bounds import strategies``); ``import bounds`` does
@@ -27,6 +30,7 @@ from bounds.divergence import (
 )
 from bounds.local_sgd import local_sgd
 from bounds.multi_level import multi_level
+from bounds.shape import Shape
 from bounds.optimal import OptimalStepSize, largest_step_size, optimal_lr
 from bounds.proofs import Certificate, Domain, ProofError, prove_nonnegative, prove_positive
 from bounds.random_grouping import random_grouping, shares
@@ -47,6 +51,7 @@ __all__ = [
     "theorem2",
     "theorem_s",
     "Instance",
+    "Shape",
     "theorem_condition",
     "theorem_terms",
     "Certificate",

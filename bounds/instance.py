@@ -24,6 +24,7 @@ from bounds import symbols as s
 from bounds.bound import Bound
 from bounds.exact import exact_conditions
 from bounds.multi_level import multi_level
+from bounds.shape import Shape
 from bounds.statement import Theorem
 from bounds.theorems.theorem2 import THEOREM_2
 
@@ -71,22 +72,32 @@ class Instance:
             raise ValueError(f"counts must run from K_0 = n = {self.n} to K_M = 1, got {self.counts}")
         if self.noise_shares is not None and len(self.noise_shares) != M:
             raise ValueError(f"noise_shares must have one value per level ({M}), got {len(self.noise_shares)}")
+        Shape(self.n, self.periods, self.counts[1:-1])  # periods nest, counts do not grow: else ValueError
 
     @property
     def M(self) -> int:
+        """The number of levels."""
         return len(self.periods)
 
+    @property
+    def shape(self) -> Shape:
+        """The hierarchy's :class:`~bounds.Shape`: ``n``, :attr:`periods` and the intermediate
+        :attr:`counts` ``K_1 .. K_{M-1}``."""
+        return Shape(self.n, self.periods, self.counts[1:-1])
+
     def to_json(self) -> dict[str, Any]:
+        """The fields by name (``periods`` and ``counts`` as stored, not a shape)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Instance":
+        """The instance :meth:`to_json` wrote (lists read back as tuples)."""
         tuples = {k: tuple(data[k]) for k in ("periods", "counts", "eps", "noise_shares", "notes")
                   if data.get(k) is not None}
         return cls(**{**data, **tuples})
 
     def values(self) -> dict[str, object]:
-        """Keyword values for ``bounds.multi_level(periods, counts[1:-1]).evaluate(**values)``."""
+        """Keyword values for ``x.shape.bound().evaluate(**x.values())``."""
         return dict(gamma=self.gamma, L=self.L, sigma=self.sigma, n=self.n, T=self.T, F0=self.F0, eps=list(self.eps))
 
     def hierarchy_values(self) -> dict[str, object]:
@@ -151,13 +162,13 @@ def _bound_at(theorem: Theorem, x: Instance) -> tuple[Bound, dict[str, object]]:
     depth (:func:`instance_bound`)."""
     bound = instance_bound(theorem, x.M)
     if bound.free:
-        bound = _numeric_bound(theorem, x.periods, x.counts)
+        bound = _numeric_bound(theorem, x.shape)
     return bound, {k: v for k, v in x.hierarchy_values().items() if k in bound.parameters}
 
 
 @lru_cache(maxsize=None)
-def _numeric_bound(theorem: Theorem, periods: tuple[int, ...], counts: tuple[int, ...]) -> Bound:
-    return multi_level(list(periods), list(counts[1:-1]), theorem=theorem)
+def _numeric_bound(theorem: Theorem, shape: Shape) -> Bound:
+    return shape.bound(theorem)
 
 
 def step_size_condition(gamma: float, L: float, periods: tuple[int, ...], theorem: Theorem = THEOREM_2,

@@ -34,50 +34,15 @@ from bounds.bound import Bound
 from bounds.multi_level import multi_level
 from bounds.optimal import largest_step_size
 from bounds.random_grouping import random_grouping as _random_grouping
+from bounds.shape import Shape
 
-__all__ = ["Hierarchy", "TheoremInstance", "hierarchies", "constants", "step_sizes", "theorem_instances"]
-
-
-@dataclass(frozen=True)
-class Hierarchy:
-    """A drawn hierarchy: ``n`` workers, periods ``P_1 | ... | P_M`` and the intermediate
-    group counts ``K_1 >= ... >= K_{M-1}`` (finest first), as :func:`bounds.multi_level`
-    takes them (docs/theory.md §1.1 Workers, hierarchy, periods).
-
-    Attributes:
-        n: the number of workers ``K_0``.
-        periods: ``(P_1, ..., P_M)``, each dividing the next.
-        groups: ``(K_1, ..., K_{M-1})``, non-increasing and at most ``n``.
-    """
-
-    n: int
-    periods: tuple[int, ...]
-    groups: tuple[int, ...]
-
-    @property
-    def M(self) -> int:
-        """The number of levels."""
-        return len(self.periods)
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        """``(K_0 = n, K_1, ..., K_{M-1}, K_M = 1)``."""
-        return (self.n, *self.groups, 1)
-
-    @property
-    def equal_groups(self) -> bool:
-        """Whether every count divides the finer one (equal nested groups, Lemma 2)."""
-        c = self.counts
-        return all(c[l - 1] % c[l] == 0 for l in range(1, len(c)))
-
-    def bound(self, random_grouping: bool = False) -> Bound:
-        """``bounds.multi_level(periods, groups)`` (with Lemma 2's random grouping if asked),
-        built once per hierarchy and cached."""
-        return _numeric_bound(self.periods, self.groups, random_grouping)
+__all__ = ["TheoremInstance", "hierarchies", "constants", "step_sizes", "theorem_instances"]
 
 
 @functools.lru_cache(maxsize=512)
 def _numeric_bound(periods: tuple[int, ...], groups: tuple[int, ...], random_grouping: bool) -> Bound:
+    """``bounds.multi_level(periods, groups)`` (with Lemma 2's random grouping if asked), built once
+    per periods and groups (``n`` is a keyword of the bound, so shapes that differ in ``n`` share it)."""
     b = multi_level(list(periods), list(groups))
     return _random_grouping(b) if random_grouping else b
 
@@ -115,8 +80,8 @@ def hierarchies(
     max_first_period: int = 10,
     max_period_factor: int = 5,
     equal_groups: bool = False,
-) -> st.SearchStrategy[Hierarchy]:
-    """Hierarchies of ``min_levels`` to ``max_levels`` levels.
+) -> st.SearchStrategy[Shape]:
+    """Hierarchy shapes (:class:`bounds.Shape`) of ``min_levels`` to ``max_levels`` levels.
 
     ``P_1`` is drawn in ``1 .. max_first_period`` and each next period is the previous one
     times ``1 .. max_period_factor`` (so the periods nest, and may be equal); ``n`` in
@@ -131,9 +96,9 @@ def hierarchies(
     Example:
         >>> from hypothesis import find
         >>> find(hierarchies(), lambda h: h.M == 3 and h.groups[0] == h.n > 1)  # N = n
-        Hierarchy(n=2, periods=(1, 1, 1), groups=(2, 1))
+        Shape(n=2, periods=(1, 1, 1), groups=(2, 1))
         >>> find(hierarchies(equal_groups=True, min_workers=2), lambda h: h.M == 2 and h.groups[0] > 1)
-        Hierarchy(n=2, periods=(1, 1), groups=(2,))
+        Shape(n=2, periods=(1, 1), groups=(2,))
     """
     max_levels = _positive_int("max_levels", max_levels)
     min_levels = _positive_int("min_levels", min_levels)
@@ -147,7 +112,7 @@ def hierarchies(
         raise ValueError(f"min_workers must be at most max_workers, got {min_workers} > {max_workers}")
 
     @st.composite
-    def draw_hierarchy(draw: st.DrawFn) -> Hierarchy:
+    def draw_hierarchy(draw: st.DrawFn) -> Shape:
         M = draw(st.integers(min_levels, max_levels))
         periods = [draw(st.integers(1, max_first_period))]
         for _ in range(M - 1):
@@ -158,7 +123,7 @@ def hierarchies(
         for _ in range(M - 1):
             finer = draw(st.sampled_from(_divisors(finer)) if equal_groups else st.integers(1, finer))
             groups.append(finer)
-        return Hierarchy(n=n, periods=tuple(periods), groups=tuple(groups))
+        return Shape(n=n, periods=tuple(periods), groups=tuple(groups))
 
     return draw_hierarchy()
 
@@ -261,16 +226,16 @@ class TheoremInstance:
     :func:`theorem_instances`.
 
     Attributes:
-        hierarchy: the drawn :class:`Hierarchy`.
+        shape: the drawn hierarchy's :class:`bounds.Shape`.
         values: every keyword of :attr:`bound`, ``gamma`` included (inside the condition).
         random_grouping: whether :attr:`bound` has Lemma 2's random-grouping shares (then
             ``values["eps"]`` is the total divergence, else one value per level).
         symbolic: whether :attr:`bound` is the symbolic ``M``-level bound (periods and
             counts as keywords ``P_1 ..``, ``K_1 ..``; compiled once per depth, so faster
-            over many examples) rather than ``bounds.multi_level(periods, groups)``.
+            over many examples) rather than ``shape.bound()``.
     """
 
-    hierarchy: Hierarchy
+    shape: Shape
     values: dict[str, Any] = field(hash=False)
     random_grouping: bool = False
     symbolic: bool = False
@@ -278,24 +243,24 @@ class TheoremInstance:
     @property
     def periods(self) -> tuple[int, ...]:
         """``(P_1, ..., P_M)``."""
-        return self.hierarchy.periods
+        return self.shape.periods
 
     @property
     def groups(self) -> tuple[int, ...]:
         """``(K_1, ..., K_{M-1})``."""
-        return self.hierarchy.groups
+        return self.shape.groups
 
     @property
     def n(self) -> int:
         """The number of workers."""
-        return self.hierarchy.n
+        return self.shape.n
 
     @property
     def bound(self) -> Bound:
         """The bound :attr:`values` are for (cached)."""
         if self.symbolic:
-            return _symbolic_bound(self.hierarchy.M, self.random_grouping)
-        return self.hierarchy.bound(self.random_grouping)
+            return _symbolic_bound(self.shape.M, self.random_grouping)
+        return _numeric_bound(self.shape.periods, self.shape.groups, self.random_grouping)
 
     def local_values(self, period: int, eps: float | None = None) -> dict[str, Any]:
         """Keywords for :func:`bounds.local_sgd` with period ``period`` and the same
@@ -320,7 +285,7 @@ def theorem_instances(
     random_grouping: bool = False,
     symbolic: bool = False,
     boundary: bool = False,
-    hierarchy: st.SearchStrategy[Hierarchy] | None = None,
+    hierarchy: st.SearchStrategy[Shape] | None = None,
     constant: st.SearchStrategy[dict[str, Any]] | None = None,
 ) -> st.SearchStrategy[TheoremInstance]:
     """Instances of Theorem 2: a hierarchy, constants and a step size inside the condition,
@@ -337,7 +302,7 @@ def theorem_instances(
         symbolic: evaluate through the symbolic ``M``-level bound (see
             :class:`TheoremInstance`).
         boundary: also draw ``gamma`` at the largest step size (see :func:`step_sizes`).
-        hierarchy: a strategy of :class:`Hierarchy` replacing the default (with random
+        hierarchy: a strategy of :class:`bounds.Shape` replacing the default (with random
             grouping its draws must have equal groups and ``n >= 2``).
         constant: a strategy replacing :func:`constants` (its ``eps`` must match the above).
 
@@ -373,6 +338,6 @@ def theorem_instances(
         # the numeric bound is only built when an instance's ``bound`` is used.
         values["gamma"] = draw(step_sizes(_symbolic_bound(h.M, random_grouping), boundary=boundary,
                                           L=values["L"], **structure))
-        return TheoremInstance(hierarchy=h, values=values, random_grouping=random_grouping, symbolic=symbolic)
+        return TheoremInstance(shape=h, values=values, random_grouping=random_grouping, symbolic=symbolic)
 
     return draw_instance()

@@ -16,7 +16,7 @@ battery, the proof-step audit) are in :mod:`empirical.studies`.
 from empirical.batch import simulate_batch
 from empirical.cost import CostModel, LinkCost
 from empirical.engine import DivergenceWarning, SimulationResult, simulate
-from empirical.hierarchy import GROUPINGS, Hierarchy, local_sgd, multi_level, two_level
+from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.constants import Constant, Constants
 from empirical.problems import (
     FiniteSumLogistic,
@@ -58,8 +58,6 @@ __all__ = [
     "from_gradient_fn",
     "iid_partition",
     "load_result",
-    "local_sgd",
-    "multi_level",
     "partition_report",
     "pilot_trajectory",
     "quantity_skew_partition",
@@ -67,5 +65,4 @@ __all__ = [
     "shard_partition",
     "simulate",
     "simulate_batch",
-    "two_level",
 ]

@@ -302,9 +302,9 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
         :class:`~empirical.engine.DivergenceWarning` naming it); the others are unaffected.
 
     Example:
-        >>> from empirical import two_level
+        >>> from empirical import Hierarchy
         >>> ps = [HeterogeneousNonconvex(n=8, d=3, within=w, seed=1) for w in (0.5, 1.0, 2.0)]
-        >>> rs = simulate_batch(ps, two_level(8, 2, 2, 4), lrs=[0.01, 0.02, 0.05], steps=20, seeds=4)
+        >>> rs = simulate_batch(ps, Hierarchy.two_level(8, 2, 2, 4), lrs=[0.01, 0.02, 0.05], steps=20, seeds=4)
         >>> len(rs), rs[2].grad_norm_sq.shape, rs[2].config["lr"]
         (3, (4, 20), 0.05)
     """

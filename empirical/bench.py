@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from empirical.engine import simulate
-from empirical.hierarchy import two_level
+from empirical.hierarchy import Hierarchy
 from empirical.problems import HeterogeneousNonconvex
 from empirical.reference import reference_run
 from empirical.streams import SeedStreams
@@ -52,7 +52,7 @@ LR = 0.01
 
 def _setup(n: int, d: int, sigma: float = 1.0):
     problem = HeterogeneousNonconvex(n=n, d=d, clusters=min(4, n), sigma=sigma, seed=0)
-    hierarchy = two_level(n, max(1, n // 8), 5, 50, grouping="random")
+    hierarchy = Hierarchy.two_level(n, max(1, n // 8), 5, 50, grouping="random")
     return problem, hierarchy
 
 
@@ -177,7 +177,7 @@ def _participation_step(n: int, d: int, seeds: int, N: int, I: int, G: int, step
     """Seconds per step of a two-level run (``N`` random groups, periods ``I, G``, recording
     only at ``t = 0``) with participation ``S`` (``None``: everyone)."""
     problem = HeterogeneousNonconvex(n=n, d=d, clusters=min(4, n), sigma=1.0, seed=0)
-    hierarchy = two_level(n, N, I, G, grouping="random")
+    hierarchy = Hierarchy.two_level(n, N, I, G, grouping="random")
     start = time.perf_counter()
     simulate(problem, hierarchy, LR, steps=steps, seeds=seeds, record_every=steps, participation=S)
     return (time.perf_counter() - start) / steps
@@ -228,7 +228,7 @@ def batch_speedup(K: int = 64, n: int = 8, d: int = 10, seeds: int = 4, steps: i
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     problems, lrs = _sweep(n, d, K)
-    hierarchy = two_level(n, max(1, n // 4), 5, 50, grouping="random")
+    hierarchy = Hierarchy.two_level(n, max(1, n // 4), 5, 50, grouping="random")
     simulate_batch(problems, hierarchy, lrs, min(steps, 10), seeds=seeds, record_every=record_every)  # warm up
     ratios, batched, looped = [], [], []
     for _ in range(repeats):

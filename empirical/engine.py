@@ -311,8 +311,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
 
     Args:
         problem: a :class:`empirical.problems.Problem`.
-        hierarchy: from :func:`empirical.local_sgd`, :func:`empirical.two_level` or
-            :func:`empirical.multi_level`; same ``n`` as the problem.
+        hierarchy: from :meth:`Hierarchy.local_sgd <empirical.Hierarchy.local_sgd>`,
+            :meth:`~empirical.Hierarchy.two_level` or :meth:`~empirical.Hierarchy.multi_level`; same ``n``
+            as the problem.
         lr: the step size ``gamma``.
         steps: ``T``, the number of steps.
         seeds: independent runs advanced together.
@@ -351,12 +352,13 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         step and seed, and returns what was recorded before it.
 
     Example:
-        >>> from empirical import HeterogeneousNonconvex, two_level
+        >>> from empirical import HeterogeneousNonconvex, Hierarchy
         >>> p = HeterogeneousNonconvex(n=8, d=3, sigma=0.5)
-        >>> r = simulate(p, two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3)
+        >>> r = simulate(p, Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3)
         >>> r.grad_norm_sq.shape, r.divergence.shape
         ((3, 40), (3, 40, 2))
-        >>> r = simulate(p, two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3, weights=range(1, 9), participation=2)
+        >>> r = simulate(p, Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=3, weights=range(1, 9),
+        ...              participation=2)
         >>> r.config["weights"][:3], r.config["participation"]  # 2 of each group's 4 workers per round
         ([1.0, 2.0, 3.0], 2)
     """

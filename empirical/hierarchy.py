@@ -21,14 +21,16 @@ Coarser levels are always unions of consecutive level-1 groups, so every groupin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
+from bounds.shape import Shape
 
-__all__ = ["Hierarchy", "local_sgd", "two_level", "multi_level", "GROUPINGS", "check_nesting"]
+__all__ = ["Hierarchy", "GROUPINGS", "check_nesting"]
 
 GROUPINGS = ("random", "contiguous", "homogeneous", "heterogeneous")
 
@@ -91,8 +93,19 @@ class Hierarchy:
 
     @property
     def group_counts(self) -> tuple[int, ...]:
-        """``(K_0 = n, K_1, ..., K_M = 1)``."""
+        """``(K_0 = n, K_1, ..., K_M = 1)``, read off the labels."""
         return (self.n, *(int(lab.max()) + 1 for lab in self.levels), 1)
+
+    @cached_property
+    def shape(self) -> Shape:
+        """The hierarchy's :class:`bounds.Shape` (``n``, periods, :attr:`group_counts` ``K_1 ..
+        K_{M-1}``) without the labels: ``h.shape.bound(theorem)`` is the theorem at this hierarchy.
+
+        Example:
+            >>> Hierarchy.multi_level(8, [1, 2, 4], [4, 2]).shape
+            Shape(n=8, periods=(1, 2, 4), groups=(4, 2))
+        """
+        return Shape(self.n, self.periods, self.group_counts[1:-1])
 
     def level_to_aggregate(self, step: int) -> int:
         """The level that averages after step ``step`` (0-based): the highest ``l`` with
@@ -103,83 +116,87 @@ class Hierarchy:
         return 0
 
     def describe(self) -> str:
+        """One line for reports: the kind, ``n``, the periods and the group counts with the grouping."""
         counts = ",".join(map(str, self.group_counts[1:-1]))
         kind = "local SGD" if self.M == 1 else f"{self.M}-level H-SGD"
         groups = f", groups {counts} ({self.grouping})" if counts else ""
         return f"{kind}: n={self.n}, periods {','.join(map(str, self.periods))}{groups}"
 
+    @classmethod
+    def local_sgd(cls, n: int, P: int) -> Hierarchy:
+        """Local SGD: all ``n`` workers average every ``P`` steps (docs/theory.md §4.3 Local SGD, ``M = 1``).
 
-def local_sgd(n: int, P: int) -> Hierarchy:
-    """Local SGD: all ``n`` workers average every ``P`` steps (docs/theory.md §4.3 Local SGD, ``M = 1``).
+        Example:
+            >>> Hierarchy.local_sgd(8, 4).describe()
+            'local SGD: n=8, periods 4'
+        """
+        return cls(n=n, periods=(P,), levels=(), grouping="none")
 
-    Example:
-        >>> local_sgd(8, 4).describe()
-        'local SGD: n=8, periods 4'
-    """
-    return Hierarchy(n=n, periods=(P,), levels=(), grouping="none")
+    @classmethod
+    def two_level(cls, n: int, N: int, I: int, G: int, grouping: str | ArrayLike = "random", *, seed: int = 0,
+                  problem: Any = None) -> Hierarchy:
+        """Two-level H-SGD: ``N`` groups average every ``I`` steps, everyone every ``G`` steps.
 
+        Args:
+            n, N, I, G: workers, groups, local and global period (``I | G``, ``N <= n``).
+            grouping: one of :data:`GROUPINGS` or an array of ``n`` group labels.
+            seed: seed of the ``"random"`` grouping.
+            problem: the problem, needed by ``"homogeneous"`` and ``"heterogeneous"``.
 
-def two_level(n: int, N: int, I: int, G: int, grouping: str | ArrayLike = "random", *, seed: int = 0,
-              problem: Any = None) -> Hierarchy:
-    """Two-level H-SGD: ``N`` groups average every ``I`` steps, everyone every ``G`` steps.
+        Example:
+            >>> h = Hierarchy.two_level(8, 2, 2, 4, grouping="contiguous")
+            >>> h.levels[0].tolist(), h.level_to_aggregate(1), h.level_to_aggregate(3)
+            ([0, 0, 0, 0, 1, 1, 1, 1], 1, 2)
+        """
+        n, N = _positive_int("n", n), _positive_int("N", N)
+        I, G = _positive_int("I", I), _positive_int("G", G)
+        if G % I:
+            raise ValueError(f"G must be a multiple of I (got G = {G}, I = {I})")
+        if N > n:
+            raise ValueError(f"N must be at most n (got N = {N}, n = {n})")
+        levels = ([np.asarray(grouping)] if not isinstance(grouping, str)
+                  else _make_levels(n, [N], grouping, seed, problem))
+        if not isinstance(grouping, str) and int(np.max(levels[0])) + 1 != N:
+            raise ValueError(f"grouping has {int(np.max(levels[0])) + 1} groups, but N = {N}")
+        return cls(n=n, periods=(I, G), levels=tuple(levels),
+                   grouping=grouping if isinstance(grouping, str) else "explicit")
 
-    Args:
-        n, N, I, G: workers, groups, local and global period (``I | G``, ``N <= n``).
-        grouping: one of :data:`GROUPINGS` or an array of ``n`` group labels.
-        seed: seed of the ``"random"`` grouping.
-        problem: the problem, needed by ``"homogeneous"`` and ``"heterogeneous"``.
+    @classmethod
+    def multi_level(cls, n: int, periods: Sequence[int], groups: Sequence[int],
+                    grouping: str | Sequence[ArrayLike] = "random", *, seed: int = 0, problem: Any = None) -> Hierarchy:
+        """``M``-level H-SGD with periods ``[P_1, ..., P_M]`` and group counts
+        ``groups = [K_1, ..., K_{M-1}]`` (both finest first, in the order of
+        :func:`bounds.multi_level`).
 
-    Example:
-        >>> h = two_level(8, 2, 2, 4, grouping="contiguous")
-        >>> h.levels[0].tolist(), h.level_to_aggregate(1), h.level_to_aggregate(3)
-        ([0, 0, 0, 0, 1, 1, 1, 1], 1, 2)
-    """
-    n, N = _positive_int("n", n), _positive_int("N", N)
-    I, G = _positive_int("I", I), _positive_int("G", G)
-    if G % I:
-        raise ValueError(f"G must be a multiple of I (got G = {G}, I = {I})")
-    if N > n:
-        raise ValueError(f"N must be at most n (got N = {N}, n = {n})")
-    levels = [np.asarray(grouping)] if not isinstance(grouping, str) else _make_levels(n, [N], grouping, seed, problem)
-    if not isinstance(grouping, str) and int(np.max(levels[0])) + 1 != N:
-        raise ValueError(f"grouping has {int(np.max(levels[0])) + 1} groups, but N = {N}")
-    return Hierarchy(n=n, periods=(I, G), levels=tuple(levels), grouping=grouping if isinstance(grouping, str) else "explicit")
-
-
-def multi_level(n: int, periods: Sequence[int], groups: Sequence[int], grouping: str | Sequence[ArrayLike] = "random",
-                *, seed: int = 0, problem: Any = None) -> Hierarchy:
-    """``M``-level H-SGD with periods ``[P_1, ..., P_M]`` and group counts
-    ``groups = [K_1, ..., K_{M-1}]`` (both finest first, in the order of
-    :func:`bounds.multi_level`).
-
-    Example:
-        >>> h = multi_level(8, [1, 2, 4], [4, 2], grouping="contiguous")
-        >>> [lab.tolist() for lab in h.levels], h.group_counts
-        ([[0, 0, 1, 1, 2, 2, 3, 3], [0, 0, 0, 0, 1, 1, 1, 1]], (8, 4, 2, 1))
-    """
-    n = _positive_int("n", n)
-    counts = [_positive_int(f"groups[{i}]", k) for i, k in enumerate(groups)]
-    if len(counts) != len(periods) - 1:
-        hint = (" (the order is multi_level(n, periods, groups), as bounds.multi_level(periods, groups))"
-                if len(counts) == len(periods) + 1 else "")
-        raise ValueError(f"groups must list {len(periods) - 1} group counts for {len(periods)} periods, got "
-                         f"{len(counts)}{hint}")
-    previous = n
-    for i, k in enumerate(counts):
-        if k > previous:
-            raise ValueError(f"groups[{i}] = {k} must be at most {previous} (counts cannot grow from fine to coarse)")
-        previous = k
-    if isinstance(grouping, str):
-        levels = _make_levels(n, counts, grouping, seed, problem)
-        name = grouping
-    else:
-        levels, name = [np.asarray(lab) for lab in grouping], "explicit"
-        if len(levels) != len(counts):
-            raise ValueError(f"grouping must give {len(counts)} label arrays (one per intermediate level), got {len(levels)}")
-        for i, (lab, k) in enumerate(zip(levels, counts)):
-            if lab.size and int(np.max(lab)) + 1 != k:
-                raise ValueError(f"grouping[{i}] has {int(np.max(lab)) + 1} groups, but groups[{i}] = {k}")
-    return Hierarchy(n=n, periods=tuple(periods), levels=tuple(levels), grouping=name)
+        Example:
+            >>> h = Hierarchy.multi_level(8, [1, 2, 4], [4, 2], grouping="contiguous")
+            >>> [lab.tolist() for lab in h.levels], h.group_counts
+            ([[0, 0, 1, 1, 2, 2, 3, 3], [0, 0, 0, 0, 1, 1, 1, 1]], (8, 4, 2, 1))
+        """
+        n = _positive_int("n", n)
+        counts = [_positive_int(f"groups[{i}]", k) for i, k in enumerate(groups)]
+        if len(counts) != len(periods) - 1:
+            hint = (" (the order is Hierarchy.multi_level(n, periods, groups), as bounds.multi_level(periods, groups))"
+                    if len(counts) == len(periods) + 1 else "")
+            raise ValueError(f"groups must list {len(periods) - 1} group counts for {len(periods)} periods, got "
+                             f"{len(counts)}{hint}")
+        previous = n
+        for i, k in enumerate(counts):
+            if k > previous:
+                raise ValueError(f"groups[{i}] = {k} must be at most {previous} (counts cannot grow from fine to coarse)")
+            previous = k
+        if isinstance(grouping, str):
+            levels = _make_levels(n, counts, grouping, seed, problem)
+            name = grouping
+        else:
+            levels, name = [np.asarray(lab) for lab in grouping], "explicit"
+            if len(levels) != len(counts):
+                raise ValueError(f"grouping must give {len(counts)} label arrays (one per intermediate level), "
+                                 f"got {len(levels)}")
+            for i, (lab, k) in enumerate(zip(levels, counts)):
+                if lab.size and int(np.max(lab)) + 1 != k:
+                    raise ValueError(f"grouping[{i}] has {int(np.max(lab)) + 1} groups, but groups[{i}] = {k}")
+        return cls(n=n, periods=tuple(periods), levels=tuple(levels), grouping=name)
 
 
 def _make_levels(n: int, counts: list[int], grouping: str, seed: int, problem: Any) -> list[NDArray[np.intp]]:

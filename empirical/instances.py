@@ -24,9 +24,9 @@ def instance_of(problem: Any, hierarchy: Hierarchy, gamma: float, T: int, x0: Ar
     :class:`~empirical.constants.Constants` (whose labels say which values are estimated).
 
     Example:
-        >>> from empirical import HeterogeneousNonconvex, two_level
+        >>> from empirical import HeterogeneousNonconvex, Hierarchy
         >>> p = HeterogeneousNonconvex(n=8, d=2)
-        >>> x, k = instance_of(p, two_level(8, 2, 2, 10), 0.001, 100)
+        >>> x, k = instance_of(p, Hierarchy.two_level(8, 2, 2, 10), 0.001, 100)
         >>> x.periods, x.counts, x.L
         ((2, 10), (8, 2, 1), 9.0)
     """
@@ -35,5 +35,5 @@ def instance_of(problem: Any, hierarchy: Hierarchy, gamma: float, T: int, x0: Ar
     F0 = float(problem.loss(np.broadcast_to(np.asarray(start, dtype=float), (problem.d,)))) - k.f_star.value
     return Instance(gamma=float(gamma), L=k.L.value, sigma=k.sigma.value, F0=max(F0, 0.0), n=problem.n, T=int(T),
                     periods=tuple(int(p) for p in hierarchy.periods),
-                    counts=tuple(int(c) for c in hierarchy.group_counts),
+                    counts=hierarchy.shape.counts,
                     eps=tuple(e.value for e in k.eps_levels)), k

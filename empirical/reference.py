@@ -50,8 +50,8 @@ def round_weights(hierarchy: Hierarchy, rounds: int, seeds: int = 1, seed: int =
     No input checks (the engine's are the checked ones).
 
     Example:
-        >>> from empirical import two_level
-        >>> w = round_weights(two_level(4, 2, 1, 2, grouping="contiguous"), rounds=1, participation=1)[0]
+        >>> from empirical import Hierarchy
+        >>> w = round_weights(Hierarchy.two_level(4, 2, 1, 2, grouping="contiguous"), rounds=1, participation=1)[0]
         >>> w.tolist() in ([[0.5, 0, 0.5, 0]], [[0.5, 0, 0, 0.5]], [[0, 0.5, 0.5, 0]], [[0, 0.5, 0, 0.5]])
         True
     """

@@ -1,7 +1,7 @@
 """Which (I, G, N, gamma) reaches a target fastest on a network: predicted by the bound, then measured.
 
-For each design (periods and group counts; local SGD and minibatch SGD are one-level designs)
-on the problem's certified constants:
+For each design (a :class:`bounds.Shape`: the problem's ``n`` workers, periods and group counts;
+local SGD and minibatch SGD are one-level designs) on the problem's certified constants:
 
 1. **predicted steps**: the smallest horizon ``T`` whose bound (docs/theory.md §4.2 Theorem 2,
    the grouping's own per-level ``eps``) is at most the target, at the step size that makes it
@@ -29,59 +29,46 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Design", "Prediction", "Outcome", "Advice", "design_grid", "predict", "measure", "evaluate_designs",
-           "advise", "measured_steps_to_target"]
+from bounds.shape import Shape
+
+if TYPE_CHECKING:
+    from empirical.hierarchy import Hierarchy
+
+__all__ = ["Prediction", "Outcome", "Advice", "design_name", "design_hierarchy", "design_grid", "predict", "measure",
+           "evaluate_designs", "advise", "measured_steps_to_target"]
 
 DEFAULT_LOCAL_PERIODS = (1, 2, 4, 5, 10, 20)
 DEFAULT_GLOBAL_PERIODS = (2, 4, 5, 10, 20, 40, 50, 100, 200)
 DEFAULT_MAX_STEPS = 20000
 
 
-@dataclass(frozen=True)
-class Design:
-    """Periods ``(P_1, ..., P_M)`` and group counts ``(K_1, ..., K_{M-1})``, finest first.
+def design_name(design: Shape) -> str:
+    """A design's name in reports: ``minibatch SGD``, ``local SGD (P = 5)``, ``H-SGD (I = 5, G = 50,
+    N = 4)`` and the like.
 
-    One level is local SGD (``periods = (1,)``: minibatch SGD); two levels are ``(I, G)`` and
-    ``(N,)``.
+    Example:
+        >>> design_name(Shape(8, (1,))), design_name(Shape(8, (5, 50), (4,)))
+        ('minibatch SGD', 'H-SGD (I = 5, G = 50, N = 4)')
     """
+    if design.M == 1:
+        return "minibatch SGD" if design.periods[0] == 1 else f"local SGD (P = {design.periods[0]})"
+    if design.M == 2:
+        return f"H-SGD (I = {design.periods[0]}, G = {design.periods[1]}, N = {design.groups[0]})"
+    return f"H-SGD (periods {','.join(map(str, design.periods))}, groups {','.join(map(str, design.groups))})"
 
-    periods: tuple[int, ...]
-    groups: tuple[int, ...] = ()
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "periods", tuple(int(p) for p in self.periods))
-        object.__setattr__(self, "groups", tuple(int(k) for k in self.groups))
-        if not self.periods:
-            raise ValueError("periods must list at least one period")
-        if len(self.groups) != len(self.periods) - 1:
-            raise ValueError(f"groups must list {len(self.periods) - 1} group counts for {len(self.periods)} periods, "
-                             f"got {len(self.groups)}")
+def design_hierarchy(design: Shape, seed: int = 0) -> Hierarchy:
+    """The simulator's hierarchy of a design: a random nested grouping with ``seed`` (local SGD for
+    one level)."""
+    from empirical.hierarchy import Hierarchy
 
-    @property
-    def M(self) -> int:
-        """Number of levels."""
-        return len(self.periods)
-
-    @property
-    def name(self) -> str:
-        """``minibatch SGD``, ``local SGD (P = 5)`` or ``H-SGD (I = 5, G = 50, N = 4)`` and the like."""
-        if self.M == 1:
-            return "minibatch SGD" if self.periods[0] == 1 else f"local SGD (P = {self.periods[0]})"
-        if self.M == 2:
-            return f"H-SGD (I = {self.periods[0]}, G = {self.periods[1]}, N = {self.groups[0]})"
-        return (f"H-SGD (periods {','.join(map(str, self.periods))}, groups {','.join(map(str, self.groups))})")
-
-    def hierarchy(self, n: int, seed: int = 0) -> Any:
-        """The simulator's hierarchy: random nested grouping with ``seed`` (local SGD for one level)."""
-        from empirical.hierarchy import local_sgd, multi_level
-
-        if self.M == 1:
-            return local_sgd(n, self.periods[0])
-        return multi_level(n, list(self.periods), list(self.groups), grouping="random", seed=seed)
+    if design.M == 1:
+        return Hierarchy.local_sgd(design.n, design.periods[0])
+    return Hierarchy.multi_level(design.n, list(design.periods), list(design.groups), grouping="random", seed=seed)
 
 
 @dataclass(frozen=True)
@@ -89,7 +76,7 @@ class Prediction:
     """What the bound predicts for one design.
 
     Attributes:
-        design: the design.
+        design: the design (its :class:`bounds.Shape`).
         gamma: the step size that reaches the target in the fewest bound-steps.
         gamma_max: the largest step size meeting the step-size condition exactly.
         steps: predicted ``T``: the smallest horizon whose bound is at most the target.
@@ -98,7 +85,7 @@ class Prediction:
         eps: the grouping's own per-level ``eps`` used, finest first.
     """
 
-    design: Design
+    design: Shape
     gamma: float
     gamma_max: float
     steps: int
@@ -149,7 +136,7 @@ class Outcome:
         return {
             "periods": list(p.design.periods), "groups": list(p.design.groups), "gamma": p.gamma,
             "predicted_time": p.time, "measured_time": self.measured_time,
-            "name": p.design.name, "predicted_steps": p.steps, "measured_steps": self.measured_steps,
+            "name": design_name(p.design), "predicted_steps": p.steps, "measured_steps": self.measured_steps,
             "measured_time_range": [min(times), max(times)] if times else None,
             "seeds_reached": len(times), "seeds": len(self.seed_times), "horizon": self.horizon,
             "gamma_max": p.gamma_max, "bound_floor": p.floor, "eps": list(p.eps), "diverged": self.diverged,
@@ -202,8 +189,8 @@ def _divisors(n: int) -> list[int]:
 
 
 def design_grid(n: int, levels: Iterable[int] = (1, 2), *, local_periods: Sequence[int] = DEFAULT_LOCAL_PERIODS,
-                global_periods: Sequence[int] = DEFAULT_GLOBAL_PERIODS) -> list[Design]:
-    """Designs to search, for ``n`` workers.
+                global_periods: Sequence[int] = DEFAULT_GLOBAL_PERIODS) -> list[Shape]:
+    """Designs to search, for ``n`` workers: hierarchy shapes (:class:`bounds.Shape`).
 
     * one level: local SGD at every period of ``local_periods`` and ``global_periods``
       (period 1 is minibatch SGD);
@@ -215,7 +202,7 @@ def design_grid(n: int, levels: Iterable[int] = (1, 2), *, local_periods: Sequen
       ``n > K_1 > K_2 > 1``.
 
     Example:
-        >>> [d.name for d in design_grid(4, levels=(2,), local_periods=(1, 2), global_periods=(2, 3))]
+        >>> [design_name(d) for d in design_grid(4, levels=(2,), local_periods=(1, 2), global_periods=(2, 3))]
         ['H-SGD (I = 1, G = 2, N = 2)', 'H-SGD (I = 1, G = 3, N = 2)']
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -227,20 +214,27 @@ def design_grid(n: int, levels: Iterable[int] = (1, 2), *, local_periods: Sequen
     for name, periods in (("local_periods", local_periods), ("global_periods", global_periods)):
         if not periods or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1 for p in periods):
             raise ValueError(f"{name} must be a non-empty list of positive integers, got {list(periods)!r}")
-    counts = [k for k in _divisors(int(n)) if 1 < k < n]
-    out: list[Design] = []
+    n = int(n)
+    counts = [k for k in _divisors(n) if 1 < k < n]
+    out: list[Shape] = []
     if 1 in levels:
-        out += [Design((P,)) for P in sorted(set(local_periods) | set(global_periods))]
+        out += [Shape(n, (P,)) for P in sorted(set(local_periods) | set(global_periods))]
     if 2 in levels:
-        out += [Design((I, G), (N,)) for I in local_periods for G in global_periods if G % I == 0 and I < G
+        out += [Shape(n, (I, G), (N,)) for I in local_periods for G in global_periods if G % I == 0 and I < G
                 for N in counts]
     if 3 in levels:
-        out += [Design((P1, P2, P3), (K1, K2)) for P1 in local_periods for P2 in local_periods
+        out += [Shape(n, (P1, P2, P3), (K1, K2)) for P1 in local_periods for P2 in local_periods
                 for P3 in global_periods if P1 < P2 < P3 and P2 % P1 == 0 and P3 % P2 == 0
                 for K1 in counts for K2 in counts if K2 < K1 and K1 % K2 == 0]
     return out
 
 
+
+
+def _check_workers(design: Shape, problem: Any) -> None:
+    """A design is for the problem's workers: ``ValueError`` naming both ``n`` otherwise."""
+    if design.n != problem.n:
+        raise ValueError(f"design {design_name(design)} is for n = {design.n} workers, the problem has n = {problem.n}")
 
 
 def _initial_gap(problem: Any, f_star: float) -> float:
@@ -254,7 +248,7 @@ def _check_target(target: Any) -> float:
     return float(target)
 
 
-def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: float, *,
+def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: float, *,
             grouping_seed: int = 0, theorem: Any = "theorem2") -> tuple[list[Prediction], dict[str, Any]]:
     """The bound's steps and time to ``target`` for each design, and the constants used.
 
@@ -283,7 +277,8 @@ def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: fl
     estimated: set[str] = set()
     info: dict[str, Any] = {}
     for design in designs:
-        h = design.hierarchy(problem.n, grouping_seed)
+        _check_workers(design, problem)
+        h = design_hierarchy(design, grouping_seed)
         c = problem.constants(h.levels)
         estimated |= set(c.estimated())
         F0 = _initial_gap(problem, c.f_star.value)
@@ -292,11 +287,11 @@ def predict(problem: Any, designs: Sequence[Design], cost_model: Any, target: fl
         if bound.free or bound.extra:
             raise ValueError(f"theorem {chosen.name} ({chosen.title}) has free or extra parameters: the advisor's "
                              "exact time to target needs a bound of the form S/T + R(gamma) (bounds.time_to_target)")
-        shape = {f"P_{l + 1}": p for l, p in enumerate(design.periods)}
-        shape.update({f"K_{l + 1}": k for l, k in enumerate(design.groups)})
-        gamma_max, _ = admissible_step_size(bound, L=c.L.value, **shape)
+        structure = {f"P_{l + 1}": p for l, p in enumerate(design.periods)}
+        structure.update({f"K_{l + 1}": k for l, k in enumerate(design.groups)})
+        gamma_max, _ = admissible_step_size(bound, L=c.L.value, **structure)
         best = fastest_step_size(bound, target, gamma_max, L=c.L.value, sigma=c.sigma.value, n=problem.n, F0=F0,
-                                 eps=list(eps), **shape)
+                                 eps=list(eps), **structure)
         assert best.T is not None  # a positive target is reachable at some step size
         out.append(Prediction(design, best.gamma, gamma_max, best.T, run_time(cost_model, design.periods, best.T,
                                                                                 problem.d), best.floor, eps))
@@ -334,7 +329,8 @@ def measure(problem: Any, predictions: Sequence[Prediction], cost_model: Any, ta
         horizon = int(min(p.steps, max_steps))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            r = simulate(problem, p.design.hierarchy(problem.n, grouping_seed), lr=p.gamma, steps=horizon,
+            _check_workers(p.design, problem)
+            r = simulate(problem, design_hierarchy(p.design, grouping_seed), lr=p.gamma, steps=horizon,
                          seeds=seeds, seed=seed)
         steps = measured_steps_to_target(r.running_avg, target)
         times = timeline(cost_model, p.design.periods, np.arange(horizon + 1), d=problem.d).time
@@ -343,18 +339,19 @@ def measure(problem: Any, predictions: Sequence[Prediction], cost_model: Any, ta
     return out
 
 
-def evaluate_designs(problem: Any, designs: Sequence[Design], cost_model: Any, target: float, *, seeds: int = 4,
+def evaluate_designs(problem: Any, designs: Sequence[Shape], cost_model: Any, target: float, *, seeds: int = 4,
                      seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, grouping_seed: int = 0) -> list[Outcome]:
     """Predict and measure the time to ``target`` of every design (any mix of depths): one call
     for a grid of (I, G, N) on 2 and 3 levels.
 
     Example:
+        >>> from bounds import Shape
         >>> from empirical import HeterogeneousNonconvex
         >>> from empirical.cost import CostModel, LinkCost
         >>> net = CostModel([LinkCost(1e-4, 1e9), LinkCost(1e-2, 1e8)], compute=1e-3)
         >>> p = HeterogeneousNonconvex(n=8, d=3, sigma=0.5)
         >>> [o.prediction.steps >= o.seed_steps[0] for o in evaluate_designs(
-        ...     p, [Design((1,)), Design((2, 4), (2,))], net, 0.5, seeds=2, max_steps=3000)]
+        ...     p, [Shape(8, (1,)), Shape(8, (2, 4), (2,))], net, 0.5, seeds=2, max_steps=3000)]
         [True, True]
     """
     predictions, _ = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed)
@@ -378,7 +375,7 @@ def _rank_agreement(outcomes: Sequence[Outcome]) -> float | None:
 
 def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *, top: int = 3, seeds: int = 4,
            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, levels: Iterable[int] | None = None,
-           designs: Sequence[Design] | None = None, grouping_seed: int = 0, theorem: Any = "theorem2") -> Advice:
+           designs: Sequence[Shape] | None = None, grouping_seed: int = 0, theorem: Any = "theorem2") -> Advice:
     """Search designs by the bound's predicted time to ``target``, then simulate the best and the baselines.
 
     Args:
@@ -391,7 +388,7 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         max_steps: the longest simulation (a design is simulated for ``min(predicted T,
             max_steps)`` steps).
         levels: depths to search (default 1 and 2, and 3 when the network has 3 levels).
-        designs: the designs to search instead of :func:`design_grid`.
+        designs: the designs to search instead of :func:`design_grid` (shapes of ``problem.n`` workers).
         grouping_seed: seed of the random groupings.
         theorem: the bound that ranks the designs (:func:`predict`; default Theorem 2).
 
@@ -423,16 +420,17 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
     ranking = sorted(predictions, key=lambda p: (p.time, p.steps, p.design.M, p.design.periods))
     best = ranking[:top]
     multi = next((p for p in ranking if p.design.M > 1), None)
-    wanted = [Design((1,))]
+    wanted = [Shape(problem.n, (1,))]
     if multi is not None:
-        wanted = [Design((multi.design.periods[0],)), Design((multi.design.periods[-1],)), Design((1,))]
+        wanted = [Shape(problem.n, (multi.design.periods[0],)), Shape(problem.n, (multi.design.periods[-1],)),
+                  Shape(problem.n, (1,))]
     known = {p.design: p for p in predictions}
     missing = [d for d in dict.fromkeys(wanted) if d not in known]
     if missing:
         extra, _ = predict(problem, missing, cost_model, target, grouping_seed=grouping_seed, theorem=theorem)
         known.update({p.design: p for p in extra})
     baseline_predictions = [known[d] for d in dict.fromkeys(wanted)]
-    simulated: dict[Design, Outcome] = {}
+    simulated: dict[Shape, Outcome] = {}
     to_run = list(dict.fromkeys([p.design for p in best] + [p.design for p in baseline_predictions]))
     for outcome in measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
                            max_steps=max_steps, grouping_seed=grouping_seed):

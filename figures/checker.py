@@ -42,7 +42,7 @@ from bounds.federated import participation_shares
 from empirical.engine import simulate
 from empirical.federated import estimated_sampled_constants
 from empirical.problems.protocol import require_hooks
-from empirical.hierarchy import Hierarchy, local_sgd, multi_level
+from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_band, confidence_interval
 from figures.executor import executor, is_inline
 from figures.io import SAVE_DPI
@@ -195,7 +195,7 @@ def participation_count(fraction: float, hierarchy: Hierarchy) -> int:
 
 def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
     """``h``'s grouping with every period ``P``: local SGD with period ``P`` and ``h``'s sampling."""
-    return multi_level(h.n, [P] * h.M, list(h.group_counts[1:-1]), grouping=[lab for lab in h.levels])
+    return Hierarchy.multi_level(h.n, [P] * h.M, list(h.shape.groups), grouping=[lab for lab in h.levels])
 
 
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theorem: str | Theorem | None = None,
@@ -240,7 +240,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
             ``workers=1`` it is called after the runs. It cannot change a number.
     """
     problem = problem if problem is not None else default_problem()
-    h = hierarchy if hierarchy is not None else multi_level(problem.n, [5, 50], [4], grouping="random")
+    h = hierarchy if hierarchy is not None else Hierarchy.multi_level(problem.n, [5, 50], [4], grouping="random")
     if h.M < 2:
         raise ValueError("the checker needs a hierarchy with at least two levels (H-SGD)")
     P1, PM = h.periods[0], h.periods[-1]
@@ -252,8 +252,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         weights = problem.weights  # the problem's own, as empirical.simulate takes them
     federated = weights is not None or participation is not None  # docs/theory.md §10
     theorem = resolve_theorem(theorem if theorem is not None else "theorem_p" if federated else "theorem2")
-    counts = list(h.group_counts[1:-1])
-    hsgd_bound = bounds.multi_level(list(h.periods), counts, theorem=theorem)
+    hsgd_bound = h.shape.bound(theorem)
     if federated and not {"omega", "noise_shares"} <= set(hsgd_bound.parameters):
         raise ValueError(f"theorem {theorem.name} ({theorem.title}) has no weighted or partial-participation version "
                          "(it takes no noise weight omega and noise shares): use theorem_p (docs/theory.md §10), or "
@@ -281,7 +280,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         eps = c.eps.value
     omega = float(shares.omega)
     if lr is None:  # Theorem 2's largest step size, so that every theorem is compared on the same runs
-        lr, limiting = admissible_step_size(bounds.multi_level(list(h.periods), counts), L=L)
+        lr, limiting = admissible_step_size(h.shape.bound(), L=L)
         rule = f"the largest step size allowed by H-SGD's condition {limiting} (implies both local SGD conditions)"
         if theorem is not THEOREM_2 and not federated:
             own_lr = _within_theorem(hsgd_bound, lr, dict(L=L, sigma=sigma, n=problem.n, T=T, F0=F0, eps=eps_levels))
@@ -296,7 +295,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     if federated:
         runs = {"local_I": _equal_period(h, P1), "hsgd": h, "local_G": _equal_period(h, PM)}
     else:
-        runs = {"local_I": local_sgd(problem.n, P1), "hsgd": h, "local_G": local_sgd(problem.n, PM)}
+        runs = {"local_I": Hierarchy.local_sgd(problem.n, P1), "hsgd": h,
+                "local_G": Hierarchy.local_sgd(problem.n, PM)}
     run_options = dict(weights=weights, participation=participation) if federated else {}
     with executor(workers, scheduler) as pool:
         if not is_inline(pool):
@@ -315,8 +315,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
                   "hsgd": _with_free_chosen(hsgd_bound, _taken(hsgd_bound, dict(
                       common, eps=eps_levels, noise_shares=[float(x) for x in shares.shares]))),
                   "local_G": _with_free_chosen(local, _taken(local, dict(common, P=PM, eps=eps, noise_shares=local_shares)))}
-        equal = all(k_fine % k == 0 for k_fine, k in zip(h.group_counts[:-1], h.group_counts[1:]))
-        rg_bound = bounds.random_grouping(hsgd_bound) if equal and not federated else None
+        rg_bound = bounds.random_grouping(hsgd_bound) if h.shape.equal_groups and not federated else None
         rg_values = dict(_taken(hsgd_bound, common), eps=eps)
         if rg_bound is not None:
             rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
@@ -377,12 +376,12 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     if h.M == 2:
         constants.update(eps_g=eps_levels[1], eps_l=eps_levels[0])
     params = {"gamma": lr, "n": problem.n, "T": T, "seeds": seeds, "seed": seed, "theorem": theorem.name,
-              "periods": list(h.periods), "groups": counts, "grouping": h.grouping}
+              "periods": list(h.periods), "groups": list(h.shape.groups), "grouping": h.grouping}
     if federated:
         params.update(weights=None if weights is None else [float(w) for w in np.asarray(weights, dtype=float)],
                       participation=participation)
     if h.M == 2:
-        params.update(N=counts[0], I=P1, G=PM)
+        params.update(N=h.shape.groups[0], I=P1, G=PM)
     running = {name: r.running_avg for name, r in results.items()}
     curves = {name: run.mean(axis=0) for name, run in running.items()}
     bands = {name: confidence_band(run)[1:] for name, run in running.items()}

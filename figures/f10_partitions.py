@@ -49,7 +49,7 @@ from bounds.theorems import THEOREM_P
 from empirical.problems.digits import digits_partitioned
 from empirical.engine import simulate
 from bounds.federated import largest_step_size
-from empirical.hierarchy import local_sgd, two_level
+from empirical.hierarchy import Hierarchy
 from empirical.partitions import label_entropy
 from empirical.statistics import confidence_interval
 from figures.io import publish
@@ -171,7 +171,7 @@ def f10_data(quick: bool = False, alphas: Sequence[float] | None = None) -> dict
         raise ValueError(f"alphas must be a non-empty list of finite numbers > 0, got {alphas!r}")
     n, N, I, G = N_WORKERS, N_GROUPS, PERIOD_I, PERIOD_G
     T, seeds, every = _settings(quick)
-    random_levels = list(two_level(n, N, I, G, grouping="random", seed=0).levels)
+    random_levels = list(Hierarchy.two_level(n, N, I, G, grouping="random", seed=0).levels)
     setups = []
     for alpha in alphas:
         problem = digits_partitioned("dirichlet", n, alpha=alpha, seed=PARTITION_SEED)
@@ -192,8 +192,8 @@ def f10_data(quick: bool = False, alphas: Sequence[float] | None = None) -> dict
         condition = condition_holds(bounds.two_level(), values, name="H-SGD",
                                     estimated=["L"] if "L" in estimated else [])
         at_estimate = condition_holds(bounds.two_level(), values, name="H-SGD at the estimated L")
-        runs = {"local_I": local_sgd(n, I), "local_G": local_sgd(n, G),
-                **{g: two_level(n, N, I, G, grouping=levels[g][0]) for g in GROUPINGS}}
+        runs = {"local_I": Hierarchy.local_sgd(n, I), "local_G": Hierarchy.local_sgd(n, G),
+                **{g: Hierarchy.two_level(n, N, I, G, grouping=levels[g][0]) for g in GROUPINGS}}
         measured = {k: simulate(problem, h, lr=gamma, steps=T, seeds=seeds, record_every=every,
                                 weights=problem.weights).running_avg[:, -1] for k, h in runs.items()}
         local = {}

@@ -53,7 +53,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from figures.advise import Design, Prediction
+from bounds.shape import Shape
+from figures.advise import Prediction, design_name
 from figures.plotting import pyplot, tally
 
 __all__ = ["PROBLEMS", "REGIMES", "designs_for", "regime_cost", "rank_agreement", "chosen_over_best",
@@ -92,20 +93,20 @@ QUICK_DESIGNS = (((1,), ()), ((2,), ()), ((10,), ()), ((1, 10), (4,)), ((2, 10),
                  ((1, 2, 10), (8, 2)))
 
 
-def designs_for(quick: bool = False) -> list[Design]:
-    """The designs compared: two-level ``I`` in (1, 2, 5), ``G`` in (10, 20, 50), ``N`` in
-    (2, 4, 8, 16); four three-level designs; local SGD at every ``I`` and ``G`` (``P = 1`` is
-    minibatch SGD). ``quick``: seven designs of every kind.
+def designs_for(n: int, quick: bool = False) -> list[Shape]:
+    """The designs compared, for ``n`` workers (at least 16): two-level ``I`` in (1, 2, 5), ``G`` in
+    (10, 20, 50), ``N`` in (2, 4, 8, 16); four three-level designs; local SGD at every ``I`` and ``G``
+    (``P = 1`` is minibatch SGD). ``quick``: seven designs of every kind.
 
     Example:
-        >>> len(designs_for()), len(designs_for(quick=True))
+        >>> len(designs_for(32)), len(designs_for(32, quick=True))
         (46, 7)
     """
     if quick:
-        return [Design(p, g) for p, g in QUICK_DESIGNS]
-    two = [Design((I, G), (N,)) for I in LOCAL_PERIODS for G in GLOBAL_PERIODS for N in GROUP_COUNTS]
-    three = [Design(p, g) for p, g in THREE_LEVEL]
-    one = [Design((P,)) for P in sorted(set(LOCAL_PERIODS) | set(GLOBAL_PERIODS))]
+        return [Shape(n, p, g) for p, g in QUICK_DESIGNS]
+    two = [Shape(n, (I, G), (N,)) for I in LOCAL_PERIODS for G in GLOBAL_PERIODS for N in GROUP_COUNTS]
+    three = [Shape(n, p, g) for p, g in THREE_LEVEL]
+    one = [Shape(n, (P,)) for P in sorted(set(LOCAL_PERIODS) | set(GLOBAL_PERIODS))]
     return one + two + three
 
 
@@ -412,11 +413,11 @@ def f11_data(quick: bool = False, *, executor: Executor | None = None, seeds: in
     for name, value in (("seeds", seeds), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    designs = designs_for(quick)
     pool = executor if executor is not None else InlineExecutor()
     problems, jobs = {}, {}
     try:
         for key, spec in PROBLEMS.items():
+            designs = designs_for(_problem(key).n, quick)
             predictions, constants = predict(_problem(key), designs, regime_cost("fast global", 3), spec["target"])
             problems[key] = {"name": key, "params": dict(spec["params"]), "target": spec["target"],
                              "constants": constants, "predictions": predictions}
@@ -431,7 +432,7 @@ def f11_data(quick: bool = False, *, executor: Executor | None = None, seeds: in
             for p, job, other in zip(problem.pop("predictions"), jobs[key], jobs[key + " common"]):
                 m, c = job.result(), other.result()
                 steps = m["seed_steps"]
-                rows.append({"name": p.design.name, "periods": list(p.design.periods),
+                rows.append({"name": design_name(p.design), "periods": list(p.design.periods),
                              "groups": list(p.design.groups), "gamma": p.gamma, "gamma_max": p.gamma_max,
                              "bound_floor": p.floor, "eps": list(p.eps), "predicted_steps": p.steps,
                              "seed_steps": steps, "horizon": m["horizon"], "diverged": m["diverged"],

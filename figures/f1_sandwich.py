@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from empirical.hierarchy import two_level
+from empirical.hierarchy import Hierarchy
 from figures.checker import RUNS, default_problem, run_check
 from figures.io import publish
 from figures.plotting import COLOURS, band_json, draw_band, pyplot, run_names, tally, thin, verdict_words
@@ -53,7 +53,7 @@ def f1_data(quick: bool = False, *, lr: float | None = None, Ns: tuple[int, ...]
     I, G = 5, 50
     panels = []
     for N in Ns:
-        r = run_check(problem, two_level(problem.n, N, I, G), lr=lr, steps=steps, seeds=seeds)
+        r = run_check(problem, Hierarchy.two_level(problem.n, N, I, G), lr=lr, steps=steps, seeds=seeds)
         idx = thin(steps)
         panels.append({
             "N": N,

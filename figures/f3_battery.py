@@ -23,7 +23,7 @@ import numpy as np
 
 import bounds
 from empirical.engine import simulate
-from empirical.hierarchy import two_level
+from empirical.hierarchy import Hierarchy
 from empirical.problems import HeterogeneousNonconvex
 from empirical.statistics import confidence_interval
 from figures.checker import admissible_step_size
@@ -51,7 +51,8 @@ def battery_setup(config: dict[str, Any]) -> tuple[HeterogeneousNonconvex, Any]:
     c = config
     problem = HeterogeneousNonconvex(n=c["n"], d=c["d"], sigma=c["sigma"], between=c["between"], within=c["within"],
                                      seed=c["seed"])
-    return problem, two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem, seed=c["seed"])
+    return problem, Hierarchy.two_level(c["n"], c["N"], c["I"], c["G"], grouping=c["grouping"], problem=problem,
+                                        seed=c["seed"])
 
 
 def battery_point(config: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from empirical.hierarchy import two_level
+from empirical.hierarchy import Hierarchy
 from figures.checker import NAMES, RUNS, default_problem, run_check
 from figures.f1_sandwich import DIFFERENCES
 from figures.io import publish
@@ -37,7 +37,7 @@ def f4_data(quick: bool = False, *, lr: float | None = None) -> dict[str, Any]:
     steps, seeds = (1000, 4) if quick else (3000, 8)
     rows = []
     for grouping in STRATEGIES:
-        h = two_level(problem.n, 4, 5, 50, grouping=grouping, problem=problem)
+        h = Hierarchy.two_level(problem.n, 4, 5, 50, grouping=grouping, problem=problem)
         r = run_check(problem, h, lr=lr, steps=steps, seeds=seeds)
         rows.append({"grouping": grouping, "eps_g": r.constants["eps_g"], "eps_l": r.constants["eps_l"],
                      "empirical": {k: r.empirical[k] for k in RUNS},

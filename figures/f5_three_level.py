@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from empirical.hierarchy import multi_level
+from empirical.hierarchy import Hierarchy
 from figures.checker import RUNS, default_problem, run_check
 from figures.f1_sandwich import DIFFERENCES
 from figures.io import publish
@@ -30,7 +30,7 @@ def f5_data(quick: bool = False, *, lr: float | None = None) -> dict[str, Any]:
     problem = default_problem()
     steps, seeds = (1000, 4) if quick else (3000, 8)
     groups, periods = [16, 4], [5, 25, 100]
-    r = run_check(problem, multi_level(problem.n, periods, groups), lr=lr, steps=steps, seeds=seeds)
+    r = run_check(problem, Hierarchy.multi_level(problem.n, periods, groups), lr=lr, steps=steps, seeds=seeds)
     idx = thin(steps)
     return {"problem": problem.params, "n": problem.n, "groups": groups, "periods": periods, "steps": r.params["T"],
             "seeds": seeds, "t": (idx + 1).tolist(),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from empirical.engine import simulate
-from empirical.hierarchy import two_level
+from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_band
 from figures.checker import default_problem
 from figures.io import publish
@@ -33,7 +33,7 @@ def f6_data(quick: bool = False, *, lr: float = 0.001) -> dict[str, Any]:
     problem = default_problem()
     I, G, steps = 5, 50, 150
     seeds = 4 if quick else 8
-    r = simulate(problem, two_level(problem.n, 4, I, G), lr=lr, steps=steps, seeds=seeds)
+    r = simulate(problem, Hierarchy.two_level(problem.n, 4, I, G), lr=lr, steps=steps, seeds=seeds)
     up, down = r.upward, r.downward
     t = r.steps
     local, glob = t[(t % I == 0)], t[(t % G == 0)]

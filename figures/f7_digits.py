@@ -23,7 +23,7 @@ import numpy as np
 import bounds
 from empirical.problems.digits import DigitsMLP
 from empirical.engine import simulate
-from empirical.hierarchy import local_sgd, two_level
+from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_band
 from figures.checker import RUNS
 from figures.io import publish
@@ -41,7 +41,8 @@ def f7_data(quick: bool = False, lr: float = 0.3) -> dict[str, Any]:
     problem = DigitsMLP(n=20, labels_per_worker=2)
     N, I, G = 4, 5, 50
     steps, seeds, every = (500, 2, 25) if quick else (3000, 3, 50)
-    runs = {"local_I": local_sgd(problem.n, I), "hsgd": two_level(problem.n, N, I, G), "local_G": local_sgd(problem.n, G)}
+    runs = {"local_I": Hierarchy.local_sgd(problem.n, I), "hsgd": Hierarchy.two_level(problem.n, N, I, G),
+            "local_G": Hierarchy.local_sgd(problem.n, G)}
     out: dict[str, Any] = {"problem": problem.params, "N": N, "I": I, "G": G, "lr": lr, "steps": steps, "seeds": seeds}
     final_loss, final_acc = {}, {}
     for name, h in runs.items():

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-import bounds
 from empirical.studies.audit import audit_run
-from empirical.hierarchy import multi_level
+from empirical.hierarchy import Hierarchy
 from empirical.studies.witnesses import build, load_witnesses
 from figures.checker import admissible_step_size, default_problem
 from figures.io import publish
@@ -50,8 +49,8 @@ RUNS = ("default", "witness")
 
 def _default_run(quick: bool) -> tuple[Any, Any, float, int, int]:
     problem = default_problem()
-    h = multi_level(problem.n, [5, 50], [4], grouping="random")
-    lr, _ = admissible_step_size(bounds.multi_level([5, 50], [4]), L=problem.constants(h.levels).L.value)
+    h = Hierarchy.multi_level(problem.n, [5, 50], [4], grouping="random")
+    lr, _ = admissible_step_size(h.shape.bound(), L=problem.constants(h.levels).L.value)
     return problem, h, lr, (600 if quick else 3000), (4 if quick else 16)
 
 

@@ -123,7 +123,6 @@ def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
 def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     """Run one configuration of :func:`evidence_configs`; returns the instance (JSON), the
     per-seed averages and whether the run is deterministic, or where it diverged."""
-    from bounds.multi_level import multi_level
     from empirical.engine import DivergenceWarning, simulate
     from empirical.instances import instance_of
     from figures.checker import admissible_step_size
@@ -145,8 +144,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
         source = f"battery N = {c['N']}, I = {c['I']}, G = {c['G']}, {c['grouping']}, sigma = {c['sigma']}"
         group = "F3 battery"
     k = problem.constants(hierarchy.levels)
-    edge = admissible_step_size(multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1])),
-                                L=k.L.value)[0]
+    edge = admissible_step_size(hierarchy.shape.bound(), L=k.L.value)[0]
     gamma = (own if own is not None else edge) if config["step"] == "own" else edge * float(config["step"])
     step_text = "own step" if config["step"] == "own" else f"{float(config['step']):.3g} x the largest step"
     with warnings.catch_warnings():

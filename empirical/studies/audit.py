@@ -54,8 +54,8 @@ than 3 standard errors below 0, a number that is not a verdict: many steps are c
 
 Example:
     >>> from empirical.problems.witness import QuadraticProblem
-    >>> from empirical.hierarchy import local_sgd
-    >>> a = audit_run(QuadraticProblem(L=2.0), local_sgd(1, 1), lr=0.5, steps=4, seeds=1, x0=[1.0])
+    >>> from empirical.hierarchy import Hierarchy
+    >>> a = audit_run(QuadraticProblem(L=2.0), Hierarchy.local_sgd(1, 1), lr=0.5, steps=4, seeds=1, x0=[1.0])
     >>> float(a.inequalities["descent"].ratio()[0])   # the tight case: no slack at all
     1.0
 """
@@ -305,7 +305,7 @@ def audit_run(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: 
         problem: a problem with ``worker_grads``, ``grad``, ``loss`` and ``constants``
             (:class:`empirical.problems.Problem`); its constants for ``hierarchy.levels`` are
             the ones the links use.
-        hierarchy: the hierarchy (:func:`empirical.two_level`, ...), same ``n`` as the problem.
+        hierarchy: the hierarchy (:meth:`empirical.Hierarchy.two_level`, ...), same ``n`` as the problem.
         lr: the step size ``gamma``. Outside Theorem 2's step-size condition the audit still
             runs; ``totals["condition"]`` says so, and the closure's ``A/(1-c)`` is ``inf``
             when ``c >= 1``.

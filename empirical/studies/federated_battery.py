@@ -38,7 +38,7 @@ from bounds.instance import Instance, theorem_condition, theorem_terms
 from bounds.theorems import THEOREM_P
 from empirical.engine import simulate
 from empirical.federated import federated_instance, offset_constants
-from empirical.hierarchy import multi_level
+from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_interval
 from empirical.problems.witness import KinkProblem, QuadraticProblem, kink_minimum
 
@@ -189,9 +189,8 @@ def run_case(case: Case, seed: int = 0, *,
     wrong bound's verdict on the same run.
     """
     problem = _problem(case)
-    hierarchy = multi_level(case.n, list(case.periods), [len(set(l)) for l in case.levels],
-                            grouping=[np.array(l) for l in case.levels]) if case.levels else multi_level(
-                                case.n, list(case.periods), [], grouping=[])
+    hierarchy = Hierarchy.multi_level(case.n, list(case.periods), [len(set(l)) for l in case.levels],
+                                      grouping=[np.array(l) for l in case.levels])  # no levels: local SGD
     gamma = case.step_fraction * largest_step_size(problem.L, case.periods)
     x0 = _start(problem, case)
     result = simulate(problem, hierarchy, lr=gamma, steps=case.T, seeds=case.seeds, seed=seed, x0=x0,

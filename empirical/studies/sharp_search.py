@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from bounds.multi_level import multi_level
 from bounds.theorems.recursion import THEOREM_S_PRIME
 from bounds.theorems.sharp import THEOREM_S, kappa_of
 from empirical.problems.witness import KinkProblem
@@ -46,11 +45,11 @@ def orbit_ratios(level: int, P: int, frac: float, cmul: float, *, e: float = 1.0
     problem = KinkProblem(b=[e, -e, e, -e] if level == 1 else [e, e, -e, -e], c=c, L=L, a=1e6 * (e + abs(c) + 1) / L)
     k = problem.constants(hierarchy.levels)
     eps = [x.value for x in k.eps_levels]
-    bound = multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]), theorem=THEOREM_S)
+    bound = hierarchy.shape.bound(THEOREM_S)
     values = dict(gamma=gamma, L=L, sigma=0.0, n=4, T=1, F0=0.0, eps=eps)
     opt = bound.optimise(**values)
-    recursion = multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]), theorem=THEOREM_S_PRIME
-                            ).evaluate(strict=False, **dict(values, T=hierarchy.periods[-1]), **opt.values)
+    recursion = hierarchy.shape.bound(THEOREM_S_PRIME).evaluate(strict=False, **dict(values, T=hierarchy.periods[-1]),
+                                                                **opt.values)
     out = []
     for orbit in kink_orbits(problem, hierarchy, gamma):
         out.append({"level": level, "P": P, "frac": frac, "cmul": cmul, "gamma": gamma, "x0": orbit["x0"],

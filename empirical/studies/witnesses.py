@@ -54,7 +54,7 @@ import bounds
 from bounds.instance import theorem_condition, theorem_terms
 from empirical.aggregation import SortedLevels
 from empirical.engine import _schedule, simulate
-from empirical.hierarchy import Hierarchy, local_sgd, two_level
+from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_interval
 from empirical.instances import instance_of
 from empirical.problems.witness import KinkProblem, QuadraticProblem
@@ -102,13 +102,13 @@ def _period(value: Any) -> int:
 
 def _hierarchy(family: str, level: int, P: int, n: int) -> Hierarchy:
     if family == "quadratic":
-        return local_sgd(n, P)
+        return Hierarchy.local_sgd(n, P)
     if family == "kink_heterogeneity":
         labels = np.array([0, 0, 1, 1])
-        return two_level(4, 2, P, 2 * P, labels) if level == 1 else two_level(4, 2, 1, P, labels)
+        return Hierarchy.two_level(4, 2, P, 2 * P, labels) if level == 1 else Hierarchy.two_level(4, 2, 1, P, labels)
     if level == 1:
-        return two_level(n, 2, P, 2 * P, "contiguous")
-    return two_level(n, n // 2, 1, P, "contiguous")
+        return Hierarchy.two_level(n, 2, P, 2 * P, "contiguous")
+    return Hierarchy.two_level(n, n // 2, 1, P, "contiguous")
 
 
 def build(spec: dict[str, Any]) -> tuple[Any, Hierarchy]:

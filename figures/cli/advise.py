@@ -24,6 +24,8 @@ def _seconds(value: float | None) -> str:
 def format_advice(advice: Any) -> str:
     """The advice as text: the search's best designs, then every simulated design with its
     predicted and measured time, the rank agreement and the choice against the measured best."""
+    from figures.advise import design_name
+
     payload = advice.to_json()
     c = advice.constants
     lines = [f"target: average ||grad f(u^t)||^2 <= {advice.target:g}; {payload['searched']} designs searched; "
@@ -38,7 +40,7 @@ def format_advice(advice: Any) -> str:
              "best designs by predicted time (bound: docs/theory.md §4.2 Theorem 2, constants derived for this "
              "project; gamma: fewest bound-steps within the step-size condition):"]
     for p in advice.ranking[:max(len(advice.designs), 5)]:
-        lines.append(f"  {p.design.name:<36} gamma {p.gamma:<11.4g} T {p.steps:>12,}  predicted {p.time:.4g} s")
+        lines.append(f"  {design_name(p.design):<36} gamma {p.gamma:<11.4g} T {p.steps:>12,}  predicted {p.time:.4g} s")
     lines.append(f"simulated ({len(advice.designs[0].seed_times)} seeds; measured: first T where the running "
                  f"average <= target, charged time(T)):")
     lines.append(f"  {'design':<36} {'predicted':>12} {'measured':>12} {'seed range':>23} {'steps pred/meas':>22}")
@@ -59,7 +61,8 @@ def format_advice(advice: Any) -> str:
     ratio = ("n/a (the choice did not reach the target)" if advice.chosen_over_best_measured is None
              else f"{advice.chosen_over_best_measured:.3f}")
     lines.append(f"Spearman rank correlation, predicted vs measured time: {rho}")
-    lines.append(f"advisor's choice ({advice.designs[0].prediction.design.name}) measured / best measured: {ratio}")
+    chosen = design_name(advice.designs[0].prediction.design)
+    lines.append(f"advisor's choice ({chosen}) measured / best measured: {ratio}")
     lines += [f"note: {n}" for n in advice.notes]
     return "\n".join(lines)
 

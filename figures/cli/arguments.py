@@ -8,7 +8,7 @@ import argparse
 from typing import Any
 
 from empirical.engine import _check_memory
-from empirical.hierarchy import GROUPINGS, local_sgd, multi_level, two_level
+from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
 
@@ -185,12 +185,13 @@ def make_problem(args: argparse.Namespace) -> Any:
                                   clusters=args.clusters, seed=args.problem_seed)
 
 
-def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | None = None) -> Any:
+def make_hierarchy(args: argparse.Namespace, problem: Any, local_period: int | None = None) -> Hierarchy:
     """The hierarchy the options describe, or local SGD with ``local_period``."""
     if local_period is not None:
-        return local_sgd(args.n, local_period)
+        return Hierarchy.local_sgd(args.n, local_period)
     _check_hierarchy_options(args)
     if args.periods is not None:
-        return multi_level(args.n, args.periods, args.groups, grouping=args.grouping, seed=args.grouping_seed,
-                           problem=problem)
-    return two_level(args.n, args.N, args.I, args.G, grouping=args.grouping, seed=args.grouping_seed, problem=problem)
+        return Hierarchy.multi_level(args.n, args.periods, args.groups, grouping=args.grouping,
+                                     seed=args.grouping_seed, problem=problem)
+    return Hierarchy.two_level(args.n, args.N, args.I, args.G, grouping=args.grouping, seed=args.grouping_seed,
+                               problem=problem)

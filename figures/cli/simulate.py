@@ -7,16 +7,16 @@ import json
 import sys
 from typing import Any
 
-import bounds
 from figures.cli.arguments import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
 from figures.cli.options import integer_option, real_option
 from bounds.optimal import largest_step_size
 from empirical.engine import simulate
+from empirical.hierarchy import Hierarchy
 from empirical.io import check_parent
 
 __all__ = ["register", "register_bench", "step_size", "averaged_over"]
 
-def step_size(hierarchy: Any, constants: Any, lr: float | None) -> tuple[float, str, str | None]:
+def step_size(hierarchy: Hierarchy, constants: Any, lr: float | None) -> tuple[float, str, str | None]:
     """The step size of a run, the rule that chose it, and a warning when a given one breaks the condition.
 
     The condition is that of the hierarchy's bound (docs/theory.md §4.2 Theorem 2; §4.1 Theorem 1
@@ -26,7 +26,7 @@ def step_size(hierarchy: Any, constants: Any, lr: float | None) -> tuple[float, 
         ``(lr, rule, warning)``; ``warning`` is ``None`` unless ``lr`` was given and breaks
         the condition, and then says which condition and by how much.
     """
-    bound = bounds.multi_level(list(hierarchy.periods), list(hierarchy.group_counts[1:-1]))
+    bound = hierarchy.shape.bound()
     L = constants.L
     gamma_max, limiting = largest_step_size(bound, L=L.value)
     where = f"{bound.title}, L = {L.value:.4g} ({L.label})"

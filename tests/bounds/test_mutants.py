@@ -7,14 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bounds
 from bounds.mutants import Instance, mutants, theorem
 from bounds.strategies import theorem_instances
 
 
 def _instance(inst) -> Instance:
     v = inst.values
-    h = inst.hierarchy
+    h = inst.shape
     return Instance(gamma=v["gamma"], L=v["L"], sigma=v["sigma"], F0=v["F0"], n=h.n, T=v["T"],
                     periods=h.periods, counts=h.counts, eps=tuple(v["eps"]))
 
@@ -23,7 +22,7 @@ def _instance(inst) -> Instance:
 @given(theorem_instances())
 def test_the_identity_mutant_is_theorem_2(inst):
     x = _instance(inst)
-    expected = bounds.multi_level(list(x.periods), list(x.counts[1:-1])).evaluate(**x.values())
+    expected = x.shape.bound().evaluate(**x.values())
     assert theorem().value(x) == pytest.approx(expected, rel=1e-12, abs=1e-300)
     assert theorem().condition(x)  # drawn inside the condition
 

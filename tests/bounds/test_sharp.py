@@ -39,7 +39,7 @@ def _by_hand(gamma, L, sigma, n, T, F0, periods, counts, eps, alpha, beta):
 
 
 def _numbers(inst):
-    v, h = inst.values, inst.hierarchy
+    v, h = inst.values, inst.shape
     return dict(gamma=v["gamma"], L=v["L"], sigma=v["sigma"], n=h.n, T=v["T"], F0=v["F0"],
                 periods=list(h.periods), counts=list(h.counts), eps=list(v["eps"]))
 
@@ -63,7 +63,7 @@ def test_sharp_matches_the_transcription(inst, young):
 @given(theorem_instances(max_levels=3))
 def test_theorem_2_follows_from_theorem_s(inst):
     """At alpha = beta = 1, under Theorem 2's condition, S is at most Theorem 2; optimised S is lower still."""
-    M = inst.hierarchy.M
+    M = inst.shape.M
     s = sharp(inst.bound)
     at_one = s.evaluate(**inst.values, alpha=[1.0] * M, beta=[1.0] * M)
     theorem2 = inst.bound.evaluate(**inst.values)

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 import bounds
+from bounds import Shape
 from bounds.strategies import (
-    Hierarchy,
     constants,
     hierarchies,
     step_sizes,
@@ -39,7 +39,7 @@ def test_sandwich_local_P1_below_random_grouping_below_local_PM(inst):
 @settings(max_examples=60, deadline=None)
 @given(theorem_instances(max_levels=3, random_grouping=True, symbolic=True))
 def test_symbolic_instances_evaluate_like_numeric_ones(inst):
-    numeric = inst.hierarchy.bound(random_grouping=True)
+    numeric = bounds.random_grouping(inst.shape.bound())
     keep = {k: v for k, v in inst.values.items() if not k.startswith(("P_", "K_"))}
     assert inst.bound.evaluate(**inst.values) == pytest.approx(numeric.evaluate(**keep), rel=REL)
 
@@ -47,7 +47,7 @@ def test_symbolic_instances_evaluate_like_numeric_ones(inst):
 @settings(max_examples=60, deadline=None)
 @given(theorem_instances())
 def test_per_level_instances_evaluate_and_hold_their_condition(inst):
-    assert len(inst.values["eps"]) == inst.hierarchy.M
+    assert len(inst.values["eps"]) == inst.shape.M
     assert np.isfinite(inst.bound.evaluate(**inst.values))
     with pytest.raises(ValueError, match="eps must be given"):
         inst.local_values(inst.periods[0])
@@ -85,9 +85,9 @@ def test_hierarchies_reach_every_period_one_N_equal_n_and_N_one():
     ones = find(hierarchies(min_levels=2), lambda h: all(p == 1 for p in h.periods), settings=FIND)
     assert ones.periods == (1, 1)
     n_eq = find(hierarchies(min_levels=2), lambda h: h.M == 2 and h.groups[0] == h.n >= 4, settings=FIND)
-    assert n_eq == Hierarchy(n=4, periods=(1, 1), groups=(4,))
+    assert n_eq == Shape(n=4, periods=(1, 1), groups=(4,))
     one = find(hierarchies(min_levels=2), lambda h: h.M == 2 and h.groups[0] == 1 and h.n >= 4, settings=FIND)
-    assert one == Hierarchy(n=4, periods=(1, 1), groups=(1,))
+    assert one == Shape(n=4, periods=(1, 1), groups=(1,))
     deep = find(hierarchies(equal_groups=True, min_workers=2),  # three levels, each a real split
                 lambda h: h.M == 3 and all(a > b for a, b in zip(h.counts, h.counts[1:])), settings=FIND)
     assert deep.equal_groups and deep.counts[-2] >= 2 and deep.n >= 8
@@ -95,9 +95,9 @@ def test_hierarchies_reach_every_period_one_N_equal_n_and_N_one():
 
 def test_theorem_instances_reach_the_edge_cases():
     rg = theorem_instances(random_grouping=True)
-    inst = find(rg, lambda i: all(p == 1 for p in i.periods) and i.hierarchy.M == 3, settings=FIND)
+    inst = find(rg, lambda i: all(p == 1 for p in i.periods) and i.shape.M == 3, settings=FIND)
     assert inst.values["gamma"] < 1 / inst.values["L"]  # strictly inside gamma*L <= 1
-    assert find(rg, lambda i: i.hierarchy.M == 2 and i.groups[0] == i.n, settings=FIND).groups[0] >= 2
+    assert find(rg, lambda i: i.shape.M == 2 and i.groups[0] == i.n, settings=FIND).groups[0] >= 2
     partial = find(rg, lambda i: i.values["T"] % i.periods[-1] != 0, settings=FIND)  # any horizon
     assert np.isfinite(partial.bound.evaluate(**partial.values))
     tight = find(theorem_instances(random_grouping=True, boundary=True),
@@ -137,7 +137,7 @@ def test_bad_arguments_are_value_errors(call, message):
 
 
 def test_a_hierarchy_strategy_without_equal_groups_is_refused_for_random_grouping():
-    unequal = st.just(Hierarchy(n=5, periods=(1, 2), groups=(2,)))
+    unequal = st.just(Shape(n=5, periods=(1, 2), groups=(2,)))
     with pytest.raises(ValueError, match="random_grouping needs equal nested groups"):
         find(theorem_instances(random_grouping=True, hierarchy=unequal), lambda i: True, settings=FIND)
 
@@ -151,4 +151,4 @@ def test_the_sandwich_check_is_not_vacuous():
         high = LOCAL.evaluate(**inst.local_values(inst.periods[-1]))
         return low * (1 + 1e-6) < hsgd and hsgd * (1 + 1e-6) < high
     inst = find(theorem_instances(random_grouping=True), strictly_between, settings=FIND)
-    assert inst.hierarchy.M >= 2 and inst.periods[0] < inst.periods[-1]  # needs distinct periods
+    assert inst.shape.M >= 2 and inst.periods[0] < inst.periods[-1]  # needs distinct periods

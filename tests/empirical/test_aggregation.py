@@ -79,7 +79,7 @@ def test_group_divergences_and_their_slopes(levels):
 
 def test_engine_records_what_level_divergences_says():
     p = E.HeterogeneousNonconvex(n=12, d=3, sigma=0.5)
-    h = E.multi_level(12, [1, 2, 4], [6, 3], grouping=[np.array(g) for g in GROUPINGS[4]])
+    h = E.Hierarchy.multi_level(12, [1, 2, 4], [6, 3], grouping=[np.array(g) for g in GROUPINGS[4]])
     r = E.simulate(p, h, lr=0.05, steps=7, seeds=2, seed=3)
     from empirical.reference import reference_run
 

@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import bounds
 from empirical.studies.audit import RTOL, audit_run
 from empirical.engine import simulate
-from empirical.hierarchy import local_sgd, two_level
+from empirical.hierarchy import Hierarchy
 from empirical.constants import Constant
 from empirical.problems.witness import KinkProblem, QuadraticProblem
 from empirical.studies.witnesses import build, edge_step, load_witnesses
@@ -65,7 +64,7 @@ def gap_holds_pointwise(audit) -> bool:
 # ----------------------------------------------------------------------------- the gradient gap (A1)
 def test_gradient_gap_holds_pointwise_on_every_step_and_seed():
     p = KinkProblem(b=[[1.0, -0.5], [-1.0, 0.5], [0.3, 0.2], [-0.3, -0.2]], c=-0.2, L=1.5, a=0.7, sigma=0.0)
-    h = two_level(4, 2, 2, 6, [0, 0, 1, 1])
+    h = Hierarchy.two_level(4, 2, 2, 6, [0, 0, 1, 1])
     a = audit_run(p, h, lr=0.05, steps=120, seeds=3, x0=[0.0, 0.0])   # workers straddle the kink
     g = a.inequalities["gradient_gap"]
     assert g.kind == "exact"
@@ -98,7 +97,7 @@ def test_every_link_holds_exactly_without_noise(b, c, a, L, I, mult, frac, x0):
     """sigma = 0: no step of the derivation takes an expectation, so every link holds on every
     step of every run inside the step-size condition (the kink family, exact constants)."""
     p = KinkProblem(b=np.reshape(b, (4, 2)), c=c, L=L, a=a)
-    h = two_level(4, 2, I, I * mult, [0, 0, 1, 1])
+    h = Hierarchy.two_level(4, 2, I, I * mult, [0, 0, 1, 1])
     lr = frac * edge_step(h.periods, L)
     audit = audit_run(p, h, lr=lr, steps=3 * I * mult + 2, seeds=1, x0=x0)
     for name, s in audit.summary().items():
@@ -109,7 +108,7 @@ def test_every_link_holds_exactly_without_noise(b, c, a, L, I, mult, frac, x0):
 
 # ----------------------------------------------------------------------------- the descent step
 def quadratic_audit(problem, lr, seeds, periods=1, steps=20):
-    return audit_run(problem, local_sgd(problem.n, periods), lr=lr, steps=steps, seeds=seeds, x0=[1.0])
+    return audit_run(problem, Hierarchy.local_sgd(problem.n, periods), lr=lr, steps=steps, seeds=seeds, x0=[1.0])
 
 
 def test_descent_step_holds_in_expectation_and_a_smaller_sigma_is_rejected():
@@ -182,7 +181,7 @@ def test_totals_match_theorem_2_and_the_factors_multiply():
     T = 37                                               # not a multiple of any period
     a = audit_run(p, h, entry["gamma"], T, seeds=1, x0=entry["x0"])
     c = p.constants(h.levels)
-    b = bounds.multi_level(list(h.periods), list(h.group_counts[1:-1]))
+    b = h.shape.bound()
     expected = b.evaluate(strict=False, gamma=entry["gamma"], L=c.L.value, sigma=c.sigma.value, n=p.n, T=T,
                           F0=a.constants["F0"], eps=[e.value for e in c.eps_levels])
     assert a.totals["theorem2"] == pytest.approx(expected, rel=1e-12)
@@ -198,7 +197,7 @@ def test_totals_match_theorem_2_and_the_factors_multiply():
 
 def test_partial_windows_are_cut_at_T():
     p = KinkProblem(b=[1.0, -1.0, 1.0, -1.0], c=-0.1, L=1.0, a=0.5)
-    a = audit_run(p, two_level(4, 2, 3, 6, [0, 0, 1, 1]), lr=0.05, steps=8, seeds=1, x0=[0.2])
+    a = audit_run(p, Hierarchy.two_level(4, 2, 3, 6, [0, 0, 1, 1]), lr=0.05, steps=8, seeds=1, x0=[0.2])
     assert a.inequalities["level_1_window"].index.tolist() == [0, 3, 6]
     assert a.inequalities["level_2_window"].index.tolist() == [0, 6]
     np.testing.assert_allclose(a.inequalities["level_1_window"].left[0],
@@ -209,7 +208,7 @@ def test_partial_windows_are_cut_at_T():
 # ----------------------------------------------------------------------------- the engine hook and bad input
 def test_the_observer_sees_every_recorded_step_read_only_and_changes_nothing():
     p = KinkProblem(b=[1.0, -1.0, 1.0, -1.0], c=-0.1, L=1.0, a=0.5, sigma=0.0)
-    h = two_level(4, 2, 2, 4, [0, 0, 1, 1])
+    h = Hierarchy.two_level(4, 2, 2, 4, [0, 0, 1, 1])
     seen = []
 
     def observer(t, x, u):
@@ -231,4 +230,4 @@ def test_bad_input_names_the_parameter(kwargs, word):
     p = QuadraticProblem(n=2, d=1)
     args = dict(lr=0.1, steps=5, seeds=1) | kwargs
     with pytest.raises(ValueError, match=rf"^{word} must be"):
-        audit_run(p, local_sgd(2, 1), **args)
+        audit_run(p, Hierarchy.local_sgd(2, 1), **args)

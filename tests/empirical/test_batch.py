@@ -30,7 +30,7 @@ CONFIGS = [dict(between=2.0, within=1.0, sigma=1.0, seed=0),
            dict(between=3.0, within=0.1, sigma=0.0, seed=2),
            dict(between=1.0, within=1.0, sigma=2.0, seed=3, a=0.5, lam=2.0)]
 LRS = [0.01, 0.03, 0.02, 0.005]
-HIERARCHIES = [E.two_level(8, 2, 2, 6, grouping="random", seed=1), E.multi_level(8, [2, 4, 8], [4, 2])]
+HIERARCHIES = [E.Hierarchy.two_level(8, 2, 2, 6, grouping="random", seed=1), E.Hierarchy.multi_level(8, [2, 4, 8], [4, 2])]
 
 
 @pytest.mark.parametrize("hierarchy", HIERARCHIES, ids=["two_level", "three_level"])
@@ -64,7 +64,7 @@ def test_large_configurations_split_into_blocks_stay_bit_identical(monkeypatch, 
         monkeypatch.setattr(B, "_SPREAD", 0)
     problems = [E.HeterogeneousNonconvex(n=200, d=100, within=w, sigma=s, seed=i)
                 for i, (w, s) in enumerate([(0.5, 1.0), (2.0, 0.0), (1.0, 0.5)])]
-    h = E.two_level(200, 4, 2, 4, grouping="random", seed=3)
+    h = E.Hierarchy.two_level(200, 4, 2, 4, grouping="random", seed=3)
     lrs = [0.01, 0.02, 0.015]
     results = simulate_batch(problems, h, lrs, 6, seeds=8, seed=4, record_every=2)
     for result, problem, lr in zip(results, problems, lrs):
@@ -73,7 +73,7 @@ def test_large_configurations_split_into_blocks_stay_bit_identical(monkeypatch, 
 
 def test_diverging_configurations_get_their_single_runs_and_the_others_are_unaffected():
     problems = [E.HeterogeneousNonconvex(n=8, d=3, seed=i) for i in range(5)]
-    h = E.two_level(8, 2, 2, 4)
+    h = E.Hierarchy.two_level(8, 2, 2, 4)
     lrs = [0.01, 50.0, 0.02, 400.0, 0.03]  # configurations 1 and 3 overflow
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -122,7 +122,7 @@ def test_the_wrapper_gradients_are_every_problem_s_own():
     (lambda p, h: simulate_batch(p, h, 0.01, 0), "steps must be a positive integer"),
     (lambda p, h: simulate_batch(p, h, 0.01, 5, seed=-1), "seed must be non-negative"),
     (lambda p, h: simulate_batch(p, h, 0.01, 5, record_every=True), "record_every"),
-    (lambda p, h: simulate_batch(p, E.two_level(4, 2, 2, 4), 0.01, 5), "hierarchy has n = 4"),
+    (lambda p, h: simulate_batch(p, E.Hierarchy.two_level(4, 2, 2, 4), 0.01, 5), "hierarchy has n = 4"),
     (lambda p, h: simulate_batch(p, "two-level", 0.01, 5), "hierarchy must be"),
 ])
 def test_bad_input_is_refused_with_one_line_naming_it(call, message):

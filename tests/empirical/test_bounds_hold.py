@@ -19,13 +19,13 @@ P = E.HeterogeneousNonconvex(n=16, d=4, clusters=4, between=2.0, within=1.0, lam
 P_QUIET = E.HeterogeneousNonconvex(n=16, d=4, clusters=4, between=3.0, within=0.5, lam=6.0, sigma=0.1, seed=3)
 
 BATTERY = [
-    ("local SGD P=4", P, lambda: E.local_sgd(16, 4)),
-    ("two-level random", P, lambda: E.two_level(16, 4, 2, 8, grouping="random", seed=2)),
-    ("two-level homogeneous", P, lambda: E.two_level(16, 4, 2, 8, grouping="homogeneous", problem=P)),
-    ("two-level heterogeneous", P, lambda: E.two_level(16, 4, 2, 8, grouping="heterogeneous", problem=P)),
-    ("two-level unequal", P, lambda: E.two_level(16, 3, 4, 8, grouping="contiguous")),
-    ("two-level, little noise", P_QUIET, lambda: E.two_level(16, 4, 2, 8, grouping="homogeneous", problem=P_QUIET)),
-    ("three-level", P, lambda: E.multi_level(16, [1, 2, 8], [8, 2], grouping="random", seed=5)),
+    ("local SGD P=4", P, lambda: E.Hierarchy.local_sgd(16, 4)),
+    ("two-level random", P, lambda: E.Hierarchy.two_level(16, 4, 2, 8, grouping="random", seed=2)),
+    ("two-level homogeneous", P, lambda: E.Hierarchy.two_level(16, 4, 2, 8, grouping="homogeneous", problem=P)),
+    ("two-level heterogeneous", P, lambda: E.Hierarchy.two_level(16, 4, 2, 8, grouping="heterogeneous", problem=P)),
+    ("two-level unequal", P, lambda: E.Hierarchy.two_level(16, 3, 4, 8, grouping="contiguous")),
+    ("two-level, little noise", P_QUIET, lambda: E.Hierarchy.two_level(16, 4, 2, 8, grouping="homogeneous", problem=P_QUIET)),
+    ("three-level", P, lambda: E.Hierarchy.multi_level(16, [1, 2, 8], [8, 2], grouping="random", seed=5)),
 ]
 
 
@@ -37,7 +37,7 @@ def theorem(h, c):
         return bounds.local_sgd(), dict(P=h.periods[0], eps=eps[0])
     if h.M == 2:
         return bounds.two_level(), dict(N=h.group_counts[1], I=h.periods[0], G=h.periods[1], eps_l=eps[0], eps_g=eps[1])
-    return bounds.multi_level(list(h.periods), list(h.group_counts[1:-1])), dict(eps=eps)
+    return h.shape.bound(), dict(eps=eps)
 
 
 @pytest.mark.parametrize("name, problem, build", BATTERY, ids=[b[0] for b in BATTERY])
@@ -55,7 +55,7 @@ def test_bound_holds_with_the_groupings_own_constants(name, problem, build):
     upper = measured.mean() + 3 * measured.std(ddof=1) / np.sqrt(measured.size)
     bound = b.evaluate(gamma=gamma, L=c.L.value, sigma=c.sigma.value, n=h.n, T=T, F0=F0, **extra)
     # Theorem 1 is Theorem 2 with M = 2: the two encodings agree
-    general = bounds.multi_level(list(h.periods), list(h.group_counts[1:-1]))
+    general = h.shape.bound()
     assert general.evaluate(gamma=gamma, L=c.L.value, sigma=c.sigma.value, n=h.n, T=T, F0=F0,
                             eps=[e.value for e in c.eps_levels]) == pytest.approx(bound, rel=1e-12)
     print(f"{name}: gamma {gamma:.4g}, measured {measured.mean():.4g} (+3 SE {upper:.4g}) <= bound {bound:.4g}, "
@@ -69,7 +69,7 @@ def test_the_tight_case_meets_the_bound():
     L, n, T = 3.0, 4, 6
     p = E.from_gradient_fn(lambda x: L * x, lambda u: L * u, n=n, d=2, loss=lambda u: 0.5 * L * np.sum(u * u, -1),
                            constants={"L": L, "eps": 0.0, "eps_levels": [0.0, 0.0], "label": "exact"})
-    h = E.two_level(n, 2, 1, 1, grouping="contiguous")
+    h = E.Hierarchy.two_level(n, 2, 1, 1, grouping="contiguous")
     r = E.simulate(p, h, lr=1 / L, steps=T, x0=[1.0, -2.0])
     bound = bounds.two_level().evaluate(gamma=1 / L, L=L, sigma=0.0, n=n, T=T, F0=float(p.loss(np.array([1.0, -2.0]))),
                                         N=2, I=1, G=1, eps_g=0.0, eps_l=0.0)

@@ -23,12 +23,12 @@ def test_certified_sup_brackets_a_known_maximum():
 
 
 CASES = [
-    ("two-level unequal", dict(n=10, clusters=3), lambda p: E.two_level(10, 3, 1, 2, grouping="contiguous")),
-    ("three-level random", dict(n=12, clusters=3), lambda p: E.multi_level(12, [1, 2, 4], [6, 2], grouping="random", seed=3)),
-    ("local SGD, weak phi", dict(n=6, lam=0.5), lambda p: E.local_sgd(6, 2)),
-    ("no quadratic", dict(n=8, a=0.0, lam=2.0), lambda p: E.two_level(8, 2, 1, 2, grouping="heterogeneous", problem=p)),
-    ("identical inside clusters", dict(n=8, clusters=4, within=0.0), lambda p: E.two_level(8, 4, 1, 2, grouping="contiguous")),
-    ("singletons", dict(n=6), lambda p: E.two_level(6, 6, 1, 2, grouping="random")),
+    ("two-level unequal", dict(n=10, clusters=3), lambda p: E.Hierarchy.two_level(10, 3, 1, 2, grouping="contiguous")),
+    ("three-level random", dict(n=12, clusters=3), lambda p: E.Hierarchy.multi_level(12, [1, 2, 4], [6, 2], grouping="random", seed=3)),
+    ("local SGD, weak phi", dict(n=6, lam=0.5), lambda p: E.Hierarchy.local_sgd(6, 2)),
+    ("no quadratic", dict(n=8, a=0.0, lam=2.0), lambda p: E.Hierarchy.two_level(8, 2, 1, 2, grouping="heterogeneous", problem=p)),
+    ("identical inside clusters", dict(n=8, clusters=4, within=0.0), lambda p: E.Hierarchy.two_level(8, 4, 1, 2, grouping="contiguous")),
+    ("singletons", dict(n=6), lambda p: E.Hierarchy.two_level(6, 6, 1, 2, grouping="random")),
 ]
 
 

@@ -17,7 +17,7 @@ def test_simulate_json_matches_the_library(capsys, tmp_path):
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     p = E.HeterogeneousNonconvex(n=8, d=3)
-    r = E.simulate(p, E.two_level(8, 2, 2, 4, grouping="random"), lr=0.01, steps=40, seeds=3)
+    r = E.simulate(p, E.Hierarchy.two_level(8, 2, 2, 4, grouping="random"), lr=0.01, steps=40, seeds=3)
     assert summary["avg_grad_norm_sq"]["mean"] == r.average_grad_norm_sq().mean()
     lo, hi = summary["avg_grad_norm_sq"]["ci95"]
     assert lo < summary["avg_grad_norm_sq"]["mean"] < hi
@@ -59,7 +59,7 @@ def test_simulate_logistic_problem_runs_with_seed_streams(capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["constants"]["sigma"]["label"].startswith("estimated")
     p = E.FiniteSumLogistic(n=8, d=3)
-    a = E.simulate(p, E.two_level(8, 2, 2, 4), lr=0.01, steps=12, seeds=2, seed=0)
+    a = E.simulate(p, E.Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=12, seeds=2, seed=0)
     assert summary["avg_grad_norm_sq"]["mean"] == a.average_grad_norm_sq().mean()
     assert not np.array_equal(a.grad_norm_sq[0], a.grad_norm_sq[1])
 
@@ -100,7 +100,7 @@ def test_simulate_says_which_steps_were_averaged(capsys):
     assert f"average ||grad f(u^t)||^2 over {over}" in out
     main(argv + ["--record-every", "7", "--json"])
     summary = json.loads(capsys.readouterr().out)
-    r = E.simulate(E.HeterogeneousNonconvex(n=8, d=3), E.two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=2)
+    r = E.simulate(E.HeterogeneousNonconvex(n=8, d=3), E.Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=40, seeds=2)
     assert summary["avg_grad_norm_sq"]["averaged_over"] == over
     assert summary["avg_grad_norm_sq"]["mean"] == r.grad_norm_sq[:, ::7].mean(axis=1).mean()
     assert summary["avg_grad_norm_sq"]["mean"] != r.average_grad_norm_sq().mean()

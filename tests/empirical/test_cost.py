@@ -43,7 +43,7 @@ def nested_periods(draw: st.DrawFn) -> list[int]:
 def test_counts_and_time_agree_with_the_engines_schedule(periods, T):
     """Step by step with the hierarchy's own rule (the highest level whose period divides t + 1)."""
     M = len(periods)
-    h = E.multi_level(8, periods, [4, 2][:M - 1], grouping="contiguous") if M > 1 else E.local_sgd(8, periods[0])
+    h = E.Hierarchy.multi_level(8, periods, [4, 2][:M - 1], grouping="contiguous") if M > 1 else E.Hierarchy.local_sgd(8, periods[0])
     net = CostModel([LinkCost(0.1 * (k + 1), 1.0 + k) for k in range(3)], compute=0.25, model_bytes=3)
     counts = [0] * M
     for t in range(T):
@@ -78,7 +78,7 @@ def test_run_time_beyond_int64():
 
 def test_simulation_result_time_axis():
     p = E.HeterogeneousNonconvex(n=8, d=3, sigma=0.5)
-    r = E.simulate(p, E.two_level(8, 2, 2, 4), lr=0.01, steps=10, seeds=2)
+    r = E.simulate(p, E.Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=10, seeds=2)
     net = CostModel([LinkCost(1.0, 1e9), LinkCost(5.0, 1e9)], compute=0.1)
     tl = r.timeline(net)
     assert tl.steps.tolist() == list(range(10))  # u^t is recorded after t steps

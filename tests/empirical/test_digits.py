@@ -21,7 +21,7 @@ def test_split_is_by_label_and_gradients_match_finite_differences():
 
 def test_training_reduces_loss_and_accuracy_is_recorded():
     p = DigitsMLP(n=10, hidden=8)
-    r = E.simulate(p, E.two_level(10, 2, 2, 10), lr=0.3, steps=200, seeds=2, record_every=20,
+    r = E.simulate(p, E.Hierarchy.two_level(10, 2, 2, 10), lr=0.3, steps=200, seeds=2, record_every=20,
                    metrics={"test_accuracy": p.test_accuracy})
     acc = r.extra["metrics"]["test_accuracy"]
     assert acc.shape == (2, 10) and acc[:, -1].mean() > acc[:, 0].mean()

@@ -30,7 +30,7 @@ def test_aggregation_keeps_the_global_average_and_zeroes_its_level(labels):
 
 def test_recorded_divergence_resets_at_each_level():
     p = problem()
-    h = E.multi_level(8, [2, 4, 8], [4, 2], grouping="random", seed=3)
+    h = E.Hierarchy.multi_level(8, [2, 4, 8], [4, 2], grouping="random", seed=3)
     r = E.simulate(p, h, lr=0.05, steps=16, seeds=2)
     div = r.divergence  # before step t: after the aggregation that followed step t-1
     for t in range(1, 16):
@@ -50,17 +50,17 @@ def test_global_average_moves_only_by_the_average_gradient():
     """u^{t+1} = u^t - lr * mean_j g_j: aggregations never move it (deterministic run)."""
     p = E.from_gradient_fn(lambda x: x - np.arange(6.0)[:, None], lambda u: u - 2.5, n=6, d=1,
                            loss=lambda u: 0.5 * ((u[..., 0] - 2.5) ** 2))
-    h = E.two_level(6, 3, 2, 4, grouping="random")
+    h = E.Hierarchy.two_level(6, 3, 2, 4, grouping="random")
     r = E.simulate(p, h, lr=0.1, steps=12, x0=1.0)
     u = 2.5 + (1.0 - 2.5) * 0.9 ** np.arange(12)  # linear: the average follows gradient descent
     np.testing.assert_allclose(r.grad_norm_sq[0], (u - 2.5) ** 2, **TOL)
 
 
 @pytest.mark.parametrize("build", [
-    lambda: E.local_sgd(8, 4),
-    lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1),
-    lambda: E.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),
-    lambda: E.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"),
+    lambda: E.Hierarchy.local_sgd(8, 4),
+    lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1),
+    lambda: E.Hierarchy.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),
+    lambda: E.Hierarchy.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"),
 ])
 def test_engine_matches_the_per_worker_reference_loop(build):
     p, h = problem(), build()
@@ -83,13 +83,13 @@ def _same_run(a, b):
 def test_equivalences_with_the_same_seed():
     p = problem(n=8)
     run = lambda h: E.simulate(p, h, lr=0.02, steps=40, seeds=3, seed=7)  # noqa: E731
-    _same_run(run(E.two_level(8, 2, 4, 4)), run(E.local_sgd(8, 4)))          # I = G
-    _same_run(run(E.two_level(8, 8, 2, 8)), run(E.local_sgd(8, 8)))          # N = n
-    _same_run(run(E.two_level(8, 1, 2, 8)), run(E.local_sgd(8, 2)))          # N = 1
+    _same_run(run(E.Hierarchy.two_level(8, 2, 4, 4)), run(E.Hierarchy.local_sgd(8, 4)))          # I = G
+    _same_run(run(E.Hierarchy.two_level(8, 8, 2, 8)), run(E.Hierarchy.local_sgd(8, 8)))          # N = n
+    _same_run(run(E.Hierarchy.two_level(8, 1, 2, 8)), run(E.Hierarchy.local_sgd(8, 2)))          # N = 1
 
 
 def test_same_seed_same_bits_other_seed_other_result():
-    p, h = problem(), E.two_level(8, 2, 2, 4)
+    p, h = problem(), E.Hierarchy.two_level(8, 2, 2, 4)
     a = E.simulate(p, h, lr=0.02, steps=30, seeds=2, seed=11)
     b = E.simulate(p, h, lr=0.02, steps=30, seeds=2, seed=11)
     c = E.simulate(p, h, lr=0.02, steps=30, seeds=2, seed=12)
@@ -99,7 +99,7 @@ def test_same_seed_same_bits_other_seed_other_result():
 
 
 def test_record_every_records_the_same_points():
-    p, h = problem(), E.two_level(8, 2, 2, 4)
+    p, h = problem(), E.Hierarchy.two_level(8, 2, 2, 4)
     full = E.simulate(p, h, lr=0.02, steps=30, seed=1)
     sparse = E.simulate(p, h, lr=0.02, steps=30, seed=1, record_every=7)
     assert sparse.steps.tolist() == [0, 7, 14, 21, 28]
@@ -110,7 +110,7 @@ def test_record_every_records_the_same_points():
 def test_divergence_stops_and_reports_step_and_seed():
     p = problem(sigma=0.0)
     with pytest.warns(E.DivergenceWarning, match=r"diverged .* at step \d+, seed 0"):
-        r = E.simulate(p, E.local_sgd(8, 2), lr=1e3, steps=500, seeds=2)
+        r = E.simulate(p, E.Hierarchy.local_sgd(8, 2), lr=1e3, steps=500, seeds=2)
     assert r.diverged is not None and 0 < r.diverged["step"] < 500
     assert r.grad_norm_sq.shape[1] == r.diverged["step"]
     assert np.all(np.isfinite(r.grad_norm_sq))
@@ -129,17 +129,17 @@ def test_bad_simulation_input(kwargs, message):
     args = dict(lr=0.01, steps=10)
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        E.simulate(problem(), E.local_sgd(8, 2), **args)
+        E.simulate(problem(), E.Hierarchy.local_sgd(8, 2), **args)
 
 
 def test_problem_and_hierarchy_sizes_must_agree():
     with pytest.raises(ValueError, match="problem has n = 8 workers but the hierarchy has n = 6"):
-        E.simulate(problem(), E.local_sgd(6, 2), lr=0.01, steps=5)
+        E.simulate(problem(), E.Hierarchy.local_sgd(6, 2), lr=0.01, steps=5)
 
 
 def test_save_and_load_round_trip(tmp_path):
-    r = E.simulate(problem(), E.two_level(8, 2, 2, 4), lr=0.02, steps=20, seeds=2)
-    r.extra["constants"] = problem().constants(E.two_level(8, 2, 2, 4).levels).as_dict()
+    r = E.simulate(problem(), E.Hierarchy.two_level(8, 2, 2, 4), lr=0.02, steps=20, seeds=2)
+    r.extra["constants"] = problem().constants(E.Hierarchy.two_level(8, 2, 2, 4).levels).as_dict()
     r.save(tmp_path / "run")
     back = E.load_result(tmp_path / "run.npz")
     for name in ("steps", "grad_norm_sq", "loss", "divergence"):
@@ -162,7 +162,7 @@ def test_a_user_grad_returning_a_reused_buffer_gives_every_record_its_own_gradie
 
     p = E.from_gradient_fn(lambda x: x - np.arange(6.0)[:, None], grad, n=6, d=2,
                            loss=lambda u: 0.5 * ((u - 2.5) ** 2).sum(-1), noise=0.3)
-    r = E.simulate(p, E.two_level(6, 2, 2, 4), lr=0.1, steps=20, seeds=2, seed=1, x0=10.0)
+    r = E.simulate(p, E.Hierarchy.two_level(6, 2, 2, 4), lr=0.1, steps=20, seeds=2, seed=1, x0=10.0)
     assert np.all(np.diff(r.grad_norm_sq[0]) < 0)  # every record its own gradient
 
 
@@ -184,7 +184,7 @@ class ClippedStep(E.HeterogeneousNonconvex):
 def test_a_subclass_overriding_the_loss_or_the_step_keeps_its_override():
     base = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
     shifted, clipped = ShiftedLoss(n=8, d=3, seed=1), ClippedStep(n=8, d=3, seed=1)
-    h = E.two_level(8, 2, 2, 4)
+    h = E.Hierarchy.two_level(8, 2, 2, 4)
     r0, r1 = (E.simulate(p, h, lr=0.5, steps=30, seeds=2, x0=3.0) for p in (base, shifted))
     np.testing.assert_allclose(r1.loss, r0.loss + 1.0, rtol=1e-12)
     r2 = E.simulate(clipped, h, lr=0.5, steps=30, seeds=2, x0=3.0)
@@ -202,7 +202,7 @@ class ClippedUnfused(E.HeterogeneousNonconvex):
 
 
 def test_a_subclass_declaring_an_unfused_step_gets_the_engines_step():
-    h = E.two_level(8, 2, 2, 4)
+    h = E.Hierarchy.two_level(8, 2, 2, 4)
     fused = E.simulate(ClippedStep(n=8, d=3, seed=1), h, lr=0.5, steps=30, seeds=2, x0=3.0)
     unfused = E.simulate(ClippedUnfused(n=8, d=3, seed=1), h, lr=0.5, steps=30, seeds=2, x0=3.0)
     np.testing.assert_array_equal(unfused.loss, fused.loss)  # the same operations, fused or not
@@ -228,7 +228,7 @@ class Bare:
 
 
 def test_a_problem_must_declare_its_hooks_and_problem_base_declares_them():
-    h = E.two_level(4, 2, 2, 4)
+    h = E.Hierarchy.two_level(4, 2, 2, 4)
     with pytest.raises(ValueError, match="does not declare fused_step, weights, partition, labels, params of the "
                                          "Problem protocol.*ProblemBase"):
         E.simulate(Bare(), h, lr=0.1, steps=5)
@@ -241,5 +241,5 @@ def test_a_problem_must_declare_its_hooks_and_problem_base_declares_them():
 def test_the_observer_sees_every_recorded_step():
     seen = []
     p = E.HeterogeneousNonconvex(n=8, d=3, seed=1)
-    E.simulate(p, E.two_level(8, 2, 2, 4), lr=0.01, steps=10, seeds=2, observer=lambda t, x, u: seen.append(t))
+    E.simulate(p, E.Hierarchy.two_level(8, 2, 2, 4), lr=0.01, steps=10, seeds=2, observer=lambda t, x, u: seen.append(t))
     assert seen == list(range(10))

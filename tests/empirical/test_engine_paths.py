@@ -33,7 +33,7 @@ CASES = {
 
 def hierarchy_of(case):
     kind, args, kw = case["h"]
-    return (E.two_level if kind == "two" else E.multi_level)(*args, **kw)
+    return (E.Hierarchy.two_level if kind == "two" else E.Hierarchy.multi_level)(*args, **kw)
 
 
 def run(case, seed=11, lr=0.03, **kw):
@@ -147,18 +147,18 @@ def engine_state(problem, hierarchy, lr, steps, seeds, seed, **kw):
 
 
 PATHS = {
-    "local_sgd": (dict(n=8, d=3), lambda: E.local_sgd(8, 4), {}),
-    "two_level_equal_groups": (dict(n=8, d=3), lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1), {}),
+    "local_sgd": (dict(n=8, d=3), lambda: E.Hierarchy.local_sgd(8, 4), {}),
+    "two_level_equal_groups": (dict(n=8, d=3), lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1), {}),
     "two_level_unequal_groups": (dict(n=8, d=3),
-                                 lambda: E.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])), {}),
-    "three_level": (dict(n=8, d=3), lambda: E.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"), {}),
-    "unfused_step": (dict(n=8, d=3), lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1), {"unfused": True}),
-    "many_step_blocks": (dict(n=64, d=1100), lambda: E.two_level(64, 8, 1, 2, grouping="random", seed=2), {}),
-    "weights": (dict(n=8, d=3), lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1),
+                                 lambda: E.Hierarchy.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])), {}),
+    "three_level": (dict(n=8, d=3), lambda: E.Hierarchy.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"), {}),
+    "unfused_step": (dict(n=8, d=3), lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1), {"unfused": True}),
+    "many_step_blocks": (dict(n=64, d=1100), lambda: E.Hierarchy.two_level(64, 8, 1, 2, grouping="random", seed=2), {}),
+    "weights": (dict(n=8, d=3), lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1),
                 {"weights": np.arange(1.0, 9.0)}),
-    "weights_and_participation": (dict(n=8, d=3), lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1),
+    "weights_and_participation": (dict(n=8, d=3), lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1),
                                   {"weights": np.arange(1.0, 9.0), "participation": 2}),
-    "participation_three_level": (dict(n=12, d=2), lambda: E.multi_level(12, [1, 3, 6], [4, 2]),
+    "participation_three_level": (dict(n=12, d=2), lambda: E.Hierarchy.multi_level(12, [1, 3, 6], [4, 2]),
                                   {"participation": 2}),
 }
 
@@ -187,7 +187,7 @@ def test_every_engine_path_agrees_with_the_reference_loop(name):
 def test_batched_configurations_agree_with_the_reference_loop():
     problems = [E.HeterogeneousNonconvex(n=8, d=3, sigma=s, within=wi, seed=i)
                 for i, (s, wi) in enumerate([(0.5, 1.0), (0.0, 2.0), (1.5, 0.5)])]
-    h, lrs, steps = E.two_level(8, 2, 2, 4, grouping="random", seed=1), [0.03, 0.01, 0.02], 13
+    h, lrs, steps = E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1), [0.03, 0.01, 0.02], 13
     results = simulate_batch(problems, h, lrs, steps + 1, seeds=2, seed=4, record_every=steps)
     for result, p, lr in zip(results, problems, lrs):
         ref = reference_run(p, h, lr=lr, steps=steps, seeds=2, seed=4)
@@ -199,7 +199,7 @@ def test_batched_configurations_agree_with_the_reference_loop():
 
 def test_the_reference_comparison_can_fail():
     """A step size one part in 1e9 away, or another seed, is caught at 1e-12."""
-    p, h = E.HeterogeneousNonconvex(n=8, d=3, sigma=0.5, seed=3), E.two_level(8, 2, 2, 4)
+    p, h = E.HeterogeneousNonconvex(n=8, d=3, sigma=0.5, seed=3), E.Hierarchy.two_level(8, 2, 2, 4)
     ref = reference_run(p, h, lr=0.03, steps=13, seeds=2, seed=4)
     for lr, seed in ((0.03 * (1 + 1e-9), 4), (0.03, 5)):
         _, x = engine_state(p, h, lr, 13, 2, seed)

@@ -106,12 +106,12 @@ def test_participation_larger_than_a_group_is_one_clear_error():
 def test_a_partitioned_problem_brings_its_own_weights_to_the_engine():
     """simulate(weights=None) averages with a data-partitioned problem's weights, so the
     averaging matches the problem's weighted objective; equal weights keep the plain path."""
-    from empirical import simulate, two_level
+    from empirical import Hierarchy, simulate
     from empirical.problems.digits import digits_partitioned
 
     problem = digits_partitioned("quantity", 8, alpha=0.5, seed=0)
     assert np.ptp(problem.weights) > 0
-    h = two_level(8, 2, 2, 4, grouping="contiguous")
+    h = Hierarchy.two_level(8, 2, 2, 4, grouping="contiguous")
     implicit = simulate(problem, h, lr=0.05, steps=8, seeds=2)
     explicit = simulate(problem, h, lr=0.05, steps=8, seeds=2, weights=problem.weights)
     equal = simulate(problem, h, lr=0.05, steps=8, seeds=2, weights=np.ones(8))

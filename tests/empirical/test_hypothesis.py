@@ -22,7 +22,7 @@ def nested_counts(draw):
 @given(nested_counts(), st.sampled_from(["random", "contiguous"]), st.integers(0, 10**6))
 def test_every_grouping_nests_with_the_requested_counts(nc, grouping, seed):
     n, counts = nc
-    h = E.multi_level(n, [2**l for l in range(len(counts) + 1)], counts, grouping=grouping, seed=seed)
+    h = E.Hierarchy.multi_level(n, [2**l for l in range(len(counts) + 1)], counts, grouping=grouping, seed=seed)
     validate_levels(h.levels, n)
     assert list(h.group_counts) == [n, *counts, 1]
     sizes = [np.bincount(lab) for lab in h.levels]
@@ -51,7 +51,7 @@ def hierarchies(draw, max_n=9):
         p *= draw(st.integers(1, 3))
         periods.append(p)
     grouping = draw(st.sampled_from(["random", "contiguous"]))
-    return E.multi_level(n, periods, counts, grouping=grouping, seed=draw(st.integers(0, 99)))
+    return E.Hierarchy.multi_level(n, periods, counts, grouping=grouping, seed=draw(st.integers(0, 99)))
 
 
 @st.composite

@@ -26,11 +26,11 @@ def unequal_weights(n, seed=0):
 
 
 HIERARCHIES = {
-    "local": lambda: E.local_sgd(8, 3),
-    "two_equal": lambda: E.two_level(8, 2, 2, 4, grouping="random", seed=1),
-    "two_unequal": lambda: E.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),  # sizes 4, 2, 2
-    "three_equal": lambda: E.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"),
-    "three_unequal": lambda: E.multi_level(8, [1, 2, 4], [3, 2], grouping=[[0, 1, 0, 1, 2, 2, 2, 0],
+    "local": lambda: E.Hierarchy.local_sgd(8, 3),
+    "two_equal": lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1),
+    "two_unequal": lambda: E.Hierarchy.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),  # sizes 4, 2, 2
+    "three_equal": lambda: E.Hierarchy.multi_level(8, [1, 2, 6], [4, 2], grouping="contiguous"),
+    "three_unequal": lambda: E.Hierarchy.multi_level(8, [1, 2, 4], [3, 2], grouping=[[0, 1, 0, 1, 2, 2, 2, 0],
                                                                            [0, 0, 0, 0, 1, 1, 1, 0]]),  # 3, 2, 3
 }
 SMALLEST = {"local": 8, "two_equal": 4, "two_unequal": 2, "three_equal": 2, "three_unequal": 2}
@@ -231,7 +231,7 @@ def test_participation_is_checked_against_the_smallest_group():
         E.simulate(problem(), h, lr=0.01, steps=3, participation=3)
     E.simulate(problem(), h, lr=0.01, steps=3, participation=2)  # the smallest group's size is allowed
     with pytest.raises(ValueError, match=r"participation S = 9 is larger than the smallest level-1 group \(8 "):
-        E.simulate(problem(), E.local_sgd(8, 2), lr=0.01, steps=3, participation=9)
+        E.simulate(problem(), E.Hierarchy.local_sgd(8, 2), lr=0.01, steps=3, participation=9)
 
 
 @st.composite

@@ -58,7 +58,7 @@ def test_nonconvex_smoothness_is_exact_and_holds():
 @pytest.mark.parametrize("grouping", ["contiguous", "random", "heterogeneous"])
 def test_certified_divergences_bound_what_is_measured(grouping):
     p = E.HeterogeneousNonconvex(n=12, d=3, clusters=3, between=2.0, within=0.7, lam=4.0)
-    h = E.multi_level(12, [1, 2, 4], [6, 3], grouping=grouping, problem=p, seed=1)
+    h = E.Hierarchy.multi_level(12, [1, 2, 4], [6, 3], grouping=grouping, problem=p, seed=1)
     c = p.constants(h.levels)
     assert c.eps.label == "certified upper bound"
     # many points, including near the worker centres where phi' varies fastest
@@ -102,7 +102,7 @@ def test_from_gradient_fn_in_three_lines():
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(), n=4, d=1,
                            constants={"L": 1, "eps": float(b.std()), "eps_levels": [0.5, 2.5], "f_star": 6.5 / 2,
                                       "label": "exact"})
-    h = E.two_level(4, 2, 2, 4, grouping="contiguous")
+    h = E.Hierarchy.two_level(4, 2, 2, 4, grouping="contiguous")
     r = E.simulate(p, h, lr=0.1, steps=8)
     assert np.all(np.diff(r.grad_norm_sq[0]) <= 0)  # deterministic: no noise given
     c = p.constants(h.levels)
@@ -228,7 +228,7 @@ def test_a_checked_problem_runs_through_the_checker_with_its_verdict_inputs():
     """The user's path end to end: exact constants for one grouping, run_check on that grouping."""
     from figures.checker import run_check
 
-    h = E.two_level(4, 2, 1, 2, grouping="contiguous")
+    h = E.Hierarchy.two_level(4, 2, 1, 2, grouping="contiguous")
     p = quadratic(noise=0.5, constants=dict(L=1, eps=float(np.sqrt(np.mean(np.sum((B - B.mean(0)) ** 2, -1)))),
                                             eps_levels=exact_eps_levels, f_star=F_STAR, label="exact"))
     r = run_check(p, h, steps=40, seeds=3)

@@ -27,7 +27,7 @@ def test_draws_need_the_seed_axis_first():
 
 def test_simulation_seed_s_is_the_same_run_in_a_smaller_batch():
     p = E.HeterogeneousNonconvex(n=8, d=3, sigma=0.7)
-    h = E.two_level(8, 2, 2, 4, grouping="random", seed=1)
+    h = E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1)
     big = E.simulate(p, h, lr=0.02, steps=25, seeds=5, seed=9)
     small = E.simulate(p, h, lr=0.02, steps=25, seeds=2, seed=9)
     np.testing.assert_allclose(big.grad_norm_sq[:2], small.grad_norm_sq, rtol=1e-12, atol=0)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from empirical import simulate, two_level
+from empirical import Hierarchy, simulate
 from empirical.streams import SeedStreams
 from empirical.problems.witness import (
     KinkProblem,
@@ -167,7 +167,7 @@ def test_kink_orbit_is_periodic_in_the_engine(level):
 
 def test_kink_orbits_reports_unstable_and_stable_orbits():
     p = KinkProblem(b=[1.0, -1.0, 1.0, -1.0], c=-1.02 * 0.05 * 2, L=1.0, a=1e6)
-    orbits = kink_orbits(p, two_level(4, 2, 5, 10, np.array([0, 0, 1, 1])), 0.05)
+    orbits = kink_orbits(p, Hierarchy.two_level(4, 2, 5, 10, np.array([0, 0, 1, 1])), 0.05)
     derivatives = sorted(o["derivative"] for o in orbits)
     assert derivatives[0] < 1 < derivatives[-1]
 
@@ -175,7 +175,7 @@ def test_kink_orbits_reports_unstable_and_stable_orbits():
 def test_kink_orbits_rejects_noisy_problems():
     p = KinkProblem(b=np.zeros(4), c=0.0, sigma=1.0, noise="two_point")
     with pytest.raises(ValueError, match="deterministic one-dimensional"):
-        kink_orbits(p, two_level(4, 2, 1, 2, np.array([0, 0, 1, 1])), 0.1)
+        kink_orbits(p, Hierarchy.two_level(4, 2, 1, 2, np.array([0, 0, 1, 1])), 0.1)
 
 
 def test_bound_terms_split_each_level_and_reject_a_step_outside_the_condition():

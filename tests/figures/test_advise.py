@@ -11,11 +11,12 @@ import pytest
 
 from empirical import HeterogeneousNonconvex
 from empirical.cost import CostModel, LinkCost, run_time
-from figures.advise import Design, advise, design_grid, evaluate_designs, measured_steps_to_target
+from bounds import Shape
+from figures.advise import advise, design_grid, evaluate_designs, measured_steps_to_target
 
 NET = CostModel([LinkCost(1e-4, 1e9, "local"), LinkCost(1e-2, 1e8, "global")], compute=1e-3)
 TINY = HeterogeneousNonconvex(n=8, d=3, sigma=0.5, seed=1)
-GRID = [Design((1,)), Design((2,)), Design((1, 2), (2,)), Design((2, 4), (4,)), Design((1, 4), (2,))]
+GRID = [Shape(8, (1,)), Shape(8, (2,)), Shape(8, (1, 2), (2,)), Shape(8, (2, 4), (4,)), Shape(8, (1, 4), (2,))]
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +62,13 @@ def test_prediction_and_measurement_use_the_same_clock(tiny_advice):
 
 
 def test_gamma_meets_the_condition_exactly_and_T_is_the_bounds(tiny_advice):
-    import bounds
     from bounds.time_to_target import exact_bound
     from figures.verdicts import condition_holds
 
     c = TINY.constants()
     F0 = float(TINY.loss(TINY.default_x0())) - c.f_star.value
     for p in tiny_advice.ranking:
-        bound = bounds.multi_level(list(p.design.periods), list(p.design.groups))
+        bound = p.design.bound()
         values = dict(gamma=p.gamma, L=c.L.value, sigma=c.sigma.value, n=8, F0=F0, eps=list(p.eps))
         assert condition_holds(bound, values).holds and p.gamma <= p.gamma_max
         assert exact_bound(bound, T=p.steps, **values) <= 0.5
@@ -82,7 +82,7 @@ def test_measured_steps_to_target():
 
 def test_evaluate_designs_mixes_depths_and_reports_not_reached():
     net3 = CostModel([LinkCost(0, 1e9), LinkCost(1e-3, 1e9), LinkCost(1e-2, 1e9)], compute=1e-3)
-    out = evaluate_designs(TINY, [Design((1, 2, 4), (4, 2)), Design((2, 4), (2,))], net3, 0.5, seeds=2, max_steps=5)
+    out = evaluate_designs(TINY, [Shape(8, (1, 2, 4), (4, 2)), Shape(8, (2, 4), (2,))], net3, 0.5, seeds=2, max_steps=5)
     assert [o.horizon for o in out] == [5, 5]
     assert all(o.measured_time is None and o.seed_times == (None, None) for o in out)
     assert out[0].to_json()["measured_time"] is None and out[0].to_json()["seeds_reached"] == 0
@@ -94,17 +94,18 @@ def test_design_grid():
     assert {d.groups[0] for d in two} == {2, 4}  # 1 < N < n, N | n
     assert all(d.periods[1] % d.periods[0] == 0 and d.periods[0] < d.periods[1] for d in two)
     three = [d for d in grid if d.M == 3]
-    assert three == [Design((1, 2, 4), (4, 2))]
+    assert three == [Shape(8, (1, 2, 4), (4, 2))]
     assert [d.periods for d in grid if d.M == 1] == [(1,), (2,), (4,)]
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda: advise(TINY, NET, 0.0, designs=GRID), "^target must be a finite positive number"),
     (lambda: advise(TINY, NET, 0.5, top=0, designs=GRID), "^top must be a positive integer"),
-    (lambda: advise(TINY, NET, 0.5, designs=[Design((1, 2, 4), (4, 2))]), "^levels: a 3-level hierarchy needs"),
+    (lambda: advise(TINY, NET, 0.5, designs=[Shape(8, (1, 2, 4), (4, 2))]), "^levels: a 3-level hierarchy needs"),
     (lambda: advise(TINY, NET, 0.5, designs=[]), "^designs: nothing to search"),
     (lambda: design_grid(8, levels=(4,)), "^levels must be among 1, 2, 3"),
-    (lambda: Design((2, 4), ()), "^groups must list 1 group counts for 2 periods"),
+    (lambda: Shape(8, (2, 4), ()), "^groups must list 1 group counts for 2 periods"),
+    (lambda: advise(TINY, NET, 0.5, designs=[Shape(4, (1,))]), "^design minibatch SGD is for n = 4 workers, the problem has n = 8"),
 ])
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message) as err:
@@ -148,7 +149,7 @@ def test_the_advisor_ranks_with_any_theorem_of_its_form(tmp_path):
     from tests.figures.test_power import _readme_theorem
 
     spec = _readme_theorem(tmp_path)
-    designs = [Design((2,)), Design((2, 4), (4,))]
+    designs = [Shape(8, (2,)), Shape(8, (2, 4), (4,))]
     own, _ = predict(TINY, designs, NET, 0.5, theorem=spec)
     theorem2, _ = predict(TINY, designs, NET, 0.5)
     assert all(a.steps > b.steps for a, b in zip(own, theorem2))

@@ -19,7 +19,7 @@ SMALL = dict(steps=1000, seeds=4)
 @pytest.fixture(scope="module")
 def default_result():
     # the checker's default problem (n = 32, d = 10), a shorter run
-    return run_check(E.HeterogeneousNonconvex(n=32, d=10), E.two_level(32, 4, 5, 50), **SMALL)
+    return run_check(E.HeterogeneousNonconvex(n=32, d=10), E.Hierarchy.two_level(32, 4, 5, 50), **SMALL)
 
 
 def test_default_problem_shows_every_verdict(default_result):
@@ -58,7 +58,7 @@ def test_a_wrong_bound_is_caught():
     wrong = {"L": 1.0, "sigma": 0.0, "eps": 0.0, "eps_levels": [0.0, 0.0], "f_star": 2.0, "label": "wrong on purpose"}
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(axis=0), n=8, d=2, noise=1.0,
                            loss=lambda u: 0.5 * np.sum(u**2, axis=-1) + 2.0 - 0.0, constants=wrong, x0=0.0)
-    result = run_check(p, E.two_level(8, 2, 2, 4), steps=200, seeds=4)
+    result = run_check(p, E.Hierarchy.two_level(8, 2, 2, 4), steps=200, seeds=4)
     assert result.bound["hsgd"] == 0.0
     assert result.verdicts["bound_valid"].holds is False
     assert [part.state for _, part in result.verdicts["bound_valid"].parts] == ["above"] * 3
@@ -67,7 +67,7 @@ def test_a_wrong_bound_is_caught():
 def test_a_reversed_empirical_order_is_reported_not_hidden():
     """On a smaller problem the measured order reverses (longer periods happen to help early
     on): the bounds still hold and are still sandwiched, and the checker says so."""
-    r = run_check(E.HeterogeneousNonconvex(n=16, d=5), E.two_level(16, 4, 5, 50), **SMALL)
+    r = run_check(E.HeterogeneousNonconvex(n=16, d=5), E.Hierarchy.two_level(16, 4, 5, 50), **SMALL)
     e = r.empirical
     assert e["local_G"]["mean"] < e["hsgd"]["mean"] < e["local_I"]["mean"]
     assert r.verdicts["empirical_sandwich"].holds is False
@@ -77,7 +77,7 @@ def test_a_reversed_empirical_order_is_reported_not_hidden():
 
 def test_no_heterogeneity_gives_equal_curves():
     same = E.HeterogeneousNonconvex(n=16, d=5, between=0.0, within=0.0, sigma=1.0)
-    result = run_check(same, E.two_level(16, 4, 5, 50), **SMALL)
+    result = run_check(same, E.Hierarchy.two_level(16, 4, 5, 50), **SMALL)
     means = [result.empirical[k]["mean"] for k in ("local_I", "hsgd", "local_G")]
     assert (max(means) - min(means)) / np.mean(means) < 1e-4  # identical workers: periods barely matter
     spread = [(result.empirical[k]["ci_high"] - result.empirical[k]["ci_low"]) / 2 for k in ("local_I", "local_G")]
@@ -86,9 +86,9 @@ def test_no_heterogeneity_gives_equal_curves():
 
 def test_multi_level_and_unequal_groups():
     p = E.HeterogeneousNonconvex(n=16, d=3)
-    r = run_check(p, E.multi_level(16, [2, 4, 20], [8, 2]), steps=400, seeds=3)
+    r = run_check(p, E.Hierarchy.multi_level(16, [2, 4, 20], [8, 2]), steps=400, seeds=3)
     assert r.holds("bound_sandwich") and r.params["periods"] == [2, 4, 20]
-    unequal = run_check(p, E.two_level(16, 3, 2, 20, grouping="contiguous"), steps=400, seeds=3)
+    unequal = run_check(p, E.Hierarchy.two_level(16, 3, 2, 20, grouping="contiguous"), steps=400, seeds=3)
     assert unequal.bound_random_grouping is None and unequal.holds("bound_sandwich") is None
     assert not unequal.verdicts["bound_sandwich"].applicable and "unequal groups" in unequal.verdicts["bound_sandwich"].detail
 
@@ -106,7 +106,7 @@ def test_check_command_writes_figure_and_data(tmp_path, capsys):
 
 def test_any_horizon_is_accepted_and_the_bound_holds_at_every_one():
     """The theorem holds for every T >= 1 (docs/theory.md §5.5 Any horizon), not only multiples of G."""
-    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.two_level(8, 2, 2, 10), steps=203, seeds=3)
+    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=203, seeds=3)
     assert r.params["T"] == 203 and r.holds("bound_valid")
     assert np.all(r.curves["hsgd"] <= r.bound_curves["hsgd"])
 
@@ -143,7 +143,7 @@ class Quadratic(ProblemBase):
 
 def test_a_failed_step_size_condition_makes_every_bound_verdict_not_applicable(capsys, tmp_path):
     p = E.HeterogeneousNonconvex(n=8, d=2)
-    r = run_check(p, E.two_level(8, 2, 2, 10), lr=0.05, steps=100, seeds=3)
+    r = run_check(p, E.Hierarchy.two_level(8, 2, 2, 10), lr=0.05, steps=100, seeds=3)
     v = r.verdicts
     assert v["condition_holds"].holds is False and "fails" in v["condition_holds"].detail
     for name in ("bound_valid", "bound_sandwich", "bound_sandwich_own_grouping"):
@@ -164,7 +164,7 @@ def test_a_failed_step_size_condition_makes_every_bound_verdict_not_applicable(c
 def test_exact_equalities_are_equal_not_one_ulp_apart():
     """N = n makes H-SGD's bound the local SGD bound with period G; I = G makes all three equal."""
     p = E.HeterogeneousNonconvex(n=8, d=2)
-    for hierarchy in (E.two_level(8, 8, 5, 50), E.two_level(8, 1, 5, 50), E.two_level(8, 2, 5, 5)):
+    for hierarchy in (E.Hierarchy.two_level(8, 8, 5, 50), E.Hierarchy.two_level(8, 1, 5, 50), E.Hierarchy.two_level(8, 2, 5, 5)):
         r = run_check(p, hierarchy, steps=100, seeds=2)
         v = r.verdicts["bound_sandwich"]
         assert v.holds is True and v.basis == "exact" and "=" in v.detail, v.line()
@@ -175,14 +175,14 @@ def test_exact_equalities_are_equal_not_one_ulp_apart():
 def test_the_tight_case_holds_to_floating_point(L, x0, T):
     """All periods 1, gamma = 1/L, f = (L/2)x^2, sigma = 0: the bound holds with equality, and
     the verdict must say 'holds' (floating point), never 'violated by 4e-16'."""
-    r = run_check(Quadratic(L, x0), E.two_level(4, 2, 1, 1), steps=T, seeds=2)
+    r = run_check(Quadratic(L, x0), E.Hierarchy.two_level(4, 2, 1, 1), steps=T, seeds=2)
     assert r.params["gamma"] * L == pytest.approx(1.0, rel=1e-15)
     v = r.verdicts["bound_valid"]
     assert v.holds is True and v.basis == "floating point", v.line()
 
 
 def test_a_start_at_the_minimiser_holds_with_a_zero_bound():
-    r = run_check(Quadratic(2.0, [0.0, 0.0]), E.two_level(4, 2, 1, 1), steps=5, seeds=2)
+    r = run_check(Quadratic(2.0, [0.0, 0.0]), E.Hierarchy.two_level(4, 2, 1, 1), steps=5, seeds=2)
     assert r.bound["hsgd"] == 0.0 and r.holds("bound_valid") is True
 
 
@@ -195,7 +195,7 @@ def test_the_tolerance_still_rejects_a_real_violation():
 
 
 def test_one_seed_is_not_applicable():
-    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.two_level(8, 2, 2, 10), steps=100, seeds=1)
+    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=100, seeds=1)
     for name in ("bound_valid", "empirical_sandwich"):
         assert r.holds(name) is None and "no confidence interval" in r.verdicts[name].detail
     assert r.holds("bound_sandwich") is True  # exact: seeds do not matter
@@ -204,7 +204,7 @@ def test_one_seed_is_not_applicable():
 def test_a_reversed_or_unresolved_measured_order_never_reads_as_in_order():
     """The issue's case: the means are reversed (local_I > hsgd > local_G) by tiny amounts."""
     p = E.HeterogeneousNonconvex(n=16, d=4, between=0.05, within=0.05, sigma=2.0, seed=1)
-    h = E.two_level(16, 4, 2, 8, seed=1)
+    h = E.Hierarchy.two_level(16, 4, 2, 8, seed=1)
     r = run_check(p, h, steps=400, seeds=3, seed=1)
     means = [r.empirical[k]["mean"] for k in ("local_I", "hsgd", "local_G")]
     v = r.verdicts["empirical_sandwich"]
@@ -219,7 +219,7 @@ def test_estimated_constants_make_the_bound_verdict_not_applicable():
     from empirical.problems.digits import DigitsMLP
 
     p = DigitsMLP(8)
-    r = run_check(p, E.two_level(8, 2, 1, 1), steps=20, seeds=2)
+    r = run_check(p, E.Hierarchy.two_level(8, 2, 1, 1), steps=20, seeds=2)
     v = r.verdicts["bound_valid"]
     assert v.holds is None and "estimated" in v.detail and "L" in r.constants["estimated"]
     assert "ESTIMATED" in draw_check(r)._suptitle.get_text()
@@ -227,7 +227,7 @@ def test_estimated_constants_make_the_bound_verdict_not_applicable():
 
 def test_the_checker_with_theorem_s_is_lower_and_still_holds():
     p = E.HeterogeneousNonconvex(n=8, d=2)
-    h = E.two_level(8, 2, 2, 10)
+    h = E.Hierarchy.two_level(8, 2, 2, 10)
     theory = run_check(p, h, steps=300, seeds=3)
     sharp = run_check(p, h, steps=300, seeds=3, theorem="sharp")
     assert sharp.params["gamma"] == theory.params["gamma"] and sharp.params["theorem"] == "sharp"
@@ -245,7 +245,7 @@ def test_estimated_constants_make_every_bound_verdict_not_applicable():
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(axis=0), n=8, d=2, noise=1.0,
                            loss=lambda u: 0.5 * np.sum((u - b.mean(axis=0)) ** 2, axis=-1), x0=1.0,
                            constants=dict(f_star=0.0), estimate=True)
-    r = run_check(p, E.two_level(8, 2, 2, 4), steps=100, seeds=3)
+    r = run_check(p, E.Hierarchy.two_level(8, 2, 2, 4), steps=100, seeds=3)
     for name in ("condition_holds", "bound_valid", "bound_sandwich", "bound_sandwich_own_grouping"):
         v = r.verdicts[name]
         assert v.holds is None and not v.applicable and "estimated" in v.detail, v.line()

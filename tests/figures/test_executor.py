@@ -98,7 +98,7 @@ def _numbers(result):
 
 def test_check_gives_bit_identical_numbers_for_one_or_two_workers():
     problem = E.HeterogeneousNonconvex(n=16, d=5)
-    hierarchy = E.two_level(16, 4, 5, 20)
+    hierarchy = E.Hierarchy.two_level(16, 4, 5, 20)
     one = run_check(problem, hierarchy, workers=1, **SMALL)
     two = run_check(problem, hierarchy, workers=2, **SMALL)
     assert _numbers(one) == _numbers(two)  # every mean, CI, bound and verdict, to the last bit
@@ -116,7 +116,7 @@ def test_a_problem_that_does_not_pickle_needs_one_worker():
                                  noise=1.0, constants=dict(L=1.0, eps=np.sqrt(spread), label="exact",
                                                            f_star=E.Constant(0.0, "certified lower bound"),
                                                            eps_levels=lambda levels: [np.sqrt(spread)] * 2))
-    hierarchy = E.two_level(n, 2, 2, 4)
+    hierarchy = E.Hierarchy.two_level(n, 2, 2, 4)
     with pytest.raises(ValueError, match="does not pickle .*use workers=1"):
         run_check(problem, hierarchy, workers=2, steps=20, seeds=2)
     assert run_check(problem, hierarchy, workers=1, steps=20, seeds=2).params["T"] == 20

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from empirical import multi_level
+from empirical import Hierarchy
 from empirical.problems.witness import KinkProblem
 from figures.cli import main
 from figures.checker import participation_count, run_check
@@ -22,7 +22,7 @@ def test_exact_weighted_constants_give_decided_verdicts():
     """A weighted kink problem at full participation: exact constants, so the condition and the
     bound ordering are decided exactly and each noise-free run meets its Theorem W bound."""
     problem = _kink(weights=[5, 1, 1, 1, 3, 1, 2, 2])
-    h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
+    h = Hierarchy.multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
     result = run_check(problem, h, steps=60, seeds=2)
     v = result.verdicts
     assert v["condition_holds"].holds is True and v["condition_holds"].basis == "exact"
@@ -34,7 +34,7 @@ def test_exact_weighted_constants_give_decided_verdicts():
 
 def test_a_given_step_size_outside_the_condition_is_not_applicable():
     problem = _kink()
-    h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
+    h = Hierarchy.multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
     result = run_check(problem, h, steps=20, seeds=2, lr=0.5)
     assert result.verdicts["condition_holds"].holds is False
     assert not result.verdicts["bound_valid"].applicable
@@ -42,7 +42,7 @@ def test_a_given_step_size_outside_the_condition_is_not_applicable():
 
 def test_estimated_sampled_constants_make_the_bound_verdicts_not_applicable():
     problem = _kink(weights=[5, 1, 1, 1, 3, 1, 2, 2])
-    h = multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
+    h = Hierarchy.multi_level(8, [2, 6], [4], grouping=[np.array([0, 0, 1, 1, 2, 2, 3, 3])])
     result = run_check(problem, h, participation=1, steps=30, seeds=3, samples=8)
     assert result.constants["eps_sample"] > 0
     assert "eps_sample" in result.constants["estimated"]
@@ -51,7 +51,7 @@ def test_estimated_sampled_constants_make_the_bound_verdicts_not_applicable():
 
 
 def test_participation_count():
-    h = multi_level(8, [2, 6], [2], grouping=[np.array([0, 0, 0, 1, 1, 1, 1, 1])])
+    h = Hierarchy.multi_level(8, [2, 6], [2], grouping=[np.array([0, 0, 0, 1, 1, 1, 1, 1])])
     assert participation_count(0.5, h) == 2 and participation_count(1.0, h) == 3 and participation_count(0.01, h) == 1
     with pytest.raises(ValueError, match=r"participation must be a fraction in \(0, 1\]"):
         participation_count(0.0, h)
