@@ -106,8 +106,7 @@ class Instance:
         (``omega``, ``noise_shares``, ``eps_sample``; at equal weights and full participation
         ``1/n``, ``(K_{l-1} - K_l)/n`` and 0, where Theorem P is Theorem 2)."""
         out = self.values()
-        out.update({f"P_{l}": P for l, P in enumerate(self.periods, start=1)})
-        out.update({f"K_{l}": K for l, K in enumerate(self.counts[1:-1], start=1)})
+        out.update(self.shape.symbol_values())
         K = self.counts
         out["omega"] = Fraction(1, self.n) if self.omega is None else self.omega
         out["noise_shares"] = (list(self.noise_shares) if self.noise_shares is not None

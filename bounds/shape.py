@@ -100,6 +100,18 @@ class Shape:
         c = self.counts
         return all(c[l - 1] % c[l] == 0 for l in range(1, len(c)))
 
+    def symbol_values(self) -> dict[str, int]:
+        """The periods and intermediate counts by the names of :func:`bounds.symbols.symbolic_hierarchy`
+        (``P_1 .. P_M``, ``K_1 .. K_{M-1}``): the keywords of a theorem applied to a symbolic
+        hierarchy of this depth.
+
+        Example:
+            >>> Shape(8, (2, 6), (4,)).symbol_values()
+            {'P_1': 2, 'P_2': 6, 'K_1': 4}
+        """
+        return {**{f"P_{l}": P for l, P in enumerate(self.periods, start=1)},
+                **{f"K_{l}": K for l, K in enumerate(self.groups, start=1)}}
+
     def bound(self, theorem: Theorem = THEOREM_2) -> Bound:
         """``theorem`` applied to this shape: ``bounds.multi_level(periods, groups, theorem=theorem)``
         (``n`` stays one of the bound's keywords; pass ``n=shape.n``)."""

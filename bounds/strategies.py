@@ -330,8 +330,7 @@ def theorem_instances(
         c = dict(draw(constant if constant is not None else constants(None if random_grouping else h.M)))
         values: dict[str, Any] = {"L": c["L"], "sigma": c["sigma"], "n": h.n, "T": c["T"], "F0": c["F0"],
                                   "eps": c["eps"]}
-        structure = {**{f"P_{l}": p for l, p in enumerate(h.periods, start=1)},
-                     **{f"K_{l}": k for l, k in enumerate(h.groups, start=1)}}
+        structure = h.symbol_values()
         if symbolic:
             values.update(structure)
         # The symbolic bound has the numeric one's condition and is compiled once per depth:

@@ -287,8 +287,7 @@ def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: flo
         if bound.free or bound.extra:
             raise ValueError(f"theorem {chosen.name} ({chosen.title}) has free or extra parameters: the advisor's "
                              "exact time to target needs a bound of the form S/T + R(gamma) (bounds.time_to_target)")
-        structure = {f"P_{l + 1}": p for l, p in enumerate(design.periods)}
-        structure.update({f"K_{l + 1}": k for l, k in enumerate(design.groups)})
+        structure = design.symbol_values()
         gamma_max, _ = admissible_step_size(bound, L=c.L.value, **structure)
         best = fastest_step_size(bound, target, gamma_max, L=c.L.value, sigma=c.sigma.value, n=problem.n, F0=F0,
                                  eps=list(eps), **structure)
