@@ -16,7 +16,7 @@ Two instruments, run on the same *evidence* (measured runs with exact or certifi
 Evidence: every saved witness at its own step size and horizon, at a longer horizon
 (:data:`HORIZONS`), and at larger step sizes (``sqrt 2``, ``2`` and ``sqrt 10`` times the
 theorem's largest admissible step, which only the mutants with looser conditions admit), and
-the F3 battery (:func:`figures.f3_battery.battery_configs`) at its own
+the F3 battery (:func:`figures.paper.f3_battery.battery_configs`) at its own
 step size and twice it. Runs go through :func:`figures.sweep.run_sweep` on the executor of
 :func:`figures.executor.executor` (a process pool, this process, or a Dask cluster; the same
 numbers from each), each written as it finishes, so an interrupted run resumes. Runs whose constants are
@@ -97,7 +97,7 @@ def evidence_configs(quick: bool = False) -> list[dict[str, Any]]:
     and the quick battery.
     """
     from empirical.studies.witnesses import load_witnesses
-    from figures.f3_battery import battery_configs
+    from figures.paper.f3_battery import battery_configs
 
     configs: list[dict[str, Any]] = []
     for index, entry in enumerate(load_witnesses()):
@@ -136,7 +136,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
         source = f"witness {entry['term']}, P = {entry['instance'].get('P')}"
         group = f"witness {entry['term']}"
     else:
-        from figures.f3_battery import battery_setup
+        from figures.paper.f3_battery import battery_setup
 
         c = config
         problem, hierarchy = battery_setup(c)

@@ -47,9 +47,9 @@ def test_figures_exports_load_lazily():
 def test_unknown_names_and_submodules_still_behave():
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
         figures.no_such_name  # noqa: B018
-    from figures import build  # a submodule, not an export
+    from figures.paper import build  # a submodule, not an export
 
-    assert build.__name__ == "figures.build"
+    assert build.__name__ == "figures.paper.build"
     assert {"run_check", "Verdict"} <= set(dir(figures))
 
 

@@ -5,7 +5,7 @@ The full quick build (every file, every summary line) is tested in tests/figures
 
 import json
 
-from figures.build import FIGURES, SUMMARIES, summaries
+from figures.paper.build import FIGURES, SUMMARIES, summaries
 from figures.cli import main
 
 
@@ -36,7 +36,7 @@ def test_summaries_reject_unknown_names(tmp_path):
 
 def test_a_quick_build_never_replaces_the_full_figures(monkeypatch, tmp_path):
     """Without --out-dir, --quick writes to out/figures-quick, the full build to figures/."""
-    import figures.build as build
+    import figures.paper.build as build
 
     seen = []
     monkeypatch.setattr(build, "build_all", lambda out_dir, **kw: seen.append(str(out_dir)) or [])
@@ -49,7 +49,7 @@ def test_a_quick_build_never_replaces_the_full_figures(monkeypatch, tmp_path):
 
 def test_figures_built_in_a_pool_are_the_same_as_built_one_by_one(tmp_path):
     """Both cores: the non-sweep figures run in a process pool; seeded, so the data are identical."""
-    from figures.build import build_all
+    from figures.paper.build import build_all
 
     pooled = build_all(tmp_path / "pool", quick=True, only=["f2", "f6"], progress=False, workers=2)
     serial = build_all(tmp_path / "serial", quick=True, only=["f2", "f6"], progress=False, workers=1)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import figures.f10_partitions as f10
+import figures.paper.f10_partitions as f10
 from bounds.instance import step_size_condition
-from figures.f10_partitions import GROUPINGS, QUICK_ALPHAS, draw_f10, f10_data, label_aware_grouping, summary
+from figures.paper.f10_partitions import GROUPINGS, QUICK_ALPHAS, draw_f10, f10_data, label_aware_grouping, summary
 
 
 @pytest.fixture(scope="module")

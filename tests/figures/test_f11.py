@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from empirical.cost import run_time
 from figures.advise import design_name
-from figures.f11_ranking import (BAR, PROBLEMS, REGIMES, build_f11, chosen_over_best, designs_for, draw_f11,
+from figures.paper.f11_ranking import (BAR, PROBLEMS, REGIMES, build_f11, chosen_over_best, designs_for, draw_f11,
                                  f11_data, oracle_rank, rank_agreement, regime_cost, summary,
                                  time_with_final_aggregation, within_bar)
 
@@ -182,7 +182,7 @@ def test_summary_is_one_line_with_the_verdicts_basis(data):
 
 
 def test_draws_labelled_log_axes_and_writes_its_files(data, tmp_path, monkeypatch):
-    import figures.f11_ranking as f11
+    import figures.paper.f11_ranking as f11
     from figures.plotting import pyplot
 
     fig = draw_f11(data)

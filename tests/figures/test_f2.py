@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from figures.f2_interpolation import build_f2, f2_data
+from figures.paper.f2_interpolation import build_f2, f2_data
 
 
 def test_hsgd_bound_is_the_convex_combination_in_N_and_between_in_G():

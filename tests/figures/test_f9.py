@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from figures.f9_audit import RUNS, build_f9, draw_f9, f9_data, summary
+from figures.paper.f9_audit import RUNS, build_f9, draw_f9, f9_data, summary
 
 
 @pytest.fixture(scope="module")

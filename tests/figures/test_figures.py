@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from empirical.statistics import confidence_interval
-from figures import f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits
+from figures.paper import f1_sandwich, f2_interpolation, f3_battery, f4_grouping, f5_three_level, f6_sawtooth, f7_digits
 from figures.cli import main
 from figures.plotting import pyplot, tally, thin, verdict_words
 from figures.verdicts import bound_holds

@@ -64,7 +64,7 @@ def test_duplicates_run_once_and_bad_configs_are_rejected(tmp_path):
 def test_battery_points_identical_through_pool_and_dask(tmp_path):
     from dask import distributed
 
-    from figures.f3_battery import battery_configs, battery_point
+    from figures.paper.f3_battery import battery_configs, battery_point
 
     configs = [dict(c, steps=100) for c in battery_configs(quick=True)[:2]]
     local = run_sweep(battery_point, configs, tmp_path / "pool", max_workers=2, progress=False)

@@ -44,7 +44,7 @@ def test_check_time_writes_the_time_figure_and_json(tmp_path, capsys):
 def test_f1_carries_the_time_axis_of_each_run():
     """F1's bottom row: each run's times are the cost model's at the plotted steps."""
     from empirical.cost import timeline
-    from figures.f1_sandwich import _cost_model
+    from figures.paper.f1_sandwich import _cost_model
 
     from pathlib import Path
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from empirical.hierarchy import Hierarchy
 from figures.checker import NAMES, RUNS, default_problem, run_check
-from figures.f1_sandwich import DIFFERENCES
+from figures.paper.f1_sandwich import DIFFERENCES
 from figures.io import publish
 from figures.plotting import COLOURS, pyplot, run_names, tally, verdict_words
 

@@ -7,7 +7,7 @@ digits split by label across workers (scikit-learn's bundled data); F8 verificat
 best witness ratio per term and the kill matrix of Theorem 2's mutants, :mod:`figures.power`;
 its runs resume from ``<out-dir>/power_runs``); F9 the proof-step audit along a run
 (:mod:`empirical.studies.audit`); F10 the Dirichlet label partition against alpha: eps_l, eps_g, Theorem W's
-bounds and the measured sandwich for random and label-aware grouping (:mod:`figures.f10_partitions`).
+bounds and the measured sandwich for random and label-aware grouping (:mod:`figures.paper.f10_partitions`).
 
 After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts
 in words with their basis (each figure module's ``summary(data)``, read from the JSON it wrote).
@@ -37,7 +37,7 @@ neither matplotlib nor the simulator."""
 
 
 def _module(name: str) -> Any:
-    return importlib.import_module(f"figures.{MODULES[name]}")
+    return importlib.import_module(f"figures.paper.{MODULES[name]}")
 
 
 def __getattr__(attr: str) -> Any:
@@ -47,7 +47,7 @@ def __getattr__(attr: str) -> Any:
         return {name: getattr(_module(name), f"build_{name}") for name in MODULES}
     if attr == "SUMMARIES":
         return {name: (stem, _module(name).summary) for name, stem in MODULES.items()}
-    raise AttributeError(f"module 'figures.build' has no attribute {attr!r}")
+    raise AttributeError(f"module 'figures.paper.build' has no attribute {attr!r}")
 
 
 def summaries(out_dir: str | Path, only: list[str] | None = None) -> list[str]:

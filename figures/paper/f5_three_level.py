@@ -16,7 +16,7 @@ import numpy as np
 
 from empirical.hierarchy import Hierarchy
 from figures.checker import RUNS, default_problem, run_check
-from figures.f1_sandwich import DIFFERENCES
+from figures.paper.f1_sandwich import DIFFERENCES
 from figures.io import publish
 from figures.plotting import COLOURS, band_json, draw_band, pyplot, run_names, thin, verdict_words
 
