@@ -40,7 +40,7 @@ COMMANDS: list[tuple[str, str, str]] = [
      "verification power: witnesses per term and mutation testing of a theorem"),
     ("advise", "figures.cli.advise:register",
      "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"),
-    ("figures", "figures.paper.build:register", "rebuild every figure (PNG, PDF, data)"),
+    ("figures", "figures.cli.figures:register", "rebuild every figure (PNG, PDF, data)"),
     ("bench", "figures.cli:register_bench", "benchmarks (speed as ratios measured in one run)"),
 ]
 """Per command: its name, ``"module:function"`` whose ``function(subparsers)`` adds it (and only

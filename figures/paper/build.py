@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from figures.executor import workers_option
 
-__all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_name", "register"]
+__all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_name"]
 
 MODULES = {"f1": "f1_sandwich", "f2": "f2_interpolation", "f3": "f3_battery", "f4": "f4_grouping",
            "f5": "f5_three_level", "f6": "f6_sawtooth", "f7": "f7_digits", "f8": "f8_power", "f9": "f9_audit",
@@ -137,47 +135,3 @@ def figure_name(text: str) -> str:
     if name not in MODULES:
         raise argparse.ArgumentTypeError(f"must be a figure name, one of {', '.join(MODULES)}; unknown figure {name!r}")
     return name
-
-
-def _figure_list(text: str) -> list[str]:
-    """An argparse ``type`` for ``--only``: comma-separated figure names (:func:`figures.cli.options.list_option`)."""
-    from figures.cli.options import list_option
-
-    return list_option(figure_name)(text)
-
-
-def _figures(args: argparse.Namespace) -> int:
-    if args.out_dir is None:
-        args.out_dir = "out/figures-quick" if args.quick else "figures"
-    from figures.executor import executor
-
-    sweeps = executor(scheduler=args.dask_scheduler) if args.dask_scheduler else None
-    try:
-        paths = build_all(args.out_dir, quick=args.quick, only=args.only, executor=sweeps, workers=args.workers,
-                          progress=not args.no_progress and sys.stderr.isatty())
-    finally:
-        if sweeps is not None:
-            sweeps.shutdown()
-    for p in paths:
-        print(p)
-    for line in summaries(args.out_dir, args.only):
-        print(line)
-    return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``hsgd figures``."""
-    p = commands.add_parser("figures", help="rebuild every figure (PNG, PDF, data)")
-    p.add_argument("--out-dir", default=None,
-                   help="where the files go (default ./figures; with --quick, ./out/figures-quick, so that a quick "
-                        "build never replaces the full figures)")
-    p.add_argument("--quick", action="store_true", help="a small version (about 25 seconds)")
-    p.add_argument("--only", type=_figure_list, default=None,
-                   help="comma-separated figure names, e.g. f1,f3 (default: all)")
-    p.add_argument("--workers", type=workers_option, default=None,
-                   help="processes on this machine (default: one per CPU; 1 builds everything in this process)")
-    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
-                   help="run the runs of the F3 and F8 sweeps on a Dask cluster at this address (e.g. "
-                        "tcp://host:8786; needs dask.distributed)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_figures)

@@ -36,11 +36,11 @@ def test_summaries_reject_unknown_names(tmp_path):
 
 def test_a_quick_build_never_replaces_the_full_figures(monkeypatch, tmp_path):
     """Without --out-dir, --quick writes to out/figures-quick, the full build to figures/."""
-    import figures.paper.build as build
+    import figures.cli.figures as command
 
     seen = []
-    monkeypatch.setattr(build, "build_all", lambda out_dir, **kw: seen.append(str(out_dir)) or [])
-    monkeypatch.setattr(build, "summaries", lambda out_dir, only=None: [])
+    monkeypatch.setattr(command, "build_all", lambda out_dir, **kw: seen.append(str(out_dir)) or [])
+    monkeypatch.setattr(command, "summaries", lambda out_dir, only=None: [])
     monkeypatch.chdir(tmp_path)
     assert main(["figures", "--quick", "--no-progress"]) == 0
     assert main(["figures", "--no-progress"]) == 0

@@ -1,0 +1,54 @@
+"""``hsgd figures``: rebuild the figures (a thin layer over :mod:`figures.paper.build`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from figures.cli.options import list_option
+from figures.executor import workers_option
+from figures.paper.build import build_all, figure_name, summaries
+
+__all__ = ["register"]
+
+
+def _figure_list(text: str) -> list[str]:
+    """An argparse ``type`` for ``--only``: comma-separated figure names (:func:`figures.cli.options.list_option`)."""
+    return list_option(figure_name)(text)
+
+
+def _figures(args: argparse.Namespace) -> int:
+    if args.out_dir is None:
+        args.out_dir = "out/figures-quick" if args.quick else "figures"
+    from figures.executor import executor
+
+    sweeps = executor(scheduler=args.dask_scheduler) if args.dask_scheduler else None
+    try:
+        paths = build_all(args.out_dir, quick=args.quick, only=args.only, executor=sweeps, workers=args.workers,
+                          progress=not args.no_progress and sys.stderr.isatty())
+    finally:
+        if sweeps is not None:
+            sweeps.shutdown()
+    for p in paths:
+        print(p)
+    for line in summaries(args.out_dir, args.only):
+        print(line)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hsgd figures``."""
+    p = commands.add_parser("figures", help="rebuild every figure (PNG, PDF, data)")
+    p.add_argument("--out-dir", default=None,
+                   help="where the files go (default ./figures; with --quick, ./out/figures-quick, so that a quick "
+                        "build never replaces the full figures)")
+    p.add_argument("--quick", action="store_true", help="a small version (about 25 seconds)")
+    p.add_argument("--only", type=_figure_list, default=None,
+                   help="comma-separated figure names, e.g. f1,f3 (default: all)")
+    p.add_argument("--workers", type=workers_option, default=None,
+                   help="processes on this machine (default: one per CPU; 1 builds everything in this process)")
+    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
+                   help="run the runs of the F3 and F8 sweeps on a Dask cluster at this address (e.g. "
+                        "tcp://host:8786; needs dask.distributed)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_figures)
