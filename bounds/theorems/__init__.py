@@ -79,8 +79,10 @@ def theorem(spec: str | Theorem) -> Theorem:
             module = importlib.import_module(where)
         except ImportError as err:
             raise ValueError(f"cannot import the theorem module {where!r}: {err}") from None
-    found = getattr(module, attr, None)
+    if not hasattr(module, attr):
+        raise ValueError(f"theorem {spec!r}: {where} has no attribute {attr!r}")
+    found = getattr(module, attr)
     if not isinstance(found, Theorem):
-        raise ValueError(f"{spec!r} must name a bounds.statement.Theorem, got {type(found).__name__}")
+        raise ValueError(f"theorem {spec!r} must name a bounds.statement.Theorem, got {type(found).__name__}")
     _LOADED[spec] = found
     return found

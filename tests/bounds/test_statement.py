@@ -109,6 +109,8 @@ def test_the_registry_resolves_names_files_and_modules(tmp_path):
     assert [c.holds for c in exact_conditions(b, dict(gamma=0.5000000000000001, L=1))] == [False]
     with pytest.raises(ValueError, match="must name a bounds.statement.Theorem, got int"):
         theorem(f"{own}:not_a_theorem")
+    with pytest.raises(ValueError, match="has no attribute 'missing'"):
+        theorem(f"{own}:missing")
     with pytest.raises(ValueError, match="does not exist"):
         theorem(f"{tmp_path / 'nowhere.py'}:theorem")
     with pytest.raises(ValueError, match="cannot import the theorem module"):
