@@ -116,6 +116,17 @@ class Bound:
         return Bound(theorem=theorem, setting=self.setting, levels=self.levels, parameters=base,
                      equal_groups=self.equal_groups, term_order=tuple(self.terms), note=self.note)
 
+    def taken(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The entries of ``values`` that are keywords of this bound (a caller holding the numbers of
+        several theorems passes each bound its own).
+
+        Example:
+            >>> from bounds import local_sgd
+            >>> local_sgd().taken(dict(gamma=0.1, P=2, omega=0.5))
+            {'gamma': 0.1, 'P': 2}
+        """
+        return {k: v for k, v in values.items() if k in self.parameters}
+
     def optimise(self, *, require_conditions: bool = True, **values: Any) -> FreeOptimum:
         """Choose the free parameters (:attr:`free`) to minimise the bound at ``values``
         (:func:`bounds.free_parameters.optimise`): any admissible choice gives a valid bound.

@@ -24,7 +24,7 @@ from bounds.statement import Condition
 if TYPE_CHECKING:  # only for type hints: bounds.bound does not import this module
     from bounds.bound import Bound
 
-__all__ = ["rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value", "compare"]
+__all__ = ["NotRational", "rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value", "compare"]
 
 
 def rational(value: Any) -> Fraction:
@@ -85,9 +85,14 @@ def exact_function(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[...,
     return fn
 
 
+class NotRational(ValueError):
+    """A value that is not a rational function of the parameters (e.g. Theorem P's square root),
+    so it cannot be evaluated in fractions."""
+
+
 def _exact(value: Any, what: str) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-        raise ValueError(f"{what} is not a rational function of the parameters (got {value!r}): it cannot be "
+        raise NotRational(f"{what} is not a rational function of the parameters (got {value!r}): it cannot be "
                          "decided exactly")
     return Fraction(value)
 
@@ -196,9 +201,8 @@ def exact_value(bound: "Bound", values: Mapping[str, Any]) -> Fraction | sp.Expr
     """
     try:
         return sum(exact_terms(bound, values).values(), Fraction(0))
-    except ValueError as err:
-        if "not a rational function" not in str(err):
-            raise
+    except NotRational:
+        pass
     subs = {sym: sp.Rational(v.numerator, v.denominator) for sym, v in _substitution(bound, values).items()}
     return sp.Add(*(term.xreplace(subs) for term in bound.terms.values()))
 

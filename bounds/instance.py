@@ -162,7 +162,7 @@ def _bound_at(theorem: Theorem, x: Instance) -> tuple[Bound, dict[str, object]]:
     bound = instance_bound(theorem, x.M)
     if bound.free:
         bound = _numeric_bound(theorem, x.shape)
-    return bound, {k: v for k, v in x.hierarchy_values().items() if k in bound.parameters}
+    return bound, bound.taken(x.hierarchy_values())
 
 
 @lru_cache(maxsize=None)

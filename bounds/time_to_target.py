@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ import sympy as sp
 
 from bounds import symbols as s
 from bounds.bound import Bound
+from bounds.exact import exact_conditions, exact_terms, exact_value
 from bounds.optimal import _gamma_coefficients
 from bounds.validation import check_domain
 
@@ -68,18 +70,13 @@ class TargetSteps:
         return self.T is not None
 
 
-def _exact_substitution(bound: Bound, values: dict[str, Any]) -> dict[sp.Symbol, sp.Rational]:
-    """Every input at its exact rational value (a float is one), after the usual checks."""
+def _check(bound: Bound, values: dict[str, Any]) -> None:
+    """The usual checks of ``values`` (names, one number each, the domain) before an exact evaluation."""
     arrays = bound.values_to_arrays(values)
     for sym, arr in arrays.items():
         if arr.ndim != 0:
             raise ValueError(f"{sym.name} must be one number, got shape {arr.shape}")
     check_domain(bound, arrays)
-    subs = {}
-    for sym, arr in arrays.items():
-        number = float(arr)
-        subs[sym] = sp.Integer(int(number)) if number.is_integer() and abs(number) < 2**53 else sp.Rational(number)
-    return subs
 
 
 def _positive_target(target: Any) -> float:
@@ -89,16 +86,18 @@ def _positive_target(target: Any) -> float:
     return float(target)
 
 
-def exact_bound(bound: Bound, **values: Any) -> sp.Rational:
-    """``bound`` at ``values`` (``T`` included) as an exact rational, each float at its exact value.
+def exact_bound(bound: Bound, **values: Any) -> Fraction:
+    """``bound`` at ``values`` (``T`` included) as an exact fraction, each float at its exact value,
+    after the usual checks (:func:`bounds.exact.exact_value`).
 
     Example:
         >>> from bounds import local_sgd
         >>> exact_bound(local_sgd(), gamma=0.5, L=1, sigma=0, n=4, T=10, F0=1, P=2, eps=1)
-        7/5
+        Fraction(7, 5)
     """
-    value = bound.expr.xreplace(_exact_substitution(bound, values))
-    if not value.is_Rational:
+    _check(bound, values)
+    value = exact_value(bound, values)
+    if not isinstance(value, Fraction):
         raise ValueError(f"{bound.title} did not evaluate to a rational number at these values: {value}")
     return value
 
@@ -133,20 +132,21 @@ def steps_to_target(bound: Bound, target: float, **values: Any) -> TargetSteps:
     target = _positive_target(target)
     if "T" in values:
         raise ValueError("steps_to_target finds T: do not pass it")
-    subs = _exact_substitution(bound, {**values, "T": 1})
-    for cond in bound.conditions:
-        lhs, rhs = cond.lhs.xreplace(subs), cond.rhs.xreplace(subs)
-        if not ((lhs < rhs) if cond.strict else (lhs <= rhs)):
-            raise ValueError(f"gamma = {values.get('gamma')!r} breaks the step-size condition {cond.label} "
-                             f"({float(lhs):.6g} > {float(rhs):.6g}): the bound says nothing there")
+    at_one = {**values, "T": 1}
+    _check(bound, at_one)
+    for check in exact_conditions(bound, at_one):
+        if not check.holds:
+            raise ValueError(f"gamma = {values.get('gamma')!r} breaks the step-size condition {check.condition.label} "
+                             f"({float(check.lhs):.6g} > {float(check.rhs):.6g}): the bound says nothing there")
     init = bound.terms["init"]
     others = [term for name, term in bound.terms.items() if name != "init"]
     if any(term.has(s.T) for term in others) or sp.cancel(init * s.T).has(s.T):
         raise ValueError(f"{bound.title} does not have the form S/T + R: steps_to_target does not apply")
-    start = init.xreplace(subs)
-    floor = sp.Add(*others).xreplace(subs)
-    goal = sp.Rational(target)
-    gamma = float(subs[s.gamma])
+    terms = exact_terms(bound, at_one)
+    start = terms.pop("init")
+    floor = sum(terms.values(), Fraction(0))
+    goal = Fraction(target)
+    gamma = float(values["gamma"])
     if start == 0 and floor <= goal:  # F0 = 0: the bound is R at every horizon
         return TargetSteps(1, gamma, target, 0.0, float(floor), "T = 1: the bound has no start term (S = 0) and "
                            f"R = {float(floor):.6g} <= target")
@@ -154,7 +154,7 @@ def steps_to_target(bound: Bound, target: float, **values: Any) -> TargetSteps:
         return TargetSteps(None, gamma, target, float(start), float(floor),
                            f"unreachable at gamma = {gamma:.6g}: the target {target:.6g} is at or below the floor "
                            f"{float(floor):.6g} of the terms that do not depend on T")
-    T = max(1, int(sp.ceiling(start / (goal - floor))))  # S > 0 here (S = 0 was decided above)
+    T = max(1, math.ceil(start / (goal - floor)))  # S > 0 here (S = 0 was decided above)
     return TargetSteps(T, gamma, target, float(start), float(floor),
                        f"T = ceil(S / (target - R)) with S = {float(start):.6g}, R = {float(floor):.6g}, exact")
 

@@ -311,12 +311,12 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         local = bounds.local_sgd(theorem=theorem)
         local_shares = [1 - omega]  # one level: the shares telescope to 1 - omega
         # free parameters (Theorem S's Young parameters, docs/theory.md §9.1) chosen per bound
-        inputs = {"local_I": _with_free_chosen(local, _taken(local, dict(common, P=P1, eps=eps, noise_shares=local_shares))),
-                  "hsgd": _with_free_chosen(hsgd_bound, _taken(hsgd_bound, dict(
+        inputs = {"local_I": _with_free_chosen(local, local.taken(dict(common, P=P1, eps=eps, noise_shares=local_shares))),
+                  "hsgd": _with_free_chosen(hsgd_bound, hsgd_bound.taken(dict(
                       common, eps=eps_levels, noise_shares=[float(x) for x in shares.shares]))),
-                  "local_G": _with_free_chosen(local, _taken(local, dict(common, P=PM, eps=eps, noise_shares=local_shares)))}
+                  "local_G": _with_free_chosen(local, local.taken(dict(common, P=PM, eps=eps, noise_shares=local_shares)))}
         rg_bound = bounds.random_grouping(hsgd_bound) if h.shape.equal_groups and not federated else None
-        rg_values = dict(_taken(hsgd_bound, common), eps=eps)
+        rg_values = dict(hsgd_bound.taken(common), eps=eps)
         if rg_bound is not None:
             rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
         own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
@@ -393,11 +393,6 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
                        bound_random_grouping=random_values, verdicts=verdicts, gamma_rule=rule,
                        hierarchy=described, curves=curves, bound_curves=bound_curves, curve_bands=bands,
                        difference_curves=differences)
-
-
-def _taken(bound: bounds.Bound, values: dict[str, Any]) -> dict[str, Any]:
-    """The values ``bound`` takes (the checker has the numbers of every theorem at hand)."""
-    return {k: v for k, v in values.items() if k in bound.parameters}
 
 
 def draw_check(result: CheckResult):

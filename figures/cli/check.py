@@ -111,11 +111,11 @@ def _run_check(args: argparse.Namespace) -> int:
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
     federated = args.participation is not None or args.partition is not None or args.weights is not None
     theorem = args.theorem if args.theorem is not None else ("theorem_p" if federated else "theorem2")
-    resolve_theorem(theorem)  # an unknown theorem: one line, before any run
+    chosen = resolve_theorem(theorem)  # an unknown theorem: one line, before any run
     S = None if args.participation is None else participation_count(args.participation, hierarchy)
     weights = np.ones(problem.n) if args.weights == "equal" else None
     steps = args.steps if args.steps is not None else (500 if args.problem == "digits" and federated else None)
-    result = run_check(problem, hierarchy, theorem=theorem, weights=weights, participation=S, lr=args.lr, steps=steps,
+    result = run_check(problem, hierarchy, theorem=chosen, weights=weights, participation=S, lr=args.lr, steps=steps,
                        seeds=args.seeds, seed=args.seed, workers=args.workers, scheduler=args.dask_scheduler,
                        progress=say, while_running=_prepare_drawing)
     payload = result.to_json()
@@ -142,7 +142,6 @@ def _run_check(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     print(result.hierarchy)
-    chosen = resolve_theorem(theorem)
     if chosen is not THEOREM_2:
         free = multi_level([1], [], theorem=chosen).free
         print(f"bounds: {chosen.title} ({chosen.source})"

@@ -331,5 +331,4 @@ def test_theorem_p_is_decided_exactly_with_its_square_root():
 
 
 def _taken(x, theorem):
-    b = instance_bound(theorem, x.M)
-    return {k: v for k, v in x.hierarchy_values().items() if k in b.parameters}
+    return instance_bound(theorem, x.M).taken(x.hierarchy_values())
