@@ -20,10 +20,11 @@ from bounds import symbols as s
 from bounds.coefficients import Coefficients
 from bounds.compiled import compiled
 from bounds.free_parameters import FreeOptimum, optimise
-from bounds.statement import CONDITION_RTOL, Condition, ConditionCheck, Level, Theorem
+from bounds.exact import decide
+from bounds.statement import Condition, ConditionCheck, Level, Theorem
 from bounds.validation import as_parameter_arrays, check_domain
 
-__all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound", "CONDITION_RTOL"]
+__all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
 
 ParameterSpec = Union[sp.Symbol, tuple[sp.Symbol, ...]]
 
@@ -195,7 +196,9 @@ class Bound:
         return as_parameter_arrays(self.title, self.parameters, values)
 
     def check_condition(self, **values: Any) -> tuple[ConditionCheck, ...]:
-        """Evaluate both sides of every step-size condition at scalar ``values``.
+        """Evaluate both sides of every step-size condition at scalar ``values`` (by symbol
+        name), and decide each: exactly where the floats are too close to tell
+        (:func:`bounds.exact.decide`), so a step size one ulp above a limit fails.
 
         Example:
             >>> from bounds import local_sgd
@@ -208,9 +211,10 @@ class Bound:
             missing = [sym.name for sym in syms if sym.name not in values]
             if missing:
                 raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
+            inputs = [np.float64(values[sym.name]) for sym in syms]
             with np.errstate(over="ignore", invalid="ignore"):  # numpy floats overflow to inf, not an exception
-                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(np.float64(values[sym.name]) for sym in syms))
-            checks.append(ConditionCheck(cond, float(lhs), float(rhs)))
+                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*inputs)
+            checks.append(ConditionCheck(cond, float(lhs), float(rhs), bool(decide(cond, syms, inputs, lhs, rhs))))
         return tuple(checks)
 
     def condition_mask(self, **values: Any) -> NDArray[np.bool_]:
@@ -218,9 +222,9 @@ class Bound:
 
         Takes the same keywords as :meth:`lambdify`'s function (arrays broadcast against
         each other, and the domain rules are checked), and returns an array of the shape
-        that function returns, ``True`` where every condition holds with the slack of
-        :attr:`ConditionCheck.holds` (``lhs <= rhs * (1 + CONDITION_RTOL)``). Where it is
-        ``False`` the theorem says nothing (docs/theory.md §4.2 Theorem 2).
+        that function returns, ``True`` where every condition holds, decided as
+        :meth:`check_condition` does (exactly where the floats are too close to tell). Where it
+        is ``False`` the theorem says nothing (docs/theory.md §4.2 Theorem 2).
 
         Example:
             >>> import numpy as np
@@ -236,18 +240,20 @@ class Bound:
 
     def _condition_sides(
         self, arrays: Mapping[sp.Symbol, NDArray[np.float64]], shape: tuple[int, ...]
-    ) -> tuple[NDArray[np.bool_], list[tuple[Condition, NDArray[np.float64], NDArray[np.float64]]]]:
-        """The mask of :meth:`condition_mask` at checked ``arrays``, and each condition's sides."""
+    ) -> tuple[NDArray[np.bool_], list[tuple[Condition, NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]]]:
+        """The mask of :meth:`condition_mask` at checked ``arrays``, and each condition's sides and where it holds."""
         mask = np.ones(shape, dtype=bool)
         sides = []
         for cond in self.conditions:
             syms = sorted(cond.lhs.free_symbols | cond.rhs.free_symbols, key=lambda sym: sym.name)
+            inputs = [arrays[sym] for sym in syms]
             with np.errstate(over="ignore", invalid="ignore"):
-                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(arrays[sym] for sym in syms))
+                lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*inputs)
                 lhs = np.broadcast_to(np.asarray(lhs, dtype=np.float64), shape)
                 rhs = np.broadcast_to(np.asarray(rhs, dtype=np.float64), shape)
-                mask &= cond.met(lhs, rhs)
-            sides.append((cond, lhs, rhs))
+            holds = np.broadcast_to(decide(cond, syms, inputs, lhs, rhs), shape)
+            mask &= holds
+            sides.append((cond, lhs, rhs, holds))
         return mask, sides
 
     def evaluate(self, *, strict: bool = True, **values: Any) -> float:
@@ -381,11 +387,13 @@ def _raise_not_finite(out: NDArray[np.float64], bad: NDArray[np.bool_]) -> None:
 
 
 def _raise_condition_fails(
-    mask: NDArray[np.bool_], sides: list[tuple[Condition, NDArray[np.float64], NDArray[np.float64]]]
+    mask: NDArray[np.bool_],
+    sides: list[tuple[Condition, NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]]
 ) -> None:
     index = int(np.flatnonzero(~mask.reshape(-1))[0])
-    for cond, lhs, rhs in sides:
-        check = ConditionCheck(cond, float(lhs.reshape(-1)[index]), float(rhs.reshape(-1)[index]))
+    for cond, lhs, rhs, holds in sides:
+        check = ConditionCheck(cond, float(lhs.reshape(-1)[index]), float(rhs.reshape(-1)[index]),
+                               bool(holds.reshape(-1)[index]))
         if not check.holds:
             raise ValueError(
                 f"step-size condition violated at flat index {index}: {cond.label} fails, the left side "

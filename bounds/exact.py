@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
+from numpy.typing import NDArray
 from sympy.printing.pycode import PythonCodePrinter
 
 from bounds.statement import Condition
@@ -24,7 +25,97 @@ from bounds.statement import Condition
 if TYPE_CHECKING:  # only for type hints: bounds.bound does not import this module
     from bounds.bound import Bound
 
-__all__ = ["NotRational", "rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value", "compare"]
+__all__ = ["NEAR_RTOL", "decide", "ExactReal", "NotRational", "rational", "exact_function", "ExactCheck", "exact_conditions", "exact_terms", "exact_value", "compare"]
+
+
+NEAR_RTOL = 1e-9
+"""A condition evaluated in floats is decided by the floats only where its two sides are more
+than this far apart (relative to the right side); nearer, it is decided exactly (:func:`decide`).
+The float evaluation of a condition's polynomial sides errs by a few ulps (about 1e-15), so
+the floats decide only where they cannot be wrong."""
+
+
+def decide(condition: Condition, symbols: Sequence[sp.Symbol], inputs: Sequence[Any], lhs: Any, rhs: Any) -> NDArray[np.bool_]:
+    """Whether ``condition`` holds at float ``inputs`` (one array or number per symbol of
+    ``symbols``, broadcasting), given its two sides ``lhs``, ``rhs`` already evaluated in floats.
+
+    The one decision of a condition: the float comparison where the sides are more than
+    :data:`NEAR_RTOL` apart, and the exact comparison (each input at its exact rational value)
+    nearer, so a step size one ulp above a limit fails and one at it holds, in every command.
+
+    Example:
+        >>> from bounds import local_sgd
+        >>> cond = local_sgd().conditions[1]            # 4 gamma^2 L^2 P (P - 1) <= 1
+        >>> syms = sorted(cond.lhs.free_symbols, key=lambda s: s.name)
+        >>> gamma = np.array([0.5 / np.sqrt(2), np.nextafter(0.5 / np.sqrt(2), 1.0), 0.3])
+        >>> lhs = 4 * gamma**2 * 2                      # L = 1, P = 2: the limit is 1/(2 sqrt 2)
+        >>> decide(cond, syms, [1.0, 2.0, gamma], lhs, np.ones(3)).tolist()
+        [True, False, True]
+    """
+    lhs, rhs = np.asarray(lhs, dtype=np.float64), np.asarray(rhs, dtype=np.float64)
+    holds = np.array(condition.met(lhs, rhs), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        near = np.abs(lhs - rhs) <= NEAR_RTOL * np.abs(rhs)
+    near = np.broadcast_to(near, holds.shape)
+    if not near.any():
+        return holds
+    exact = exact_function(symbols, sp.Tuple(condition.lhs, condition.rhs))
+    for flat in np.flatnonzero(near):
+        index = np.unravel_index(flat, holds.shape)
+        sides = exact(*(rational(np.broadcast_to(np.asarray(x, dtype=np.float64), holds.shape)[index]) for x in inputs))
+        try:
+            holds[index] = ExactCheck(condition, _exact(sides[0], condition.label), _exact(sides[1], condition.label)).holds
+        except NotRational:  # pragma: no cover - every condition of the project's theorems is rational
+            pass             # the float comparison stands
+    return holds
+
+
+class ExactReal(float):
+    """A float that remembers the exact real number it rounds: an input whose exact value is not
+    the float's (e.g. Corollary 0's ``eps = sqrt(eps_l^2 + eps_g^2)``, docs/theory.md §6.2).
+
+    Float arithmetic (``evaluate``, numpy, JSON) sees the rounded float; the exact decisions of
+    this module (:func:`exact_conditions`, :func:`exact_value`) take :attr:`exact`, so a bound
+    fed ``sqrt(a^2 + b^2)`` equals, exactly, one fed ``a`` and ``b`` where the statement says so,
+    instead of differing by the rounding of the square root.
+
+    Example:
+        >>> r = ExactReal(sp.sqrt(2))
+        >>> float(r), r.exact, float(r * r) == 2.0
+        (1.4142135623730951, sqrt(2), False)
+    """
+
+    exact: sp.Expr
+
+    def __new__(cls, exact: Any) -> "ExactReal":
+        value = sp.nsimplify(exact) if isinstance(exact, Fraction) else sp.sympify(exact)
+        if value.free_symbols or not value.is_real or not value.is_finite:
+            raise ValueError(f"an ExactReal needs a finite real number without symbols, got {exact!r}")
+        self = super().__new__(cls, float(value))
+        self.exact = value
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ExactReal, (self.exact,)
+
+    @classmethod
+    def root_sum_of_squares(cls, values: Sequence[Any]) -> "ExactReal":
+        """``sqrt(sum_i v_i^2)`` of floats (or fractions) taken at their exact values.
+
+        Example:
+            >>> ExactReal.root_sum_of_squares([3.0, 4.0]).exact
+            5
+        """
+        return cls(sp.sqrt(sum((_as_sympy(_exact_input(v)) ** 2 for v in values), sp.Integer(0))))
+
+
+def _exact_input(value: Any) -> Fraction | sp.Expr:
+    """An input at its exact value: a :class:`ExactReal`'s own (a ``Fraction`` when rational),
+    anything else by :func:`rational`."""
+    if isinstance(value, ExactReal):
+        exact = value.exact
+        return Fraction(int(exact.p), int(exact.q)) if exact.is_Rational else exact
+    return rational(value)
 
 
 def rational(value: Any) -> Fraction:
@@ -97,9 +188,10 @@ def _exact(value: Any, what: str) -> Fraction:
     return Fraction(value)
 
 
-def _substitution(bound: "Bound", values: Mapping[str, Any], names: set[str] | None = None) -> dict[sp.Symbol, Fraction]:
-    """Each keyword value at its exact rational value, by symbol (only keywords in ``names``)."""
-    out: dict[sp.Symbol, Fraction] = {}
+def _substitution(bound: "Bound", values: Mapping[str, Any], names: set[str] | None = None
+                  ) -> dict[sp.Symbol, Fraction | sp.Expr]:
+    """Each keyword value at its exact value (:func:`_exact_input`), by symbol (only keywords in ``names``)."""
+    out: dict[sp.Symbol, Fraction | sp.Expr] = {}
     for key, spec in bound.parameters.items():
         if key not in values or (names is not None and key not in names):
             continue
@@ -107,7 +199,7 @@ def _substitution(bound: "Bound", values: Mapping[str, Any], names: set[str] | N
         items = list(values[key]) if isinstance(spec, tuple) else [values[key]]
         if len(items) != len(syms):
             raise ValueError(f"parameter {key} must have {len(syms)} values, one per level (finest first), got {len(items)}")
-        out.update({sym: rational(v) for sym, v in zip(syms, items)})
+        out.update({sym: _exact_input(v) for sym, v in zip(syms, items)})
     return out
 
 
@@ -120,13 +212,16 @@ class ExactCheck:
     conditions are loosest): it then says whether *some* choice of them meets it."""
 
     condition: Condition
-    lhs: Fraction
-    rhs: Fraction
+    lhs: Fraction | sp.Expr
+    rhs: Fraction | sp.Expr
     free_limit: bool = False
 
     @property
     def holds(self) -> bool:
-        return self.lhs < self.rhs if self.condition.strict else self.lhs <= self.rhs
+        sign = compare(self.lhs, self.rhs)
+        if sign is None:  # pragma: no cover - sympy decides the sign of every surd the project feeds it
+            raise ValueError(f"the condition {self.condition.label} could not be decided exactly")
+        return sign < 0 if self.condition.strict else sign <= 0
 
 
 def exact_conditions(bound: "Bound", values: Mapping[str, Any], loosen: Any = 1) -> list[ExactCheck]:
@@ -147,21 +242,27 @@ def exact_conditions(bound: "Bound", values: Mapping[str, Any], loosen: Any = 1)
     given = frozenset(key for key in bound.free if key in values)
     factor = rational(loosen)
     out = []
-    for cond, keys, syms, fn, in_limit in _condition_plan(bound, given):
+    for cond, keys, syms, fn, in_limit, exprs in _condition_plan(bound, given):
         missing = [key for key in keys if key not in values]
         if missing:
             raise ValueError(f"missing parameter {missing[0]!r} for the condition {cond.label}")
         subs = _substitution(bound, values, keys)
-        sides = fn(*(subs[sym] for sym in syms))
-        out.append(ExactCheck(cond, _exact(sides[0], cond.label), _exact(sides[1], cond.label) * factor, in_limit))
+        args = [subs[sym] for sym in syms]
+        if all(isinstance(a, Fraction) for a in args):
+            sides = fn(*args)
+            lhs, rhs = _exact(sides[0], cond.label), _exact(sides[1], cond.label) * factor
+        else:  # an ExactReal input that is not rational: the sides as exact algebraic numbers
+            at = dict(zip(syms, map(_as_sympy, args)))
+            lhs, rhs = exprs[0].xreplace(at), exprs[1].xreplace(at) * _as_sympy(factor)
+        out.append(ExactCheck(cond, lhs, rhs, in_limit))
     return out
 
 
 @lru_cache(maxsize=256)
-def _condition_plan(bound: "Bound", given: frozenset[str]) -> list[tuple[Condition, set[str], list[sp.Symbol],
-                                                                         Callable[..., Any], bool]]:
-    """For each condition: the keywords it needs, its symbols, its exact function, and whether it
-    is taken in the limit of free parameters not ``given``."""
+def _condition_plan(bound: "Bound", given: frozenset[str]
+                    ) -> list[tuple[Condition, set[str], list[sp.Symbol], Callable[..., Any], bool, tuple[sp.Expr, sp.Expr]]]:
+    """For each condition: the keywords it needs, its symbols, its exact function, whether it is
+    taken in the limit of free parameters not ``given``, and its two sides as taken."""
     limit = {sym: sp.oo for key, syms in bound.free.items() if key not in given for sym in syms}
     keyword = {sym: key for key, spec in bound.parameters.items()
                for sym in (spec if isinstance(spec, tuple) else (spec,))}
@@ -172,7 +273,8 @@ def _condition_plan(bound: "Bound", given: frozenset[str]) -> list[tuple[Conditi
         if in_limit:
             lhs, rhs = lhs.subs(limit), rhs.subs(limit)
         syms = sorted(lhs.free_symbols | rhs.free_symbols, key=lambda sym: sym.name)
-        plan.append((cond, {keyword[sym] for sym in syms}, syms, exact_function(syms, sp.Tuple(lhs, rhs)), in_limit))
+        plan.append((cond, {keyword[sym] for sym in syms}, syms, exact_function(syms, sp.Tuple(lhs, rhs)), in_limit,
+                     (lhs, rhs)))
     return plan
 
 
@@ -185,6 +287,10 @@ def exact_terms(bound: "Bound", values: Mapping[str, Any], exprs: Mapping[str, s
     missing = [s.name for s in symbols if s not in subs]
     if missing:
         raise ValueError(f"missing parameter {missing[0]!r} for {bound.title}")
+    irrational = [s.name for s in symbols if not isinstance(subs[s], Fraction)]
+    if irrational:
+        raise NotRational(f"the input {irrational[0]} of {bound.title} is not rational: its terms cannot be evaluated "
+                          "in fractions")
     numbers = exact_function(symbols, sp.Tuple(*exprs.values()))(*(subs[s] for s in symbols))
     return {name: _exact(v, f"{bound.title}'s {name}") for name, v in zip(exprs, numbers)}
 
@@ -203,7 +309,7 @@ def exact_value(bound: "Bound", values: Mapping[str, Any]) -> Fraction | sp.Expr
         return sum(exact_terms(bound, values).values(), Fraction(0))
     except NotRational:
         pass
-    subs = {sym: sp.Rational(v.numerator, v.denominator) for sym, v in _substitution(bound, values).items()}
+    subs = {sym: _as_sympy(v) for sym, v in _substitution(bound, values).items()}
     return sp.Add(*(term.xreplace(subs) for term in bound.terms.values()))
 
 

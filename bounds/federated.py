@@ -49,7 +49,8 @@ from numpy.typing import ArrayLike
 
 from bounds.coefficients import THEORY, Coefficients
 from bounds.divergence import validate_levels
-from bounds.instance import step_size_condition
+from bounds import optimal
+from bounds.instance import instance_bound
 from bounds.theorems.theorem2 import theorem2
 
 __all__ = ["ParticipationShares", "participation_shares", "normalised_weights", "largest_step_size", "MAX_SUBSETS"]
@@ -185,15 +186,13 @@ def participation_shares(weights: ArrayLike | None, levels: Sequence[ArrayLike],
 
 def largest_step_size(L: float, periods: Sequence[int], coefficients: Coefficients = THEORY) -> float:
     """The largest float ``gamma`` meeting Theorem 2's step-size condition exactly (the
-    condition of Theorems W and P too): the closed-form limit, stepped down ulp by ulp until
-    :func:`bounds.instance.step_size_condition` holds in rationals.
+    condition of Theorems W and P too) at ``L`` and ``periods`` alone:
+    :func:`bounds.largest_step_size` of the per-depth statement (:func:`bounds.instance.instance_bound`).
 
     Example:
         >>> largest_step_size(1.0, (1,)), largest_step_size(2.0, (2,))  # 1/L; 1/(2 L sqrt(2))
         (1.0, 0.17677669529663687)
     """
-    total = sum(P * (P - 1) for P in periods)
-    gamma = 1.0 / L if total == 0 else min(1.0 / L, 1.0 / (L * math.sqrt(float(coefficients.condition) * total)))
-    while not step_size_condition(gamma, L, tuple(periods), theorem2(coefficients)):
-        gamma = float(np.nextafter(gamma, 0.0))
-    return gamma
+    periods = tuple(int(P) for P in periods)
+    bound = instance_bound(theorem2(coefficients), len(periods))
+    return optimal.largest_step_size(bound, L=L, **{f"P_{l}": P for l, P in enumerate(periods, start=1)})[0]

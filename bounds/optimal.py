@@ -21,6 +21,7 @@ import sympy as sp
 from bounds import symbols as s
 from bounds.bound import Bound, Condition
 from bounds.compiled import compiled
+from bounds.exact import decide
 from bounds.validation import check_domain
 
 __all__ = ["OptimalStepSize", "optimal_lr", "largest_step_size"]
@@ -51,11 +52,14 @@ class OptimalStepSize:
 
 
 def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
-    """The largest ``gamma`` that satisfies every condition of ``bound``, and which one binds.
+    """The largest float ``gamma`` that satisfies every condition of ``bound`` *exactly*, and which one binds.
 
     Each condition reads ``c gamma^k <= rhs``, so its largest ``gamma`` is
     ``(rhs/c)^(1/k)``. A condition whose left side is zero (the period sum when every
     period is 1) holds for every ``gamma`` and sets no limit; ``gamma*L <= 1`` always does.
+    That limit computed in floats can land an ulp above the true one, so it is stepped down
+    ulp by ulp until every such condition holds in exact rational arithmetic (the decision
+    every command makes, :func:`bounds.exact.decide`): the result is never rejected.
 
     Args:
         bound: any :class:`~bounds.Bound`.
@@ -88,7 +92,7 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
             by_symbol.update(zip(spec, items))
         else:
             by_symbol[spec] = value
-    best, label = math.inf, ""
+    best, label, limiting = math.inf, "", []
     for cond in bound.conditions:
         form = _power_form(cond)
         if form is None:
@@ -103,12 +107,24 @@ def largest_step_size(bound: Bound, **values: Any) -> tuple[float, str]:
             raise ValueError(f"the condition {cond.label} cannot be evaluated at these values (overflow or a "
                              f"negative parameter)")
         if coeff > 0 and k > 0:
+            limiting.append(cond)
             limit = float((rhs / coeff) ** (1.0 / k))
             if limit < best:
                 best, label = limit, cond.label
     if not math.isfinite(best) or best <= 0:
         raise ValueError("no condition limits gamma at these values: the bound has no largest step size")
+    while best > 0 and not all(_holds_exactly(cond, by_symbol, best) for cond in limiting):
+        best = float(np.nextafter(best, 0.0))
     return best, label
+
+
+def _holds_exactly(cond: Condition, by_symbol: dict[sp.Symbol, Any], gamma: float) -> bool:
+    """Whether ``cond`` holds at ``gamma`` and the values ``by_symbol``, decided exactly."""
+    syms = sorted(cond.lhs.free_symbols | cond.rhs.free_symbols, key=lambda x: x.name)
+    inputs = [gamma if sym == s.gamma else by_symbol[sym] for sym in syms]
+    with np.errstate(over="ignore", invalid="ignore"):
+        lhs, rhs = compiled(syms, sp.Tuple(cond.lhs, cond.rhs))(*(np.float64(x) for x in inputs))
+    return bool(decide(cond, syms, inputs, lhs, rhs))
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,11 +20,7 @@ import sympy as sp
 
 from bounds.coefficients import Coefficients
 
-__all__ = ["Level", "Condition", "ConditionCheck", "CONDITION_RTOL", "Statement", "Theorem"]
-
-# Slack when comparing a condition's two sides in floating point, so a step size computed as
-# exactly the largest admissible one (e.g. 1/(2 L sqrt(S))) is not rejected for a rounding error.
-CONDITION_RTOL = 1e-12
+__all__ = ["Level", "Condition", "ConditionCheck", "Statement", "Theorem"]
 
 
 @dataclass(frozen=True)
@@ -66,22 +62,21 @@ class Condition:
 
     def met(self, lhs: Any, rhs: Any) -> Any:
         """Whether numbers (or arrays) ``lhs``, ``rhs`` meet it: ``lhs < rhs`` when strict, else
-        ``lhs <= rhs`` up to :data:`CONDITION_RTOL` (a step size computed as exactly the largest
-        admissible one is not rejected for a rounding error)."""
-        return lhs < rhs if self.strict else lhs <= rhs * (1 + CONDITION_RTOL)
+        ``lhs <= rhs``, with no slack. On float sides this is only the float comparison: a
+        decision about a theorem takes the exact one near the boundary
+        (:func:`bounds.exact.decide`)."""
+        return lhs < rhs if self.strict else lhs <= rhs
 
 
 @dataclass(frozen=True)
 class ConditionCheck:
-    """A condition evaluated at numbers: both sides and whether it holds."""
+    """A condition at numbers: both sides (floats, for reading) and whether it holds, decided
+    exactly where the floats are too close to tell (:func:`bounds.exact.decide`)."""
 
     condition: Condition
     lhs: float
     rhs: float
-
-    @property
-    def holds(self) -> bool:
-        return bool(self.condition.met(self.lhs, self.rhs))
+    holds: bool
 
     @property
     def excess(self) -> float:

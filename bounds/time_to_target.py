@@ -172,7 +172,7 @@ def fastest_step_size(bound: Bound, target: float, gamma_max: float, **values: A
         bound: a bound of docs/theory.md §4.2 Theorem 2 or one of its cases.
         target: the target, positive.
         gamma_max: the largest step size to consider; it must meet the step-size condition
-            exactly (e.g. :func:`figures.checker.admissible_step_size`).
+            exactly (e.g. :func:`bounds.largest_step_size`).
         **values: every parameter of ``bound`` except ``gamma`` and ``T``.
 
     Example:

@@ -29,10 +29,11 @@ from numpy.typing import ArrayLike, NDArray
 from bounds.divergence import validate_levels
 from bounds.federated import MAX_SUBSETS, participation_shares
 from bounds.instance import Instance
+from empirical.constants import ESTIMATED, EXACT
 
 __all__ = ["SampledConstants", "offset_constants", "federated_instance", "estimated_sampled_constants"]
 
-EXACT_LABEL = "exact (x-independent offsets, every sample enumerated)"
+EXACT_NOTE = "x-independent offsets, every sample enumerated"
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,21 @@ class SampledConstants:
         eps: ``(eps_1, ..., eps_M)``, finest first.
         eps_sample: ``eps_S`` (0 at full participation).
         omega, shares: the noise weight and the noise shares (floats).
-        label: how they are known.
+        kind: how they are known, a declared kind of :data:`empirical.constants.KINDS`
+            (``exact`` or ``estimated``); ``note`` says how.
     """
 
     eps: tuple[float, ...]
     eps_sample: float
     omega: float
     shares: tuple[float, ...]
-    label: str
+    kind: str
+    note: str
+
+    @property
+    def label(self) -> str:
+        """The kind with its note, as :attr:`empirical.constants.Constant.label`."""
+        return f"{self.kind} ({self.note})"
 
 
 def _group_samples(b: NDArray[np.float64], p: NDArray[np.float64], members: NDArray[np.intp], S: int,
@@ -131,9 +139,10 @@ def offset_constants(b: ArrayLike, levels: Sequence[ArrayLike], weights: ArrayLi
     full_mean = p @ b
     top = pq @ mu - full_mean
     eps_sample_sq = float(top @ top + pq * pq @ v) if participation is not None else 0.0
-    label = EXACT_LABEL if exact else "estimated (Monte Carlo over 20000 samples for the largest groups)"
+    kind, note = (EXACT, EXACT_NOTE) if exact else (ESTIMATED, "Monte Carlo over 20000 samples for the largest groups")
     return SampledConstants(eps=tuple(math.sqrt(max(e, 0.0)) for e in eps_sq), eps_sample=math.sqrt(max(eps_sample_sq, 0.0)),
-                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), label=label)
+                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), kind=kind,
+                            note=note)
 
 
 def federated_instance(problem: Any, levels: Sequence[ArrayLike], periods: Sequence[int], lr: float, T: int,
@@ -212,8 +221,8 @@ def estimated_sampled_constants(problem: Any, levels: Sequence[ArrayLike], weigh
         error = np.einsum("j,pjd->pd", w[chosen], grads[:, chosen]) - full
         sampling += float(np.max(np.sum(error * error, axis=1)))
     eps_sq /= draws
-    label = (f"estimated (sup over {len(X)} points of a gradient-descent path from x0, mean over {draws} random "
-             f"samples)")
+    note = f"sup over {len(X)} points of a gradient-descent path from x0, mean over {draws} random samples"
     return SampledConstants(eps=tuple(float(np.sqrt(max(e, 0.0))) for e in eps_sq),
                             eps_sample=math.sqrt(sampling / draws) if S is not None else 0.0,
-                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), label=label)
+                            omega=float(shares.omega), shares=tuple(float(s) for s in shares.shares), kind=ESTIMATED,
+                            note=note)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from empirical.constants import Constant
+from empirical.constants import ESTIMATED, Constant
 
 __all__ = ["PilotTrajectory", "hessian_norms", "estimate_smoothness", "pilot_trajectory"]
 
@@ -173,9 +173,9 @@ def estimate_smoothness(problem: Any, points: ArrayLike | PilotTrajectory, *, it
     else:
         norms = hessian_norms(problem, points, iters=iters, seed=seed, step=step)
     P = norms.shape[0]
-    label = (f"estimated (Hessian power iteration, {int(iters)} iterations, at {P} {source} "
-             f"point{'s' if P != 1 else ''}, x{margin:g} margin)")
-    return Constant(float(margin * norms.max()), label)
+    note = (f"Hessian power iteration, {int(iters)} iterations, at {P} {source} "
+            f"point{'s' if P != 1 else ''}, x{margin:g} margin")
+    return Constant(float(margin * norms.max()), ESTIMATED, note)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ local SGD and minibatch SGD are one-level designs) on the problem's certified co
    the grouping's own per-level ``eps``) is at most the target, at the step size that makes it
    smallest among those that meet the step-size condition exactly
    (:func:`bounds.time_to_target.fastest_step_size`, capped by
-   :func:`figures.checker.admissible_step_size`);
+   :func:`bounds.largest_step_size`);
 2. **predicted time**: ``time(T)`` of the cost model (:mod:`empirical.cost`: compute per step,
    ``2 (a_l + B/b_l)`` per aggregation at level ``l``);
 3. **measured time**: the design is simulated (:func:`empirical.simulate`, several seeds, the
@@ -254,7 +254,7 @@ def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: flo
 
     Each design gets the constants of its own grouping (``problem.constants(levels)``), the
     step size of :func:`bounds.time_to_target.fastest_step_size` below the largest admissible
-    one (:func:`figures.checker.admissible_step_size`, exact), its predicted ``T`` and
+    one (:func:`bounds.largest_step_size`, exact), its predicted ``T`` and
     ``time(T)``, all under ``theorem`` (a registered name, ``file.py:attr`` or a
     :class:`~bounds.statement.Theorem`; default Theorem 2), which must have the form
     ``S/T + R(gamma)`` of :mod:`bounds.time_to_target` (a theorem with free parameters or a
@@ -268,7 +268,7 @@ def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: flo
     from bounds.theorems import theorem as resolve_theorem
     from bounds.time_to_target import fastest_step_size
     from empirical.cost import run_time
-    from figures.checker import admissible_step_size
+    from bounds.optimal import largest_step_size
 
     chosen = resolve_theorem(theorem)
 
@@ -288,7 +288,7 @@ def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: flo
             raise ValueError(f"theorem {chosen.name} ({chosen.title}) has free or extra parameters: the advisor's "
                              "exact time to target needs a bound of the form S/T + R(gamma) (bounds.time_to_target)")
         structure = design.symbol_values()
-        gamma_max, _ = admissible_step_size(bound, L=c.L.value, **structure)
+        gamma_max, _ = largest_step_size(bound, L=c.L.value, **structure)
         best = fastest_step_size(bound, target, gamma_max, L=c.L.value, sigma=c.sigma.value, n=problem.n, F0=F0,
                                  eps=list(eps), **structure)
         assert best.T is not None  # a positive target is reachable at some step size

@@ -5,9 +5,12 @@ on the same problem with the same seeds and step size, and evaluates the three b
 docs/theory.md §4.2 Theorem 2 and §4.3 Local SGD with the problem's constants:
 
 * ``bound``: the grouping's own constants (``eps_l``, ``eps_g`` of A3 for this grouping, and
-  the total ``eps`` for the local SGD ends): the bounds that must hold for these runs;
-* ``bound_random_grouping``: H-SGD with Lemma 2's shares of the total ``eps`` (Corollary 1),
-  the values that compare the bounds (docs/theory.md §7.1 Scope of the corollaries).
+  for the local SGD ends Corollary 0's total ``eps = sqrt(sum_l eps_l^2)``, docs/theory.md
+  §6.2, taken at its exact value): the bounds that must hold for these runs, and the three
+  that Corollary 0 orders (so ``I = G`` reads as equal);
+* ``bound_random_grouping``: for a run with random grouping, the three bounds at the problem's
+  total ``eps`` with Lemma 2's shares for H-SGD (Corollaries 1-2), the values that compare the
+  bounds (docs/theory.md §7.1 Scope of the corollaries); ``None`` for any other grouping.
 
 Verdicts (:class:`figures.verdicts.Verdict`; each says its basis, and is *not applicable*
 with the reason when a hypothesis fails):
@@ -16,28 +19,37 @@ with the reason when a hypothesis fails):
   SGD conditions);
 * ``bound_valid`` (statistical, or floating point for noise-free runs): each own-constant
   bound is at least the upper end of the 95% confidence interval of its measured average.
-  Not applicable when a condition fails, a constant is estimated, or only one seed ran;
+  Not applicable when a condition fails, a constant is estimated, or only one seed of a
+  noisy run ran;
 * ``bound_sandwich`` (exact): Corollary 1-2's ordering of the random-grouping bounds, decided
   in exact rational arithmetic (``false`` would be a bug);
 * ``bound_sandwich_own_grouping`` (exact): the same ordering with the grouping's own
   constants (may fail for adversarial groupings; reported, not hidden);
-* ``empirical_sandwich`` (statistical): the measured ordering, decided on the per-seed paired
-  differences (the runs share their noise); each side is *in order*, *indistinguishable* or
-  *reversed* at 95%, and the verdict holds only when both sides are in order.
+* ``empirical_sandwich`` (statistical; floating point for noise-free runs): the measured
+  ordering, decided on the per-seed paired differences (the runs share their noise); each side
+  is *in order*, *indistinguishable* or *reversed* at 95% (noise-free: *in order*, *equal* or
+  *reversed*), and the verdict holds only when both sides are in order (or equal, noise-free).
+  Not applicable when the runs coincide seed by seed in a noisy run (no aggregation separates
+  them by step ``T``: nothing about the ordering was measured).
+
+Verdicts resting on constants the user gave (kind ``given``) say so in their detail.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
+
+import math
 
 import numpy as np
 
 import bounds
-from bounds.exact import exact_conditions
+from bounds.exact import ExactReal, exact_conditions
 from bounds.statement import Theorem
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
+from empirical.constants import ESTIMATED, EXACT, GIVEN, UPPER, Constant
 from bounds.federated import participation_shares
 from empirical.engine import simulate
 from empirical.federated import estimated_sampled_constants
@@ -54,12 +66,10 @@ from figures.verdicts import (
     bound_holds,
     bounds_ordered,
     condition_holds,
-    estimated_constants,
     sandwich_order,
 )
 
-__all__ = ["CheckResult", "run_check", "draw_check", "default_problem", "admissible_step_size", "participation_count",
-           "RUNS", "NAMES"]
+__all__ = ["CheckResult", "run_check", "draw_check", "default_problem", "participation_count", "RUNS", "NAMES"]
 
 RUNS = ("local_I", "hsgd", "local_G")
 
@@ -166,31 +176,48 @@ def _import_statistics() -> None:
     import scipy.special  # noqa: F401
 
 
-def admissible_step_size(bound: bounds.Bound, **values: Any) -> tuple[float, str]:
-    """The largest float step size that meets ``bound``'s conditions *exactly*, and which binds.
-
-    :func:`bounds.largest_step_size` computes the limit in floating point, which can land one
-    ulp above it; this steps down ulp by ulp until the exact check
-    (:func:`figures.verdicts.condition_holds`) passes.
-    """
-    gamma, limiting = largest_step_size(bound, **values)
-    exact_values = {**{k: values[k] for k in values}, "gamma": gamma}
-    for _ in range(64):
-        if condition_holds(bound, exact_values).holds:
-            return gamma, limiting
-        gamma = float(np.nextafter(gamma, 0.0))
-        exact_values["gamma"] = gamma
-    raise ValueError(f"could not find a step size meeting {limiting} exactly")  # pragma: no cover
-
-
-def participation_count(fraction: float, hierarchy: Hierarchy) -> int:
+def participation_count(fraction: float, hierarchy: Hierarchy) -> int | None:
     """``S`` for a participation ``fraction`` in ``(0, 1]``: that share of the smallest level-1
-    group, rounded, at least 1."""
+    group, rounded down (as the authors' ``int(frac * len(group))``), at least 1; ``None`` (full
+    participation, the default algorithm) at ``fraction = 1`` with equal groups.
+
+    Raises:
+        ValueError: naming ``participation`` when it is not in ``(0, 1]``, or when a fraction
+            below 1 still selects every worker of every level-1 group (groups too small for it).
+
+    Example:
+        >>> h = Hierarchy.two_level(8, 2, 2, 4)
+        >>> participation_count(0.5, h), participation_count(0.99, h), participation_count(1, h)
+        (2, 3, None)
+    """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         raise ValueError(f"participation must be a fraction in (0, 1], got {fraction!r}")
-    first = hierarchy.levels[0] if hierarchy.levels else np.zeros(hierarchy.n, dtype=np.intp)
-    smallest = int(np.bincount(first).min())
-    return max(1, int(round(fraction * smallest)))
+    sizes = np.bincount(hierarchy.levels[0] if hierarchy.levels else np.zeros(hierarchy.n, dtype=np.intp))
+    S = max(1, math.floor(fraction * int(sizes.min()) + 1e-9))  # 1e-9: 0.3 * 10 is 3, not 2.9999...
+    if S == sizes.max():
+        if fraction < 1:
+            raise ValueError(f"participation {fraction:g} selects all {S} workers of every level-1 group: that is full "
+                             "participation; give 1 (or leave it out), or a smaller fraction")
+        return None
+    return S
+
+
+def _everyone(participation: Any, h: Hierarchy) -> bool:
+    """Whether ``participation`` (``S``, an integer) is every level-1 group's size: full participation."""
+    if isinstance(participation, bool) or not isinstance(participation, (int, np.integer)):
+        return False  # participation_shares names the type error
+    sizes = np.bincount(h.levels[0] if h.levels else np.zeros(h.n, dtype=np.intp))
+    return bool(np.all(sizes == participation))
+
+
+def _weakest(constants: Any) -> str:
+    """The weakest declared kind among ``constants`` (estimated < given < certified < exact): the
+    kind of a number computed from all of them."""
+    kinds = {x.kind for x in constants}
+    for kind in (ESTIMATED, GIVEN):
+        if kind in kinds:
+            return kind
+    return EXACT if kinds <= {EXACT} else UPPER
 
 
 def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
@@ -248,6 +275,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
     require_hooks(problem)
+    if participation is not None and _everyone(participation, h):
+        participation = None  # S = every group's size: full participation, the default algorithm
     if weights is None and problem.weights is not None:
         weights = problem.weights  # the problem's own, as empirical.simulate takes them
     federated = weights is not None or participation is not None  # docs/theory.md §10
@@ -262,25 +291,29 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     c = problem.constants(h.levels)
     L, sigma = c.L.value, c.sigma.value
     F0 = float(problem.loss(np.asarray(problem.default_x0(), dtype=float))) - c.f_star.value
-    labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
-              "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label}
     shares = participation_shares(weights, h.levels, problem.n, participation)
-    if participation is None:
-        eps_levels, eps_sample = [e.value for e in c.eps_levels], 0.0
-        sample_label = "exact (full participation)"
-    else:
+    sample = Constant(0.0, EXACT, "full participation")
+    if participation is not None:  # the sampled system's eps_l and eps_S (docs/theory.md §10.3), estimated
         est = estimated_sampled_constants(problem, h.levels, weights, participation, L=L, samples=samples, seed=seed)
-        eps_levels, eps_sample, sample_label = list(est.eps), est.eps_sample, est.label
-        labels.update(eps=est.label, eps_levels=[est.label] * len(eps_levels))
+        c = replace(c, eps_levels=tuple(Constant(e, est.kind, est.note) for e in est.eps))
+        sample = Constant(est.eps_sample, est.kind, est.note)
+    eps_levels, eps_sample = [e.value for e in c.eps_levels], sample.value
+    # Corollary 0 (docs/theory.md §6.2, §10.4): eps^2 = sum_l eps_l^2 is a valid total divergence; the local SGD
+    # ends of this grouping's comparison take it, at its exact value, so that I = G reads as equal
+    eps = ExactReal.root_sum_of_squares(eps_levels)
+    corollary0 = Constant(float(eps), _weakest(c.eps_levels), "Corollary 0: sqrt of the sum of the eps_l^2")
     if federated:
-        labels["eps_sample"] = sample_label
-        # Corollary 0's comparator (docs/theory.md §10.4): one level, eps^2 = sum_l eps_l^2, a valid total divergence
-        eps = float(np.sqrt(sum(e * e for e in eps_levels)))
-    else:
-        eps = c.eps.value
+        c = replace(c, eps=corollary0)  # the only total divergence with weights or sampling
+    labels = {"L": c.L.label, "sigma": c.sigma.label, "eps": c.eps.label,
+              "eps_levels": [e.label for e in c.eps_levels], "f_star": c.f_star.label,
+              "eps_corollary0": corollary0.label}
+    estimated, given = list(c.estimated()), list(c.given())
+    if federated:
+        labels["eps_sample"] = sample.label
+        estimated += ["eps_sample"] if sample.kind == ESTIMATED else []
     omega = float(shares.omega)
     if lr is None:  # Theorem 2's largest step size, so that every theorem is compared on the same runs
-        lr, limiting = admissible_step_size(h.shape.bound(), L=L)
+        lr, limiting = largest_step_size(h.shape.bound(), L=L)
         rule = f"the largest step size allowed by H-SGD's condition {limiting} (implies both local SGD conditions)"
         if theorem is not THEOREM_2 and not federated:
             own_lr = _within_theorem(hsgd_bound, lr, dict(L=L, sigma=sigma, n=problem.n, T=T, F0=F0, eps=eps_levels))
@@ -315,17 +348,22 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
                   "hsgd": _with_free_chosen(hsgd_bound, hsgd_bound.taken(dict(
                       common, eps=eps_levels, noise_shares=[float(x) for x in shares.shares]))),
                   "local_G": _with_free_chosen(local, local.taken(dict(common, P=PM, eps=eps, noise_shares=local_shares)))}
-        rg_bound = bounds.random_grouping(hsgd_bound) if h.shape.equal_groups and not federated else None
-        rg_values = dict(hsgd_bound.taken(common), eps=eps)
+        random = h.grouping == "random" and h.shape.equal_groups and not federated
+        rg_bound = bounds.random_grouping(hsgd_bound) if random else None
+        rg_values = dict(hsgd_bound.taken(common), eps=c.eps.value)  # Lemma 2's shares of the total eps
         if rg_bound is not None:
             rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
         own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
-        random_values = None
-        if rg_bound is not None:
-            random_values = {"local_I": own["local_I"], "hsgd": rg_bound.evaluate(strict=False, **rg_values),
-                             "local_G": own["local_G"]}
-        estimated = estimated_constants(labels)
-        conditions = {k: condition_holds(b, v, name=NAMES[k], estimated=estimated) for k, (b, v) in inputs.items()}
+        random_values, random_chain = None, []
+        if rg_bound is not None:  # Corollaries 1-2: the three bounds at the total eps (docs/theory.md §6.3-§6.4)
+            ends = {k: _with_free_chosen(local, local.taken(dict(common, P=P, eps=c.eps.value, noise_shares=local_shares)))
+                    for k, P in (("local_I", P1), ("local_G", PM))}
+            random_chain = [(NAMES["local_I"], *ends["local_I"]),
+                            (NAMES["hsgd"] + " (random grouping)", rg_bound, rg_values),
+                            (NAMES["local_G"], *ends["local_G"])]
+            random_values = {k: b.evaluate(strict=False, **v) for k, (_, b, v) in zip(RUNS, random_chain)}
+        conditions = {k: condition_holds(b, v, name=NAMES[k], estimated=estimated, given=given)
+                      for k, (b, v) in inputs.items()}
         # Each bound at every horizon T' = 1 .. T (the theorem holds for every T'), for the plot.
         per_horizon = np.arange(1, T + 1)
         bound_curves = {"horizons": per_horizon,
@@ -343,34 +381,38 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     for name, avg in averages.items():
         mean, lo, hi = confidence_interval(avg)
         empirical[name] = {"mean": mean, "ci_low": lo, "ci_high": hi}
-    deterministic = (sigma == 0 and participation is None and all(np.all(a == a[0]) for a in averages.values()))
-    valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated,
+    # noise-free: sigma = 0 known (not estimated), every worker in every round, and every seed the same run
+    deterministic = (sigma == 0 and "sigma" not in estimated and participation is None
+                     and all(np.all(a == a[0]) for a in averages.values()))
+    valid = {k: bound_holds(averages[k], own[k], condition=conditions[k], estimated=estimated, given=given,
                             deterministic=deterministic, name=NAMES[k]) for k in RUNS}
     chain = [(NAMES[k], b, v) for k, (b, v) in inputs.items()]
     if rg_bound is None:
         reason = ("with weights or partial participation Corollary 1's position is not evaluated here (docs/theory.md "
                   "§10.4 says when it holds)" if federated else
-                  "unequal groups: Lemma 2's random grouping needs equal nested groups")
+                  "unequal groups: Lemma 2's random grouping needs equal nested groups" if not h.shape.equal_groups else
+                  f"this run's grouping is {h.grouping}, not random: Corollaries 1-2 speak of random grouping "
+                  "(bound_sandwich_own_grouping orders this grouping's bounds)")
         sandwich = Verdict("bounds ordered, random grouping (Corollaries 1-2)", None, NOT_APPLICABLE, reason)
     else:
         sandwich = bounds_ordered(
             "bounds ordered, random grouping (Corollaries 1-2)" if hsgd_bound.coefficients is not None else
             f"{theorem.title} bounds ordered, random grouping (no corollary proves it for {theorem.title}: "
-            "checked at these numbers)",
-            [chain[0], (NAMES["hsgd"] + " (random grouping)", rg_bound, rg_values), chain[2]], estimated=estimated)
-    own_claim = (f"{theorem.title} bounds ordered, this grouping's constants (Corollary 0, docs/theory.md §10.4)"
-                 if federated else "bounds ordered, this grouping's constants")
+            "checked at these numbers)", random_chain, estimated=estimated, given=given)
+    own_claim = (f"{theorem.title} bounds ordered, this grouping's constants (Corollary 0, docs/theory.md "
+                 f"§6.2{', §10.4' if federated else ''}: local SGD at eps = sqrt(sum_l eps_l^2) = {float(eps):.6g})")
     verdicts: dict[str, Verdict] = {
         "condition_holds": conditions["hsgd"],
         "bound_valid": all_hold("every bound >= its measured average (upper 95% CI)",
                                 {NAMES[k]: v for k, v in valid.items()}),
         "bound_sandwich": sandwich,
-        "bound_sandwich_own_grouping": bounds_ordered(own_claim, chain, estimated=estimated),
+        "bound_sandwich_own_grouping": bounds_ordered(own_claim, chain, estimated=estimated, given=given),
         "empirical_sandwich": sandwich_order(averages["local_I"], averages["hsgd"], averages["local_G"],
-                                             names=[NAMES[k] for k in RUNS]),
+                                             names=[NAMES[k] for k in RUNS], deterministic=deterministic),
     }
-    constants = {"L": L, "sigma": sigma, "eps": eps, "F0": F0, "f_star_lower_bound": c.f_star.value,
-                 "eps_levels": eps_levels, "labels": labels, "estimated": estimated}
+    constants = {"L": L, "sigma": sigma, "eps": c.eps.value, "eps_corollary0": float(eps), "F0": F0,
+                 "f_star_lower_bound": c.f_star.value, "eps_levels": eps_levels, "labels": labels,
+                 "estimated": estimated, "given": given}
     if federated:
         constants.update(eps_sample=eps_sample, omega=omega, noise_shares=[float(x) for x in shares.shares])
     if h.M == 2:

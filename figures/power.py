@@ -125,7 +125,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     per-seed averages and whether the run is deterministic, or where it diverged."""
     from empirical.engine import DivergenceWarning, simulate
     from empirical.instances import instance_of
-    from figures.checker import admissible_step_size
+    from bounds.optimal import largest_step_size
 
     if config["kind"] == "witness":
         from empirical.studies.witnesses import build, load_witnesses
@@ -144,7 +144,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
         source = f"battery N = {c['N']}, I = {c['I']}, G = {c['G']}, {c['grouping']}, sigma = {c['sigma']}"
         group = "F3 battery"
     k = problem.constants(hierarchy.levels)
-    edge = admissible_step_size(hierarchy.shape.bound(), L=k.L.value)[0]
+    edge = largest_step_size(hierarchy.shape.bound(), L=k.L.value)[0]
     gamma = (own if own is not None else edge) if config["step"] == "own" else edge * float(config["step"])
     step_text = "own step" if config["step"] == "own" else f"{float(config['step']):.3g} x the largest step"
     with warnings.catch_warnings():

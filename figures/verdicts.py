@@ -49,7 +49,6 @@ __all__ = [
     "ATOL",
     "LEVEL",
     "condition_holds",
-    "estimated_constants",
     "bound_holds",
     "all_hold",
     "bounds_ordered",
@@ -116,14 +115,15 @@ class Verdict:
         return out
 
 
-def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", estimated: Sequence[str] = ()
-                    ) -> Verdict:
+def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", estimated: Sequence[str] = (),
+                    given: Sequence[str] = ()) -> Verdict:
     """Decide every step-size condition of ``bound`` exactly at ``values`` (floats taken at
     their exact rational values: no tolerance, so a step size one ulp too large fails).
     ``values`` needs only the parameters the conditions use (e.g. ``gamma``, ``L`` and the
     periods). When ``estimated`` names ``L`` (an estimate, not the true constant) the verdict is
     not applicable: whether the true ``L`` meets the condition is not known; the comparison at
-    the estimate is kept in the detail.
+    the estimate is kept in the detail. Constants named in ``given`` (given by the user) are
+    named in the detail.
 
     Example:
         >>> from bounds import local_sgd
@@ -149,24 +149,17 @@ def condition_holds(bound: Bound, values: Mapping[str, Any], *, name: str = "", 
         return _not_applicable(claim, ["L is estimated, not certified: the condition at the true L is not known"],
                                "at the estimate: " + "; ".join(failures or parts))
     if failures:
-        return Verdict(claim, False, EXACT, "; ".join(failures))
-    return Verdict(claim, True, EXACT, "; ".join(parts))
+        return Verdict(claim, False, EXACT, _at_given("; ".join(failures), given))
+    return Verdict(claim, True, EXACT, _at_given("; ".join(parts), given))
 
 
-def estimated_constants(labels: Mapping[str, Any]) -> list[str]:
-    """The names of the constants whose label says *estimated* (``labels``: name -> label or list).
-
-    Example:
-        >>> estimated_constants({"L": "exact", "sigma": "estimated (sampling)", "eps_levels": ["exact", "estimated"]})
-        ['sigma', 'eps_levels[1]']
-    """
-    names = []
-    for name, label in labels.items():
-        items = label if isinstance(label, (list, tuple)) else [label]
-        for i, item in enumerate(items):
-            if str(item).lower().startswith("estimated"):
-                names.append(f"{name}[{i}]" if isinstance(label, (list, tuple)) else name)
-    return names
+def _at_given(detail: str, given: Sequence[str]) -> str:
+    """``detail`` with a note that the verdict rests on constants the user gave (kind ``given``):
+    it is a check of the theorem as far as they are true."""
+    if not given:
+        return detail
+    return (detail + "; " if detail else "") + ("at constants given by the user (" + ", ".join(given)
+                                               + "): as true as they are")
 
 
 def _not_applicable(claim: str, reasons: Sequence[str], detail: str = "") -> Verdict:
@@ -175,8 +168,8 @@ def _not_applicable(claim: str, reasons: Sequence[str], detail: str = "") -> Ver
 
 
 def bound_holds(samples: ArrayLike, bound: float, *, condition: Verdict | None = None,
-                estimated: Sequence[str] = (), deterministic: bool = False, level: float = LEVEL,
-                name: str = "the run") -> Verdict:
+                estimated: Sequence[str] = (), given: Sequence[str] = (), deterministic: bool = False,
+                level: float = LEVEL, name: str = "the run") -> Verdict:
     """Does the measured mean of ``samples`` (one value per seed) sit below ``bound``?
 
     Args:
@@ -185,6 +178,7 @@ def bound_holds(samples: ArrayLike, bound: float, *, condition: Verdict | None =
         condition: the theorem's step-size conditions at the run's values
             (:func:`condition_holds`); if they fail the verdict is not applicable.
         estimated: names of estimated constants the bound rests on; any makes it not applicable.
+        given: names of constants the user gave; the detail says the verdict rests on them.
         deterministic: the run has no noise (every seed is the same run): compare the value
             itself, up to the floating-point tolerance, instead of a confidence interval.
         level: confidence level of the interval.
@@ -218,8 +212,8 @@ def bound_holds(samples: ArrayLike, bound: float, *, condition: Verdict | None =
         holds = value <= bound + allowance
         rel = "<=" if holds else ">"
         return Verdict(claim, holds, FLOATING_POINT,
-                       f"measured {value:.10g} {rel} bound {bound:.10g} (noise-free run; tolerance "
-                       f"{RTOL:g} relative + {ATOL:g} absolute)", state="below" if holds else "above")
+                       _at_given(f"measured {value:.10g} {rel} bound {bound:.10g} (noise-free run; tolerance "
+                                 f"{RTOL:g} relative + {ATOL:g} absolute)", given), state="below" if holds else "above")
     if x.size < 2:
         reasons.append(f"{x.size} seed: no confidence interval can be formed (run at least 2 seeds)")
     if reasons:
@@ -227,13 +221,14 @@ def bound_holds(samples: ArrayLike, bound: float, *, condition: Verdict | None =
     mean, lo, hi = confidence_interval(x, level)
     pct = f"{100 * level:g}%"
     if hi <= bound + allowance:
-        return Verdict(claim, True, STATISTICAL, f"upper {pct} CI {hi:.6g} <= bound {bound:.6g}", state="below")
+        return Verdict(claim, True, STATISTICAL, _at_given(f"upper {pct} CI {hi:.6g} <= bound {bound:.6g}", given),
+                       state="below")
     if lo > bound + allowance:
-        return Verdict(claim, False, STATISTICAL, f"lower {pct} CI {lo:.6g} > bound {bound:.6g}: violated",
-                       state="above")
+        return Verdict(claim, False, STATISTICAL,
+                       _at_given(f"lower {pct} CI {lo:.6g} > bound {bound:.6g}: violated", given), state="above")
     return Verdict(claim, None, STATISTICAL,
-                   f"bound {bound:.6g} inside the {pct} CI {lo:.6g} .. {hi:.6g} (mean {mean:.6g}): undecided",
-                   state="straddles")
+                   _at_given(f"bound {bound:.6g} inside the {pct} CI {lo:.6g} .. {hi:.6g} (mean {mean:.6g}): undecided",
+                             given), state="straddles")
 
 
 def all_hold(claim: str, verdicts: Mapping[str, Verdict]) -> Verdict:
@@ -254,12 +249,15 @@ def all_hold(claim: str, verdicts: Mapping[str, Verdict]) -> Verdict:
 
 
 def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, Any]]], *,
-                   estimated: Sequence[str] = ()) -> Verdict:
+                   estimated: Sequence[str] = (), given: Sequence[str] = ()) -> Verdict:
     """Decide ``B_1 <= B_2 <= ...`` exactly, for bounds given as ``(name, bound, values)``.
 
     Not applicable when a step-size condition of any bound fails at its values, or when the
     bounds rest on estimated constants (the formulas are then not known to be bounds); the
-    exact comparison is kept in the detail.
+    exact comparison is kept in the detail. Inputs that are
+    :class:`~bounds.exact.ExactReal` (Corollary 0's ``sqrt(sum_l eps_l^2)``) are taken at their
+    exact value. The detail names the side that fails and by how much, and the constants given
+    by the user (``given``) the verdict rests on.
 
     Example:
         >>> from bounds import local_sgd, two_level
@@ -297,18 +295,24 @@ def bounds_ordered(claim: str, chain: Sequence[tuple[str, Bound, Mapping[str, An
     if estimated:
         return _not_applicable(claim, ["the bounds rest on estimated constants (" + ", ".join(estimated)
                                        + "): they are not known to be bounds"], "at the estimates: " + detail)
-    return Verdict(claim, holds, EXACT, detail)
+    return Verdict(claim, holds, EXACT, _at_given(detail, given))
 
 
 def paired_order(lower: ArrayLike, upper: ArrayLike, *, lower_name: str, upper_name: str,
-                 level: float = LEVEL) -> Verdict:
+                 level: float = LEVEL, deterministic: bool = False) -> Verdict:
     """Is ``lower <= upper`` in the measured means, judged on per-seed paired differences?
 
     The runs share their noise seed by seed, so ``upper - lower`` per seed has a much smaller
     spread than either run. States: ``"in order"`` (the CI of the mean difference is above 0:
     holds), ``"indistinguishable"`` (the CI contains 0: undecided), ``"reversed"`` (the CI is
-    below 0: fails). With fewer than 2 seeds the verdict is not applicable; when every
-    difference is the same (noise-free runs), that difference decides exactly.
+    below 0: fails). With fewer than 2 seeds the verdict is not applicable. When every
+    seed's difference is exactly 0 the runs coincide seed by seed (nothing separated them by
+    the last step): nothing about the order of their expectations was measured, so the
+    verdict is not applicable.
+
+    ``deterministic`` (a noise-free run: every seed is the same run, one seed is enough): the
+    difference itself decides, in floating point, with states ``"in order"`` (above 0),
+    ``"equal"`` (0: ``lower <= upper`` holds with equality) and ``"reversed"``.
 
     Example:
         >>> paired_order([1.0, 2.0, 3.0], [1.5, 2.4, 3.6], lower_name="a", upper_name="b").state
@@ -318,12 +322,19 @@ def paired_order(lower: ArrayLike, upper: ArrayLike, *, lower_name: str, upper_n
     """
     claim = f"measured {lower_name} <= {upper_name} (paired per-seed differences)"
     diff = np.asarray(upper, dtype=float).reshape(-1) - np.asarray(lower, dtype=float).reshape(-1)
-    if diff.size < 2:
-        return _not_applicable(claim, [f"{diff.size} seed: no confidence interval can be formed"])
-    if np.all(diff == diff[0]):
+    if deterministic:
+        if not np.all(diff == diff[0]):
+            raise ValueError("deterministic=True but the seeds differ: the run is noisy")
         d = float(diff[0])
         state = "in order" if d > 0 else "equal" if d == 0 else "reversed"
-        return Verdict(claim, d >= 0, FLOATING_POINT, f"every seed's difference is {d:.6g}", state=state)
+        return Verdict(claim, d >= 0, FLOATING_POINT,
+                       f"{upper_name} - {lower_name} = {d:.6g} (noise-free run: every seed is the same run)", state=state)
+    if diff.size < 2:
+        return _not_applicable(claim, [f"{diff.size} seed: no confidence interval can be formed"])
+    if np.all(diff == 0):
+        return _not_applicable(claim, ["the two runs coincide seed by seed (every paired difference is exactly 0: no "
+                                       "aggregation separated them by the last step), so nothing about the order of "
+                                       "their expectations was measured"])
     mean, lo, hi = confidence_interval(diff, level)
     pct = f"{100 * level:g}%"
     text = f"{upper_name} - {lower_name} = {mean:.4g}, {pct} CI {lo:.4g} .. {hi:.4g}"
@@ -335,15 +346,18 @@ def paired_order(lower: ArrayLike, upper: ArrayLike, *, lower_name: str, upper_n
 
 
 def sandwich_order(low: ArrayLike, middle: ArrayLike, high: ArrayLike, *, names: Sequence[str],
-                   level: float = LEVEL) -> Verdict:
-    """The measured sandwich ``low <= middle <= high``: both sides by :func:`paired_order`.
+                   level: float = LEVEL, deterministic: bool = False) -> Verdict:
+    """The measured sandwich ``low <= middle <= high``: both sides by :func:`paired_order`
+    (``deterministic`` for a noise-free run).
 
-    Holds when both sides are in order (significantly), fails when either is reversed
-    (significantly), and is undecided otherwise; each side's state is kept in ``parts``.
+    Holds when both sides are in order (significantly; or equal, noise-free), fails when either
+    is reversed, and is undecided otherwise; each side's state is kept in ``parts``.
     """
     a, b, c = names
-    sides = {"lower side": paired_order(low, middle, lower_name=a, upper_name=b, level=level),
-             "upper side": paired_order(middle, high, lower_name=b, upper_name=c, level=level)}
+    sides = {"lower side": paired_order(low, middle, lower_name=a, upper_name=b, level=level,
+                                        deterministic=deterministic),
+             "upper side": paired_order(middle, high, lower_name=b, upper_name=c, level=level,
+                                        deterministic=deterministic)}
     claim = f"measured {a} <= {b} <= {c} (paired per-seed differences, {100 * level:g}% CIs)"
     combined = all_hold(claim, sides)
     detail = "; ".join(f"{side}: {v.state or v.word} ({v.detail})" for side, v in sides.items())

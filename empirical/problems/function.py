@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bounds.divergence import validate_levels
-from empirical.constants import EXACT, Constant, Constants
+from empirical.constants import EXACT, GIVEN, LOWER, UPPER, Constant, Constants
 from empirical.problems.protocol import ProblemBase
 from empirical.problems.sampled_constants import sampled_divergences, sampled_sigma
 from empirical.smoothness import estimate_smoothness, pilot_trajectory
@@ -30,7 +30,11 @@ def _gaussian_noise(sigma: float, rng: np.random.Generator, out: NDArray[np.floa
         out += noise
 
 
-_CONSTANT_KEYS = ("L", "sigma", "eps", "eps_levels", "f_star", "label", "levels")
+_CONSTANT_KEYS = ("L", "sigma", "eps", "eps_levels", "f_star", "kind", "note", "levels")
+
+DECLARED_KINDS = ("exact", "certified", "given", "estimated")
+"""What ``constants=dict(..., kind=...)`` may declare for its numbers (default ``"given"``):
+``"certified"`` means a certified upper bound (a lower bound for ``f_star``)."""
 
 
 def _grouping_key(levels: list[NDArray[np.intp]]) -> tuple[bytes, ...]:
@@ -49,12 +53,17 @@ def _grouping_key(levels: list[NDArray[np.intp]]) -> tuple[bytes, ...]:
     return tuple(key)
 
 
-def _as_constant(name: str, value: Any, label: str) -> Constant:
-    """``value`` (a number or a :class:`Constant`) as a :class:`Constant`, checked for its range."""
+def _as_constant(name: str, value: Any, kind: str, note: str = "") -> Constant:
+    """``value`` (a number or a :class:`Constant`) as a :class:`Constant`, checked for its range.
+
+    A number gets the declared ``kind`` of the dict it came in (:data:`DECLARED_KINDS`;
+    ``"certified"`` is an upper bound, a lower bound for ``f_star``) and its ``note``; a
+    :class:`Constant` keeps its own.
+    """
     if isinstance(value, Constant):
-        number, label = value.value, value.label
+        number, kind, note = value.value, value.kind, value.note
     else:
-        number = value
+        number, kind = value, (LOWER if name == "f_star" else UPPER) if kind == "certified" else kind
     if isinstance(number, bool) or not isinstance(number, (int, float, np.integer, np.floating)):
         raise ValueError(f"constants['{name}'] must be a number or a Constant, got {type(number).__name__}")
     number = float(number)
@@ -64,7 +73,7 @@ def _as_constant(name: str, value: Any, label: str) -> Constant:
         raise ValueError(f"constants['L'] must be positive, got {number!r}")
     if name not in ("L", "f_star") and number < 0:
         raise ValueError(f"constants['{name}'] must be non-negative, got {number!r}")
-    return Constant(number, str(label))
+    return Constant(number, kind, note)
 
 
 def _probe(name: str, fn: Callable, args: tuple, shape: tuple[int, ...], what: str) -> NDArray[np.float64]:
@@ -121,32 +130,37 @@ class FunctionProblem(ProblemBase):
     def _parse_constants(self, constants: Constants | dict | None
                          ) -> tuple[dict[str, Constant], Callable | tuple[Constant, ...] | None, tuple[bytes, ...] | None]:
         """Given constants by name, the ``eps_levels`` (a function or values) and the grouping they belong to."""
-        self._label = "given"
+        self._kind, self._note = GIVEN, ""
         if constants is None:
             return {}, None, None
         if isinstance(constants, Constants):
             given = {"L": constants.L, "sigma": constants.sigma, "eps": constants.eps, "f_star": constants.f_star}
             for name, c in given.items():
-                _as_constant(name, c, c.label)
+                _as_constant(name, c, c.kind)
             return given, tuple(constants.eps_levels), None
         if not isinstance(constants, dict):
             raise ValueError(f"constants must be None, a Constants or a dict, got {type(constants).__name__}")
+        if "label" in constants:
+            raise ValueError("constants['label'] is no longer read: declare how the numbers are known with "
+                             f"kind= (one of {', '.join(map(repr, DECLARED_KINDS))}) and describe it in note=...")
         unknown = sorted(set(constants) - set(_CONSTANT_KEYS))
         if unknown:
             raise ValueError(f"constants has unknown keys {', '.join(map(repr, unknown))}; "
                              f"allowed: {', '.join(_CONSTANT_KEYS)}")
-        label = constants.get("label", "given")
-        if not isinstance(label, str):
-            raise ValueError(f"constants['label'] must be a string, got {type(label).__name__}")
-        self._label = label
-        given = {k: _as_constant(k, constants[k], label) for k in ("L", "sigma", "eps", "f_star") if k in constants}
+        kind, note = constants.get("kind", GIVEN), constants.get("note", "")
+        if kind not in DECLARED_KINDS:
+            raise ValueError(f"constants['kind'] must be one of {', '.join(map(repr, DECLARED_KINDS))}, got {kind!r}")
+        if not isinstance(note, str):
+            raise ValueError(f"constants['note'] must be a string, got {type(note).__name__}")
+        self._kind, self._note = kind, note
+        given = {k: _as_constant(k, constants[k], kind, note) for k in ("L", "sigma", "eps", "f_star") if k in constants}
         spec = constants.get("eps_levels")
         bound_key = None
         if spec is not None and not callable(spec):
             if isinstance(spec, (str, bytes)) or not hasattr(spec, "__len__"):
                 raise ValueError(f"constants['eps_levels'] must be a list of numbers or a function levels -> list, "
                                  f"got {type(spec).__name__}")
-            spec = tuple(_as_constant(f"eps_levels[{i}]", v, label) for i, v in enumerate(spec))
+            spec = tuple(_as_constant(f"eps_levels[{i}]", v, kind, note) for i, v in enumerate(spec))
             if not spec:
                 raise ValueError("constants['eps_levels'] must not be empty")
         if "levels" in constants:
@@ -252,8 +266,8 @@ class FunctionProblem(ProblemBase):
         given = dict(self._given)
         if "sigma" not in given and not callable(self._noise):
             sigma = float(self._noise or 0.0)
-            given["sigma"] = Constant(sigma, EXACT + (" (no noise)" if sigma == 0 else
-                                                      " (Gaussian noise with E||xi||^2 = sigma^2)"))
+            given["sigma"] = Constant(sigma, EXACT, "no noise" if sigma == 0 else
+                                      "Gaussian noise with E||xi||^2 = sigma^2")
         missing = [k for k in ("L", "sigma", "eps", "f_star") if k not in given]
         if missing and (not self._estimate or "f_star" in missing):
             hint = [] if self._estimate else ["give them, or pass estimate=True to estimate L, sigma and eps by "
@@ -282,7 +296,7 @@ class FunctionProblem(ProblemBase):
             if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) != M:
                 raise ValueError(f"constants['eps_levels'] (a function) must return {M} values for a {M}-level "
                                  f"grouping, got {values!r}")
-            return tuple(_as_constant(f"eps_levels[{i}]", v, self._label) for i, v in enumerate(values))
+            return tuple(_as_constant(f"eps_levels[{i}]", v, self._kind, self._note) for i, v in enumerate(values))
         if M == 1:
             return (eps,)  # one level: A3 at the top is the total divergence, eps_1 = eps
         if spec is not None:
@@ -328,8 +342,11 @@ def from_gradient_fn(worker_grads: Callable, grad: Callable, n: int, d: int, los
             drawing along the leading seed axis).
         constants: the constants of docs/theory.md §1.3 Assumptions A1-A3: a :class:`Constants`,
             or a dict with ``L``, ``sigma``, ``eps``, ``eps_levels``, ``f_star`` (numbers or
-            :class:`Constant`), an optional ``label`` for the numbers (default ``"given"``)
-            and an optional ``levels``. ``sigma`` may be left out when ``noise`` is ``None``
+            :class:`Constant`), an optional ``kind`` declaring how the numbers are known
+            (``"exact"``, ``"certified"``, ``"given"`` (default) or ``"estimated"``; a
+            :class:`Constant` keeps its own kind), an optional ``note`` saying how, and an
+            optional ``levels``. Verdicts at ``"given"`` constants say that they rest on them;
+            at ``"estimated"`` ones they are not applicable. ``sigma`` may be left out when ``noise`` is ``None``
             or a number (it is then exact). ``eps_levels`` (A3's ``eps_l``, finest first)
             belong to one grouping: give a function ``levels -> list`` to compute them for
             any grouping, or a list together with ``levels``, the grouping it is for (a list
@@ -344,7 +361,7 @@ def from_gradient_fn(worker_grads: Callable, grad: Callable, n: int, d: int, los
             iteration with a 1.1 margin (:func:`empirical.smoothness.estimate_smoothness`),
             ``sigma`` and the divergences by sampling (:func:`sampled_sigma`,
             :func:`sampled_divergences`); each is labelled ``"estimated (...)"`` with its
-            sampling, so :meth:`Constants.estimated` lists it. ``f_star`` is never estimated
+            sampling, of kind ``"estimated"``, so :meth:`Constants.estimated` lists it. ``f_star`` is never estimated
             (a sampled minimum lies above ``f*``): it must be given.
 
     Raises:

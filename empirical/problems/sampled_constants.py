@@ -38,8 +38,8 @@ def sampled_sigma(problem: Any, points: NDArray[np.float64], rng: np.random.Gene
         buf -= true
         total += np.einsum("pjd,pjd->pj", buf, buf)
     value = float(np.sqrt((total / draws).max()))
-    return Constant(value, f"{ESTIMATED} (largest per-worker mean of ||g - grad F_j||^2 over {draws} draws "
-                           f"at {points.shape[0]} {source} points)")
+    return Constant(value, ESTIMATED, f"largest per-worker mean of ||g - grad F_j||^2 over {draws} draws "
+                                      f"at {points.shape[0]} {source} points")
 
 
 def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[NDArray[np.intp]], *,
@@ -65,9 +65,9 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
     if weights is not None:
         total, divs, group_weights = weighted_divergences(grads, levels, weights)
         where = f"at {P} {source} points"
-        return (Constant(float(np.sqrt(total.max())), f"{ESTIMATED} (largest data-weighted divergence {where})"),
+        return (Constant(float(np.sqrt(total.max())), ESTIMATED, f"largest data-weighted divergence {where}"),
                 tuple(Constant(float(np.sqrt(div.max(axis=0) @ pw)),
-                               f"{ESTIMATED} (A3's data-weighted sum of per-group maxima {where})")
+                               ESTIMATED, f"A3's data-weighted sum of per-group maxima {where}")
                       for div, pw in zip(divs, group_weights)))
     centred = grads - grads.mean(axis=1, keepdims=True)
     total_sq = float(np.einsum("pjd,pjd->p", centred, centred).max() / problem.n)
@@ -75,8 +75,8 @@ def sampled_divergences(problem: Any, points: NDArray[np.float64], levels: list[
     divs, _ = sl.group_divergences(grads[:, sl.order])
     level_sq = [float(div.max(axis=0) @ (sl.sizes[l] / problem.n)) for l, div in enumerate(divs, start=1)]
     where = f"at {P} {source} points"
-    return (Constant(float(np.sqrt(total_sq)), f"{ESTIMATED} (largest divergence {where})"),
-            tuple(Constant(float(np.sqrt(v)), f"{ESTIMATED} (A3's size-weighted sum of per-group maxima {where})")
+    return (Constant(float(np.sqrt(total_sq)), ESTIMATED, f"largest divergence {where}"),
+            tuple(Constant(float(np.sqrt(v)), ESTIMATED, f"A3's size-weighted sum of per-group maxima {where}")
                   for v in level_sq))
 
 

@@ -193,7 +193,7 @@ class KinkProblem(ProblemBase):
     Example:
         >>> p = KinkProblem(b=[1.0, -1.0, 1.0, -1.0], c=-0.5, L=1.0, a=3.0)
         >>> p.constants([[0, 0, 1, 1]]).eps_levels
-        (Constant(value=1.0, label='exact'), Constant(value=0.0, label='exact'))
+        (Constant(value=1.0, kind='exact', note=''), Constant(value=0.0, kind='exact', note=''))
     """
 
     def __init__(self, b: ArrayLike, c: float, L: float = 1.0, a: float = 1.0, *, sigma: float = 0.0,

@@ -109,10 +109,11 @@ def _run_check(args: argparse.Namespace) -> int:
             raise ValueError(f"--time: the network has {depth} levels but the hierarchy has {hierarchy.M}{hint}")
     quiet = args.json or args.no_progress or not sys.stderr.isatty()
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
-    federated = args.participation is not None or args.partition is not None or args.weights is not None
+    # --participation 1 is everyone: the default algorithm, with the default theorem and verdicts
+    S = None if args.participation is None else participation_count(args.participation, hierarchy)
+    federated = S is not None or args.partition is not None or args.weights is not None
     theorem = args.theorem if args.theorem is not None else ("theorem_p" if federated else "theorem2")
     chosen = resolve_theorem(theorem)  # an unknown theorem: one line, before any run
-    S = None if args.participation is None else participation_count(args.participation, hierarchy)
     weights = np.ones(problem.n) if args.weights == "equal" else None
     steps = args.steps if args.steps is not None else (500 if args.problem == "digits" and federated else None)
     result = run_check(problem, hierarchy, theorem=chosen, weights=weights, participation=S, lr=args.lr, steps=steps,
@@ -157,20 +158,27 @@ def _run_check(args: argparse.Namespace) -> int:
     print(f"constants: L = {c['L']:.4g} ({labels['L']}), sigma = {c['sigma']:.4g} ({labels['sigma']}), "
           f"eps = {c['eps']:.4g} ({labels['eps']}), F0 <= {c['F0']:.4g}")
     print("          per-level eps (this grouping, finest first): "
-          + ", ".join(f"{e:.4g}" for e in c["eps_levels"]) + f" ({labels['eps_levels'][0]})")
+          + ", ".join(f"{e:.4g}" for e in c["eps_levels"]) + f" ({labels['eps_levels'][0]}); the local SGD "
+          f"bounds take Corollary 0's eps = sqrt(sum of their squares) = {c['eps_corollary0']:.4g}")
+    p = result.params
     print(f"{'run':<9} {'measured':>10} {'95% CI':>23} {'bound':>10} {'bound/measured':>15} {'random-grouping bound':>22}")
     rg = result.bound_random_grouping
     for name in RUNS:
         e = result.empirical[name]
-        rg_text = f"{rg[name]:.4g}" if rg else ("n/a (weights/participation)" if federated else "n/a (unequal groups)")
+        rg_text = f"{rg[name]:.4g}" if rg else ("n/a (weights/participation)" if federated else
+                                                "n/a (unequal groups)" if "unequal" in result.verdicts["bound_sandwich"].detail
+                                                else "n/a (not random grouping)")
         ci = (f"{e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g}" if e["ci_low"] == e["ci_low"]
               else f"{'n/a (1 seed)':>23}")
         ratio = result.bound[name] / e["mean"] if e["mean"] > 0 else float("inf")
         ratio_text = f"{ratio:.1f}" if 0.1 <= ratio < 1e6 else f"{ratio:.3g}"
         print(f"{name:<9} {e['mean']:>10.5g} {ci} {result.bound[name]:>10.4g} {ratio_text:>15} {rg_text:>22}")
-    print(f"estimated (not certified) constants: {', '.join(c['estimated'])}" if c["estimated"]
-          else "every constant is exact or certified")
-    p = result.params
+    if c["estimated"]:
+        print(f"estimated (not certified) constants: {', '.join(c['estimated'])}")
+    if c["given"]:
+        print(f"constants given by the user (the verdicts are as true as they are): {', '.join(c['given'])}")
+    if not c["estimated"] and not c["given"]:
+        print("every constant is exact or certified")
     print(f"runs: local_I = local SGD with period {p['periods'][0]}; hsgd = H-SGD; local_G = local SGD with "
           f"period {p['periods'][-1]}")
     print("verdicts (exact: rational arithmetic; statistical: 95% CIs over seeds; floating point: a noise-free")

@@ -13,33 +13,41 @@ from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
 from empirical.io import check_parent
+from figures.verdicts import Verdict, condition_holds
 
 __all__ = ["register", "register_bench", "step_size", "averaged_over"]
 
-def step_size(hierarchy: Hierarchy, constants: Any, lr: float | None) -> tuple[float, str, str | None]:
-    """The step size of a run, the rule that chose it, and a warning when a given one breaks the condition.
+def step_size(hierarchy: Hierarchy, constants: Any, lr: float | None) -> tuple[float, str, Verdict, str | None]:
+    """The step size of a run, the rule that chose it, the step-size condition's verdict, and a
+    warning when a given one breaks the condition.
 
     The condition is that of the hierarchy's bound (docs/theory.md §4.2 Theorem 2; §4.1 Theorem 1
-    for two levels) at the problem's ``L``. Without ``lr``, the largest step size it allows.
+    for two levels) at the problem's ``L``, decided exactly (:func:`figures.verdicts.condition_holds`,
+    the decision ``hsgd check`` makes); not applicable at an estimated ``L``. Without ``lr``, the
+    largest float step size it allows exactly (:func:`bounds.largest_step_size`).
 
     Returns:
-        ``(lr, rule, warning)``; ``warning`` is ``None`` unless ``lr`` was given and breaks
-        the condition, and then says which condition and by how much.
+        ``(lr, rule, verdict, warning)``; ``warning`` is ``None`` unless ``lr`` was given and
+        breaks the condition, and then says which condition and by how much.
     """
     bound = hierarchy.shape.bound()
     L = constants.L
     gamma_max, limiting = largest_step_size(bound, L=L.value)
     where = f"{bound.title}, L = {L.value:.4g} ({L.label})"
+    chosen = gamma_max if lr is None else lr
+    verdict = condition_holds(bound, dict(gamma=chosen, L=L.value), name=bound.title, estimated=constants.estimated(),
+                              given=[name for name in constants.given() if name == "L"])
     if lr is None:
-        return gamma_max, f"the largest step size the condition {limiting} allows ({where})", None
+        return gamma_max, f"the largest step size the condition {limiting} allows ({where})", verdict, None
     failing = [c for c in bound.check_condition(gamma=lr, L=L.value) if not c.holds]
     if not failing:
-        return lr, f"given; within the step-size condition ({where}: lr <= {gamma_max:.4g})", None
+        return lr, f"given; within the step-size condition ({where}: lr <= {gamma_max:.4g})", verdict, None
     c = failing[0]
     warning = (f"lr = {lr:g} breaks the step-size condition {c.condition.label} of {where}: "
                f"{c.lhs:.4g} > {c.rhs:.4g}; the condition allows lr <= {gamma_max:.4g}, and lr is "
                f"{lr / gamma_max:.3g} times that. The bound does not cover this run.")
-    return lr, f"given; breaks the step-size condition {c.condition.label} ({where}: lr <= {gamma_max:.4g})", warning
+    return (lr, f"given; breaks the step-size condition {c.condition.label} ({where}: lr <= {gamma_max:.4g})",
+            verdict, warning)
 
 
 def _ordinal(k: int) -> str:
@@ -84,7 +92,7 @@ def _simulate(args: argparse.Namespace) -> int:
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
     constants = problem.constants(hierarchy.levels)
-    lr, lr_rule, warning = step_size(hierarchy, constants, args.lr)
+    lr, lr_rule, condition, warning = step_size(hierarchy, constants, args.lr)
     if warning:
         print(f"hsgd: warning: {warning}", file=sys.stderr)
     with progress_bar(args.steps, not args.no_progress, "simulate") as bar:
@@ -101,7 +109,8 @@ def _simulate(args: argparse.Namespace) -> int:
     mean, lo, hi = confidence_interval(avg)
     over = averaged_over(result.steps.tolist(), args.steps, args.record_every)
     summary = {
-        "hierarchy": hierarchy.describe(), "lr": lr, "lr_rule": lr_rule, "condition_holds": warning is None,
+        "hierarchy": hierarchy.describe(), "lr": lr, "lr_rule": lr_rule, "condition_holds": condition.holds,
+        "condition": condition.to_json(),
         "steps": args.steps, "seeds": args.seeds, "record_every": args.record_every,
         "avg_grad_norm_sq": {"mean": mean, "ci95": [lo, hi], "averaged_over": over},
         "final_upward": float(result.upward[:, -1].mean()), "final_downward": float(result.downward[:, -1].mean()),
@@ -116,6 +125,7 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     print(f"{hierarchy.describe()}; {problem!r}")
     print(f"lr = {lr:.6g}: {lr_rule}")
+    print(condition.line())
     print(f"steps={args.steps} seeds={args.seeds} seed={args.seed} record_every={args.record_every}")
     interval = f"95% CI over seeds {lo:.6g} .. {hi:.6g}" if args.seeds > 1 else "one seed: no confidence interval"
     print(f"average ||grad f(u^t)||^2 over {over}: {mean:.6g}  ({interval})")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bounds import local_sgd, random_grouping, two_level
-from figures.checker import admissible_step_size
+from bounds.optimal import largest_step_size
 from figures.io import publish
 from figures.plotting import pyplot, tally, verdict_words, wrap
 from figures.verdicts import bounds_ordered, condition_holds
@@ -41,7 +41,7 @@ def f2_data(*, n: int = 32, N: int = 4, I: int = 5, G: int = 50, L: float = 1.0,
     G_max = max(Gs + [G])
     T = 100 * G_max
     if gamma is None:
-        gamma, limiting = admissible_step_size(two_level(), L=L, I=I, G=G_max)
+        gamma, limiting = largest_step_size(two_level(), L=L, I=I, G=G_max)
         rule = f"the largest step size H-SGD's condition {limiting} allows at G = {G_max}"
     else:
         rule = "given"

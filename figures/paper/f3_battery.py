@@ -26,7 +26,7 @@ from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
 from empirical.problems import HeterogeneousNonconvex
 from empirical.statistics import confidence_interval
-from figures.checker import admissible_step_size
+from bounds.optimal import largest_step_size
 from figures.io import publish
 from figures.plotting import pyplot, tally, wrap
 from figures.sweep import run_sweep
@@ -67,7 +67,7 @@ def battery_point(config: dict[str, Any]) -> dict[str, Any]:
     k = problem.constants(h.levels)
     b = bounds.two_level()
     L = k.L.value
-    gamma = c["lr"] if c.get("lr") is not None else admissible_step_size(b, L=L, I=c["I"], G=c["G"])[0]
+    gamma = c["lr"] if c.get("lr") is not None else largest_step_size(b, L=L, I=c["I"], G=c["G"])[0]
     run = simulate(problem, h, lr=gamma, steps=c["steps"], seeds=c["seeds"], seed=c["seed"])
     avg = run.average_grad_norm_sq()
     F0 = float(problem.loss(problem.default_x0())) - k.f_star.value

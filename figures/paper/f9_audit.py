@@ -20,7 +20,8 @@ import numpy as np
 from empirical.studies.audit import audit_run
 from empirical.hierarchy import Hierarchy
 from empirical.studies.witnesses import build, load_witnesses
-from figures.checker import admissible_step_size, default_problem
+from bounds.optimal import largest_step_size
+from figures.checker import default_problem
 from figures.io import publish
 from figures.plotting import pyplot, wrap
 
@@ -50,7 +51,7 @@ RUNS = ("default", "witness")
 def _default_run(quick: bool) -> tuple[Any, Any, float, int, int]:
     problem = default_problem()
     h = Hierarchy.multi_level(problem.n, [5, 50], [4], grouping="random")
-    lr, _ = admissible_step_size(h.shape.bound(), L=problem.constants(h.levels).L.value)
+    lr, _ = largest_step_size(h.shape.bound(), L=problem.constants(h.levels).L.value)
     return problem, h, lr, (600 if quick else 3000), (4 if quick else 16)
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bounds
-from bounds.bound import CONDITION_RTOL
+from bounds.exact import exact_conditions
 
 V = dict(L=1, sigma=1, n=32, T=10000, F0=10, N=4, I=5, G=50, eps_g=0.5, eps_l=1)
 GAMMA_MAX = 1 / (2 * np.sqrt(50 * 49 + 5 * 4))  # 4 gamma^2 (G(G-1) + I(I-1)) = 1
@@ -34,12 +34,24 @@ def test_mask_shape_is_the_shape_of_lambdify_even_where_the_condition_ignores_an
     assert b.condition_mask(gamma=0.001, **dict(V, T=T)).shape == b.lambdify()(gamma=0.001, **dict(V, T=T)).shape
 
 
-def test_mask_uses_the_same_slack_as_condition_check():
+def test_mask_and_condition_check_decide_exactly_at_the_limit():
+    """Issue 18 item 4: no slack. One ulp above gamma L <= 1 fails in the mask, in check_condition,
+    in lambdify's "nan" mode and in the exact decision alike; the limit itself holds."""
     b = bounds.local_sgd()
     v = dict(L=1, sigma=1, n=8, T=100, F0=1, P=1, eps=0.5)  # gamma*L <= 1 binds
-    inside, outside = 1 + 0.5 * CONDITION_RTOL, 1 + 10 * CONDITION_RTOL
-    assert b.condition_mask(gamma=np.array([1.0, inside, outside]), **v).tolist() == [True, True, False]
-    assert scalar_holds(b, gamma=inside, **v) and not scalar_holds(b, gamma=outside, **v)
+    above = float(np.nextafter(1.0, 2.0))
+    gammas = np.array([1.0, above, 1 + 1e-13, float(np.nextafter(1.0, 0.0))])
+    assert b.condition_mask(gamma=gammas, **v).tolist() == [True, False, False, True]
+    assert [scalar_holds(b, gamma=float(g), **v) for g in gammas] == [True, False, False, True]
+    assert [all(c.holds for c in exact_conditions(b, dict(v, gamma=float(g)))) for g in gammas] == \
+        [True, False, False, True]
+    assert np.isnan(b.lambdify(outside_condition="nan")(gamma=gammas, **v)).tolist() == [False, True, True, False]
+    # a limit that is irrational in floats: 4 gamma^2 L^2 P (P - 1) <= 1 at P = 2 is gamma <= 1/(2 sqrt 2)
+    limit = 1 / (2 * np.sqrt(2.0))
+    near = [float(np.nextafter(limit, 0.0)), limit, float(np.nextafter(limit, 1.0))]
+    exact = [all(c.holds for c in exact_conditions(b, dict(v, P=2, gamma=g))) for g in near]
+    assert b.condition_mask(gamma=np.array(near), **dict(v, P=2)).tolist() == exact
+    assert [scalar_holds(b, gamma=g, **dict(v, P=2)) for g in near] == exact and exact[0] and not exact[2]
 
 
 def test_mask_checks_the_domain():

@@ -121,8 +121,9 @@ def test_lambdify_on_a_large_array_matches_it_in_pieces():
 
 
 def test_tight_case_holds_with_equality():
-    """docs/theory.md §7.2 Remark: tightness: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight."""
-    L_, T_, x0 = 2.5, 20, np.array([1.0, -2.0, 0.5])
+    """docs/theory.md §7.2 Remark: tightness: every P_l = 1, gamma = 1/L, sigma = 0, f = (L/2)||x||^2 is tight.
+    L = 2: the float 1/L is exactly 1/L (at L = 2.5 the float 0.4 is above 1/2.5 and gamma L <= 1 fails, exactly)."""
+    L_, T_, x0 = 2.0, 20, np.array([1.0, -2.0, 0.5])
     x, grads = x0.copy(), []
     for _ in range(T_):  # gradient descent: every period 1 means all workers stay equal
         g = L_ * x

@@ -68,7 +68,7 @@ def test_the_tight_case_meets_the_bound():
     f = (L/2)||x||^2 give equality."""
     L, n, T = 3.0, 4, 6
     p = E.from_gradient_fn(lambda x: L * x, lambda u: L * u, n=n, d=2, loss=lambda u: 0.5 * L * np.sum(u * u, -1),
-                           constants={"L": L, "eps": 0.0, "eps_levels": [0.0, 0.0], "label": "exact"})
+                           constants={"L": L, "eps": 0.0, "eps_levels": [0.0, 0.0], "kind": "exact"})
     h = E.Hierarchy.two_level(n, 2, 1, 1, grouping="contiguous")
     r = E.simulate(p, h, lr=1 / L, steps=T, x0=[1.0, -2.0])
     bound = bounds.two_level().evaluate(gamma=1 / L, L=L, sigma=0.0, n=n, T=T, F0=float(p.loss(np.array([1.0, -2.0]))),

@@ -21,7 +21,7 @@ def test_simulate_json_matches_the_library(capsys, tmp_path):
     assert summary["avg_grad_norm_sq"]["mean"] == r.average_grad_norm_sq().mean()
     lo, hi = summary["avg_grad_norm_sq"]["ci95"]
     assert lo < summary["avg_grad_norm_sq"]["mean"] < hi
-    assert summary["constants"]["L"] == {"value": 9.0, "label": "exact"}
+    assert summary["constants"]["L"] == {"value": 9.0, "kind": "exact", "note": "", "label": "exact"}
     saved = E.load_result(out)
     assert np.array_equal(saved.grad_norm_sq, r.grad_norm_sq)
 

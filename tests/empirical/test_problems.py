@@ -101,7 +101,7 @@ def test_from_gradient_fn_in_three_lines():
     b = np.array([[0.0], [1.0], [5.0], [6.0]])
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(), n=4, d=1,
                            constants={"L": 1, "eps": float(b.std()), "eps_levels": [0.5, 2.5], "f_star": 6.5 / 2,
-                                      "label": "exact"})
+                                      "kind": "exact"})
     h = E.Hierarchy.two_level(4, 2, 2, 4, grouping="contiguous")
     r = E.simulate(p, h, lr=0.1, steps=8)
     assert np.all(np.diff(r.grad_norm_sq[0]) <= 0)  # deterministic: no noise given
@@ -230,7 +230,7 @@ def test_a_checked_problem_runs_through_the_checker_with_its_verdict_inputs():
 
     h = E.Hierarchy.two_level(4, 2, 1, 2, grouping="contiguous")
     p = quadratic(noise=0.5, constants=dict(L=1, eps=float(np.sqrt(np.mean(np.sum((B - B.mean(0)) ** 2, -1)))),
-                                            eps_levels=exact_eps_levels, f_star=F_STAR, label="exact"))
+                                            eps_levels=exact_eps_levels, f_star=F_STAR, kind="exact"))
     r = run_check(p, h, steps=40, seeds=3)
     assert r.constants["labels"]["L"] == "exact" and r.constants["eps_levels"] == pytest.approx(
         exact_eps_levels(h.levels))
@@ -238,10 +238,36 @@ def test_a_checked_problem_runs_through_the_checker_with_its_verdict_inputs():
 
 
 def test_constants_estimated_names_every_estimated_field():
-    est, ok = E.Constant(1.0, "estimated (sampled)"), E.Constant(1.0, "exact")
-    c = E.Constants(L=ok, sigma=est, eps=ok, eps_levels=(ok, est, est), f_star=E.Constant(0.0, "Estimated: by eye"))
-    assert c.estimated() == ("sigma", "eps_levels[1]", "eps_levels[2]", "f_star")
-    assert E.Constants(L=E.Constant(1.0, "overestimated"), sigma=ok, eps=ok, eps_levels=(), f_star=ok).estimated() == ()
+    est, ok, given = E.Constant(1.0, "estimated", "sampled"), E.Constant(1.0, "exact"), E.Constant(1.0, "given")
+    c = E.Constants(L=ok, sigma=est, eps=given, eps_levels=(ok, est, est), f_star=E.Constant(0.0, "estimated", "by eye"))
+    assert c.estimated() == ("sigma", "eps_levels[1]", "eps_levels[2]", "f_star") and c.given() == ("eps",)
+    # the kind is declared, never read from wording: a note that says "estimate" does not make it one
+    noted = E.Constant(1.0, "certified upper bound", "overestimated on purpose")
+    assert E.Constants(L=noted, sigma=ok, eps=ok, eps_levels=(), f_star=ok).estimated() == ()
+
+
+@pytest.mark.parametrize("kind", ["rough estimate", "estimated (sampled)", "Exact", ""])
+def test_a_constant_of_an_undeclared_kind_is_rejected(kind):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        E.Constant(1.0, kind)
+
+
+def test_dict_constants_declare_their_kind_and_default_to_given():
+    """Issue 18 item 8: a dict's numbers are 'given' unless declared; 'label' (read by its wording
+    before) is refused with what to write instead; a declared estimate makes verdicts not applicable."""
+    fns = (lambda x: x - B, lambda u: u - B.mean(0))
+    base = dict(L=1, eps=1.0, f_star=0.0)
+    given = E.from_gradient_fn(*fns, n=4, d=2, constants=base).constants()
+    assert given.given() == ("L", "eps", "eps_levels[0]", "f_star") and given.estimated() == ()
+    assert given.L.label == "given" and given.sigma.kind == "exact"
+    rough = E.from_gradient_fn(*fns, n=4, d=2, constants=dict(base, kind="estimated", note="rough")).constants()
+    assert rough.estimated() == ("L", "eps", "eps_levels[0]", "f_star") and rough.L.label == "estimated (rough)"
+    certified = E.from_gradient_fn(*fns, n=4, d=2, constants=dict(base, kind="certified")).constants()
+    assert certified.L.kind == "certified upper bound" and certified.f_star.kind == "certified lower bound"
+    with pytest.raises(ValueError, match=r"constants\['label'\] is no longer read.*kind="):
+        E.from_gradient_fn(*fns, n=4, d=2, constants=dict(base, label="rough estimate"))
+    with pytest.raises(ValueError, match=r"constants\['kind'\] must be one of"):
+        E.from_gradient_fn(*fns, n=4, d=2, constants=dict(base, kind="rough"))
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -47,7 +47,7 @@ def test_bounds_can_be_recomputed_from_the_printed_numbers(default_result):
     common = dict(gamma=p["gamma"], L=c["L"], sigma=c["sigma"], n=p["n"], T=p["T"], F0=c["F0"])
     assert bounds.two_level().evaluate(**common, N=p["N"], I=p["I"], G=p["G"], eps_g=c["eps_g"],
                                        eps_l=c["eps_l"]) == pytest.approx(data["bound"]["hsgd"], rel=1e-12)
-    assert bounds.local_sgd().evaluate(**common, P=p["G"], eps=c["eps"]) == pytest.approx(data["bound"]["local_G"], rel=1e-12)
+    assert bounds.local_sgd().evaluate(**common, P=p["G"], eps=c["eps_corollary0"]) == pytest.approx(data["bound"]["local_G"], rel=1e-12)
     rg = bounds.random_grouping(bounds.two_level()).evaluate(**common, N=p["N"], I=p["I"], G=p["G"], eps=c["eps"])
     assert rg == pytest.approx(data["bound_random_grouping"]["hsgd"], rel=1e-12)
 
@@ -55,7 +55,7 @@ def test_bounds_can_be_recomputed_from_the_printed_numbers(default_result):
 def test_a_wrong_bound_is_caught():
     """Constants that understate the problem (no noise, no heterogeneity, f* = f(x0))."""
     b = np.linspace(-2, 2, 8)[:, None] * np.ones((1, 2))
-    wrong = {"L": 1.0, "sigma": 0.0, "eps": 0.0, "eps_levels": [0.0, 0.0], "f_star": 2.0, "label": "wrong on purpose"}
+    wrong = {"L": 1.0, "sigma": 0.0, "eps": 0.0, "eps_levels": [0.0, 0.0], "f_star": 2.0, "note": "wrong on purpose"}
     p = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(axis=0), n=8, d=2, noise=1.0,
                            loss=lambda u: 0.5 * np.sum(u**2, axis=-1) + 2.0 - 0.0, constants=wrong, x0=0.0)
     result = run_check(p, E.Hierarchy.two_level(8, 2, 2, 4), steps=200, seeds=4)

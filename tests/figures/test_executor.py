@@ -113,7 +113,7 @@ def test_a_problem_that_does_not_pickle_needs_one_worker():
     spread = np.sum((b - b.mean(axis=0)) ** 2) / n
     problem = E.from_gradient_fn(lambda x: x - b, lambda u: u - b.mean(axis=0), n, d,
                                  loss=lambda u: np.sum((u[..., None, :] - b) ** 2, axis=(-2, -1)) / (2 * n),
-                                 noise=1.0, constants=dict(L=1.0, eps=np.sqrt(spread), label="exact",
+                                 noise=1.0, constants=dict(L=1.0, eps=np.sqrt(spread), kind="exact",
                                                            f_star=E.Constant(0.0, "certified lower bound"),
                                                            eps_levels=lambda levels: [np.sqrt(spread)] * 2))
     hierarchy = E.Hierarchy.two_level(n, 2, 2, 4)

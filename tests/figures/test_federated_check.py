@@ -52,7 +52,9 @@ def test_estimated_sampled_constants_make_the_bound_verdicts_not_applicable():
 
 def test_participation_count():
     h = Hierarchy.multi_level(8, [2, 6], [2], grouping=[np.array([0, 0, 0, 1, 1, 1, 1, 1])])
-    assert participation_count(0.5, h) == 2 and participation_count(1.0, h) == 3 and participation_count(0.01, h) == 1
+    # rounded down, as the authors' int(frac * len(group)); 1.0 of unequal groups (3 and 5) is 3: partial for the 5
+    assert participation_count(0.5, h) == 1 and participation_count(1.0, h) == 3 and participation_count(0.01, h) == 1
+    assert participation_count(0.7, h) == 2
     with pytest.raises(ValueError, match=r"participation must be a fraction in \(0, 1\]"):
         participation_count(0.0, h)
 
