@@ -457,7 +457,7 @@ def draw_check(result: CheckResult):
     top.set_xlabel("step t (horizon T' = t)")
     top.set_ylabel("running average of $\\|\\nabla f(u^t)\\|^2$ over seeds")
     top.set_title("measured (solid, 95% band) under the bound for the same horizon (dashed);\n"
-                  "the measured curves overlap at this scale: values at T in the legend, zoomed in the middle",
+                  "measured curves overlap here: values at T in the legend; zoomed in the middle",
                   fontsize=8)
     top.legend(fontsize=6)
     zoom.set_xlim(*((start, T) if not few else (t[late[0]] - 0.5, T + 0.5)))  # a few marked points: none on the edge
@@ -486,7 +486,7 @@ def draw_check(result: CheckResult):
     diff.set_ylabel("paired difference of running averages")
     sandwich = result.verdicts["empirical_sandwich"]
     diff.set_title(f"paired differences{' (95% bands)' if banded else ''}\n"
-                   + wrap(f"measured sandwich at T = {T}: " + sandwich_words(sandwich.to_json()), 72), fontsize=8)
+                   + wrap(f"measured sandwich at T = {T}: " + sandwich_words(sandwich.to_json()), 64), fontsize=8)
     if result.difference_curves:
         diff.legend(fontsize=7)
     v = result.verdicts
