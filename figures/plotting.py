@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["COLOURS", "pyplot", "run_names", "thin", "band_json", "draw_band", "verdict_words", "tally",
-           "reason", "wrap"]
+           "reason", "wrap", "sandwich_words"]
 
 COLOURS = {"local_I": "tab:green", "hsgd": "tab:orange", "local_G": "tab:blue"}
 
@@ -111,6 +111,64 @@ def verdict_words(verdict: Mapping[str, Any], *, yes: str = "yes", no: str = "no
     holds = verdict.get("holds")
     word = "undecided" if holds is None else (yes if holds else no)
     return f"{word} ({basis})"
+
+
+SIDE_WORDS = {"in order": "above 0", "equal": "0", "indistinguishable": "indistinguishable from 0",
+              "reversed": "reversed (below 0)"}
+"""What each state of a side of the measured sandwich (:func:`figures.verdicts.paired_order`) says
+about its paired difference."""
+
+
+def sandwich_words(verdict: Mapping[str, Any], *, level: float | None = None, limit: int = 90) -> str:
+    """The measured sandwich's verdict (the JSON of :func:`figures.verdicts.sandwich_order`, its
+    sides in ``parts``) in words: what each paired difference showed, and what that allows.
+
+    A side is "above 0", "indistinguishable from 0", "reversed (below 0)" at the confidence
+    level of its interval, or, when every seed gave the same difference (floating point),
+    "above 0", "0" or "reversed (below 0)" in every seed. The conclusion is the verdict's:
+    "sandwich shown" only when it holds, "undecided" when a side is indistinguishable from 0,
+    "sandwich fails" when a side is reversed, "not applicable (<reason>)" otherwise. ``level``:
+    the confidence level the sides were decided at (default :data:`figures.verdicts.LEVEL`).
+
+    Example:
+        >>> side = lambda state, holds: {"holds": holds, "basis": "statistical", "state": state,
+        ...                              "detail": "b - a = 0.01, 95% CI 0.005 .. 0.015"}
+        >>> sandwich_words({"holds": True, "basis": "statistical",
+        ...                 "parts": {"lower side": side("in order", True), "upper side": side("in order", True)}})
+        'both differences above 0 at 95%: sandwich shown'
+        >>> sandwich_words({"holds": None, "basis": "statistical", "parts": {
+        ...     "lower side": side("indistinguishable", None), "upper side": side("in order", True)}})
+        'lower side indistinguishable from 0 at 95%, upper side above 0 at 95%: undecided'
+        >>> sandwich_words({"holds": None, "basis": "not applicable", "parts": {"lower side": {
+        ...     "holds": None, "basis": "not applicable", "detail": "1 seed: no confidence interval can be formed"}}})
+        'not applicable (1 seed: no confidence interval can be formed)'
+    """
+    if level is None:
+        from figures.verdicts import LEVEL as level
+    parts = verdict.get("parts") or {}
+    if verdict.get("basis") == "not applicable":
+        first = next((part for part in parts.values() if part.get("basis") == "not applicable"), verdict)
+        return f"not applicable ({reason(first, limit)})"
+    if not parts:
+        return verdict_words(verdict, yes="sandwich shown", no="sandwich fails", limit=limit)
+    phrases = []
+    for part in parts.values():
+        state, basis = part.get("state"), part.get("basis")
+        if state not in SIDE_WORDS:  # a side without a state: its verdict in words
+            phrases.append(verdict_words(part, yes="in order", no="reversed", limit=limit))
+        elif basis == "statistical":
+            phrases.append(f"{SIDE_WORDS[state]} at {100 * level:g}%")
+        else:
+            phrases.append(f"{SIDE_WORDS[state]} in every seed")
+    if len(set(phrases)) == 1 and len(phrases) == 2:
+        shown = f"both differences {phrases[0]}"
+    else:
+        shown = ", ".join(f"{side} {phrase}" for side, phrase in zip(parts, phrases))
+    holds = verdict.get("holds")
+    equal = any(part.get("state") == "equal" for part in parts.values())
+    conclusion = ("undecided" if holds is None else "sandwich fails" if not holds else
+                  "sandwich holds, with equality" if equal else "sandwich shown")
+    return f"{shown}: {conclusion}"
 
 
 def tally(verdicts: Sequence[Mapping[str, Any]], noun: str, *, yes: str = "holds", no: str = "fails",

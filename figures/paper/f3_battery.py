@@ -32,7 +32,8 @@ from figures.plotting import pyplot, tally, wrap
 from figures.sweep import run_sweep
 from figures.verdicts import bound_holds, condition_holds
 
-__all__ = ["battery_configs", "battery_setup", "battery_point", "f3_data", "draw_f3", "build_f3", "summary"]
+__all__ = ["battery_configs", "battery_setup", "battery_point", "f3_data", "marker_styles", "draw_f3", "build_f3",
+           "summary"]
 
 
 def battery_configs(quick: bool = False) -> list[dict[str, Any]]:
@@ -99,8 +100,60 @@ def f3_data(out_dir: str | Path, quick: bool = False, executor: Executor | None 
             "seeds": sorted({p["seeds"] for p in points})}
 
 
+GROUPING_COLOURS = {"random": "tab:orange", "homogeneous": "tab:purple", "heterogeneous": "tab:cyan",
+                    "contiguous": "tab:brown"}
+"""Colour means grouping, and nothing else (grey: not applicable, whatever the grouping)."""
+
+NOT_APPLICABLE_COLOUR = "grey"
+
+SHAPES = ("o", "s", "^", "D", "v", "P", "X", "h")
+"""Shape means the periods ``(I, G)``, and nothing else: one shape per pair, in the order the pairs
+first appear (the battery's ``(1, 10), (2, 10), (5, 20)`` get a circle, a square, a triangle)."""
+
+FILLS = (("full", "filled"), ("none", "hollow"), ("left", "left half filled"), ("bottom", "bottom half filled"),
+         ("right", "right half filled"), ("top", "top half filled"))
+"""Fill means the noise and heterogeneity setting ``(sigma, between, within)``, and nothing else:
+one matplotlib ``fillstyle`` per setting, in the order the settings first appear, with its name."""
+
+
+def marker_styles(points: list[dict[str, Any]]) -> dict[str, dict[Any, Any]]:
+    """What each marker style of F3 means, one to one: ``colour`` per grouping, ``shape`` per
+    periods ``(I, G)``, ``fill`` per ``(sigma, between, within)`` as ``(fillstyle, name)``; the
+    meanings in the order they first appear in ``points``.
+
+    Example:
+        >>> pts = [dict(grouping="random", I=1, G=10, sigma=0.5, between=2.0, within=1.0),
+        ...        dict(grouping="random", I=2, G=10, sigma=2.0, between=1.0, within=0.5)]
+        >>> styles = marker_styles(pts)
+        >>> styles["shape"], styles["fill"][(2.0, 1.0, 0.5)]
+        ({(1, 10): 'o', (2, 10): 's'}, ('none', 'hollow'))
+    """
+    groupings = list(dict.fromkeys(p["grouping"] for p in points))
+    periods = list(dict.fromkeys((p["I"], p["G"]) for p in points))
+    settings = list(dict.fromkeys((p["sigma"], p["between"], p["within"]) for p in points))
+    for what, used, styles in (("period pairs", periods, SHAPES), ("noise and heterogeneity settings", settings,
+                                                                    FILLS)):
+        if len(used) > len(styles):
+            raise ValueError(f"F3 draws at most {len(styles)} {what} (one marker style each), got {len(used)}")
+    unknown = [g for g in groupings if g not in GROUPING_COLOURS]
+    if unknown:
+        raise ValueError(f"F3 has no colour for grouping {unknown[0]!r}; known: {', '.join(GROUPING_COLOURS)}")
+    return {"colour": {g: GROUPING_COLOURS[g] for g in groupings}, "shape": dict(zip(periods, SHAPES)),
+            "fill": dict(zip(settings, FILLS))}
+
+
 def draw_f3(data: dict[str, Any]):
-    """Draw F3 from :func:`f3_data`'s output: measured / bound per configuration, log scale."""
+    """Draw F3 from :func:`f3_data`'s output: measured / bound per configuration, log scale.
+
+    Each marker style means one thing (:func:`marker_styles`): colour the grouping (grey: not
+    applicable), shape the periods, fill the noise and heterogeneity setting. The legend says
+    so in three groups of entries, ``colour:``, ``shape:`` and ``fill:``; a shape's entry shows
+    it in every fill drawn, and a fill's entry in every shape drawn, so that no legend marker
+    stands for two things.
+    """
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
     pts = data["points"]
     fig, ax = plt.subplots(figsize=(12, 4.8))
@@ -108,32 +161,37 @@ def draw_f3(data: dict[str, Any]):
         lo, hi = min(values), max(values)
         return format(lo, fmt) if lo == hi else f"{lo:{fmt}} .. {hi:{fmt}}"
 
-    colours = {"random": "tab:orange", "homogeneous": "tab:purple", "heterogeneous": "tab:cyan"}
-    markers = {(1, 10): "o", (2, 10): "s", (5, 20): "^"}
+    styles = marker_styles(pts)
     x = np.arange(len(pts))
-    settings = list(dict.fromkeys((p["sigma"], p["between"], p["within"]) for p in pts))
-    hollow = {setting: i % 2 == 1 for i, setting in enumerate(settings)}  # alternate filled / hollow
     for i, p in enumerate(pts):
-        periods = (p["I"], p["G"])
         na = p["verdict"]["basis"] == "not applicable"
-        colour = "grey" if na else colours.get(p["grouping"], "k")
+        colour = NOT_APPLICABLE_COLOUR if na else styles["colour"][p["grouping"]]
         ax.errorbar(x[i], p["ratio"], yerr=[[p["ratio"] - p["ratio_low"]], [p["ratio_high"] - p["ratio"]]],
-                    fmt=markers.get(periods, "D"), color=colour,
-                    mfc="white" if hollow[(p["sigma"], p["between"], p["within"])] else colour,
+                    fmt=styles["shape"][(p["I"], p["G"])], color=colour,
+                    fillstyle=styles["fill"][(p["sigma"], p["between"], p["within"])][0],
                     ms=4.5, elinewidth=0.8, capsize=1.5)
-    # legend: one entry per colour, marker and fill that has points
-    for grouping in dict.fromkeys(p["grouping"] for p in pts if p["verdict"]["basis"] != "not applicable"):
-        ax.plot([], [], "o", color=colours.get(grouping, "k"), label=f"{grouping} grouping")
-    for periods in dict.fromkeys((p["I"], p["G"]) for p in pts):
-        ax.plot([], [], markers.get(periods, "D"), color="k", mfc="none",
-                label=f"periods I = {periods[0]}, G = {periods[1]}")
-    for setting in settings:
-        ax.plot([], [], "o", color="k", mfc="white" if hollow[setting] else "k",
-                label=f"sigma = {setting[0]:g}, heterogeneity between {setting[1]:g}, within {setting[2]:g} "
-                      f"({'hollow' if hollow[setting] else 'filled'})")
+    # legend: one entry per colour, shape and fill that has points, each saying which it is
+    handles, labels = [], []
+
+    def marker(shape: str, fill: str) -> Line2D:
+        return Line2D([], [], ls="none", marker=shape, fillstyle=fill, color="k", ms=5)
+
+    for grouping, colour in styles["colour"].items():
+        if any(p["grouping"] == grouping and p["verdict"]["basis"] != "not applicable" for p in pts):
+            handles.append(Line2D([], [], color=colour, lw=4))
+            labels.append(f"colour: {grouping} grouping")
     if any(p["verdict"]["basis"] == "not applicable" for p in pts):
-        ax.plot([], [], "o", color="grey", label="not applicable (grey)")
-    ax.axhline(1.0, color="k", lw=1, ls="--", label="measured = bound (ratio 1)")
+        handles.append(Line2D([], [], color=NOT_APPLICABLE_COLOUR, lw=4))
+        labels.append("colour: grey, not applicable (any grouping)")
+    fills = [fill for fill, _ in styles["fill"].values()]
+    for (I, G), shape in styles["shape"].items():
+        handles.append(tuple(marker(shape, fill) for fill in fills))
+        labels.append(f"shape: periods I = {I}, G = {G}")
+    for (sigma, between, within), (fill, name) in styles["fill"].items():
+        handles.append(tuple(marker(shape, fill) for shape in styles["shape"].values()))
+        labels.append(f"fill: {name}, sigma = {sigma:g}, heterogeneity between {between:g}, within {within:g}")
+    handles.append(ax.axhline(1.0, color="k", lw=1, ls="--"))
+    labels.append("measured = bound (ratio 1)")
     ax.set_yscale("log")
     Ns = [p["N"] for p in pts]
     edges = [i for i in range(1, len(pts)) if Ns[i] != Ns[i - 1]]
@@ -142,8 +200,8 @@ def draw_f3(data: dict[str, Any]):
     starts = [0] + edges
     ends = edges + [len(pts)]
     ax.set_xticks([(a + b - 1) / 2 for a, b in zip(starts, ends)], [f"N = {Ns[a]}" for a in starts])
-    ax.set_xlabel("configuration (grouped by number of groups N; within each: periods, grouping, noise and "
-                  "heterogeneity as marked)", fontsize=8)
+    ax.set_xlabel("configuration (grouped by number of groups N; within each, colour: grouping, shape: periods, "
+                  "fill: noise and heterogeneity)", fontsize=8)
     ax.set_ylabel("measured / bound (95% CI over seeds)")
     ax.set_ylim(top=1.6)
     verdicts = [p["verdict"] for p in pts]
@@ -156,7 +214,8 @@ def draw_f3(data: dict[str, Any]):
         f"L = {span(Ls, '.3g')}, T = {', '.join(map(str, data['steps']))}, "
         f"F0 = {span(F0s, '.3g')}, {', '.join(map(str, data['seeds']))} seeds\n"
         f"bound >= measured: {tally(verdicts, 'configurations', yes='holds', limit=60)}", 160), fontsize=8)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              handler_map={tuple: HandlerTuple(ndivide=None, pad=0.3)}, handlelength=4)
     fig.tight_layout()
     return fig
 

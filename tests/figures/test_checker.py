@@ -251,3 +251,142 @@ def test_estimated_constants_make_every_bound_verdict_not_applicable():
         assert v.holds is None and not v.applicable and "estimated" in v.detail, v.line()
     assert "at the estimate" in r.verdicts["condition_holds"].detail
     assert r.verdicts["empirical_sandwich"].applicable  # measured only: no constant involved
+
+
+# --- the figure (issue 18) ----------------------------------------------------------------------
+
+def _panels(fig):
+    left, middle, right = fig.axes
+    return left, middle, right
+
+
+@pytest.mark.parametrize("T", [1, 2, 5])
+def test_the_figure_draws_without_a_warning_at_any_horizon(T):
+    """``hsgd check --steps 1`` drew a blank figure with a singular-ylim warning: every T >= 1
+    draws, with a point to see on every panel."""
+    import warnings
+
+    from figures.plotting import pyplot
+
+    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=T, seeds=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = draw_check(r)
+        try:
+            fig.canvas.draw()
+            for ax in fig.axes:
+                low, high = ax.get_ylim()
+                assert low < high
+                assert any(len(line.get_xdata()) for line in ax.get_lines())
+                assert all(line.get_marker() not in ("None", "", None) for line in ax.get_lines()
+                           if len(line.get_xdata()) == 1)  # a single point is marked, not an invisible line
+        finally:
+            pyplot().close(fig)
+
+
+def test_the_figure_draws_without_a_warning_for_a_start_at_the_minimiser_and_one_seed():
+    """Every measured value and every bound 0 (no log scale possible), and one seed (no bands)."""
+    import warnings
+
+    from figures.plotting import pyplot
+
+    for r in (run_check(Quadratic(2.0, [0.0, 0.0]), E.Hierarchy.two_level(4, 2, 1, 1), steps=5, seeds=2),
+              run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=3, seeds=1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig = draw_check(r)
+            try:
+                fig.canvas.draw()
+            finally:
+                pyplot().close(fig)
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    return run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=100, seeds=3)
+
+
+def _titles_with(result, low, middle, high):
+    """The right panel's title and the figure's title of ``result`` with the measured sandwich
+    decided on these per-seed values instead."""
+    import dataclasses
+
+    from figures.plotting import pyplot
+    from figures.verdicts import sandwich_order
+
+    sandwich = sandwich_order(low, middle, high, names=["local SGD (P = I)", "H-SGD", "local SGD (P = G)"])
+    fig = draw_check(dataclasses.replace(result, verdicts={**result.verdicts, "empirical_sandwich": sandwich}))
+    try:
+        return fig.axes[2].get_title(), fig._suptitle.get_text()
+    finally:
+        pyplot().close(fig)
+
+
+LOW = np.array([1.0, 2.0, 3.0, 4.0])
+"""Per-seed values of the lower run; the others are built from it with known paired differences."""
+
+
+@pytest.mark.parametrize("middle, high, said, unsaid", [
+    (LOW + [0.5, 0.4, 0.6, 0.5], LOW + [1.0, 0.9, 1.1, 1.0], ["both differences above 0 at 95%", "sandwich shown"],
+     ["undecided", "fails"]),
+    (LOW + [0.1, -0.1, 0.05, -0.04], LOW + [1.0, 0.9, 1.1, 1.0],
+     ["lower side indistinguishable from 0 at 95%", "upper side above 0 at 95%", "undecided"],
+     ["both differences above 0", "sandwich shown"]),
+    (LOW + [0.5, 0.4, 0.6, 0.5], LOW + [0.1, 0.0, 0.2, 0.1], ["upper side reversed (below 0) at 95%", "sandwich fails"],
+     ["both differences above 0", "sandwich shown", "undecided"]),
+])
+def test_the_right_panel_title_says_what_the_measured_sandwich_showed(small_result, middle, high, said, unsaid):
+    """Issue 18 item 9: the title said 'both differences above 0' whatever the verdict."""
+    title, _ = _titles_with(small_result, LOW, middle, high)
+    assert "at T = 100" in title
+    for words in said:
+        assert words in title.replace("\n", " "), title
+    for words in unsaid:
+        assert words not in title.replace("\n", " "), title
+
+
+def test_the_right_panel_and_the_figure_title_with_one_seed_say_not_applicable_and_why():
+    from figures.plotting import pyplot
+
+    r = run_check(E.HeterogeneousNonconvex(n=8, d=2), E.Hierarchy.two_level(8, 2, 2, 10), steps=100, seeds=1)
+    fig = draw_check(r)
+    try:
+        title, suptitle = fig.axes[2].get_title().replace("\n", " "), fig._suptitle.get_text().replace("\n", " ")
+    finally:
+        pyplot().close(fig)
+    assert "not applicable (1 seed" in title and "above 0" not in title and "band" not in title
+    assert "measured sandwich: not applicable (1 seed" in suptitle  # was '(lower side: not applicable)'
+
+
+def test_the_left_panel_gives_the_values_at_T_and_spans_bounds_and_runs(small_result):
+    from figures.plotting import pyplot
+
+    r = small_result
+    fig = draw_check(r)
+    try:
+        left = fig.axes[0]
+        entries = [text.get_text() for text in left.get_legend().get_texts()]
+        low, high = left.get_ylim()
+        assert left.get_yscale() == "log"
+    finally:
+        pyplot().close(fig)
+    for k in ("local_I", "hsgd", "local_G"):
+        measured, bound = r.curves[k][-1], r.bound_curves[k][-1]
+        assert any(f"measured, {measured:.4g} at T" in e for e in entries), entries
+        assert any(f"bound, {bound:.4g} at T, {bound / measured:.3g}x measured" in e for e in entries), entries
+        assert low <= r.curves[k].min() and r.bound_curves[k].max() <= high
+
+
+def test_the_middle_panel_has_a_legend_and_says_why_it_starts_at_T_over_5(small_result):
+    from figures.plotting import pyplot
+
+    fig = draw_check(small_result)
+    try:
+        middle = fig.axes[1]
+        entries = [text.get_text() for text in middle.get_legend().get_texts()]
+        said = middle.get_title() + " " + middle.get_xlabel()
+        assert middle.get_xlim()[0] == 20  # T/5 of T = 100
+    finally:
+        pyplot().close(fig)
+    assert [e.split(" (")[0] for e in entries] == ["local SGD, P = 2", "H-SGD", "local SGD, P = 10"]
+    assert "T/5" in said and "first fifth left out: transient" in said

@@ -197,3 +197,24 @@ def test_draws_labelled_log_axes_and_writes_its_files(data, tmp_path, monkeypatc
     paths = build_f11(tmp_path, quick=True)
     assert sorted(p.name for p in paths) == ["f11_ranking.json", "f11_ranking.pdf", "f11_ranking.png"]
     assert json.loads((tmp_path / "f11_ranking.json").read_text())["cells"] == data["cells"]
+
+
+def test_the_lower_panels_legend_is_in_the_lower_panel(data):
+    """Issue 18: the legend of the lower panel's bars sat in the upper panel (titled 'lower panel')."""
+    from figures.plotting import pyplot
+
+    fig = draw_f11(data)
+    try:
+        top, bottom = fig.axes[-2], fig.axes[-1]
+        assert top.get_legend() is None
+        legend = bottom.get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == [
+            "1.5x the measured best", "vs the best design at its own (bound's) step size",
+            "vs the best design at one common step size (the bound's for minibatch)"]
+        fig.canvas.draw()
+        box, panel = legend.get_window_extent(), bottom.get_window_extent()
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1 and panel.y0 <= box.y0 and box.y1 <= panel.y1
+        for text in bottom.texts:  # the numbers and the choices in words stay readable
+            assert not box.overlaps(text.get_window_extent()), text.get_text()
+    finally:
+        pyplot().close(fig)

@@ -153,10 +153,64 @@ def test_f3_legend_has_no_entry_without_points(built):
         entries = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     finally:
         plt.close(fig)
-    assert "random grouping" in entries and not any("homogeneous" in e or "heterogeneous" in e for e in entries)
+    assert "colour: random grouping" in entries and not any("homogeneous" in e or "heterogeneous" in e for e in entries)
     periods = {(p["I"], p["G"]) for p in only_random["points"]}
     settings = {(p["sigma"], p["between"], p["within"]) for p in only_random["points"]}
     assert len(entries) == 1 + len(periods) + len(settings) + 1  # colour, markers, fills, the line ratio = 1
+
+
+def _f3_points(settings, periods, groupings):
+    """Hand-made F3 points: every combination, the first one not applicable."""
+    points = []
+    for N, (sigma, between, within) in enumerate(settings, start=1):
+        for I, G in periods:
+            for grouping in groupings:
+                points.append(dict(N=N, I=I, G=G, grouping=grouping, sigma=sigma, between=between, within=within,
+                                   ratio=0.02, ratio_low=0.015, ratio_high=0.025, gamma=0.005, L=9.0, F0=5.0,
+                                   estimated=[], verdict={"holds": True, "basis": "statistical"}))
+    points[0]["verdict"] = {"holds": None, "basis": "not applicable", "detail": "step-size condition fails"}
+    return {"points": points, "max_ratio": 0.02, "median_ratio": 0.02, "steps": [400], "seeds": [4]}
+
+
+def test_f3_every_marker_style_means_one_thing_and_the_legend_says_which():
+    """Issue 18: hollow meant a noise setting on the points and 'any fill' in the legend, and a
+    third setting was drawn filled like the first. Colour is the grouping (grey: not applicable),
+    shape the periods, fill the setting: each a one-to-one map, each named in the legend."""
+    plt = pyplot()
+    settings = [(0.5, 2.0, 1.0), (2.0, 1.0, 0.5), (1.0, 0.5, 0.5)]
+    periods = [(1, 10), (2, 10), (5, 20), (3, 30)]
+    groupings = ["random", "homogeneous", "heterogeneous", "contiguous"]
+    data = _f3_points(settings, periods, groupings)
+    fig = f3_battery.draw_f3(data)
+    try:
+        ax = fig.axes[0]
+        lines = [container.lines[0] for container in ax.containers]
+        entries = [t.get_text() for t in ax.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
+    assert len(lines) == len(data["points"])
+
+    def fill(line):
+        face = line.get_markerfacecolor()
+        hollow = line.get_fillstyle() == "none" or (isinstance(face, str) and face in ("white", "none"))
+        return line.get_fillstyle(), hollow
+
+    meanings = {"shape": {}, "fill": {}, "colour": {}}
+    for p, line in zip(data["points"], lines):
+        na = p["verdict"]["basis"] == "not applicable"
+        for kind, meaning, style in (("shape", (p["I"], p["G"]), line.get_marker()),
+                                     ("fill", (p["sigma"], p["between"], p["within"]), fill(line)),
+                                     ("colour", "not applicable" if na else p["grouping"], line.get_color())):
+            meanings[kind].setdefault(style, set()).add(meaning)
+    for kind, by_style in meanings.items():
+        assert all(len(m) == 1 for m in by_style.values()), (kind, by_style)  # a style means one thing
+    assert len(meanings["shape"]) == len(periods) and len(meanings["fill"]) == len(settings)
+    assert len(meanings["colour"]) == len(groupings) + 1  # and each thing has its own style
+    kinds = [e.split(":")[0] for e in entries[:-1]]
+    assert kinds == ["colour"] * (len(groupings) + 1) + ["shape"] * len(periods) + ["fill"] * len(settings), entries
+    assert entries[-1] == "measured = bound (ratio 1)"
+    assert {e.split(", sigma")[0] for e in entries if e.startswith("fill:")} == {
+        "fill: filled", "fill: hollow", "fill: left half filled"}
 
 
 def test_f3_point_whose_condition_fails_is_not_applicable(tmp_path):
