@@ -4,6 +4,13 @@
 reader (or a resumed sweep) sees either the old file or the complete new one. The engine's
 result files (:mod:`empirical.results`) and every figure and JSON of :mod:`figures` are
 written through these functions.
+
+**JSON is strict.** Every JSON text ``hsgd`` writes or prints comes from :func:`json_text`:
+valid JSON (RFC 8259) that any strict parser reads. A float that is not finite, which
+Python's ``json`` would write as the bare tokens ``Infinity``/``NaN``, is written as the
+*string* ``"inf"``, ``"-inf"`` or ``"nan"`` (always these three, never ``null``: an infinite
+ratio and an undefined one stay apart). :func:`read_json` reads such a text back, those three
+strings becoming floats again.
 """
 
 from __future__ import annotations
@@ -12,12 +19,17 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["atomic_write_bytes", "check_parent", "write_json", "write_csv"]
+__all__ = ["atomic_write_bytes", "check_parent", "write_json", "write_csv", "json_text", "read_json",
+           "NON_FINITE"]
+
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+"""The strings that stand for the floats JSON has no number for (:func:`json_text`, :func:`read_json`)."""
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -96,9 +108,72 @@ def _umask() -> int:
     return mask
 
 
+def _finite(obj: Any, default: Callable[[Any], Any] | None) -> Any:
+    """``obj`` with every non-finite float replaced by its string of :data:`NON_FINITE` (and
+    every object JSON does not know passed through ``default`` first, when given)."""
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if obj is None or isinstance(obj, (str, int)):
+        return obj
+    if isinstance(obj, dict):
+        return {key: _finite(value, default) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value, default) for value in obj]
+    if default is not None:
+        return _finite(default(obj), default)
+    return obj  # json.dumps names the type it cannot write
+
+
+def json_text(payload: Any, *, indent: int | None = 2, sort_keys: bool = False,
+              default: Callable[[Any], Any] | None = None) -> str:
+    """``payload`` as strict JSON text: the one JSON writer of ``hsgd`` (files and ``--json``).
+
+    Non-finite floats become the strings ``"inf"``, ``"-inf"``, ``"nan"`` (see the module
+    docstring), so the text never holds the bare tokens ``Infinity`` or ``NaN``.
+
+    Args:
+        payload: dicts, lists, tuples, strings, numbers, booleans and ``None``.
+        indent: as for ``json.dumps`` (``None``: one line).
+        sort_keys: as for ``json.dumps``.
+        default: turns an object JSON does not know into one it does (as for ``json.dumps``).
+
+    Raises:
+        TypeError: an object JSON does not know (and ``default`` does not convert).
+
+    Example:
+        >>> json_text({"ratio": float("inf"), "ci": [float("nan"), 1.5]}, indent=None)
+        '{"ratio": "inf", "ci": ["nan", 1.5]}'
+        >>> read_json('{"ratio": "inf"}')["ratio"]
+        inf
+    """
+    return json.dumps(_finite(payload, default), indent=indent, sort_keys=sort_keys, allow_nan=False)
+
+
+def _numbers(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return NON_FINITE.get(obj, obj)
+    if isinstance(obj, dict):
+        return {key: _numbers(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_numbers(value) for value in obj]
+    return obj
+
+
+def read_json(text: str | bytes) -> Any:
+    """Parse JSON text written by :func:`json_text`: the strings ``"inf"``, ``"-inf"``, ``"nan"``
+    become floats again.
+
+    Raises:
+        json.JSONDecodeError: the text is not JSON (a ``ValueError``).
+    """
+    return _numbers(json.loads(text))
+
+
 def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
-    """Write ``payload`` as indented JSON, atomically."""
-    return atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
+    """Write ``payload`` as indented strict JSON (:func:`json_text`), atomically."""
+    return atomic_write_bytes(path, (json_text(payload) + "\n").encode())
 
 
 def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:

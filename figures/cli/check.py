@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,6 +92,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     from empirical.io import write_json
+    from empirical.io import json_text
     from figures.checker import RUNS, participation_count, run_check
 
     cost_given = [name for name in COST_DEFAULTS if getattr(args, name) is not None] + [
@@ -139,7 +139,7 @@ def _run_check(args: argparse.Namespace) -> int:
     paths.append(write_json(out / "check.json", payload))
     payload["files"] = [str(p) for p in paths]
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload))
         return 0
     print(result.hierarchy)
     if chosen is not THEOREM_2:

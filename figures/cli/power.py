@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ def format_report(report: dict[str, Any]) -> str:
 def _power(args: argparse.Namespace) -> int:
     from bounds.theorems import theorem
     from empirical.io import write_json
+    from empirical.io import json_text
     from figures.executor import executor
     from figures.power import power_report
 
@@ -53,7 +53,7 @@ def _power(args: argparse.Namespace) -> int:
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
     path = write_json(Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json", report)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
     else:
         print(format_report(report))
         print(f"wrote {path}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -12,7 +11,7 @@ from figures.cli.options import integer_option, real_option
 from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
-from empirical.io import check_parent
+from empirical.io import check_parent, json_text
 
 __all__ = ["register", "register_bench", "step_size", "averaged_over"]
 
@@ -112,7 +111,7 @@ def _simulate(args: argparse.Namespace) -> int:
         paths = [str(p) for p in _save(result, args.out)]
         summary["saved"] = paths
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
         return 0
     print(f"{hierarchy.describe()}; {problem!r}")
     print(f"lr = {lr:.6g}: {lr_rule}")
