@@ -78,7 +78,8 @@ def run_sweep(
         executor: where to run (:func:`figures.executor.executor`, shared with other work);
             default ``executor(max_workers)``, made and shut down here.
         max_workers: processes of the default executor (default: one per CPU; ``1`` runs the
-            configurations in this process, in order).
+            configurations in this process, in order); never more than the configurations to
+            run nor the CPUs (:func:`figures.executor.pool_size`).
         progress: show a progress bar (tqdm) on standard error.
         description: the progress bar's label.
 
@@ -100,7 +101,7 @@ def run_sweep(
     todo = {key: cfg for key, cfg in unique.items() if not (out / f"{key}.json").exists()}
     if todo:
         own = executor is None
-        pool = make_executor(max_workers) if own else executor
+        pool = make_executor(max_workers, tasks=len(todo)) if own else executor
         try:
             _run(pool, task, todo, out, progress, description, total=len(unique))
         finally:

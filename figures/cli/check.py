@@ -71,7 +71,7 @@ def _save_figure(result: Any, stem: Path, workers: int | None) -> list[Path]:
     """``stem.png`` and ``stem.pdf``: with more than one worker, the PDF in another process."""
     from figures.executor import executor, is_inline
 
-    with executor(workers) as pool:
+    with executor(workers, tasks=2) as pool:  # at most two processes: the PNG is drawn here, the PDF there
         if is_inline(pool):
             return _save_drawing(result, stem, ("png", "pdf"))
         pdf = pool.submit(_save_drawing, result, stem, ("pdf",))
