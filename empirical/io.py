@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["atomic_write_bytes", "check_parent", "write_json", "write_csv", "json_text", "read_json",
-           "NON_FINITE"]
+__all__ = ["atomic_write_bytes", "write_together", "check_parent", "check_writable", "write_json", "write_csv",
+           "json_text", "read_json", "NON_FINITE"]
 
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 """The strings that stand for the floats JSON has no number for (:func:`json_text`, :func:`read_json`)."""
@@ -67,6 +67,83 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return target
+
+
+def write_together(files: dict[str | os.PathLike[str], bytes]) -> list[Path]:
+    """Write several files so that they appear together or not at all (a figure's PNG, PDF, JSON).
+
+    Every file is first written in full to a temp file next to its target; only when all of
+    them are written are they renamed into place, one ``os.replace`` each. If anything fails
+    (a write, a full disk, an interrupt), the temp files are removed, and so are the targets
+    already renamed in this call: no target is left from a group that did not complete.
+
+    Returns:
+        The targets, in the order given.
+
+    Raises:
+        Whatever the failed write or rename raised (an ``OSError``, ``KeyboardInterrupt``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> [p.name for p in write_together({root / "a.json": b"{}", root / "a.png": b"png"})]
+        ['a.json', 'a.png']
+    """
+    targets = [Path(path) for path in files]
+    temps: list[str] = []
+    placed: list[Path] = []
+    try:
+        for target, data in zip(targets, files.values()):
+            if check_parent(target):
+                target.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            temps.append(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for target, tmp in zip(targets, temps):
+            os.replace(tmp, target)
+            placed.append(target)
+    except BaseException:
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for target in placed:
+            target.unlink(missing_ok=True)
+        raise
+    return targets
+
+
+def check_writable(folder: str | os.PathLike[str], names: Sequence[str] = ()) -> None:
+    """Check, before any work, that files can be written into ``folder`` (which may be missing
+    with an existing parent, see :func:`check_parent`): the folder (or, when missing, its
+    parent) accepts a new file, and none of ``names`` inside it is a directory. Nothing is left
+    behind (a probe file is created and removed).
+
+    Raises:
+        FileNotFoundError, NotADirectoryError: as :func:`check_parent`.
+        IsADirectoryError: one of ``names`` is a directory (its path is the error's filename).
+        PermissionError (or another ``OSError``): the folder does not accept a new file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> (root / "check.json").mkdir()
+        >>> check_writable(root, ["check.json"])
+        Traceback (most recent call last):
+        IsADirectoryError: [Errno 21] is a folder, not a file: '.../check.json'
+    """
+    target = Path(folder)
+    existing = target if not check_parent(target / "file") else target.parent
+    for name in names:
+        path = target / name
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+    fd, probe = tempfile.mkstemp(prefix=".hsgd-write-check.", dir=existing)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_parent(path: str | os.PathLike[str]) -> bool:

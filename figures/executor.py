@@ -33,7 +33,10 @@ every core, and BLAS threads competing for them made the small dense solves of T
 optimiser (scipy's L-BFGS-B) 2.5-6x slower on 2 cores. The ``hsgd`` command does the same in its
 own process (``OPENBLAS_NUM_THREADS=1`` and the like, unless set).
 
-Each executor is a context manager, shut down (and a Dask client closed) on exit.
+Each executor is a context manager, shut down (and a Dask client closed) on exit. **Ctrl-C**
+reaches the ``hsgd`` process only: the pool's processes ignore ``SIGINT`` (:func:`worker_setup`),
+so none of them prints a traceback, and a pool left by ``KeyboardInterrupt`` stops its
+processes at once instead of waiting for their calls to finish (:class:`ProcessPool`).
 
 Example:
     >>> with executor(workers=1) as pool:
@@ -47,11 +50,13 @@ Example:
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from types import TracebackType
 from typing import Any, Callable
 
-__all__ = ["executor", "default_workers", "pool_size", "workers_option", "one_blas_thread", "InlineExecutor", "DaskExecutor",
-           "is_inline"]
+__all__ = ["executor", "default_workers", "pool_size", "workers_option", "one_blas_thread", "worker_setup", "InlineExecutor",
+           "DaskExecutor", "ProcessPool", "is_inline"]
 
 DASK_MISSING = 'needs dask.distributed, which is not installed (pip install "hsgd[dask]")'
 
@@ -71,6 +76,39 @@ def one_blas_thread() -> None:
     except ImportError:  # pragma: no cover - installed with scikit-learn
         return
     threadpool_limits(1)
+
+
+def worker_setup() -> None:
+    """The initializer of every pool process: one BLAS thread (:func:`one_blas_thread`) and
+    ``SIGINT`` ignored (Ctrl-C at a terminal reaches every process of the foreground group; the
+    ``hsgd`` process handles it and stops the pool, :class:`ProcessPool`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_blas_thread()
+
+
+class ProcessPool(ProcessPoolExecutor):
+    """A ``ProcessPoolExecutor`` whose ``with`` block, left by ``KeyboardInterrupt``, cancels the
+    calls not started and terminates its processes (the calls running are abandoned: their
+    results would be thrown away). Any other exit shuts it down as usual (waiting for the calls)."""
+
+    inline = False
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.terminate()
+            return None
+        return super().__exit__(exc_type, exc, tb)
+
+    def terminate(self) -> None:
+        """Cancel the calls not started and stop every process now."""
+        processes = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
 
 
 def workers_option(text: str) -> int:
@@ -226,4 +264,4 @@ def executor(workers: int | None = None, scheduler: str | None = None, *, tasks:
     count = pool_size(workers, tasks)
     if count == 1:
         return InlineExecutor()
-    return ProcessPoolExecutor(max_workers=count, initializer=one_blas_thread)
+    return ProcessPool(max_workers=count, initializer=worker_setup)

@@ -202,14 +202,11 @@ def run_sweep(
     stamp = code_stamp(task)
     found = _load(list(unique.values()), out, stamp, validate, report=True)
     todo = {key: cfg for key, cfg in unique.items() if key not in found}
-    if todo:
-        own = executor is None
-        pool = make_executor(max_workers, tasks=len(todo)) if own else executor
-        try:
+    if todo and executor is None:  # its own pool: shut down (at once on Ctrl-C) when the block ends
+        with make_executor(max_workers, tasks=len(todo)) as pool:
             found.update(_run(pool, task, todo, out, stamp, progress, description, total=len(unique)))
-        finally:
-            if own:
-                pool.shutdown(wait=True, cancel_futures=True)
+    elif todo:
+        found.update(_run(executor, task, todo, out, stamp, progress, description, total=len(unique)))
     return [found[config_key(config)] for config in configs]
 
 

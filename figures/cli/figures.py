@@ -51,4 +51,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="run the runs of the F3 and F8 sweeps on a Dask cluster at this address (e.g. "
                         "tcp://host:8786; needs dask.distributed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_figures)
+    p.set_defaults(handler=_figures, kept=_kept)
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted ``hsgd figures`` keeps (the line of Ctrl-C)."""
+    from pathlib import Path
+
+    out = Path(args.out_dir or ("out/figures-quick" if args.quick else "figures"))
+    return (f"each figure in {out} is whole or absent (its PNG, PDF and JSON are written together); the finished "
+            f"runs in {out / 'f3_battery_runs'} and {out / ('power_runs_quick' if args.quick else 'power_runs')} resume on the next run")

@@ -73,4 +73,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="run on a Dask cluster at this address (e.g. tcp://host:8786; needs dask.distributed; not "
                         "with --workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_power)
+    p.set_defaults(handler=_power, kept=_kept)
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted ``hsgd power`` keeps (the line of Ctrl-C)."""
+    runs = Path(args.out_dir) / ("power_runs_quick" if args.quick else "power_runs")
+    return f"the finished runs in {runs} are kept and resume on the next run"
