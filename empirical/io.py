@@ -141,7 +141,11 @@ def check_writable(folder: str | os.PathLike[str], names: Sequence[str] = ()) ->
         path = target / name
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-    fd, probe = tempfile.mkstemp(prefix=".hsgd-write-check.", dir=existing)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".hsgd-write-check.", dir=existing)
+    except OSError as err:  # named by the folder, not by the probe's random name
+        raise type(err)(err.errno, f"cannot create a file in this folder ({err.strerror or err})",
+                        str(existing)) from None
     os.close(fd)
     os.unlink(probe)
 

@@ -33,7 +33,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from figures.executor import THREAD_VARIABLES
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "check_output_paths", "main"]
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("bound", "figures.cli.bound:register", "evaluate the symbolic bounds of docs/theory.md"),
@@ -171,14 +171,25 @@ def _os_error(err: OSError, args: argparse.Namespace) -> str:
     return f"{option}{path}: {reason}" if option else f"cannot write {path}: {reason}"
 
 
-def _check_output_paths(args: argparse.Namespace) -> None:
-    """Before any work: an output path must lie in an existing folder or one new folder under one."""
-    from empirical.io import check_parent
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work, the one check of a command's ``--out-dir`` or ``--out``: the folder exists
+    (or is one new folder under an existing one), accepts a new file, and none of the files the
+    command will write there (its ``outputs(args)``, names in that folder, when it sets one) is
+    a folder. :func:`main` calls it for every command; a command whose folder is only known
+    in its handler (``hsgd figures``) calls it again there.
 
+    Raises:
+        OSError: naming the path and the reason (``main`` turns it into one line naming the
+            option, status 2).
+    """
+    from empirical.io import check_writable
+
+    outputs = getattr(args, "outputs", None)
+    names = list(outputs(args)) if callable(outputs) else []
     if getattr(args, "out_dir", None):
-        check_parent(Path(args.out_dir) / "file")
-    if getattr(args, "out", None):
-        check_parent(args.out)  # a stem: OUT.npz and OUT.json go next to it
+        check_writable(Path(args.out_dir), names)
+    if getattr(args, "out", None):  # a stem: OUT.npz and OUT.json go next to it
+        check_writable(Path(args.out).parent, names)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # usage errors (already printed) and --help
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:
-        _check_output_paths(args)
+        check_output_paths(args)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:  # Ctrl-C: one line (what was kept), no traceback
         return _interrupted(args)

@@ -18,9 +18,12 @@ def _figure_list(text: str) -> list[str]:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from figures.cli import check_output_paths
+    from figures.executor import executor
+
     if args.out_dir is None:
         args.out_dir = "out/figures-quick" if args.quick else "figures"
-    from figures.executor import executor
+        check_output_paths(args)  # the default folder, checked before any work as a given one is
 
     sweeps = executor(scheduler=args.dask_scheduler) if args.dask_scheduler else None
     try:

@@ -51,7 +51,12 @@ def _power(args: argparse.Namespace) -> int:
     with executor(args.workers, args.dask_scheduler) as pool:
         report = power_report(args.out_dir, theorem_spec=args.theorem, quick=args.quick, executor=pool,
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
-    path = write_json(Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json", report)
+    path = Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json"
+    try:
+        write_json(path, report)
+    except OSError as err:  # print the report first: a failed save must not lose it
+        print(json_text(report) if args.json else format_report(report))
+        raise type(err)(err.errno, f"the report above was not saved: {err.strerror or err}", str(path)) from None
     if args.json:
         print(json_text(report))
     else:

@@ -155,7 +155,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="save the result as OUT.npz + OUT.json")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_simulate)
+    p.set_defaults(handler=_simulate, outputs=_outputs)
+
+
+def _outputs(args: argparse.Namespace) -> list[str]:
+    """The files ``hsgd simulate --out OUT`` writes next to ``OUT`` (checked before any work)."""
+    from pathlib import Path
+
+    if not args.out:
+        return []
+    stem = Path(args.out)
+    stem = stem.with_suffix("") if stem.suffix in (".npz", ".json") else stem
+    return [f"{stem.name}.npz", f"{stem.name}.json"]
 
 
 def register_bench(targets: argparse._SubParsersAction) -> None:

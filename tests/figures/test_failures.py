@@ -107,3 +107,71 @@ def test_a_published_figure_has_all_three_files(tmp_path):
     paths = publish(_figure(), {"x": float("inf")}, tmp_path / "f1")
     assert [p.name for p in paths] == ["f1.png", "f1.pdf", "f1.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f1.json", "f1.pdf", "f1.png"]
+
+
+# --- item 10: an output folder that cannot be written ---------------------------------------
+@pytest.fixture
+def no_runs(monkeypatch):
+    """A tripwire: the check's runs must not start."""
+    import figures.checker
+
+    def tripwire(*args, **kwargs):
+        raise AssertionError("the runs started before the output folder was checked")
+
+    monkeypatch.setattr(figures.checker, "run_check", tripwire)
+
+
+def test_check_json_being_a_folder_is_refused_before_any_work(tmp_path, no_runs):
+    (tmp_path / "check.json").mkdir()
+    code, out, err = run(["check", "--steps=10", "--workers=1", f"--out-dir={tmp_path}"])
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"hsgd: error: --out-dir {tmp_path}: {tmp_path / 'check.json'}: is a folder")
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "--steps=10", "--workers=1"],
+    ["power", "--quick", "--workers=1"],
+    ["figures", "--quick", "--only=f2", "--workers=1"],
+    ["simulate", "--steps=10"],
+])
+def test_a_read_only_output_folder_is_refused_before_any_work(tmp_path, monkeypatch, no_runs, argv):
+    """A folder that does not accept a new file (read-only; root ignores chmod, so the refusal of
+    the file system is stood in for)."""
+    import tempfile
+
+    import figures.paper.build
+    import figures.power
+    from empirical import engine
+
+    def read_only(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(Path(dir) / ".random-name"))
+
+    for module, name in ((figures.power, "power_report"), (figures.paper.build, "build_all"), (engine, "simulate")):
+        monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("work started before the folder was checked"))
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    option = "out" if argv[0] == "simulate" else "out-dir"
+    target = tmp_path / "run" if option == "out" else tmp_path
+    code, out, err = run(argv + [f"--{option}={target}"])
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"hsgd: error: --{option} {target}: {tmp_path}: cannot create a file in this folder")
+    assert "Permission denied" in err and ".random-name" not in err
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_check_prints_its_results_when_saving_fails_then_one_line_and_status_2(tmp_path, monkeypatch, as_json):
+    """A full disk after the runs: before, exit 2 with empty stdout, every result lost."""
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)  # where a full disk shows: the data does not reach it
+    code, out, err = run(["check", "--steps=20", "--seeds=2", "--workers=1", "--no-progress",
+                          f"--out-dir={tmp_path}"] + (["--json"] if as_json else []))
+    assert code == 2
+    if as_json:
+        payload = __import__("json").loads(out)
+        assert set(payload["verdicts"]) >= {"condition_holds", "bound_valid"} and payload["files"] == []
+    else:
+        assert "verdicts (exact:" in out and "bound_valid" in out and "wrote" not in out
+    assert err.splitlines() == [f"hsgd: error: --out-dir {tmp_path}: {tmp_path}: the results above were not saved "
+                                "(check.png, check.pdf, check.json): No space left on device"]
+    assert list(tmp_path.iterdir()) == []
