@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from figures.cli.options import list_option
 from figures.executor import workers_option
@@ -23,7 +24,8 @@ def _figures(args: argparse.Namespace) -> int:
 
     if args.out_dir is None:
         args.out_dir = "out/figures-quick" if args.quick else "figures"
-        check_output_paths(args)  # the default folder, checked before any work as a given one is
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)  # our own default, not a mistyped path
+        check_output_paths(args)  # checked before any work, as a given folder is
 
     sweeps = executor(scheduler=args.dask_scheduler) if args.dask_scheduler else None
     try:
