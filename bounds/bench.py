@@ -12,7 +12,6 @@ bound (common subexpressions shared, :func:`bounds.compiled.compiled`).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any, Callable
 
@@ -90,9 +89,11 @@ def bench_bounds(points: int = 1_000_000, repeats: int = 5, subs_points: int = 2
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Handler of ``hsgd bench bounds``."""
+    from empirical.io import json_text
+
     result = bench_bounds(points=args.points, repeats=args.repeats, subs_points=args.subs_points)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text(result))
         return 0
     print(f"two-level bound, {result['points']:,} points per array, all 11 parameters as arrays (best / median)")
     print(f"  lambdify (with domain checks)   {result['lambdify_points_per_s']:.3g} / "

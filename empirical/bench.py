@@ -30,7 +30,6 @@ calls, the loop's time over the batch's, min / median of 3 back-to-back ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import tracemalloc
 from typing import Any
@@ -281,9 +280,11 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Handler of ``hsgd bench engine``."""
+    from empirical.io import json_text
+
     result = bench_engine(quick=args.quick)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text(result))
         return 0
     print(f"engine vs per-worker loop and bare update (two-level H-SGD, record every {RECORD_EVERY} steps; one run)")
     print(f"{'n':>6} {'d':>6} {'worker-steps/s':>16} {'x loop':>10} {'/ bare':>8} {'x loop, no noise':>17}")

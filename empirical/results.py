@@ -10,7 +10,6 @@ constants), each through a temporary file and a rename, so nothing half-written 
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from empirical.io import atomic_write_bytes
+from empirical.io import atomic_write_bytes, json_text, read_json
 
 __all__ = ["SimulationResult", "save_result", "load_result", "project_version"]
 
@@ -112,7 +111,7 @@ def save_result(result: SimulationResult, path: str | Path) -> tuple[Path, Path]
     npz = atomic_write_bytes(stem.with_suffix(".npz"), buffer.getvalue())
     meta = {"hsgd_version": project_version(), "config": result.config, "diverged": result.diverged,
             "extra": result.extra}
-    js = atomic_write_bytes(stem.with_suffix(".json"), (json.dumps(meta, indent=2, default=_jsonable) + "\n").encode())
+    js = atomic_write_bytes(stem.with_suffix(".json"), (json_text(meta, default=_jsonable) + "\n").encode())
     return npz, js
 
 
@@ -131,7 +130,7 @@ def _jsonable(obj: Any) -> Any:
 def load_result(path: str | Path) -> SimulationResult:
     """Read a result written by :func:`save_result`."""
     stem = _stem(path)
-    meta = json.loads(stem.with_suffix(".json").read_text())
+    meta = read_json(stem.with_suffix(".json").read_text())
     with np.load(stem.with_suffix(".npz")) as data:
         arrays = {name: data[name] for name in ARRAYS}
     result = SimulationResult(config=meta["config"], diverged=meta["diverged"], extra=meta.get("extra", {}), **arrays)

@@ -9,10 +9,18 @@ the three runs of ``hsgd check`` (:func:`figures.checker.run_check`) all take th
   is one);
 * ``workers=1``: an :class:`InlineExecutor`, which runs each call in this process when it is
   submitted (no pickling, no processes; the order of the calls is the order of submission);
-* ``workers=k``: a process pool of ``k`` processes;
+* ``workers=k``: a process pool of at most ``k`` processes (below);
 * ``scheduler="tcp://host:8786"``: the executor of a ``dask.distributed`` client connected to
   that scheduler (the cluster's workers do the work). Dask is optional: it is imported only
   here, and a one-line error says how to install it when it is missing.
+
+**The pool never has more processes than CPUs or tasks.** Its size is
+:func:`pool_size`: ``workers`` (default one per CPU), capped at the CPUs this process may use
+(:func:`default_workers`) and, when the caller says how many tasks it will submit
+(``executor(..., tasks=n)``), at that number; a size of 1 is this process
+(:class:`InlineExecutor`). So ``hsgd check --workers 100000`` starts at most one process per
+CPU (it started over 1200), and three tasks never start more than three. More processes than
+CPUs would only share the same cores; the numbers do not depend on the count.
 
 Every job submitted is a top-level (picklable) function of picklable arguments, so the pool
 works with any start method (``fork``, ``spawn``, ``forkserver``) and on a Dask cluster. Every
@@ -25,7 +33,10 @@ every core, and BLAS threads competing for them made the small dense solves of T
 optimiser (scipy's L-BFGS-B) 2.5-6x slower on 2 cores. The ``hsgd`` command does the same in its
 own process (``OPENBLAS_NUM_THREADS=1`` and the like, unless set).
 
-Each executor is a context manager, shut down (and a Dask client closed) on exit.
+Each executor is a context manager, shut down (and a Dask client closed) on exit. **Ctrl-C**
+reaches the ``hsgd`` process only: the pool's processes ignore ``SIGINT`` (:func:`worker_setup`),
+so none of them prints a traceback, and a pool left by ``KeyboardInterrupt`` stops its
+processes at once instead of waiting for their calls to finish (:class:`ProcessPool`).
 
 Example:
     >>> with executor(workers=1) as pool:
@@ -39,11 +50,13 @@ Example:
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from types import TracebackType
 from typing import Any, Callable
 
-__all__ = ["executor", "default_workers", "workers_option", "one_blas_thread", "InlineExecutor", "DaskExecutor",
-           "is_inline"]
+__all__ = ["executor", "default_workers", "pool_size", "workers_option", "one_blas_thread", "worker_setup", "InlineExecutor",
+           "DaskExecutor", "ProcessPool", "is_inline"]
 
 DASK_MISSING = 'needs dask.distributed, which is not installed (pip install "hsgd[dask]")'
 
@@ -63,6 +76,39 @@ def one_blas_thread() -> None:
     except ImportError:  # pragma: no cover - installed with scikit-learn
         return
     threadpool_limits(1)
+
+
+def worker_setup() -> None:
+    """The initializer of every pool process: one BLAS thread (:func:`one_blas_thread`) and
+    ``SIGINT`` ignored (Ctrl-C at a terminal reaches every process of the foreground group; the
+    ``hsgd`` process handles it and stops the pool, :class:`ProcessPool`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_blas_thread()
+
+
+class ProcessPool(ProcessPoolExecutor):
+    """A ``ProcessPoolExecutor`` whose ``with`` block, left by ``KeyboardInterrupt``, cancels the
+    calls not started and terminates its processes (the calls running are abandoned: their
+    results would be thrown away). Any other exit shuts it down as usual (waiting for the calls)."""
+
+    inline = False
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.terminate()
+            return None
+        return super().__exit__(exc_type, exc, tb)
+
+    def terminate(self) -> None:
+        """Cancel the calls not started and stop every process now."""
+        processes = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
 
 
 def workers_option(text: str) -> int:
@@ -87,13 +133,37 @@ def workers_option(text: str) -> int:
 
 
 def default_workers() -> int:
-    """The number of CPUs this process may run on (``os.sched_getaffinity``, else
-    ``os.cpu_count()``), at least 1: the default size of the process pool."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        count = os.cpu_count() or 1
-    return max(1, count)
+    """The number of CPUs this process may run on, at least 1: the default size of the process
+    pool and the cap on any size (:func:`pool_size`).
+
+    ``os.process_cpu_count()`` (Python 3.13+), else ``os.sched_getaffinity`` (Linux), else
+    ``os.cpu_count()``.
+    """
+    counter = getattr(os, "process_cpu_count", None)
+    count = counter() if counter is not None else None
+    if count is None:
+        try:
+            count = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not on Linux
+            count = os.cpu_count()
+    return max(1, count or 1)
+
+
+def pool_size(workers: int | None = None, tasks: int | None = None) -> int:
+    """The number of processes :func:`executor` starts: ``workers`` (``None``: one per CPU),
+    at most the CPUs this process may use (:func:`default_workers`) and at most ``tasks`` when
+    given; at least 1 (1 means this process, no pool).
+
+    Example:
+        >>> pool_size(100_000, tasks=3) <= min(3, default_workers())
+        True
+        >>> pool_size(4, tasks=0)
+        1
+    """
+    size = min(default_workers(), workers if workers is not None else default_workers())
+    if tasks is not None:
+        size = min(size, tasks)
+    return max(1, size)
 
 
 class InlineExecutor(Executor):
@@ -158,12 +228,16 @@ def is_inline(pool: Executor) -> bool:
     return bool(getattr(pool, "inline", False))
 
 
-def executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+def executor(workers: int | None = None, scheduler: str | None = None, *, tasks: int | None = None) -> Executor:
     """The executor for parallel work (see the module docstring for the choices).
 
     Args:
         workers: processes of the local pool; ``None`` for one per CPU (:func:`default_workers`),
-            ``1`` to run every call in this process. Not used with ``scheduler``.
+            ``1`` to run every call in this process. Not used with ``scheduler``. The pool has
+            :func:`pool_size` processes: never more than the CPUs this process may use, nor
+            than ``tasks``.
+        tasks: how many calls the caller will submit, when it knows (caps the pool; ``None``:
+            not known).
         scheduler: the address of a Dask scheduler (e.g. ``"tcp://host:8786"``); then the
             cluster runs the calls. Needs ``dask.distributed`` (``pip install "hsgd[dask]"``).
 
@@ -185,7 +259,9 @@ def executor(workers: int | None = None, scheduler: str | None = None) -> Execut
             raise ValueError("workers applies to the local process pool only; with a scheduler the Dask "
                              "cluster's workers run the calls (leave workers out)")
         return DaskExecutor(scheduler.strip())
-    count = default_workers() if workers is None else workers
+    if tasks is not None and (isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 0):
+        raise ValueError(f"tasks must be an integer >= 0 (or None: not known), got {tasks!r}")
+    count = pool_size(workers, tasks)
     if count == 1:
         return InlineExecutor()
-    return ProcessPoolExecutor(max_workers=count, initializer=one_blas_thread)
+    return ProcessPool(max_workers=count, initializer=worker_setup)

@@ -50,7 +50,7 @@ from bounds.theorems import theorem, theorem2
 from empirical.statistics import confidence_interval
 from figures.verdicts import ATOL, RTOL, bound_holds
 
-__all__ = ["STRETCHES", "Evidence", "evidence_configs", "evidence_point", "collect_evidence",
+__all__ = ["STRETCHES", "Evidence", "evidence_configs", "evidence_point", "valid_point", "collect_evidence",
            "analyse", "power_report"]
 
 STRETCHES = (math.sqrt(2.0), 2.0, math.sqrt(10.0))
@@ -162,6 +162,25 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
             "estimated": list(constants.estimated())}
 
 
+def valid_point(result: Any) -> str | None:
+    """``None`` if ``result`` has the shape :func:`evidence_point` returns, else what is wrong (the
+    check a cached run of ``power_runs`` passes before it is used, :mod:`figures.sweep`)."""
+    if not isinstance(result, dict):
+        return "not a JSON object"
+    for key in ("source", "group", "instance", "estimated"):
+        if key not in result:
+            return f"no {key!r}"
+    if "diverged" in result:
+        return None
+    samples = result.get("samples")
+    if not isinstance(samples, list) or not samples or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in samples):
+        return "'samples' is not a non-empty list of numbers"
+    if not isinstance(result.get("deterministic"), bool):
+        return "no boolean 'deterministic'"
+    return None
+
+
 def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Executor | None = None,
                      progress: bool = True, theorem_spec: TheoremSpec | None = None
                      ) -> tuple[list[Evidence], dict[str, int]]:
@@ -174,7 +193,7 @@ def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Exec
 
     configs = evidence_configs(quick)
     results = run_sweep(evidence_point, configs, Path(out_dir) / ("power_runs_quick" if quick else "power_runs"),
-                        executor=executor, progress=progress, description="power: runs")
+                        executor=executor, progress=progress, description="power: runs", validate=valid_point)
     evidence, dropped = [], {"diverged": 0, "estimated constants": 0}
     for result in results:
         if result.get("estimated"):

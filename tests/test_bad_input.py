@@ -215,10 +215,11 @@ def test_output_paths_under_a_missing_folder_are_refused_before_any_work(tmp_pat
 
 
 def test_an_unwritable_output_folder_is_one_line():
-    """The path and the reason, not a 38-line traceback (the figure is built first, then written)."""
+    """The path and the reason, not a 38-line traceback; refused before the figure is built
+    (issue 18 item 10: /proc accepts no new file)."""
     err = assert_one_clear_line(["figures", "--out-dir=/proc/nope", "--only=f2", "--quick", "--no-progress"],
                                 "out-dir")
-    assert "/proc/nope: No such file or directory" in err
+    assert "--out-dir /proc/nope: /proc: cannot create a file in this folder (No such file or directory)" in err
     assert not Path("/proc/nope").exists()
 
 

@@ -277,9 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m empirical.studies.federated_battery [--count N] [--seed S] [--out FILE]``: run the
     battery and print (or write, atomically) its summary as JSON."""
     import argparse
-    import json
 
-    from empirical.io import write_json
+    from empirical.io import json_text, write_json
 
     parser = argparse.ArgumentParser(prog="python -m empirical.studies.federated_battery",
                                      description=__doc__.split("\n")[0])
@@ -292,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {"count": args.count, "seed": args.seed, **summary(run_battery(args.count, args.seed))}
     if args.out:
         write_json(args.out, result)
-    print(json.dumps(result, indent=2))
+    print(json_text(result))
     return 0
 
 

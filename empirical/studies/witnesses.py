@@ -492,11 +492,11 @@ def build_library(*, quick: bool = False, Ps: Sequence[int] = (2, 5, 10), progre
 
 def save_witnesses(entries: list[dict[str, Any]], path: str | Path = DATA_PATH) -> Path:
     """Write the library as JSON (atomically)."""
-    from empirical.io import atomic_write_bytes
+    from empirical.io import atomic_write_bytes, json_text
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps({"version": 1, "witnesses": entries}, indent=1) + "\n").encode())
+    atomic_write_bytes(path, (json_text({"version": 1, "witnesses": entries}, indent=1) + "\n").encode())
     return path
 
 

@@ -13,6 +13,10 @@ inside its handler, so its ``--help`` loads only what its options need.
 Bad input never ends in a traceback: a usage error, a ``ValueError`` from the library (which
 names the parameter and the rule), a file that cannot be written, or a run that does not fit
 in memory each print one line ``hsgd: error: ...`` on standard error and exit with status 2.
+
+Ctrl-C is one line too, ``hsgd: interrupted; ...`` saying what was kept (a command's
+``kept(args)``, set with ``set_defaults``; by default: nothing, since files are written only
+whole), and exit status 130 (128 + SIGINT), as shells expect.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from figures.executor import THREAD_VARIABLES
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "check_output_paths", "main"]
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("bound", "figures.cli.bound:register", "evaluate the symbolic bounds of docs/theory.md"),
@@ -140,6 +144,18 @@ def _error(message: str) -> int:
     return 2
 
 
+INTERRUPTED = 130
+"""The exit status after Ctrl-C: 128 + SIGINT."""
+
+
+def _interrupted(args: argparse.Namespace | None) -> int:
+    """One line for Ctrl-C, saying what the interrupted command kept; status :data:`INTERRUPTED`."""
+    kept = getattr(args, "kept", None)
+    what = kept(args) if callable(kept) else "nothing was written (hsgd writes files only when they are whole)"
+    print(f"hsgd: interrupted; {what}", file=sys.stderr)
+    return INTERRUPTED
+
+
 def _os_error(err: OSError, args: argparse.Namespace) -> str:
     """``OSError`` as one line: the option whose path failed (when one did), the path, the reason."""
     path = err.filename if err.filename is not None else ""
@@ -155,27 +171,42 @@ def _os_error(err: OSError, args: argparse.Namespace) -> str:
     return f"{option}{path}: {reason}" if option else f"cannot write {path}: {reason}"
 
 
-def _check_output_paths(args: argparse.Namespace) -> None:
-    """Before any work: an output path must lie in an existing folder or one new folder under one."""
-    from empirical.io import check_parent
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work, the one check of a command's ``--out-dir`` or ``--out``: the folder exists
+    (or is one new folder under an existing one), accepts a new file, and none of the files the
+    command will write there (its ``outputs(args)``, names in that folder, when it sets one) is
+    a folder. :func:`main` calls it for every command; a command whose folder is only known
+    in its handler (``hsgd figures``) calls it again there.
 
+    Raises:
+        OSError: naming the path and the reason (``main`` turns it into one line naming the
+            option, status 2).
+    """
+    from empirical.io import check_writable
+
+    outputs = getattr(args, "outputs", None)
+    names = list(outputs(args)) if callable(outputs) else []
     if getattr(args, "out_dir", None):
-        check_parent(Path(args.out_dir) / "file")
-    if getattr(args, "out", None):
-        check_parent(args.out)  # a stem: OUT.npz and OUT.json go next to it
+        check_writable(Path(args.out_dir), names)
+    if getattr(args, "out", None):  # a stem: OUT.npz and OUT.json go next to it
+        check_writable(Path(args.out).parent, names)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hsgd`` console script; returns the exit status.
 
-    Status 2 with one line on standard error for bad input of any kind (see the module docstring).
+    Status 2 with one line on standard error for bad input of any kind, 130 after Ctrl-C (see
+    the module docstring).
     """
     if argv is None:  # the console script: the process ends after this command
         atexit.register(gc.freeze)  # its final collections then skip the ~170k objects of sympy, scipy, matplotlib (0.2 s)
     argv = sys.argv[1:] if argv is None else list(argv)
     for name in THREAD_VARIABLES:  # parallel work is split between processes (figures.executor), not BLAS threads
         os.environ.setdefault(name, "1")
-    parser = build_parser(_command(argv))
+    try:
+        parser = build_parser(_command(argv))
+    except KeyboardInterrupt:
+        return _interrupted(None)
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:  # named by the (sub)command that was given them, with its help page
@@ -183,8 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # usage errors (already printed) and --help
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:
-        _check_output_paths(args)
+        check_output_paths(args)
         return int(args.handler(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: one line (what was kept), no traceback
+        return _interrupted(args)
     except BrokenPipeError:  # the reader stopped (hsgd ... | head): not an error of the input
         try:  # no second error when Python flushes stdout at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

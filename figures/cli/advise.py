@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from figures.cli.options import integer_option, real_option
@@ -69,6 +68,7 @@ def format_advice(advice: Any) -> str:
 
 def _advise(args: argparse.Namespace) -> int:
     from figures.advise import advise
+    from empirical.io import json_text
 
     if args.partition is not None or args.weights is not None:  # its bounds take no weights
         raise ValueError("hsgd advise ranks designs with a bound of the form S/T + R(gamma) at equal weights and full "
@@ -78,7 +78,7 @@ def _advise(args: argparse.Namespace) -> int:
     advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
                     max_steps=args.max_steps, theorem=args.theorem)
     if args.json:
-        print(json.dumps(advice.to_json(), indent=2))
+        print(json_text(advice.to_json()))
     else:
         print(format_advice(advice))
     return 0

@@ -9,7 +9,6 @@ the numbers); ``hsgd bound optimal-lr KIND`` minimises it over the step size;
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any, Callable
 
 import numpy as np
@@ -149,7 +148,9 @@ def _bound_and_values(args: argparse.Namespace, kind: str) -> tuple[Bound, dict[
 
 
 def _print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, indent=2))
+    from empirical.io import json_text
+
+    print(json_text(payload))
 
 
 def _evaluate(args: argparse.Namespace) -> int:

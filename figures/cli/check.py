@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,16 +29,17 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _save_drawing(result: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    """Draw ``result`` (:func:`figures.checker.draw_check`) and save it in ``formats`` (a top-level
-    function, so that a worker process can save one format while this process saves the other)."""
+def _render(result: Any, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """Draw ``result`` (:func:`figures.checker.draw_check`) and render it in ``formats`` (a
+    top-level function, so that a worker process can render one format while this process
+    renders the other); nothing is written here."""
     from figures.checker import draw_check
-    from figures.io import save_figure
+    from figures.io import figure_bytes
     from figures.plotting import pyplot
 
     fig = draw_check(result)
     try:
-        return save_figure(fig, stem, formats)
+        return {fmt: figure_bytes(fig, fmt) for fmt in formats}
     finally:
         pyplot().close(fig)
 
@@ -68,15 +68,23 @@ def _prepare_drawing() -> None:
     gc.freeze()  # and matplotlib's modules (see _check)
 
 
-def _save_figure(result: Any, stem: Path, workers: int | None) -> list[Path]:
-    """``stem.png`` and ``stem.pdf``: with more than one worker, the PDF in another process."""
+def _drawing(result: Any, stem: Path, workers: int | None) -> dict[Path, bytes]:
+    """``stem.png`` and ``stem.pdf`` rendered (not written): with more than one worker, the PDF
+    in another process."""
     from figures.executor import executor, is_inline
 
-    with executor(workers) as pool:
+    with executor(workers, tasks=2) as pool:  # at most two processes: the PNG is drawn here, the PDF there
         if is_inline(pool):
-            return _save_drawing(result, stem, ("png", "pdf"))
-        pdf = pool.submit(_save_drawing, result, stem, ("pdf",))
-        return _save_drawing(result, stem, ("png",)) + pdf.result()
+            rendered = _render(result, ("png", "pdf"))
+        else:
+            pdf = pool.submit(_render, result, ("pdf",))
+            rendered = {**_render(result, ("png",)), **pdf.result()}
+    return {stem.with_name(f"{stem.name}.{fmt}"): rendered[fmt] for fmt in ("png", "pdf")}
+
+
+def _outputs(args: argparse.Namespace) -> list[str]:
+    """The files ``hsgd check`` writes in ``--out-dir`` (checked before any work)."""
+    return ["check.png", "check.pdf", "check.json"] + (["check-time.png", "check-time.pdf"] if args.time else [])
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -92,8 +100,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from empirical.io import write_json
-    from figures.checker import RUNS, participation_count, run_check
+    """``hsgd check``: run, save its files together (the figure, the time figure with ``--time``,
+    the JSON), then print the results. If the files cannot be saved, the results are printed
+    all the same (text or ``--json``), and then the error is raised (one line, status 2)."""
+    from empirical.io import json_text, write_together
+    from figures.checker import participation_count, run_check
 
     cost_given = [name for name in COST_DEFAULTS if getattr(args, name) is not None] + [
         name for name in ("middle_latency", "middle_bandwidth", "model_bytes") if getattr(args, name) is not None]
@@ -121,9 +132,9 @@ def _run_check(args: argparse.Namespace) -> int:
                        progress=say, while_running=_prepare_drawing)
     payload = result.to_json()
     out = Path(args.out_dir)
-    paths = _save_figure(result, out / "check", args.workers)
+    files = _drawing(result, out / "check", args.workers)
     if args.time:  # the same runs against wall-clock-equivalent time (empirical.cost)
-        from figures.io import save_figure
+        from figures.io import figure_bytes
         from figures.plotting import pyplot
         from figures.time_axis import draw_against_time, run_times
 
@@ -134,14 +145,30 @@ def _run_check(args: argparse.Namespace) -> int:
                                                           "communication_share")} for k, v in times.items()}}
         fig = draw_against_time(result, cost_model, problem.d)
         try:
-            paths += save_figure(fig, out / "check-time")
+            files.update({out / f"check-time.{fmt}": figure_bytes(fig, fmt) for fmt in ("png", "pdf")})
         finally:
             pyplot().close(fig)
-    paths.append(write_json(out / "check.json", payload))
+    files[out / "check.json"] = (json_text(payload) + "\n").encode()
+    try:
+        paths, failure = write_together(files), None  # all of them or none
+    except OSError as err:  # a full disk, a folder changed since the check before the runs
+        paths, failure = [], err
     payload["files"] = [str(p) for p in paths]
+    _print_results(args, result, payload, chosen, federated)
+    if failure is not None:  # after the results, so that a failed save does not lose them
+        raise type(failure)(failure.errno, f"the results above were not saved ({', '.join(p.name for p in files)}): "
+                            f"{failure.strerror or failure}", str(out))
+    return 0
+
+
+def _print_results(args: argparse.Namespace, result: Any, payload: dict[str, Any], chosen: Any, federated: bool) -> None:
+    """The results of ``hsgd check`` on standard output: ``payload`` as JSON with ``--json``, else as text."""
+    from empirical.io import json_text
+    from figures.checker import RUNS
+
     if args.json:
-        print(json.dumps(payload, indent=2))
-        return 0
+        print(json_text(payload))
+        return
     print(result.hierarchy)
     if chosen is not THEOREM_2:
         free = multi_level([1], [], theorem=chosen).free
@@ -193,8 +220,8 @@ def _run_check(args: argparse.Namespace) -> int:
             t = payload["time"][name]
             print(f"  {name:<9} {t['total']:>10.4g} s, {100 * t['communication_share']:.0f}% communication, "
                   f"aggregations {t['aggregations']} over {t['links']}")
-    print("wrote " + ", ".join(payload["files"]))
-    return 0
+    if payload["files"]:
+        print("wrote " + ", ".join(payload["files"]))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -227,4 +254,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_cost_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
-    p.set_defaults(handler=_check)
+    p.set_defaults(handler=_check, outputs=_outputs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from figures.cli.options import list_option
 from figures.executor import workers_option
@@ -18,9 +19,13 @@ def _figure_list(text: str) -> list[str]:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from figures.cli import check_output_paths
+    from figures.executor import executor
+
     if args.out_dir is None:
         args.out_dir = "out/figures-quick" if args.quick else "figures"
-    from figures.executor import executor
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)  # our own default, not a mistyped path
+        check_output_paths(args)  # checked before any work, as a given folder is
 
     sweeps = executor(scheduler=args.dask_scheduler) if args.dask_scheduler else None
     try:
@@ -51,4 +56,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="run the runs of the F3 and F8 sweeps on a Dask cluster at this address (e.g. "
                         "tcp://host:8786; needs dask.distributed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_figures)
+    p.set_defaults(handler=_figures, kept=_kept)
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted ``hsgd figures`` keeps (the line of Ctrl-C)."""
+    from pathlib import Path
+
+    out = Path(args.out_dir or ("out/figures-quick" if args.quick else "figures"))
+    return (f"each figure in {out} is whole or absent (its PNG, PDF and JSON are written together); the finished "
+            f"runs in {out / 'f3_battery_runs'} and {out / ('power_runs_quick' if args.quick else 'power_runs')} resume on the next run")

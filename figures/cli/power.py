@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ def format_report(report: dict[str, Any]) -> str:
 def _power(args: argparse.Namespace) -> int:
     from bounds.theorems import theorem
     from empirical.io import write_json
+    from empirical.io import json_text
     from figures.executor import executor
     from figures.power import power_report
 
@@ -51,9 +51,14 @@ def _power(args: argparse.Namespace) -> int:
     with executor(args.workers, args.dask_scheduler) as pool:
         report = power_report(args.out_dir, theorem_spec=args.theorem, quick=args.quick, executor=pool,
                               progress=not (args.json or args.no_progress) and sys.stderr.isatty())
-    path = write_json(Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json", report)
+    path = Path(args.out_dir) / f"power_{name}{'_quick' if args.quick else ''}.json"
+    try:
+        write_json(path, report)
+    except OSError as err:  # print the report first: a failed save must not lose it
+        print(json_text(report) if args.json else format_report(report))
+        raise type(err)(err.errno, f"the report above was not saved: {err.strerror or err}", str(path)) from None
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
     else:
         print(format_report(report))
         print(f"wrote {path}")
@@ -73,4 +78,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="run on a Dask cluster at this address (e.g. tcp://host:8786; needs dask.distributed; not "
                         "with --workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_power)
+    p.set_defaults(handler=_power, kept=_kept)
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted ``hsgd power`` keeps (the line of Ctrl-C)."""
+    runs = Path(args.out_dir) / ("power_runs_quick" if args.quick else "power_runs")
+    return f"the finished runs in {runs} are kept and resume on the next run"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -12,7 +11,7 @@ from figures.cli.options import integer_option, real_option
 from bounds.optimal import largest_step_size
 from empirical.engine import simulate
 from empirical.hierarchy import Hierarchy
-from empirical.io import check_parent
+from empirical.io import check_parent, json_text
 from figures.verdicts import Verdict, condition_holds
 
 __all__ = ["register", "register_bench", "step_size", "averaged_over"]
@@ -121,7 +120,7 @@ def _simulate(args: argparse.Namespace) -> int:
         paths = [str(p) for p in _save(result, args.out)]
         summary["saved"] = paths
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
         return 0
     print(f"{hierarchy.describe()}; {problem!r}")
     print(f"lr = {lr:.6g}: {lr_rule}")
@@ -166,7 +165,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="save the result as OUT.npz + OUT.json")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_simulate)
+    p.set_defaults(handler=_simulate, outputs=_outputs)
+
+
+def _outputs(args: argparse.Namespace) -> list[str]:
+    """The files ``hsgd simulate --out OUT`` writes next to ``OUT`` (checked before any work)."""
+    from pathlib import Path
+
+    if not args.out:
+        return []
+    stem = Path(args.out)
+    stem = stem.with_suffix("") if stem.suffix in (".npz", ".json") else stem
+    return [f"{stem.name}.npz", f"{stem.name}.json"]
 
 
 def register_bench(targets: argparse._SubParsersAction) -> None:

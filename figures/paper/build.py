@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -51,11 +50,13 @@ def __getattr__(attr: str) -> Any:
 def summaries(out_dir: str | Path, only: list[str] | None = None) -> list[str]:
     """One line per figure named in ``only`` (default all), from the JSON in ``out_dir``:
     what the figure shows and its verdicts in words, with their basis."""
+    from empirical.io import read_json
+
     lines = []
     for name in only or list(MODULES):
         if name not in MODULES:
             raise ValueError(f"unknown figure {name!r}; choose from {', '.join(MODULES)}")
-        lines.append(_module(name).summary(json.loads((Path(out_dir) / f"{MODULES[name]}.json").read_text())))
+        lines.append(_module(name).summary(read_json((Path(out_dir) / f"{MODULES[name]}.json").read_text())))
     return lines
 
 

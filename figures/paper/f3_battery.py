@@ -32,8 +32,8 @@ from figures.plotting import pyplot, tally, wrap
 from figures.sweep import run_sweep
 from figures.verdicts import bound_holds, condition_holds
 
-__all__ = ["battery_configs", "battery_setup", "battery_point", "f3_data", "marker_styles", "draw_f3", "build_f3",
-           "summary"]
+__all__ = ["battery_configs", "battery_setup", "battery_point", "valid_point", "f3_data", "marker_styles", "draw_f3",
+           "build_f3", "summary"]
 
 
 def battery_configs(quick: bool = False) -> list[dict[str, Any]]:
@@ -82,13 +82,30 @@ def battery_point(config: dict[str, Any]) -> dict[str, Any]:
             "gamma": gamma, "L": L, "F0": F0, "estimated": list(k.estimated()), "verdict": verdict.to_json()}
 
 
+POINT_KEYS = ("samples", "measured", "ci_low", "ci_high", "bound", "gamma", "L", "F0", "estimated", "verdict")
+"""The keys of :func:`battery_point`'s result."""
+
+
+def valid_point(result: Any) -> str | None:
+    """``None`` if ``result`` has the shape :func:`battery_point` returns, else what is wrong (the
+    check a cached run of ``f3_battery_runs`` passes before it is used, :mod:`figures.sweep`)."""
+    if not isinstance(result, dict):
+        return "not a JSON object"
+    missing = [key for key in POINT_KEYS if key not in result]
+    if missing:
+        return f"no {missing[0]!r}"
+    if not isinstance(result["samples"], list) or not result["samples"]:
+        return "'samples' is not a non-empty list"
+    return None
+
+
 def f3_data(out_dir: str | Path, quick: bool = False, executor: Executor | None = None,
             progress: bool = True, configs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run (or resume) the battery; returns every point with ``ratio = measured / bound`` and
     its 95% interval ``ratio_low .. ratio_high``, and the verdicts (JSON) per point."""
     configs = battery_configs(quick) if configs is None else configs
     results = run_sweep(battery_point, configs, Path(out_dir) / "f3_battery_runs", executor=executor,
-                        progress=progress, description="F3 battery")
+                        progress=progress, description="F3 battery", validate=valid_point)
     points = []
     for cfg, res in zip(configs, results):
         bound = res["bound"]

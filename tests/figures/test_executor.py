@@ -22,6 +22,23 @@ def _fails(x):
     raise RuntimeError(f"task {x} failed")
 
 
+def _processes(pool) -> int:
+    """How many processes ``pool`` may start (1: this process). A pool starts none before a submit."""
+    return 1 if is_inline(pool) else pool._max_workers
+
+
+def test_the_pool_is_capped_at_the_tasks_and_the_cpus():
+    """Issue 18 item 11: ``hsgd check --workers 100000`` started over 1200 processes for three runs."""
+    with executor(workers=100_000, tasks=3) as pool:
+        assert _processes(pool) <= min(3, default_workers())
+    with executor(workers=100_000) as pool:  # tasks not known: at most one per CPU
+        assert _processes(pool) <= default_workers()
+    with executor(workers=None, tasks=1) as pool:
+        assert is_inline(pool)  # one task: this process, no pool
+    with pytest.raises(ValueError, match="tasks must be an integer >= 0"):
+        executor(workers=2, tasks=-1)
+
+
 def test_one_worker_runs_here_and_more_run_in_a_pool():
     with executor(1) as pool:
         assert isinstance(pool, InlineExecutor) and is_inline(pool)
