@@ -139,14 +139,17 @@ def test_a_read_only_output_folder_is_refused_before_any_work(tmp_path, monkeypa
     the file system is stood in for)."""
     import tempfile
 
-    import figures.paper.build
+    import figures.cli.figures
+    import figures.cli.simulate
     import figures.power
-    from empirical import engine
 
     def read_only(*args, dir=None, **kwargs):
         raise PermissionError(13, "Permission denied", str(Path(dir) / ".random-name"))
 
-    for module, name in ((figures.power, "power_report"), (figures.paper.build, "build_all"), (engine, "simulate")):
+    # patched where the commands call them (patching empirical.engine.simulate would leak into every module
+    # that first imports it during this test)
+    for module, name in ((figures.power, "power_report"), (figures.cli.figures, "build_all"),
+                         (figures.cli.simulate, "simulate")):
         monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("work started before the folder was checked"))
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
     option = "out" if argv[0] == "simulate" else "out-dir"
