@@ -331,7 +331,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         runs = {"local_I": Hierarchy.local_sgd(problem.n, P1), "hsgd": h,
                 "local_G": Hierarchy.local_sgd(problem.n, PM)}
     run_options = dict(weights=weights, participation=participation) if federated else {}
-    with executor(workers, scheduler) as pool:
+    with executor(workers, scheduler, tasks=len(runs)) as pool:
         if not is_inline(pool):
             _check_picklable(problem)
         futures = {}
