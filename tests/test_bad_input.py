@@ -236,3 +236,18 @@ def test_an_unknown_option_is_named_with_its_command_and_help_page(argv, where):
     assert code == 2 and out == ""
     prefix, page = (f"{where}: ", f"hsgd {where}") if where else ("", "hsgd")
     assert err == f"hsgd: error: {prefix}unrecognized arguments: {unknown} (see '{page} --help')\n"
+
+
+# --- issue 18 ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["check", "--steps=1e10", "--no-progress"],
+                                  ["check", "--seeds=1e6", "--no-progress"]])
+def test_memory_advice_names_only_options_the_command_has(argv):
+    """hsgd check has no --record-every: the advice is fewer --steps or --seeds (item 16)."""
+    err = assert_one_clear_line(argv, "steps", "seeds")
+    assert "record" not in err and "use at most --steps" in err
+
+
+def test_memory_advice_of_simulate_offers_record_every():
+    err = assert_one_clear_line(["simulate", "--steps=1e10", "--no-progress"], "steps")
+    assert re.search(r"--record-every \d+ fits", err) and "record_every" not in err

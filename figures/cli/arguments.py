@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from empirical.engine import _check_memory
+from empirical.engine import RunTooLarge, _check_memory
 from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
@@ -147,12 +147,36 @@ def _levels(args: argparse.Namespace) -> int:
     return len(args.periods) if args.periods is not None else 2
 
 
+def _check_run_fits(args: argparse.Namespace) -> None:
+    """Refuse a run whose arrays do not fit in memory (:func:`empirical.engine._check_memory`), with
+    advice in the options this command has: ``--record-every`` only where the command takes it
+    (``hsgd simulate``), otherwise fewer ``--steps`` or ``--seeds``. A command whose ``--steps``
+    defaults to ``None`` (``hsgd check``) sets ``default_steps`` on its parser for the check."""
+    steps = getattr(args, "steps", None) or getattr(args, "default_steps", 1)
+    record_every = getattr(args, "record_every", 1)
+    try:
+        _check_memory(args.n, args.d, _levels(args), steps, getattr(args, "seeds", 1), record_every)
+    except RunTooLarge as err:
+        if err.fitting_record_every is None:  # the state alone: its message names --seeds, n and d
+            raise
+        gib = 2.0**30
+        given = "" if getattr(args, "steps", None) else " (the default)"
+        head = (f"--steps {steps}{given}" + (f" recorded every {record_every} step(s)" if hasattr(args, "record_every") else "")
+                + f" needs {err.need / gib:.3g} GiB, more than the {err.budget / gib:.3g} GiB (3/4 of the memory "
+                  "available) a run may take")
+        if hasattr(args, "record_every"):
+            advice = (f"--record-every {err.fitting_record_every} fits, or use at most --steps {err.fitting_steps} "
+                      "or fewer --seeds")
+        else:
+            advice = f"use at most --steps {err.fitting_steps} or fewer --seeds"
+        raise ValueError(f"{head}: {advice}") from None
+
+
 def make_problem(args: argparse.Namespace) -> Any:
     """The problem the options describe, after checking that a run of its size fits in memory."""
     _check_problem_options(args)
     _check_hierarchy_options(args)
-    _check_memory(args.n, args.d, _levels(args), getattr(args, "steps", None) or 1, getattr(args, "seeds", 1),
-                  getattr(args, "record_every", 1))
+    _check_run_fits(args)
     partition = getattr(args, "partition", None)
     if partition is None:
         for name in ("alpha", "classes_per_worker", "weights"):
