@@ -251,3 +251,30 @@ def test_memory_advice_names_only_options_the_command_has(argv):
 def test_memory_advice_of_simulate_offers_record_every():
     err = assert_one_clear_line(["simulate", "--steps=1e10", "--no-progress"], "steps")
     assert re.search(r"--record-every \d+ fits", err) and "record_every" not in err
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["advise", "--target=1e-300"], "target", "give a larger target"),
+    (["advise", "--compute=1e308"], "compute", "at most 1e+30"),
+    (["advise", "--global-latency=1e31"], "global-latency", "at most 1e+30"),
+    (["advise", "--local-bandwidth=1e-300"], "local-bandwidth", "from 1e-30 to 1e+30"),
+    (["advise", "--model-bytes=1e308"], "model-bytes", "from 1e-30 to 1e+30"),
+    (["check", "--time", "--compute=1e308"], "compute", "at most 1e+30"),
+])
+def test_advise_targets_and_costs_out_of_range(argv, name, message):
+    """Item 14: an OverflowError traceback (1e-300) or a time of inf (1e308) before."""
+    err = assert_one_clear_line(argv, name)
+    assert message in err and "nan" not in err and "gamma" not in err
+
+
+def test_advise_a_huge_target_is_reached_in_one_step():
+    """--target 1e308 said 'parameter gamma must be finite, got nan': every design reaches it at T = 1."""
+    import json
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["advise", "--target=1e308", "--top=1", "--seeds=1", "--max-steps=1", "--json"])
+    assert code == 0, err.getvalue()
+    assert "nan" not in out.getvalue().lower() and "inf" not in out.getvalue().lower()
+    advice = json.loads(out.getvalue())
+    assert {d["predicted_steps"] for d in advice["designs"] + advice["baselines"]} == {1}

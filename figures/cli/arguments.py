@@ -12,7 +12,7 @@ from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
 
-__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "COST_DEFAULTS", "add_problem_arguments", "add_hierarchy_arguments",
+__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "COST_DEFAULTS", "COST_RANGE", "add_problem_arguments", "add_hierarchy_arguments",
            "add_cost_arguments", "make_problem", "make_hierarchy", "make_cost_model"]
 
 PROBLEMS = ("nonconvex", "logistic", "digits")
@@ -57,16 +57,26 @@ COST_DEFAULTS = {"local_latency": 1e-4, "local_bandwidth": 1e9, "global_latency"
 """The defaults of the cost options (:func:`add_cost_arguments`)."""
 
 
+COST_RANGE = (1e-30, 1e30)
+"""The range of every cost option (seconds, bytes, bytes per second; latencies and compute may be 0)."""
+
+
 def add_cost_arguments(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """The network and compute costs of :class:`empirical.cost.CostModel` (``hsgd advise``, ``hsgd check --time``).
 
     With ``optional`` every option defaults to ``None`` (so that giving one can be told apart
     from not giving it) and :func:`make_cost_model` fills in :data:`COST_DEFAULTS`.
     """
-    positive, non_negative = real_option("positive"), real_option("non-negative")
+    # every cost within [1e-30, 1e30] (latencies and compute from 0): a time c T + sum_l A_l (latency_l
+    # + bytes / bandwidth_l) of at most 2**53 steps then stays below 1e77, finite in floating point
+    positive = real_option("positive", low=COST_RANGE[0], high=COST_RANGE[1])
+    non_negative = real_option("non-negative", high=COST_RANGE[1])
     if optional:
         p.set_defaults(**{name: None for name in COST_DEFAULTS})
     defaults = {name: (None if optional else value) for name, value in COST_DEFAULTS.items()}
+    p.epilog = ((p.epilog + " ") if p.epilog else "") + (
+        "Every cost option is at most 1e30 (bandwidths and --model-bytes at least 1e-30), so that the time of a "
+        "run stays finite.")
     p.add_argument("--local-latency", type=non_negative, default=defaults["local_latency"],
                    help="local link latency, s (default 1e-4)")
     p.add_argument("--local-bandwidth", type=positive, default=defaults["local_bandwidth"],
