@@ -278,3 +278,29 @@ def test_advise_a_huge_target_is_reached_in_one_step():
     assert "nan" not in out.getvalue().lower() and "inf" not in out.getvalue().lower()
     advice = json.loads(out.getvalue())
     assert {d["predicted_steps"] for d in advice["designs"] + advice["baselines"]} == {1}
+
+
+@pytest.mark.parametrize("command", [["check", "--no-progress"], ["simulate", "--no-progress"], ["advise"]])
+@pytest.mark.parametrize("option, value, rule", [
+    ("between", "1e308", "at most 1000"), ("between", "1e150", "at most 1000"), ("between", "1e9", "at most 1000"),
+    ("between", "1e6", "at most 1000"), ("within", "1e308", "at most 1000"), ("within", "1e6", "at most 1000"),
+    ("sigma", "1e308", "at most 1e+50"), ("sigma", "1e100", "at most 1e+50"),
+    ("clusters", "1e15", "at most --n"),
+])
+def test_problem_options_out_of_range(command, option, value, rule):
+    """Item 15: an OverflowError traceback, 'Maximum allowed size exceeded', an out-of-memory line
+    about steps and seeds, or a 100 s certification before; now one line naming the option."""
+    assert rule in assert_one_clear_line(command + [f"--{option}={value}"], option)
+
+
+def test_the_ranges_are_stated_in_help():
+    code, out, _ = run(["check", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    assert "at most 1000: certifying eps" in text and "at most 1e+50" in text and "at most 1e30" in text
+
+
+def test_out_of_memory_advice_of_check_does_not_name_record_every():
+    with mock.patch("figures.cli.check._run_check", side_effect=MemoryError("Unable to allocate 74 GiB")):
+        err = assert_one_clear_line(["check", "--no-progress"], "seeds", "steps")
+    assert "record" not in err

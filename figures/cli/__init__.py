@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # bad input: the library names the parameter and the rule
         return _error(str(err))
     except MemoryError as err:
-        return _error(f"out of memory ({err or 'an allocation failed'}); use fewer steps, seeds, workers or "
-                      f"a larger --record-every")
+        larger = " or a larger --record-every" if hasattr(args, "record_every") else ""  # only where it exists
+        return _error(f"out of memory ({err or 'an allocation failed'}); use fewer steps, seeds or workers{larger}")
     except OSError as err:
         return _error(_os_error(err, args))

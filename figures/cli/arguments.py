@@ -12,13 +12,23 @@ from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
 
-__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "COST_DEFAULTS", "COST_RANGE", "add_problem_arguments", "add_hierarchy_arguments",
+__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "MAX_SIGMA", "MAX_SPREAD", "COST_DEFAULTS", "COST_RANGE", "add_problem_arguments", "add_hierarchy_arguments",
            "add_cost_arguments", "make_problem", "make_hierarchy", "make_cost_model"]
 
 PROBLEMS = ("nonconvex", "logistic", "digits")
 PARTITIONS = ("dirichlet", "shards", "quantity", "iid")
 MAX_SEED = 2**63 - 1
 NONCONVEX_ONLY = {"sigma": 1.0, "between": 2.0, "within": 1.0, "clusters": 4}  # and their defaults
+MAX_SIGMA = 1e50
+"""Largest ``--sigma``: a run's squared gradient norms scale as ``sigma^2`` and their variance over
+seeds as ``sigma^4``; at ``1e77`` that overflows (confidence intervals of ``-inf .. inf``), at
+``1e154`` the bound itself does."""
+MAX_SPREAD = 1e3
+"""Largest ``--between`` and ``--within``: the certification of ``eps``
+(:meth:`empirical.problems.HeterogeneousNonconvex._sup_divergence`) covers the span of the
+centres ``c_jk`` with intervals of width 1/4, so its time and memory grow linearly with the
+spread: about 1 s at 1e3 with the default ``n``, ``d``, 100 s at 1e6, out of memory at 1e9, and
+beyond 1e150 the interval count itself overflows."""
 TWO_LEVEL = {"N": 4, "I": 5, "G": 50}  # and their defaults
 
 _count = integer_option()
@@ -35,11 +45,18 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=_count, default=32, help="workers (default 32)")
     p.add_argument("--d", type=_count, default=10, help="dimension (default 10)")
     # nonconvex-only options default to None so that giving one with --problem logistic is an error
-    p.add_argument("--sigma", type=_non_negative, default=None, help="gradient noise, nonconvex problem (default 1)")
-    p.add_argument("--between", type=_non_negative, default=None,
-                   help="heterogeneity between clusters, nonconvex problem (default 2)")
-    p.add_argument("--within", type=_non_negative, default=None,
-                   help="heterogeneity inside clusters, nonconvex problem (default 1)")
+    p.add_argument("--sigma", type=real_option("non-negative", high=MAX_SIGMA), default=None,
+                   help=f"gradient noise, nonconvex problem (default 1; at most {MAX_SIGMA:g}: the measured "
+                        "squared gradient norms grow as sigma^2 and their spread over seeds as sigma^4, which "
+                        "overflows floating point near 1e77)")
+    spread = real_option("non-negative", high=MAX_SPREAD)
+    p.add_argument("--between", type=spread, default=None,
+                   help=f"heterogeneity between clusters, nonconvex problem (default 2; at most {MAX_SPREAD:g}: "
+                        "certifying eps visits the span of the centres in steps of 1/4, so its time grows "
+                        "linearly with --between and --within, a few seconds at 1e3)")
+    p.add_argument("--within", type=spread, default=None,
+                   help=f"heterogeneity inside clusters, nonconvex problem (default 1; at most {MAX_SPREAD:g}, "
+                        "as --between)")
     p.add_argument("--clusters", type=_count, default=None, help="data clusters, nonconvex problem (default 4)")
     p.add_argument("--problem-seed", type=_seed, default=0, help="seed of the problem's data (default 0)")
     p.add_argument("--partition", choices=PARTITIONS, default=None,
@@ -132,6 +149,9 @@ def _check_problem_options(args: argparse.Namespace) -> None:
             setattr(args, name, default)
         elif args.problem != "nonconvex":
             raise ValueError(f"--{name} applies only to --problem nonconvex (got --problem {args.problem})")
+    if args.problem == "nonconvex" and args.clusters > args.n:
+        raise ValueError(f"--clusters must be at most --n (each cluster needs a worker), got --clusters {args.clusters} "
+                         f"with --n {args.n}")
 
 
 def _check_hierarchy_options(args: argparse.Namespace) -> None:
