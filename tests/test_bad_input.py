@@ -304,3 +304,23 @@ def test_out_of_memory_advice_of_check_does_not_name_record_every():
     with mock.patch("figures.cli.check._run_check", side_effect=MemoryError("Unable to allocate 74 GiB")):
         err = assert_one_clear_line(["check", "--no-progress"], "seeds", "steps")
     assert "record" not in err
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["simulate", "--out=", "--no-progress"], "out", "must name a file"),
+    (["check", "--out-dir=", "--no-progress"], "out-dir", "must name a folder"),
+    (["figures", "--out-dir=", "--only=f2"], "out-dir", "must name a folder"),
+    (["power", "--out-dir= "], "out-dir", "must name a folder"),
+])
+def test_an_empty_output_path_is_refused(argv, name, message):
+    """Item 18: --out '' saved nothing, --out-dir '' wrote into the current folder, silently."""
+    assert message in assert_one_clear_line(argv, name)
+
+
+@pytest.mark.parametrize("slash", ["/", ""])
+def test_simulate_out_naming_a_folder_is_refused(tmp_path, slash):
+    """--out sub/ wrote sub.npz beside the folder: refused, with a name inside it as the example."""
+    (tmp_path / "sub").mkdir()
+    err = assert_one_clear_line(["simulate", f"--out={tmp_path / 'sub'}{slash}", "--no-progress"], "out")
+    assert "folder" in err and str(tmp_path / "sub" / "run") in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "sub"]

@@ -159,10 +159,18 @@ def _check_output_paths(args: argparse.Namespace) -> None:
     """Before any work: an output path must lie in an existing folder or one new folder under one."""
     from empirical.io import check_parent
 
+    for name in ("out_dir", "out"):  # "" would silently mean the current folder (--out-dir) or nothing (--out)
+        if getattr(args, name, None) is not None and not str(getattr(args, name)).strip():
+            raise ValueError(f"--{name.replace('_', '-')} must name a {'folder' if name == 'out_dir' else 'file'}, "
+                             "got an empty string")
     if getattr(args, "out_dir", None):
         check_parent(Path(args.out_dir) / "file")
-    if getattr(args, "out", None):
-        check_parent(args.out)  # a stem: OUT.npz and OUT.json go next to it
+    out = getattr(args, "out", None)
+    if out:
+        if out.endswith(("/", os.sep)) or Path(out).is_dir():  # OUT.npz would land beside the folder
+            raise ValueError(f"--out is a file name without extension (OUT.npz and OUT.json are written), got the "
+                             f"folder {out!r}: give a name inside it, e.g. {str(Path(out) / 'run')!r}")
+        check_parent(out)  # a stem: OUT.npz and OUT.json go next to it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
