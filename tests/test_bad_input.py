@@ -324,3 +324,21 @@ def test_simulate_out_naming_a_folder_is_refused(tmp_path, slash):
     err = assert_one_clear_line(["simulate", f"--out={tmp_path / 'sub'}{slash}", "--no-progress"], "out")
     assert "folder" in err and str(tmp_path / "sub" / "run") in err
     assert list(tmp_path.iterdir()) == [tmp_path / "sub"]
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["bound", "multi-level", "--periods=5,50"], "groups", "give --groups with 1 value(s)"),
+    (["bound", "multi-level", "--periods=5,50", "--groups=4"], "eps", "give --eps with 2 value(s)"),
+    (["bound", "multi-level", "--groups=4"], "periods", "give --periods with 2 value(s)"),
+    (["bound", "optimal-lr", "multi-level", "--periods=5"], "groups", "give --groups with 0 value(s)"),
+])
+def test_multi_level_defaults_follow_the_given_depth(argv, name, message):
+    """Item 18: the 3-level defaults of --groups/--eps failed on --periods 5,50 with 'groups must
+    list the 1 intermediate group counts ... got 2', naming no option to give."""
+    assert message in assert_one_clear_line(argv, name)
+
+
+def test_multi_level_defaults_still_apply_at_their_depth():
+    assert run(["bound", "multi-level"])[0] == 0
+    assert run(["bound", "multi-level", "--periods=5,25,100", "--random-grouping"])[0] == 0
+    assert run(["bound", "multi-level", "--periods=5,50", "--groups=4", "--random-grouping"])[0] == 0
