@@ -342,3 +342,30 @@ def test_multi_level_defaults_still_apply_at_their_depth():
     assert run(["bound", "multi-level"])[0] == 0
     assert run(["bound", "multi-level", "--periods=5,25,100", "--random-grouping"])[0] == 0
     assert run(["bound", "multi-level", "--periods=5,50", "--groups=4", "--random-grouping"])[0] == 0
+
+
+@pytest.mark.parametrize("command", [["check", "--no-progress"], ["simulate", "--no-progress"], ["advise"]])
+def test_options_digits_does_not_use_are_refused(command):
+    """Item 18: --d was silently ignored for --problem digits while --sigma was refused."""
+    assert "applies only to --problem nonconvex or logistic" in assert_one_clear_line(
+        command + ["--problem=digits", "--d=5"], "d")
+
+
+def test_bound_latex_with_json_is_json():
+    """Item 18: --latex --json printed bare LaTeX, ignoring --json."""
+    import json
+
+    code, out, err = run(["bound", "two-level", "--latex", "--json"])
+    assert code == 0 and err == ""
+    payload = json.loads(out)
+    assert payload["latex"].startswith("\\frac{2 F_0}") and payload["bound"] == "Theorem 2 (two-level H-SGD)"
+
+
+def test_problems_print_as_their_parameters():
+    """Item 18: hsgd simulate --problem digits printed '<...DigitsMLP object at 0x...>'."""
+    from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
+    from empirical.problems.digits import DigitsMLP
+
+    assert repr(DigitsMLP(n=8)).startswith("DigitsMLP(n=8, hidden=16,")
+    assert repr(FiniteSumLogistic(n=4)) == "FiniteSumLogistic(n=4, d=10, m=64, batch=4, shift=1.0, lam=0.1, seed=0)"
+    assert repr(HeterogeneousNonconvex(n=4)).startswith("HeterogeneousNonconvex(n=4, d=10, clusters=4,")

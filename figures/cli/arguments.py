@@ -29,6 +29,7 @@ MAX_SPREAD = 1e3
 centres ``c_jk`` with intervals of width 1/4, so its time and memory grow linearly with the
 spread: about 1 s at 1e3 with the default ``n``, ``d``, 100 s at 1e6, out of memory at 1e9, and
 beyond 1e150 the interval count itself overflows."""
+DEFAULT_D = 10
 TWO_LEVEL = {"N": 4, "I": 5, "G": 50}  # and their defaults
 
 _count = integer_option()
@@ -43,7 +44,8 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
                         "logistic regression with minibatches (estimated sigma, eps); digits: a small network on "
                         "scikit-learn's digits (estimated constants)")
     p.add_argument("--n", type=_count, default=32, help="workers (default 32)")
-    p.add_argument("--d", type=_count, default=10, help="dimension (default 10)")
+    p.add_argument("--d", type=_count, default=None,
+                   help="dimension, --problem nonconvex or logistic (default 10; digits has its network's own)")
     # nonconvex-only options default to None so that giving one with --problem logistic is an error
     p.add_argument("--sigma", type=real_option("non-negative", high=MAX_SIGMA), default=None,
                    help=f"gradient noise, nonconvex problem (default 1; at most {MAX_SIGMA:g}: the measured "
@@ -149,6 +151,11 @@ def _check_problem_options(args: argparse.Namespace) -> None:
             setattr(args, name, default)
         elif args.problem != "nonconvex":
             raise ValueError(f"--{name} applies only to --problem nonconvex (got --problem {args.problem})")
+    if args.d is None:
+        args.d = DEFAULT_D  # for digits only the memory check reads it (as before: the network's size is its own)
+    elif args.problem == "digits":
+        raise ValueError("--d applies only to --problem nonconvex or logistic (digits has its network's own "
+                         "dimension)")
     if args.problem == "nonconvex" and args.clusters > args.n:
         raise ValueError(f"--clusters must be at most --n (each cluster needs a worker), got --clusters {args.clusters} "
                          f"with --n {args.n}")

@@ -187,8 +187,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     bound = bound.under(theorem(args.theorem))
     if bound.free and not args.latex:
         values = bound.optimised_values(**values)
-    if args.latex:
-        print(bound.latex())
+    if args.latex:  # with --json: the formula inside JSON (it ignored --json before)
+        if args.json:
+            _print_json({"bound": bound.title, "source": bound.source, "latex": bound.latex()})
+        else:
+            print(bound.latex())
         return 0
     value = bound.evaluate(strict=False, **values)
     terms = bound.evaluate_terms(**values)
@@ -265,7 +268,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     for kind, spec in KINDS.items():
         p = kinds.add_parser(kind, help=spec["help"])
         _add_kind_arguments(p, kind, with_gamma=True)
-        p.add_argument("--latex", action="store_true", help="print the formula in LaTeX")
+        p.add_argument("--latex", action="store_true",
+                       help="print the formula in LaTeX (with --json: as JSON with keys bound, source, latex)")
         add_theorem_option(p)
         p.set_defaults(handler=_evaluate)
     opt = kinds.add_parser("optimal-lr", help="the step size minimising a bound under its condition")
