@@ -159,6 +159,26 @@ def steps_to_target(bound: Bound, target: float, **values: Any) -> TargetSteps:
                        f"T = ceil(S / (target - R)) with S = {float(start):.6g}, R = {float(floor):.6g}, exact")
 
 
+def _stationary_point(goal: float, b: float, c: float) -> float:
+    """The positive root ``2 goal / (2b + sqrt(4b^2 + 12 c goal))`` of ``goal - 2b gamma - 3c gamma^2``
+    (``inf`` when ``b = c = 0``), without overflow for a large ``goal``: above 1 it is divided
+    through by ``goal`` (a target of ``1e308`` gave ``inf / inf = nan``).
+
+    Example:
+        >>> _stationary_point(0.5, 0.068, 0.0) == 0.5 / (2 * 0.068)
+        True
+        >>> _stationary_point(1e308, 0.1, 0.2) > 0  # inf / inf before
+        True
+    """
+    if b <= 0 and c <= 0:
+        return math.inf
+    if goal <= 1:
+        return 2 * goal / (2 * b + math.sqrt(4 * b * b + 12 * c * goal))
+    b_g, c_g = b / goal, c / goal
+    denominator = 2 * b_g + math.sqrt(4 * b_g * b_g + 12 * c_g)
+    return 2 / denominator if denominator > 0 else math.inf
+
+
 def fastest_step_size(bound: Bound, target: float, gamma_max: float, **values: Any) -> TargetSteps:
     """The step size in ``(0, gamma_max]`` that reaches ``target`` in the fewest steps, and those steps.
 
@@ -196,7 +216,7 @@ def fastest_step_size(bound: Bound, target: float, gamma_max: float, **values: A
     check_domain(bound, arrays)
     _, b, c = _gamma_coefficients(bound, arrays)  # R(gamma) = b gamma + c gamma^2
     b, c = max(b, 0.0), max(c, 0.0)  # both are sums of non-negative terms; no rounding below 0
-    root = 2 * goal / (2 * b + math.sqrt(4 * b * b + 12 * c * goal)) if (b > 0 or c > 0) else math.inf
+    root = _stationary_point(goal, b, c)
     gamma = min(root, float(gamma_max))
     best = steps_to_target(bound, goal, gamma=gamma, **values)
     if gamma < gamma_max:  # the float root may sit a rounding step off: the cap is the only other candidate

@@ -208,11 +208,17 @@ def check_domain(bound: BoundStructure, arrays: Mapping[sp.Symbol, NDArray[np.fl
 def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> None:
     """Check the numeric entries of ``periods`` and ``groups`` when a bound is built.
 
-    Symbolic entries are checked later, at evaluation. Numbers must be positive integers,
-    consecutive numeric periods must nest, and numeric group counts must not increase.
+    Symbolic entries are checked later, at evaluation. Numbers must be positive integers of an
+    integer type (``int``, a numpy integer or a sympy ``Integer``; a float is refused even when
+    integral, since it would make the bound's coefficients floats), consecutive numeric periods
+    must nest, and numeric group counts must not increase.
 
     Example:
         >>> check_structure_numbers([5, 50, 200], [16, 4])
+        >>> check_structure_numbers([5.0, 25.0], [4])
+        Traceback (most recent call last):
+        ...
+        ValueError: periods[0] must be a positive integer (int, numpy integer or sympy Integer) or a sympy symbol, got 5.0
         >>> check_structure_numbers([5, 12], [4])
         Traceback (most recent call last):
         ...
@@ -222,9 +228,9 @@ def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> No
         for i, value in enumerate(seq):
             if isinstance(value, sp.Basic) and not value.is_number:
                 continue
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, sp.Basic)) \
-                    or (isinstance(value, sp.Basic) and not value.is_extended_real):
-                raise ValueError(f"{kind}[{i}] must be a positive integer or a sympy symbol, got {value!r}")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, sp.Integer)):
+                raise ValueError(f"{kind}[{i}] must be a positive integer (int, numpy integer or sympy Integer) or a "
+                                 f"sympy symbol, got {value!r}")
             number = float(value) if abs(value) < 2**53 else float("inf")
             if not math.isfinite(number) or number != int(number) or number < 1:
                 raise ValueError(f"{kind}[{i}] must be a positive integer below 2**53, got {value!r}")

@@ -60,7 +60,7 @@ from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
-__all__ = ["SimulationResult", "simulate", "DivergenceWarning"]
+__all__ = ["SimulationResult", "simulate", "DivergenceWarning", "RunTooLarge"]
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -141,15 +141,36 @@ def _available_memory() -> int | None:
     return available
 
 
+class RunTooLarge(ValueError):
+    """A run whose arrays do not fit in memory (:func:`_check_memory`), with the numbers a caller
+    needs to say what would fit in its own terms (a command-line tool names its options).
+
+    Attributes:
+        need, budget: bytes the run needs, and the three quarters of the available memory it may take.
+        steps, record_every: the run's ``T`` and recording interval.
+        fitting_record_every: the smallest ``record_every`` that fits at these ``steps`` (``None``
+            when the state alone does not fit).
+        fitting_steps: the most steps that fit at this ``record_every`` (``0`` when the state
+            alone does not fit).
+    """
+
+    def __init__(self, message: str, *, need: int, budget: int, steps: int, record_every: int,
+                 fitting_record_every: int | None, fitting_steps: int) -> None:
+        super().__init__(message)
+        self.need, self.budget, self.steps, self.record_every = need, budget, steps, record_every
+        self.fitting_record_every, self.fitting_steps = fitting_record_every, fitting_steps
+
+
 def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: int, held_rows: int = 0) -> None:
     """Refuse up front a run whose arrays do not fit in the memory available.
 
     The state ``x``, the gradient buffer and the problem's scratch (three ``(seeds, n, d)``
     arrays), and per recorded step the step index, ``||grad f(u^t)||^2``, ``f(u^t)`` and ``M``
     divergences per seed; a run may take three quarters of the memory available (the rest is
-    left for the problem, the interpreter and the averages taken afterwards). The error says
-    which ``record_every`` would fit. ``held_rows``: rows of ``d`` numbers kept besides (the
-    models of the workers that sit out a round under partial participation).
+    left for the problem, the interpreter and the averages taken afterwards). The error
+    (:class:`RunTooLarge`) says which ``record_every`` would fit, in the parameters' names.
+    ``held_rows``: rows of ``d`` numbers kept besides (the models of the workers that sit out a
+    round under partial participation).
     """
     available = _available_memory()
     if available is None:
@@ -162,14 +183,17 @@ def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: 
     budget = 3 * available // 4
     if need <= budget:
         return
+    numbers = dict(need=need, budget=budget, steps=steps, record_every=record_every)
     if state >= budget:
-        raise ValueError(f"seeds x n x d = {seeds} x {n} x {d} needs {state / gib:.3g} GiB for the state alone, more "
-                         f"than 3/4 of the {available / gib:.3g} GiB of memory available: use fewer seeds, workers (n) "
-                         f"or dimensions (d)")
+        raise RunTooLarge(f"seeds x n x d = {seeds} x {n} x {d} needs {state / gib:.3g} GiB for the state alone, "
+                          f"more than 3/4 of the {available / gib:.3g} GiB of memory available: use fewer seeds, "
+                          f"workers (n) or dimensions (d)", fitting_record_every=None, fitting_steps=0, **numbers)
     fits = -(-steps * per_record // (budget - state))
-    raise ValueError(f"steps = {steps} recorded every {record_every} step(s) needs {need / gib:.3g} GiB, more than "
-                     f"3/4 of the {available / gib:.3g} GiB of memory available: record_every >= {fits} fits "
-                     f"(--record-every {fits} on the command line), or use fewer steps or seeds")
+    most = (budget - state) // per_record * record_every
+    raise RunTooLarge(f"steps = {steps} recorded every {record_every} step(s) needs {need / gib:.3g} GiB, more than "
+                      f"3/4 of the {available / gib:.3g} GiB of memory available: record_every >= {fits} fits, "
+                      f"or use fewer steps (at most {most} at this record_every) or seeds",
+                      fitting_record_every=fits, fitting_steps=most, **numbers)
 
 
 def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:

@@ -44,6 +44,20 @@ __all__ = ["Prediction", "Outcome", "Advice", "design_name", "design_hierarchy",
 DEFAULT_LOCAL_PERIODS = (1, 2, 4, 5, 10, 20)
 DEFAULT_GLOBAL_PERIODS = (2, 4, 5, 10, 20, 40, 50, 100, 200)
 DEFAULT_MAX_STEPS = 20000
+MAX_STEPS = 2**53 - 1
+"""The largest predicted ``T`` the advisor takes: every step count up to it is exact in floating
+point, and with the cost options of ``hsgd advise`` (each at most 1e30) its time stays finite."""
+
+
+def _big(number: int) -> str:
+    """An integer of any size in scientific notation (``float`` overflows above ``1e308``).
+
+    Example:
+        >>> _big(12345), _big(10**400 * 3)
+        ('1.23e+04', '3.00e+400')
+    """
+    digits = str(number)
+    return f"{digits[0]}.{digits[1:3].ljust(2, '0')}e+{len(digits) - 1:02d}"
 
 
 def design_name(design: Shape) -> str:
@@ -292,6 +306,10 @@ def predict(problem: Any, designs: Sequence[Shape], cost_model: Any, target: flo
         best = fastest_step_size(bound, target, gamma_max, L=c.L.value, sigma=c.sigma.value, n=problem.n, F0=F0,
                                  eps=list(eps), **structure)
         assert best.T is not None  # a positive target is reachable at some step size
+        if best.T > MAX_STEPS:
+            raise ValueError(f"target {target:g} is too small for this problem: {design_name(design)} needs "
+                             f"T = {_big(best.T)} steps by the bound, more than 2**53 - 1 (the most steps "
+                             "counted exactly); give a larger target")
         out.append(Prediction(design, best.gamma, gamma_max, best.T, run_time(cost_model, design.periods, best.T,
                                                                                 problem.d), best.floor, eps))
         info = {"L": c.L.value, "sigma": c.sigma.value, "F0": F0, "f_star": c.f_star.value,

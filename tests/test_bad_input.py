@@ -237,3 +237,136 @@ def test_an_unknown_option_is_named_with_its_command_and_help_page(argv, where):
     assert code == 2 and out == ""
     prefix, page = (f"{where}: ", f"hsgd {where}") if where else ("", "hsgd")
     assert err == f"hsgd: error: {prefix}unrecognized arguments: {unknown} (see '{page} --help')\n"
+
+
+# --- issue 18 ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["check", "--steps=1e10", "--no-progress"],
+                                  ["check", "--seeds=1e6", "--no-progress"]])
+def test_memory_advice_names_only_options_the_command_has(argv):
+    """hsgd check has no --record-every: the advice is fewer --steps or --seeds (item 16)."""
+    err = assert_one_clear_line(argv, "steps", "seeds")
+    assert "record" not in err and "use at most --steps" in err
+
+
+def test_memory_advice_of_simulate_offers_record_every():
+    err = assert_one_clear_line(["simulate", "--steps=1e10", "--no-progress"], "steps")
+    assert re.search(r"--record-every \d+ fits", err) and "record_every" not in err
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["advise", "--target=1e-300"], "target", "give a larger target"),
+    (["advise", "--compute=1e308"], "compute", "at most 1e+30"),
+    (["advise", "--global-latency=1e31"], "global-latency", "at most 1e+30"),
+    (["advise", "--local-bandwidth=1e-300"], "local-bandwidth", "from 1e-30 to 1e+30"),
+    (["advise", "--model-bytes=1e308"], "model-bytes", "from 1e-30 to 1e+30"),
+    (["check", "--time", "--compute=1e308"], "compute", "at most 1e+30"),
+])
+def test_advise_targets_and_costs_out_of_range(argv, name, message):
+    """Item 14: an OverflowError traceback (1e-300) or a time of inf (1e308) before."""
+    err = assert_one_clear_line(argv, name)
+    assert message in err and "nan" not in err and "gamma" not in err
+
+
+def test_advise_a_huge_target_is_reached_in_one_step():
+    """--target 1e308 said 'parameter gamma must be finite, got nan': every design reaches it at T = 1."""
+    import json
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["advise", "--target=1e308", "--top=1", "--seeds=1", "--max-steps=1", "--json"])
+    assert code == 0, err.getvalue()
+    assert "nan" not in out.getvalue().lower() and "inf" not in out.getvalue().lower()
+    advice = json.loads(out.getvalue())
+    assert {d["predicted_steps"] for d in advice["designs"] + advice["baselines"]} == {1}
+
+
+@pytest.mark.parametrize("command", [["check", "--no-progress"], ["simulate", "--no-progress"], ["advise"]])
+@pytest.mark.parametrize("option, value, rule", [
+    ("between", "1e308", "at most 1000"), ("between", "1e150", "at most 1000"), ("between", "1e9", "at most 1000"),
+    ("between", "1e6", "at most 1000"), ("within", "1e308", "at most 1000"), ("within", "1e6", "at most 1000"),
+    ("sigma", "1e308", "at most 1e+50"), ("sigma", "1e100", "at most 1e+50"),
+    ("clusters", "1e15", "at most --n"),
+])
+def test_problem_options_out_of_range(command, option, value, rule):
+    """Item 15: an OverflowError traceback, 'Maximum allowed size exceeded', an out-of-memory line
+    about steps and seeds, or a 100 s certification before; now one line naming the option."""
+    assert rule in assert_one_clear_line(command + [f"--{option}={value}"], option)
+
+
+def test_the_ranges_are_stated_in_help():
+    code, out, _ = run(["check", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    assert "at most 1000: certifying eps" in text and "at most 1e+50" in text and "at most 1e30" in text
+
+
+def test_out_of_memory_advice_of_check_does_not_name_record_every():
+    with mock.patch("figures.cli.check._run_check", side_effect=MemoryError("Unable to allocate 74 GiB")):
+        err = assert_one_clear_line(["check", "--no-progress"], "seeds", "steps")
+    assert "record" not in err
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["simulate", "--out=", "--no-progress"], "out", "must name a file"),
+    (["check", "--out-dir=", "--no-progress"], "out-dir", "must name a folder"),
+    (["figures", "--out-dir=", "--only=f2"], "out-dir", "must name a folder"),
+    (["power", "--out-dir= "], "out-dir", "must name a folder"),
+])
+def test_an_empty_output_path_is_refused(argv, name, message):
+    """Item 18: --out '' saved nothing, --out-dir '' wrote into the current folder, silently."""
+    assert message in assert_one_clear_line(argv, name)
+
+
+@pytest.mark.parametrize("slash", ["/", ""])
+def test_simulate_out_naming_a_folder_is_refused(tmp_path, slash):
+    """--out sub/ wrote sub.npz beside the folder: refused, with a name inside it as the example."""
+    (tmp_path / "sub").mkdir()
+    err = assert_one_clear_line(["simulate", f"--out={tmp_path / 'sub'}{slash}", "--no-progress"], "out")
+    assert "folder" in err and str(tmp_path / "sub" / "run") in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "sub"]
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["bound", "multi-level", "--periods=5,50"], "groups", "give --groups with 1 value(s)"),
+    (["bound", "multi-level", "--periods=5,50", "--groups=4"], "eps", "give --eps with 2 value(s)"),
+    (["bound", "multi-level", "--groups=4"], "periods", "give --periods with 2 value(s)"),
+    (["bound", "optimal-lr", "multi-level", "--periods=5"], "groups", "give --groups with 0 value(s)"),
+])
+def test_multi_level_defaults_follow_the_given_depth(argv, name, message):
+    """Item 18: the 3-level defaults of --groups/--eps failed on --periods 5,50 with 'groups must
+    list the 1 intermediate group counts ... got 2', naming no option to give."""
+    assert message in assert_one_clear_line(argv, name)
+
+
+def test_multi_level_defaults_still_apply_at_their_depth():
+    assert run(["bound", "multi-level"])[0] == 0
+    assert run(["bound", "multi-level", "--periods=5,25,100", "--random-grouping"])[0] == 0
+    assert run(["bound", "multi-level", "--periods=5,50", "--groups=4", "--random-grouping"])[0] == 0
+
+
+@pytest.mark.parametrize("command", [["check", "--no-progress"], ["simulate", "--no-progress"], ["advise"]])
+def test_options_digits_does_not_use_are_refused(command):
+    """Item 18: --d was silently ignored for --problem digits while --sigma was refused."""
+    assert "applies only to --problem nonconvex or logistic" in assert_one_clear_line(
+        command + ["--problem=digits", "--d=5"], "d")
+
+
+def test_bound_latex_with_json_is_json():
+    """Item 18: --latex --json printed bare LaTeX, ignoring --json."""
+    import json
+
+    code, out, err = run(["bound", "two-level", "--latex", "--json"])
+    assert code == 0 and err == ""
+    payload = json.loads(out)
+    assert payload["latex"].startswith("\\frac{2 F_0}") and payload["bound"] == "Theorem 2 (two-level H-SGD)"
+
+
+def test_problems_print_as_their_parameters():
+    """Item 18: hsgd simulate --problem digits printed '<...DigitsMLP object at 0x...>'."""
+    from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
+    from empirical.problems.digits import DigitsMLP
+
+    assert repr(DigitsMLP(n=8)).startswith("DigitsMLP(n=8, hidden=16,")
+    assert repr(FiniteSumLogistic(n=4)) == "FiniteSumLogistic(n=4, d=10, m=64, batch=4, shift=1.0, lam=0.1, seed=0)"
+    assert repr(HeterogeneousNonconvex(n=4)).startswith("HeterogeneousNonconvex(n=4, d=10, clusters=4,")

@@ -115,9 +115,6 @@ class HeterogeneousNonconvex(ProblemBase):
         self.params = dict(n=self.n, d=self.d, clusters=int(clusters), between=float(between), within=float(within),
                            a=self.a, lam=self.lam, sigma=self.sigma, seed=int(seed))
 
-    def __repr__(self) -> str:
-        return "HeterogeneousNonconvex(" + ", ".join(f"{k}={v}" for k, v in self.params.items()) + ")"
-
     def default_x0(self) -> NDArray[np.float64]:
         return np.zeros(self.d)
 

@@ -97,6 +97,19 @@ class ProblemBase:
     labels: NDArray[np.intp] | None = None
     params: dict[str, Any] | None = None
 
+    def __repr__(self) -> str:
+        """The class and its ``params`` (its ``kind`` is the class), e.g. ``DigitsMLP(n=32, hidden=16, ...)``:
+        what ``hsgd simulate`` prints of the problem (an object's address before, for every problem but one).
+
+        Example:
+            >>> class Quadratic(ProblemBase):
+            ...     params = {"kind": "quadratic", "n": 2, "d": 1}
+            >>> Quadratic()
+            Quadratic(n=2, d=1)
+        """
+        shown = {k: v for k, v in (self.params or {}).items() if k != "kind"}
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")"
+
 
 def missing_hooks(problem: Any) -> list[str]:
     """The optional hooks (:data:`HOOKS`) ``problem`` does not declare (a check of the input,

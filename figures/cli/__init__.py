@@ -179,17 +179,27 @@ def check_output_paths(args: argparse.Namespace) -> None:
     in its handler (``hsgd figures``) calls it again there.
 
     Raises:
+        ValueError: an empty ``--out-dir``/``--out`` (it would silently mean the current folder, or
+            nothing), or an ``--out`` naming a folder (``OUT.npz`` would land beside it).
         OSError: naming the path and the reason (``main`` turns it into one line naming the
             option, status 2).
     """
     from empirical.io import check_writable
 
+    for name in ("out_dir", "out"):
+        if getattr(args, name, None) is not None and not str(getattr(args, name)).strip():
+            raise ValueError(f"--{name.replace('_', '-')} must name a {'folder' if name == 'out_dir' else 'file'}, "
+                             "got an empty string")
     outputs = getattr(args, "outputs", None)
     names = list(outputs(args)) if callable(outputs) else []
     if getattr(args, "out_dir", None):
         check_writable(Path(args.out_dir), names)
-    if getattr(args, "out", None):  # a stem: OUT.npz and OUT.json go next to it
-        check_writable(Path(args.out).parent, names)
+    out = getattr(args, "out", None)
+    if out:
+        if out.endswith(("/", os.sep)) or Path(out).is_dir():
+            raise ValueError(f"--out is a file name without extension (OUT.npz and OUT.json are written), got the "
+                             f"folder {out!r}: give a name inside it, e.g. {str(Path(out) / 'run')!r}")
+        check_writable(Path(out).parent, names)  # a stem: OUT.npz and OUT.json go next to it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -227,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # bad input: the library names the parameter and the rule
         return _error(str(err))
     except MemoryError as err:
-        return _error(f"out of memory ({err or 'an allocation failed'}); use fewer steps, seeds, workers or "
-                      f"a larger --record-every")
+        larger = " or a larger --record-every" if hasattr(args, "record_every") else ""  # only where it exists
+        return _error(f"out of memory ({err or 'an allocation failed'}); use fewer steps, seeds or workers{larger}")
     except OSError as err:
         return _error(_os_error(err, args))

@@ -91,7 +91,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     # make_problem also reads the hierarchy options; the advisor chooses the hierarchy itself
     p.set_defaults(N=None, I=None, G=None, groups=None, periods=None, grouping="random", grouping_seed=None)
     p.add_argument("--target", type=_positive, default=0.05,
-                   help="target of the average squared gradient norm (default 0.05)")
+                   help="target of the average squared gradient norm (default 0.05); a target so small that "
+                        "a searched design needs more than 2**53 - 1 steps by the bound is refused")
     add_cost_arguments(p)
     p.add_argument("--top", type=integer_option(), default=3, help="best designs to simulate (default 3)")
     p.add_argument("--seeds", type=integer_option(), default=4, help="runs per simulated design (default 4)")

@@ -7,18 +7,29 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from empirical.engine import _check_memory
+from empirical.engine import RunTooLarge, _check_memory
 from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
 
-__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "COST_DEFAULTS", "add_problem_arguments", "add_hierarchy_arguments",
+__all__ = ["PROBLEMS", "PARTITIONS", "MAX_SEED", "MAX_SIGMA", "MAX_SPREAD", "COST_DEFAULTS", "COST_RANGE", "add_problem_arguments", "add_hierarchy_arguments",
            "add_cost_arguments", "make_problem", "make_hierarchy", "make_cost_model"]
 
 PROBLEMS = ("nonconvex", "logistic", "digits")
 PARTITIONS = ("dirichlet", "shards", "quantity", "iid")
 MAX_SEED = 2**63 - 1
 NONCONVEX_ONLY = {"sigma": 1.0, "between": 2.0, "within": 1.0, "clusters": 4}  # and their defaults
+MAX_SIGMA = 1e50
+"""Largest ``--sigma``: a run's squared gradient norms scale as ``sigma^2`` and their variance over
+seeds as ``sigma^4``; at ``1e77`` that overflows (confidence intervals of ``-inf .. inf``), at
+``1e154`` the bound itself does."""
+MAX_SPREAD = 1e3
+"""Largest ``--between`` and ``--within``: the certification of ``eps``
+(:meth:`empirical.problems.HeterogeneousNonconvex._sup_divergence`) covers the span of the
+centres ``c_jk`` with intervals of width 1/4, so its time and memory grow linearly with the
+spread: about 1 s at 1e3 with the default ``n``, ``d``, 100 s at 1e6, out of memory at 1e9, and
+beyond 1e150 the interval count itself overflows."""
+DEFAULT_D = 10
 TWO_LEVEL = {"N": 4, "I": 5, "G": 50}  # and their defaults
 
 _count = integer_option()
@@ -33,13 +44,21 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
                         "logistic regression with minibatches (estimated sigma, eps); digits: a small network on "
                         "scikit-learn's digits (estimated constants)")
     p.add_argument("--n", type=_count, default=32, help="workers (default 32)")
-    p.add_argument("--d", type=_count, default=10, help="dimension (default 10)")
+    p.add_argument("--d", type=_count, default=None,
+                   help="dimension, --problem nonconvex or logistic (default 10; digits has its network's own)")
     # nonconvex-only options default to None so that giving one with --problem logistic is an error
-    p.add_argument("--sigma", type=_non_negative, default=None, help="gradient noise, nonconvex problem (default 1)")
-    p.add_argument("--between", type=_non_negative, default=None,
-                   help="heterogeneity between clusters, nonconvex problem (default 2)")
-    p.add_argument("--within", type=_non_negative, default=None,
-                   help="heterogeneity inside clusters, nonconvex problem (default 1)")
+    p.add_argument("--sigma", type=real_option("non-negative", high=MAX_SIGMA), default=None,
+                   help=f"gradient noise, nonconvex problem (default 1; at most {MAX_SIGMA:g}: the measured "
+                        "squared gradient norms grow as sigma^2 and their spread over seeds as sigma^4, which "
+                        "overflows floating point near 1e77)")
+    spread = real_option("non-negative", high=MAX_SPREAD)
+    p.add_argument("--between", type=spread, default=None,
+                   help=f"heterogeneity between clusters, nonconvex problem (default 2; at most {MAX_SPREAD:g}: "
+                        "certifying eps visits the span of the centres in steps of 1/4, so its time grows "
+                        "linearly with --between and --within, a few seconds at 1e3)")
+    p.add_argument("--within", type=spread, default=None,
+                   help=f"heterogeneity inside clusters, nonconvex problem (default 1; at most {MAX_SPREAD:g}, "
+                        "as --between)")
     p.add_argument("--clusters", type=_count, default=None, help="data clusters, nonconvex problem (default 4)")
     p.add_argument("--problem-seed", type=_seed, default=0, help="seed of the problem's data (default 0)")
     p.add_argument("--partition", choices=PARTITIONS, default=None,
@@ -57,16 +76,26 @@ COST_DEFAULTS = {"local_latency": 1e-4, "local_bandwidth": 1e9, "global_latency"
 """The defaults of the cost options (:func:`add_cost_arguments`)."""
 
 
+COST_RANGE = (1e-30, 1e30)
+"""The range of every cost option (seconds, bytes, bytes per second; latencies and compute may be 0)."""
+
+
 def add_cost_arguments(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """The network and compute costs of :class:`empirical.cost.CostModel` (``hsgd advise``, ``hsgd check --time``).
 
     With ``optional`` every option defaults to ``None`` (so that giving one can be told apart
     from not giving it) and :func:`make_cost_model` fills in :data:`COST_DEFAULTS`.
     """
-    positive, non_negative = real_option("positive"), real_option("non-negative")
+    # every cost within [1e-30, 1e30] (latencies and compute from 0): a time c T + sum_l A_l (latency_l
+    # + bytes / bandwidth_l) of at most 2**53 steps then stays below 1e77, finite in floating point
+    positive = real_option("positive", low=COST_RANGE[0], high=COST_RANGE[1])
+    non_negative = real_option("non-negative", high=COST_RANGE[1])
     if optional:
         p.set_defaults(**{name: None for name in COST_DEFAULTS})
     defaults = {name: (None if optional else value) for name, value in COST_DEFAULTS.items()}
+    p.epilog = ((p.epilog + " ") if p.epilog else "") + (
+        "Every cost option is at most 1e30 (bandwidths and --model-bytes at least 1e-30), so that the time of a "
+        "run stays finite.")
     p.add_argument("--local-latency", type=non_negative, default=defaults["local_latency"],
                    help="local link latency, s (default 1e-4)")
     p.add_argument("--local-bandwidth", type=positive, default=defaults["local_bandwidth"],
@@ -122,6 +151,14 @@ def _check_problem_options(args: argparse.Namespace) -> None:
             setattr(args, name, default)
         elif args.problem != "nonconvex":
             raise ValueError(f"--{name} applies only to --problem nonconvex (got --problem {args.problem})")
+    if args.d is None:
+        args.d = DEFAULT_D  # for digits only the memory check reads it (as before: the network's size is its own)
+    elif args.problem == "digits":
+        raise ValueError("--d applies only to --problem nonconvex or logistic (digits has its network's own "
+                         "dimension)")
+    if args.problem == "nonconvex" and args.clusters > args.n:
+        raise ValueError(f"--clusters must be at most --n (each cluster needs a worker), got --clusters {args.clusters} "
+                         f"with --n {args.n}")
 
 
 def _check_hierarchy_options(args: argparse.Namespace) -> None:
@@ -147,12 +184,36 @@ def _levels(args: argparse.Namespace) -> int:
     return len(args.periods) if args.periods is not None else 2
 
 
+def _check_run_fits(args: argparse.Namespace) -> None:
+    """Refuse a run whose arrays do not fit in memory (:func:`empirical.engine._check_memory`), with
+    advice in the options this command has: ``--record-every`` only where the command takes it
+    (``hsgd simulate``), otherwise fewer ``--steps`` or ``--seeds``. A command whose ``--steps``
+    defaults to ``None`` (``hsgd check``) sets ``default_steps`` on its parser for the check."""
+    steps = getattr(args, "steps", None) or getattr(args, "default_steps", 1)
+    record_every = getattr(args, "record_every", 1)
+    try:
+        _check_memory(args.n, args.d, _levels(args), steps, getattr(args, "seeds", 1), record_every)
+    except RunTooLarge as err:
+        if err.fitting_record_every is None:  # the state alone: its message names --seeds, n and d
+            raise
+        gib = 2.0**30
+        given = "" if getattr(args, "steps", None) else " (the default)"
+        head = (f"--steps {steps}{given}" + (f" recorded every {record_every} step(s)" if hasattr(args, "record_every") else "")
+                + f" needs {err.need / gib:.3g} GiB, more than the {err.budget / gib:.3g} GiB (3/4 of the memory "
+                  "available) a run may take")
+        if hasattr(args, "record_every"):
+            advice = (f"--record-every {err.fitting_record_every} fits, or use at most --steps {err.fitting_steps} "
+                      "or fewer --seeds")
+        else:
+            advice = f"use at most --steps {err.fitting_steps} or fewer --seeds"
+        raise ValueError(f"{head}: {advice}") from None
+
+
 def make_problem(args: argparse.Namespace) -> Any:
     """The problem the options describe, after checking that a run of its size fits in memory."""
     _check_problem_options(args)
     _check_hierarchy_options(args)
-    _check_memory(args.n, args.d, _levels(args), getattr(args, "steps", None) or 1, getattr(args, "seeds", 1),
-                  getattr(args, "record_every", 1))
+    _check_run_fits(args)
     partition = getattr(args, "partition", None)
     if partition is None:
         for name in ("alpha", "classes_per_worker", "weights"):

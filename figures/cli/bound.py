@@ -50,7 +50,8 @@ KINDS: dict[str, dict[str, Any]] = {
         "level_eps": (),
     },
     "multi-level": {
-        "help": "docs/theory.md §4.2 Theorem 2 (M-level H-SGD)",
+        "help": "docs/theory.md §4.2 Theorem 2 (M-level H-SGD); the defaults of --periods, --groups and --eps "
+                "describe 3 levels, so give the others for any other depth",
         "params": [("periods", "5,25,100", "periods P_1,...,P_M, finest first"),
                    ("groups", "16,4", "group counts K_1,...,K_{M-1}, finest first"),
                    ("eps", "1,0.5,0.25", "per-level divergence bounds eps_1,...,eps_M (A3)")],
@@ -95,9 +96,10 @@ def _add_kind_arguments(parser: argparse.ArgumentParser, kind: str, *, with_gamm
     for name, default, help_text in spec["params"]:
         multi = kind == "multi-level"
         kind_type = LIST_OPTIONS[name] if multi else _symbol_option(name)
-        # per-level eps default to None so that giving them with --random-grouping is an error
+        # per-level eps default to None so that giving them with --random-grouping is an error, and
+        # multi-level lists so that their defaults (for 3 levels) are used only at that depth (_check_depth)
         parser.add_argument(_flag(name), dest=name, type=kind_type,
-                            default=None if name in spec["level_eps"] else kind_type(str(default)),
+                            default=None if name in spec["level_eps"] or multi else kind_type(str(default)),
                             help=f"{help_text} (default {default})")
     if kind != "local":
         parser.add_argument("--random-grouping", action="store_true",
@@ -127,7 +129,35 @@ def _check_eps_options(args: argparse.Namespace, kind: str) -> None:
             setattr(args, name, parse(str(defaults[name])))
 
 
+def _check_depth(args: argparse.Namespace) -> None:
+    """``bound multi-level``: fill in the default ``--periods``/``--groups``/``--eps`` only where
+    they fit the depth the given lists set (the defaults describe 3 levels); otherwise one line
+    naming the option to give and how many values it needs."""
+    defaults = {name: LIST_OPTIONS[name](str(default)) for name, default, _ in KINDS["multi-level"]["params"]}
+    given = {name: getattr(args, name) for name in defaults if getattr(args, name) is not None}
+    if "periods" in given:
+        M, source = len(given["periods"]), f"--periods {_show(given['periods'])}"
+    elif "groups" in given:
+        M, source = len(given["groups"]) + 1, f"--groups {_show(given['groups'])}"
+    elif "eps" in given:
+        M, source = len(given["eps"]), f"--eps {_show(given['eps'])}"
+    else:
+        M, source = len(defaults["periods"]), ""
+    needs = {"periods": (M, "periods P_1 .. P_M"), "groups": (M - 1, "group counts K_1 .. K_{M-1}"),
+             "eps": (M, "per-level eps")}
+    for name in ("periods", "groups", "eps"):
+        if name in given or (name == "eps" and getattr(args, "random_grouping", False)):
+            continue
+        count, what = needs[name]
+        if len(defaults[name]) != count:
+            raise ValueError(f"{source} describes {M} level(s): give {_flag(name)} with {count} value(s) ({what}); "
+                             f"its default {_show(defaults[name])} is for {len(defaults['periods'])} levels")
+        setattr(args, name, defaults[name])
+
+
 def _bound_and_values(args: argparse.Namespace, kind: str) -> tuple[Bound, dict[str, Any]]:
+    if kind == "multi-level":
+        _check_depth(args)
     _check_eps_options(args, kind)
     values = {name: getattr(args, name) for name, _, _ in COMMON if hasattr(args, name)}
     if kind == "two-level":
@@ -158,8 +188,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     bound = bound.under(theorem(args.theorem))
     if bound.free and not args.latex:
         values = bound.optimised_values(**values)
-    if args.latex:
-        print(bound.latex())
+    if args.latex:  # with --json: the formula inside JSON (it ignored --json before)
+        if args.json:
+            _print_json({"bound": bound.title, "source": bound.source, "latex": bound.latex()})
+        else:
+            print(bound.latex())
         return 0
     value = bound.evaluate(strict=False, **values)
     terms = bound.evaluate_terms(**values)
@@ -236,7 +269,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     for kind, spec in KINDS.items():
         p = kinds.add_parser(kind, help=spec["help"])
         _add_kind_arguments(p, kind, with_gamma=True)
-        p.add_argument("--latex", action="store_true", help="print the formula in LaTeX")
+        p.add_argument("--latex", action="store_true",
+                       help="print the formula in LaTeX (with --json: as JSON with keys bound, source, latex)")
         add_theorem_option(p)
         p.set_defaults(handler=_evaluate)
     opt = kinds.add_parser("optimal-lr", help="the step size minimising a bound under its condition")

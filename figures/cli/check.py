@@ -20,6 +20,8 @@ from figures.cli.options import add_theorem_option
 
 __all__ = ["register"]
 
+DEFAULT_STEPS = 3000  # figures.checker.run_check's T when --steps is not given (for the memory check)
+
 
 def _fraction(text: str) -> float:
     """A share in ``(0, 1]`` (``--participation``)."""
@@ -254,4 +256,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_cost_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
-    p.set_defaults(handler=_check, outputs=_outputs)
+    p.set_defaults(handler=_check, outputs=_outputs, default_steps=DEFAULT_STEPS)

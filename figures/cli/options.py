@@ -59,8 +59,9 @@ def integer_option(low: int = 1, high: int = MAX_INTEGER) -> Callable[[str], int
     return parse
 
 
-def real_option(sign: str = "any") -> Callable[[str], float]:
-    """An argparse ``type``: a finite real number, ``sign`` one of "positive", "non-negative", "any".
+def real_option(sign: str = "any", *, low: float | None = None, high: float | None = None) -> Callable[[str], float]:
+    """An argparse ``type``: a finite real number, ``sign`` one of "positive", "non-negative", "any",
+    optionally within ``[low, high]`` (a range where the computations that use it stay finite).
 
     Example:
         >>> real_option("positive")("2.5")
@@ -68,8 +69,22 @@ def real_option(sign: str = "any") -> Callable[[str], float]:
         >>> real_option("non-negative")("nan")
         Traceback (most recent call last):
         argparse.ArgumentTypeError: must be a finite non-negative number, got 'nan'
+        >>> real_option("non-negative", high=1e30)("1e308")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be a non-negative number at most 1e+30, got '1e308'
+        >>> real_option("positive", low=1e-30, high=1e30)("1e-40")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be a number from 1e-30 to 1e+30, got '1e-40'
     """
-    rule = "must be a finite " + ("number" if sign == "any" else f"{sign} number")
+    kind = "number" if sign == "any" else f"{sign} number"
+    if low is not None and high is not None:
+        rule = f"must be a number from {low:g} to {high:g}"
+    elif high is not None:
+        rule = f"must be a {kind} at most {high:g}"
+    elif low is not None:
+        rule = f"must be a {kind} of at least {low:g}"
+    else:
+        rule = f"must be a finite {kind}"
     ok = {"positive": lambda v: v > 0, "non-negative": lambda v: v >= 0, "any": lambda v: True}[sign]
 
     def parse(text: str) -> float:
@@ -77,7 +92,8 @@ def real_option(sign: str = "any") -> Callable[[str], float]:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{rule}, got {text!r}") from None
-        if not (math.isfinite(value) and ok(value)):
+        if not (math.isfinite(value) and ok(value) and (low is None or value >= low)
+                and (high is None or value <= high)):
             raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
         return value
 

@@ -162,7 +162,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--record-every", type=count, default=1,
                    help="record (and average over) every k-th step t = 0, k, 2k, ... (default 1)")
-    p.add_argument("--out", default=None, help="save the result as OUT.npz + OUT.json")
+    p.add_argument("--out", default=None,
+                   help="save the result as OUT.npz + OUT.json (OUT is a file name without extension, not a folder)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=_simulate, outputs=_outputs)

@@ -82,7 +82,7 @@ def test_sandwich_command_prints_the_proofs(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["bound", "two-level", "--G", "7"], "G must be a multiple of I"),
     (["bound", "two-level", "--N", "64"], "N must be at most n"),
-    (["bound", "multi-level", "--periods", "5,12"], "groups must list the 1 intermediate group counts"),
+    (["bound", "multi-level", "--periods", "5,12"], "give --groups with 1 value(s)"),
     (["bound", "local", "--sigma", "-1"], "argument --sigma: must be a finite non-negative number, got '-1'"),
     (["bound", "two-level", "--T", "1e24"], "argument --T: must be an integer from 1 to 2**53 - 1, got '1e24'"),
     (["bound", "multi-level", "--periods", "5,,100"], "argument --periods: item 2 of '5,,100' is empty"),

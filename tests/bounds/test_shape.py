@@ -16,7 +16,7 @@ def test_counts_levels_and_equal_groups():
 
 
 def test_entries_become_python_ints_and_shapes_compare_by_value():
-    h = Shape(np.int64(8), [np.int64(2), 4.0], [sp.Integer(4)])
+    h = Shape(np.int64(8), [np.int64(2), 4], [sp.Integer(4)])
     assert h == Shape(8, (2, 4), (4,)) and hash(h) == hash(Shape(8, (2, 4), (4,)))
     assert all(type(v) is int for v in (h.n, *h.periods, *h.groups))
 
@@ -28,6 +28,8 @@ def test_bound_is_multi_level_of_the_periods_and_groups(theorem):
 
 
 @pytest.mark.parametrize("args, message", [
+    ((8, (2, 4.0), (4,)), r"^periods\[1\] must be a positive integer \(int, numpy integer or sympy Integer\)"),
+    ((8, (2, 4), (np.float64(4),)), r"^groups\[0\] must be a positive integer"),
     ((8, (), ()), r"^periods must list at least one period"),
     ((8, (2, 4), ()), r"^groups must list 1 group counts for 2 periods, got 0"),
     ((8, (2, 5), (4,)), r"^periods\[1\] = 5 must be a multiple of periods\[0\] = 2 \(periods must nest\)"),

@@ -78,9 +78,15 @@ def test_random_grouping_needs_equal_groups_and_two_workers():
     ([5, 10, 20], [4, 8], r"groups\[1\] = 8 must be at most groups\[0\] = 4"),
     ([5, 10], [4, 2], r"groups must list the 1 intermediate group counts"),
     ([], [], r"periods must list at least one period"),
-    ([5, 10], ["four"], r"groups\[0\] must be a positive integer or a sympy symbol"),
+    ([5, 10], ["four"], r"groups\[0\] must be a positive integer \(int, numpy integer or sympy Integer\) or a sympy symbol"),
+    # issue 18: integral floats gave float coefficients while "5" was refused; both are refused now
+    ([5.0, 25.0], [4], r"periods\[0\] must be a positive integer \(int, numpy integer or sympy Integer\)"),
+    ([5, 25], [np.float64(4)], r"groups\[0\] must be a positive integer"),
+    ([5, sp.Float(25)], [4], r"periods\[1\] must be a positive integer"),
+    (["5"], [], r"periods\[0\] must be a positive integer"),
 ])
 def test_multi_level_rejects_bad_structure(periods, groups, message):
+    """Each rule of the structure, one ValueError naming the entry."""
     with pytest.raises(ValueError, match=message):
         bounds.multi_level(periods, groups)
 
@@ -156,6 +162,7 @@ def test_empty_arrays_give_an_empty_result():
 
 @pytest.mark.parametrize("periods", [[float("inf")], [float("nan")], [sp.zoo], [sp.I], [10**400]])
 def test_non_finite_or_huge_periods_are_value_errors(periods):
+    """Non-finite, complex or beyond 2**53: a ValueError naming the entry."""
     with pytest.raises(ValueError, match=r"periods\[0\] must be a positive integer"):
         bounds.multi_level(periods, [])
 
@@ -199,3 +206,12 @@ def test_any_horizon_is_accepted_and_evaluates_the_formula(build, extra):
         b.evaluate(T=7.5, **v)
     with pytest.raises(ValueError, match="T must be positive"):
         b.lambdify()(T=np.array([7, 0]), **v)
+
+
+def test_integer_types_are_accepted_and_give_integer_coefficients():
+    """numpy and sympy integers are integers: the bound is that of plain ints (no float coefficient)."""
+    plain = bounds.multi_level([5, 25], [4])
+    for periods, groups in (([np.int64(5), np.int32(25)], [np.int64(4)]), ([sp.Integer(5), 25], [sp.Integer(4)])):
+        built = bounds.multi_level(periods, groups)
+        assert built.terms == plain.terms
+        assert not any(atom.is_Float for term in built.terms.values() for atom in term.atoms(sp.Number))
