@@ -235,11 +235,11 @@ class BatchedNonconvex(ProblemBase):
                 sq = v * v
                 s = sq + 1.0
                 sq /= s
-                phi_sum[ks] += sq.sum(axis=(-2, -1))
+                phi_sum[ks] += np.einsum("...jk->...", sq)  # einsum: no slow strided reduce
                 s *= s
                 v *= 2.0
                 v /= s
-                prime_sum[ks] += v.sum(axis=-2)
+                prime_sum[ks] += np.einsum("...jk->...k", v)
         self._memo = (key, (phi_sum, prime_sum))
         return phi_sum, prime_sum
 
