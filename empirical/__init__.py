@@ -15,7 +15,7 @@ battery, the proof-step audit) are in :mod:`empirical.studies`.
 
 from empirical.batch import simulate_batch
 from empirical.cost import CostModel, LinkCost
-from empirical.engine import DivergenceWarning, SimulationResult, simulate
+from empirical.engine import DivergenceWarning, SimulationResult, default_record_every, simulate
 from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.constants import Constant, Constants
 from empirical.problems import (
@@ -53,6 +53,7 @@ __all__ = [
     "SeedStreams",
     "SimulationResult",
     "data_weights",
+    "default_record_every",
     "dirichlet_partition",
     "estimate_smoothness",
     "from_gradient_fn",

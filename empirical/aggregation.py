@@ -127,7 +127,9 @@ class SortedLevels:
         if self.equal[l] and d > 1:
             k = self.sizes[l].size
             np.take(x, self._by_place[l], axis=1, out=work)
-            sums = np.add.reduce(work.reshape(b, n // k, k, d), axis=1)
+            # einsum sums the members one after another as np.add.reduce(axis=1) does, and
+            # about 3x faster when k * d is small (reduce's inner loops are then k * d long)
+            sums = np.einsum("bjkd->bkd", work.reshape(b, n // k, k, d))
             return np.true_divide(sums, n // k, out=sums)
         return self._level_means(self._sorted(x, work), l)
 

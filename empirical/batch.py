@@ -235,11 +235,11 @@ class BatchedNonconvex(ProblemBase):
                 sq = v * v
                 s = sq + 1.0
                 sq /= s
-                phi_sum[ks] += sq.sum(axis=(-2, -1))
+                phi_sum[ks] += np.einsum("...jk->...", sq)  # einsum: no slow strided reduce
                 s *= s
                 v *= 2.0
                 v /= s
-                prime_sum[ks] += v.sum(axis=-2)
+                prime_sum[ks] += np.einsum("...jk->...k", v)
         self._memo = (key, (phi_sum, prime_sum))
         return phi_sum, prime_sum
 
@@ -273,7 +273,7 @@ def _split_result(result: SimulationResult, k: int, seeds: int, problem: Heterog
 
 def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonconvex], hierarchy: Hierarchy,
                    lrs: float | ArrayLike, steps: int, seeds: int = 1, seed: int | Sequence[int] = 0,
-                   record_every: int = 1, x0: ArrayLike | None = None, progress: Any = None
+                   record_every: int | None = None, x0: ArrayLike | None = None, progress: Any = None
                    ) -> list[SimulationResult]:
     """Run ``K`` configurations of H-SGD on one hierarchy as one simulation (module docstring).
 
@@ -291,7 +291,9 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
         seeds: independent runs per configuration.
         seed: the root seed of the noise, one for all (every configuration sees the same noise,
             drawn once per step) or one per configuration.
-        record_every: record before every this many steps.
+        record_every: record before every this many steps; ``None`` (the default) for
+            :func:`empirical.engine.default_record_every` (``max(1, steps // 1000)``), as
+            :func:`empirical.simulate`.
         x0: common start (scalar or vector); ``None`` for the problems' default (0).
         progress: an optional callable ``progress(steps_done)``, as in :func:`empirical.simulate`
             (called again for a re-run after a divergence).
@@ -324,7 +326,8 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
             raise ValueError(f"seed must be non-negative integers, got {value!r} at index {k}")
     seeds = _positive_int("seeds", seeds)
     _positive_int("steps", steps)
-    _positive_int("record_every", record_every)
+    if record_every is not None:
+        _positive_int("record_every", record_every)
     if not isinstance(hierarchy, Hierarchy):
         raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
 

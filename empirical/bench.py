@@ -21,18 +21,29 @@ the step time with every level-1 group sampling half its members over full parti
 two-level, ``n = 1024, d = 100``, one seed, ``N = 32, I = 2, G = 8`` (a round every 8 steps),
 as min / median of 3 back-to-back ratios (goal: at most 1.5).
 
+And the cost of records where a script waits (issue 20): a run recording every step over the
+same run recording only at ``t = 0``, with the machine's other core kept busy by a spinning
+process (:func:`busy_core`) for the duration of those rows, at the states of about 10^4-3*10^4
+elements ``BUSY_SIZES`` (goal: at most ``BUSY_GOAL = 1.6`` at 256 seeds x 10 workers x 8
+dimensions). Before the engine's records were free of BLAS calls, an ``np.dot`` there started
+OpenBLAS threads that waited for the busy core: 13x the step.
+
 And the batch axis (:mod:`empirical.batch`): a sweep of 64 small configurations (``n = 8,
 d = 10``, 4 seeds, two levels; heterogeneity levels and step sizes) as one
 :func:`empirical.batch.simulate_batch` against a Python loop of 64 :func:`empirical.simulate`
 calls, the loop's time over the batch's, min / median of 3 back-to-back ratios.
+
+``hsgd bench engine`` prints each row as soon as it is measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import time
 import tracemalloc
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -43,7 +54,7 @@ from empirical.reference import reference_run
 from empirical.streams import SeedStreams
 
 __all__ = ["bench_engine", "run_from_args", "RECORD_EVERY", "step_over_floor", "recording_ratio", "FLOOR_SIZES",
-           "participation_ratio", "batch_speedup"]
+           "participation_ratio", "batch_speedup", "busy_core", "busy_recording_ratio", "BUSY_SIZES", "BUSY_GOAL"]
 
 RECORD_EVERY = 10
 LR = 0.01
@@ -172,6 +183,48 @@ def recording_ratio(n: int = 32, d: int = 10, seeds: int = 8, repeats: int = 3, 
     return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios))}
 
 
+BUSY_SIZES = ((1000, 1, 16), (10, 8, 256), (320, 1, 32))  # (n, d, seeds): issue 20's states, 1.6-3.2e4 elements
+BUSY_GOAL = 1.6  # records every step over none, with the other core busy, at (10, 8, 256)
+
+
+def _spin(started: Any) -> None:  # pragma: no cover - runs in the child process
+    started.set()
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[None]:
+    """Keep one other core busy while the block runs: a child process spinning in a loop,
+    started (and seen running) on entry, terminated and joined on exit, whatever happens."""
+    started = multiprocessing.Event()
+    spinner = multiprocessing.Process(target=_spin, args=(started,), daemon=True, name="hsgd-bench-busy-core")
+    spinner.start()
+    try:
+        started.wait(10.0)
+        yield
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
+def busy_recording_ratio(n: int, d: int, seeds: int, repeats: int = 3, seconds: float = 0.3) -> dict[str, Any]:
+    """Time of a run recording every step over the same run recording only at ``t = 0``, with
+    another core kept busy (:func:`busy_core`), ``repeats`` times back to back:
+    ``{"min", "median", "recorded_us", "free_us", ...}`` (per step, medians)."""
+    steps = _steps_for(n, d, seeds, seconds, repeats)
+    with busy_core():
+        _engine_step(n, d, seeds, min(steps, 20), 1)  # warm up
+        ratios, recorded, free = [], [], []
+        for _ in range(repeats):
+            a, b = _engine_step(n, d, seeds, steps, 1), _engine_step(n, d, seeds, steps)
+            recorded.append(a)
+            free.append(b)
+            ratios.append(a / b)
+    return {"n": n, "d": d, "seeds": seeds, "steps": steps, "min": min(ratios), "median": float(np.median(ratios)),
+            "recorded_us": 1e6 * float(np.median(recorded)), "free_us": 1e6 * float(np.median(free))}
+
+
 def _participation_step(n: int, d: int, seeds: int, N: int, I: int, G: int, steps: int, S: int | None) -> float:
     """Seconds per step of a two-level run (``N`` random groups, periods ``I, G``, recording
     only at ``t = 0``) with participation ``S`` (``None``: everyone)."""
@@ -245,16 +298,31 @@ def batch_speedup(K: int = 64, n: int = 8, d: int = 10, seeds: int = 4, steps: i
             "batch_s": float(np.median(batched)), "loop_s": float(np.median(looped))}
 
 
-def bench_engine(quick: bool = False) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"configs": [...], "peak_memory_state_copies": ...}``."""
+def bench_engine(quick: bool = False, report: Callable[[str, Any], None] | None = None
+                 ) -> dict[str, Any]:
+    """Run the benchmark; returns ``{"configs": [...], "peak_memory_state_copies": ...}``.
+
+    Args:
+        quick: a tiny version (seconds).
+        report: optional ``report(section, row)``, called with each row as soon as it is
+            measured (``section`` is the key of the returned dictionary the row goes to).
+    """
+    def add(section: str, row: Any, many: bool = True) -> None:
+        if many:
+            out.setdefault(section, []).append(row)
+        else:
+            out[section] = row
+        if report is not None:
+            report(section, row)
+
+    out: dict[str, Any] = {"configs": []}
     sizes = [(16, 10), (64, 10)] if quick else [(n, d) for n in (16, 256, 4096) for d in (10, 1000)]
     budget = 2e5 if quick else 2e7  # worker-coordinates per timed run
-    configs = []
     for n, d in sizes:
         steps = int(max(RECORD_EVERY, min(2000, budget / (n * d))))
         loop_steps = max(2, steps // 20)
         engine = _engine_rate(n, d, steps)
-        configs.append({
+        add("configs", {
             "n": n, "d": d, "steps": steps, "record_every": RECORD_EVERY,
             "worker_steps_per_s": engine,
             "speedup_vs_loop": engine / _loop_rate(n, d, loop_steps),
@@ -262,56 +330,85 @@ def bench_engine(quick: bool = False) -> dict[str, Any]:
             # without gradient noise: drawing n*d normals per step is a floor both share
             "speedup_vs_loop_noiseless": _engine_rate(n, d, steps, 0.0) / _loop_rate(n, d, loop_steps, 0.0),
         })
-    out: dict[str, Any] = {"configs": configs}
     seconds = 0.02 if quick else 0.15
     floor_sizes = [(256, 10, 1), (32, 10, 8)] if quick else FLOOR_SIZES
     record_sizes = [(32, 10, 8)] if quick else [(32, 10, 8), (256, 10, 1), (4096, 100, 1)]
-    out["step_over_floor"] = [step_over_floor(n, d, s, seconds=seconds) for n, d, s in floor_sizes]
-    out["recording_ratio"] = [recording_ratio(n, d, s, seconds=seconds) for n, d, s in record_sizes]
-    out["peak_memory_state_copies"] = peak_memory_copies(64, 10, 8) if quick else peak_memory_copies()
-    out["peak_memory_config"] = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
-    out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
+    busy_sizes = [(10, 8, 256)] if quick else BUSY_SIZES
+    for n, d, s in floor_sizes:
+        add("step_over_floor", step_over_floor(n, d, s, seconds=seconds))
+    for n, d, s in record_sizes:
+        add("recording_ratio", recording_ratio(n, d, s, seconds=seconds))
+    for n, d, s in busy_sizes:
+        add("busy_recording_ratio", busy_recording_ratio(n, d, s, seconds=seconds if quick else 0.3))
+    memory = {"n": 64, "d": 10, "seeds": 8} if quick else {"n": 4096, "d": 1000, "seeds": 8}
+    out["peak_memory_config"] = memory
+    out["peak_memory_state_copies"] = peak_memory_copies(**memory)
+    if report is not None:
+        report("peak_memory_state_copies", dict(memory, copies=out["peak_memory_state_copies"]))
     out["seed_streams_config"] = {"n": 256, "d": 10, "seeds": 8}
-    out["participation_ratio"] = (participation_ratio(64, 10, 1, 8, 2, 8, seconds=seconds) if quick
-                                  else participation_ratio(seconds=0.5))
-    out["batch_speedup"] = batch_speedup(steps=20, repeats=1) if quick else batch_speedup()
+    out["seed_streams_overhead"] = seed_streams_overhead(repeats=20 if quick else 200)
+    if report is not None:
+        report("seed_streams_overhead", dict(out["seed_streams_config"], ratio=out["seed_streams_overhead"]))
+    add("participation_ratio", participation_ratio(64, 10, 1, 8, 2, 8, seconds=seconds) if quick
+        else participation_ratio(seconds=0.5), many=False)
+    add("batch_speedup", batch_speedup(steps=20, repeats=1) if quick else batch_speedup(), many=False)
     return out
 
 
+def _print_row(section: str, c: Any, printed: set[str]) -> None:
+    """Print one measured row of :func:`bench_engine` (its section's header first), flushed."""
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    first = section not in printed
+    printed.add(section)
+    if section == "configs":
+        if first:
+            say(f"engine vs per-worker loop and bare update (two-level H-SGD, record every {RECORD_EVERY} steps; "
+                f"one run)")
+            say(f"{'n':>6} {'d':>6} {'worker-steps/s':>16} {'x loop':>10} {'/ bare':>8} {'x loop, no noise':>17}")
+        say(f"{c['n']:>6} {c['d']:>6} {c['worker_steps_per_s']:>16.3g} {c['speedup_vs_loop']:>10.1f} "
+            f"{c['overhead_vs_bare']:>8.2f} {c['speedup_vs_loop_noiseless']:>17.1f}")
+    elif section == "step_over_floor":
+        if first:
+            say("engine step over the floor (one draw of the same normals + one np.add pass), min / median of 3:")
+            say(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7}")
+        say(f"{c['n']:>6} {c['d']:>6} {c['seeds']:>6} {c['engine_us']:>9.1f} {c['floor_us']:>9.1f} "
+            f"{c['min']:>6.2f} {c['median']:>7.2f}")
+    elif section == "recording_ratio":
+        if first:
+            say(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
+        say(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")
+    elif section == "busy_recording_ratio":
+        if first:
+            say(f"recording every step over recording none, another core kept busy (a spinning process), "
+                f"min / median of 3 (goal <= {BUSY_GOAL} at seeds=256 n=10 d=8):")
+        say(f"  seeds={c['seeds']} n={c['n']} d={c['d']}: {c['recorded_us']:.0f} us / {c['free_us']:.0f} us per "
+            f"step, {c['min']:.2f} / {c['median']:.2f}")
+    elif section == "peak_memory_state_copies":
+        say(f"peak memory, n={c['n']} d={c['d']} seeds={c['seeds']}: {c['copies']:.2f} x the state array")
+    elif section == "seed_streams_overhead":
+        say(f"noise from one stream per seed vs one generator, n={c['n']} d={c['d']} seeds={c['seeds']}: "
+            f"{c['ratio']:.2f} x the time")
+    elif section == "participation_ratio":
+        say(f"partial participation (S = {c['S']} of {c['n'] // c['N']} per group) over full, n={c['n']} d={c['d']} "
+            f"seeds={c['seeds']} N={c['N']} I={c['I']} G={c['G']}: {c['partial_us']:.0f} us / {c['full_us']:.0f} us "
+            f"per step, min / median of 3: {c['min']:.2f} / {c['median']:.2f} (goal <= 1.5)")
+    elif section == "batch_speedup":
+        say(f"a sweep of {c['K']} configurations (n={c['n']} d={c['d']} seeds={c['seeds']}, two levels, "
+            f"{c['steps']} steps, record every {c['record_every']}) as one batch over a loop of {c['K']} simulate "
+            f"calls: {c['batch_s']:.3g} s / {c['loop_s']:.3g} s, speed-up min / median of {c['repeats']}: "
+            f"{c['min']:.1f} / {c['median']:.1f}")
+
+
 def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``hsgd bench engine``."""
+    """Handler of ``hsgd bench engine``: each row printed as it is measured (``--json``: the
+    whole result at the end)."""
     from empirical.io import json_text
 
-    result = bench_engine(quick=args.quick)
     if args.json:
-        print(json_text(result))
+        print(json_text(bench_engine(quick=args.quick)))
         return 0
-    print(f"engine vs per-worker loop and bare update (two-level H-SGD, record every {RECORD_EVERY} steps; one run)")
-    print(f"{'n':>6} {'d':>6} {'worker-steps/s':>16} {'x loop':>10} {'/ bare':>8} {'x loop, no noise':>17}")
-    for c in result["configs"]:
-        print(f"{c['n']:>6} {c['d']:>6} {c['worker_steps_per_s']:>16.3g} {c['speedup_vs_loop']:>10.1f} "
-              f"{c['overhead_vs_bare']:>8.2f} {c['speedup_vs_loop_noiseless']:>17.1f}")
-    print("engine step over the floor (one draw of the same normals + one np.add pass), min / median of 3:")
-    print(f"{'n':>6} {'d':>6} {'seeds':>6} {'step us':>9} {'floor us':>9} {'min':>6} {'median':>7}")
-    for c in result["step_over_floor"]:
-        print(f"{c['n']:>6} {c['d']:>6} {c['seeds']:>6} {c['engine_us']:>9.1f} {c['floor_us']:>9.1f} "
-              f"{c['min']:>6.2f} {c['median']:>7.2f}")
-    print(f"recording every step over every {RECORD_EVERY}th, min / median of 3:")
-    for c in result["recording_ratio"]:
-        print(f"  n={c['n']} d={c['d']} seeds={c['seeds']}: {c['min']:.2f} / {c['median']:.2f}")
-    m = result["peak_memory_config"]
-    print(f"peak memory, n={m['n']} d={m['d']} seeds={m['seeds']}: "
-          f"{result['peak_memory_state_copies']:.2f} x the state array")
-    m = result["seed_streams_config"]
-    print(f"noise from one stream per seed vs one generator, n={m['n']} d={m['d']} seeds={m['seeds']}: "
-          f"{result['seed_streams_overhead']:.2f} x the time")
-    c = result["participation_ratio"]
-    print(f"partial participation (S = {c['S']} of {c['n'] // c['N']} per group) over full, n={c['n']} d={c['d']} "
-          f"seeds={c['seeds']} N={c['N']} I={c['I']} G={c['G']}: {c['partial_us']:.0f} us / {c['full_us']:.0f} us "
-          f"per step, min / median of 3: {c['min']:.2f} / {c['median']:.2f} (goal <= 1.5)")
-    c = result["batch_speedup"]
-    print(f"a sweep of {c['K']} configurations (n={c['n']} d={c['d']} seeds={c['seeds']}, two levels, {c['steps']} "
-          f"steps, record every {c['record_every']}) as one batch over a loop of {c['K']} simulate calls: "
-          f"{c['batch_s']:.3g} s / {c['loop_s']:.3g} s, speed-up min / median of {c['repeats']}: {c['min']:.1f} / "
-          f"{c['median']:.1f}")
+    printed: set[str] = set()
+    bench_engine(quick=args.quick, report=lambda section, row: _print_row(section, row, printed))
     return 0

@@ -60,14 +60,35 @@ from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
-__all__ = ["SimulationResult", "simulate", "DivergenceWarning", "RunTooLarge"]
+__all__ = ["SimulationResult", "simulate", "DivergenceWarning", "RunTooLarge", "RECORDS", "default_record_every"]
+
+RECORDS = 1000  # a run records about this many steps unless told otherwise (default_record_every)
 
 
 class DivergenceWarning(RuntimeWarning):
     """A run produced a non-finite value and was stopped."""
 
 
-def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int, record_every: int) -> None:
+def default_record_every(steps: int) -> int:
+    """The ``record_every`` of a run of ``steps`` steps when none is given: ``max(1, steps //
+    RECORDS)`` with ``RECORDS = 1000``, so a run records every step up to 1,999 steps and between
+    1,000 and 1,999 steps beyond (a record costs about a step; a long run's records stay a small
+    share of its time and memory).
+
+    Averages over the recorded steps are then averages over every ``k``-th step, not the
+    theorems' ``(1/T) sum_{t<T}`` (docs/theory.md §1.4): pass ``record_every=1`` for that.
+
+    Example:
+        >>> [default_record_every(T) for T in (1, 1999, 2000, 3000, 10**6)]
+        [1, 1, 2, 3, 1000]
+    """
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    return max(1, int(steps) // RECORDS)
+
+
+def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int,
+                  record_every: int | None) -> None:
     if not isinstance(hierarchy, Hierarchy):
         raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
     require_hooks(problem)
@@ -76,6 +97,8 @@ def _check_inputs(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, see
     if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     for name, value in (("steps", steps), ("seeds", seeds), ("record_every", record_every)):
+        if name == "record_every" and value is None:  # default_record_every(steps)
+            continue
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
@@ -327,7 +350,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
 
 
 def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1, seed: int = 0,
-             x0: ArrayLike | None = None, record_every: int = 1, progress: Any = None,
+             x0: ArrayLike | None = None, record_every: int | None = None, progress: Any = None,
              metrics: dict[str, Any] | None = None,
              observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None,
              weights: ArrayLike | None = None, participation: int | None = None) -> SimulationResult:
@@ -343,7 +366,11 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         seeds: independent runs advanced together.
         seed: root seed of the noise (each run ``s`` gets its own stream, see the module docstring).
         x0: common start (scalar or vector); ``None`` for the problem's default.
-        record_every: record before every this many steps (``t = 0, k, 2k, ...``).
+        record_every: record before every this many steps (``t = 0, k, 2k, ...``); ``None``
+            (the default) for :func:`default_record_every`, ``max(1, steps // 1000)``: every
+            step up to 1,999 steps, about 1,000 records beyond. Pass ``1`` when every step is
+            needed (the theorems' average ``(1/T) sum_{t<T} ||grad f(u^t)||^2``, running
+            averages at every horizon, an ``observer`` at every step).
         progress: an optional callable ``progress(steps_done)`` called every 1% of the run.
         metrics: optional ``{name: fn}``; each ``fn(u)`` maps the global averages ``(seeds, d)``
             to ``(seeds,)`` values, recorded with the rest into ``result.extra["metrics"]``.
@@ -387,6 +414,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         ([1.0, 2.0, 3.0], 2)
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
+    if record_every is None:
+        record_every = default_record_every(steps)
     levels = SortedLevels(hierarchy.levels, hierarchy.n, validate=False)  # validated by Hierarchy
     if weights is None:  # a data-partitioned problem's own weights, unless they are all equal
         own = problem.weights

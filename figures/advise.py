@@ -348,7 +348,7 @@ def measure(problem: Any, predictions: Sequence[Prediction], cost_model: Any, ta
             warnings.simplefilter("ignore", DivergenceWarning)
             _check_workers(p.design, problem)
             r = simulate(problem, design_hierarchy(p.design, grouping_seed), lr=p.gamma, steps=horizon,
-                         seeds=seeds, seed=seed)
+                         seeds=seeds, seed=seed, record_every=1)  # running averages at every T
         steps = measured_steps_to_target(r.running_avg, target)
         times = timeline(cost_model, p.design.periods, np.arange(horizon + 1), d=problem.d).time
         out.append(Outcome(p, horizon, tuple(steps), tuple(None if T is None else float(times[T]) for T in steps),

@@ -337,7 +337,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         futures = {}
         for name, hier in runs.items():  # in a pool they run while this process evaluates the bounds
             say(f"simulate {name}")
-            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed, **run_options)
+            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed,
+                                      record_every=1, **run_options)  # curves at every horizon
         say("bounds")
         common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0 if not federated else max(F0, 0.0),
                       omega=omega, eps_sample=eps_sample)

@@ -150,7 +150,7 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         run = simulate(problem, hierarchy, lr=gamma, steps=int(config.get("T", config.get("steps"))),
-                       seeds=int(config["seeds"]), seed=seed, x0=x0)
+                       seeds=int(config["seeds"]), seed=seed, x0=x0, record_every=1)
     out: dict[str, Any] = {"source": f"{source} ({step_text})", "group": group, "term": config.get("term")}
     x, constants = instance_of(problem, hierarchy, gamma, int(run.config["steps"]), x0)
     samples = run.average_grad_norm_sq()

@@ -165,7 +165,7 @@ def test_periods_that_do_not_nest(I, k, r):
     (["bound", "sandwich", "--levels=1"], ["levels"], "must be an integer from 2 to 10"),
     (["bound", "sandwich", "--levels=1e9"], ["levels"], "must be an integer from 2 to 10"),
     (["bound", "sandwich", "--grouping=none"], ["grouping"], "invalid choice"),
-    (["simulate", "--steps=10000000000", "--no-progress"], ["steps"], "--record-every"),
+    (["simulate", "--steps=10000000000", "--record-every=1", "--no-progress"], ["steps"], "--record-every"),
     (["simulate", "--n=100000000000", "--no-progress"], ["n"], "for the state alone"),
     (["simulate", "--n=4", "--N=8"], ["N"], "N must be at most n"),
     (["simulate", "--groups=4,2"], ["groups", "periods"], "--groups and --periods go together"),
@@ -250,7 +250,8 @@ def test_memory_advice_names_only_options_the_command_has(argv):
 
 
 def test_memory_advice_of_simulate_offers_record_every():
-    err = assert_one_clear_line(["simulate", "--steps=1e10", "--no-progress"], "steps")
+    # --record-every 1: with the default (about 1,000 records) 1e10 steps fit in memory and would run
+    err = assert_one_clear_line(["simulate", "--steps=1e10", "--record-every=1", "--no-progress"], "steps")
     assert re.search(r"--record-every \d+ fits", err) and "record_every" not in err
 
 

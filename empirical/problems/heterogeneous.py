@@ -205,11 +205,11 @@ class HeterogeneousNonconvex(ProblemBase):
             multiply(v, v, out=sq)
             add(sq, 1.0, out=s)
             divide(sq, s, out=sq)
-            phi_sum += sq.sum(axis=(-2, -1))
+            phi_sum += np.einsum("...jk->...", sq)  # einsum: no slow strided reduce
             multiply(s, s, out=s)
             multiply(v, 2.0, out=v)
             divide(v, s, out=v)
-            prime_sum += v.sum(axis=-2)
+            prime_sum += np.einsum("...jk->...k", v)
         self._phi_memo = (key, (phi_sum, prime_sum))
         return phi_sum, prime_sum
 

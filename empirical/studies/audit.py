@@ -344,7 +344,8 @@ def audit_run(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: 
         hsq[:, t] = np.einsum("sd,sd->s", h, h)
         xsq[:, t] = np.einsum("sjd,sjd->s", x, x) / n     # the size of what Delta's rounding cancels
 
-    result = simulate(problem, hierarchy, gamma, T + 1, seeds=S, seed=seed, x0=x0, observer=observe)
+    result = simulate(problem, hierarchy, gamma, T + 1, seeds=S, seed=seed, x0=x0, observer=observe,
+                      record_every=1)  # the observer at every step
     if result.diverged is not None:
         raise ValueError(f"the run diverged at step {result.diverged['step']} (seed {result.diverged['seed']}): "
                          f"lower lr")

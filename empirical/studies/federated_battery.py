@@ -194,7 +194,7 @@ def run_case(case: Case, seed: int = 0, *,
     gamma = case.step_fraction * largest_step_size(problem.L, case.periods)
     x0 = _start(problem, case)
     result = simulate(problem, hierarchy, lr=gamma, steps=case.T, seeds=case.seeds, seed=seed, x0=x0,
-                      weights=case.weights, participation=case.participation)
+                      weights=case.weights, participation=case.participation, record_every=1)
     x = federated_instance(problem, [np.array(l) for l in case.levels], case.periods, gamma, case.T,
                            x0=x0, weights=case.weights, participation=case.participation)
     measured = result.grad_norm_sq.mean(axis=1)

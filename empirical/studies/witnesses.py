@@ -364,7 +364,7 @@ def run_witness(entry: dict[str, Any], *, T: int | None = None, seeds: int | Non
     T = int(entry["T"] if T is None else T)
     seeds = int(entry["seeds"] if seeds is None else seeds)
     result = simulate(problem, hierarchy, float(entry["gamma"]), T, seeds=seeds, seed=int(entry.get("seed", 0)),
-                      x0=np.asarray(entry["x0"], dtype=float))
+                      x0=np.asarray(entry["x0"], dtype=float), record_every=1)
     if result.diverged is not None:
         raise ValueError(f"the witness run diverged at step {result.diverged['step']}")
     per_seed = result.grad_norm_sq.mean(axis=1)

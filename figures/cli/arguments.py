@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from empirical.engine import RunTooLarge, _check_memory
+from empirical.engine import RunTooLarge, _check_memory, default_record_every
 from empirical.hierarchy import GROUPINGS, Hierarchy
 from empirical.problems import FiniteSumLogistic, HeterogeneousNonconvex
 from figures.cli.options import integer_option, list_option, real_option
@@ -191,6 +191,8 @@ def _check_run_fits(args: argparse.Namespace) -> None:
     defaults to ``None`` (``hsgd check``) sets ``default_steps`` on its parser for the check."""
     steps = getattr(args, "steps", None) or getattr(args, "default_steps", 1)
     record_every = getattr(args, "record_every", 1)
+    if record_every is None:  # hsgd simulate's default: about RECORDS records
+        record_every = default_record_every(steps)
     try:
         _check_memory(args.n, args.d, _levels(args), steps, getattr(args, "seeds", 1), record_every)
     except RunTooLarge as err:

@@ -9,7 +9,7 @@ from typing import Any
 from figures.cli.arguments import MAX_SEED, add_hierarchy_arguments, add_problem_arguments, make_hierarchy, make_problem
 from figures.cli.options import integer_option, real_option
 from bounds.optimal import largest_step_size
-from empirical.engine import simulate
+from empirical.engine import RECORDS, default_record_every, simulate
 from empirical.hierarchy import Hierarchy
 from empirical.io import check_parent, json_text
 from figures.verdicts import Verdict, condition_holds
@@ -88,6 +88,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if args.out:
         check_parent(args.out)  # before the run, not after it (OUT.npz and OUT.json go next to OUT)
+    if args.record_every is None:  # the library's rule, resolved before the memory check needs it
+        args.record_every = default_record_every(args.steps)
     problem = make_problem(args)
     hierarchy = make_hierarchy(args, problem)
     constants = problem.constants(hierarchy.levels)
@@ -160,8 +162,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=count, default=3000, help="steps T (default 3000)")
     p.add_argument("--seeds", type=count, default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
-    p.add_argument("--record-every", type=count, default=1,
-                   help="record (and average over) every k-th step t = 0, k, 2k, ... (default 1)")
+    p.add_argument("--record-every", type=count, default=None,
+                   help=f"record (and average over) every k-th step t = 0, k, 2k, ... (default max(1, steps // "
+                        f"{RECORDS}): every step up to {2 * RECORDS - 1} steps, about {RECORDS:,} records beyond; "
+                        f"1 averages over every step, as the theorems do)")
     p.add_argument("--out", default=None,
                    help="save the result as OUT.npz + OUT.json (OUT is a file name without extension, not a folder)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -69,7 +69,7 @@ def battery_point(config: dict[str, Any]) -> dict[str, Any]:
     b = bounds.two_level()
     L = k.L.value
     gamma = c["lr"] if c.get("lr") is not None else largest_step_size(b, L=L, I=c["I"], G=c["G"])[0]
-    run = simulate(problem, h, lr=gamma, steps=c["steps"], seeds=c["seeds"], seed=c["seed"])
+    run = simulate(problem, h, lr=gamma, steps=c["steps"], seeds=c["seeds"], seed=c["seed"], record_every=1)
     avg = run.average_grad_norm_sq()
     F0 = float(problem.loss(problem.default_x0())) - k.f_star.value
     values = dict(gamma=gamma, L=L, sigma=k.sigma.value, n=c["n"], T=c["steps"], F0=F0, N=c["N"], I=c["I"],

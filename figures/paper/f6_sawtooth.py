@@ -33,7 +33,8 @@ def f6_data(quick: bool = False, *, lr: float = 0.001) -> dict[str, Any]:
     problem = default_problem()
     I, G, steps = 5, 50, 150
     seeds = 4 if quick else 8
-    r = simulate(problem, Hierarchy.two_level(problem.n, 4, I, G), lr=lr, steps=steps, seeds=seeds)
+    r = simulate(problem, Hierarchy.two_level(problem.n, 4, I, G), lr=lr, steps=steps, seeds=seeds,
+                 record_every=1)
     up, down = r.upward, r.downward
     t = r.steps
     local, glob = t[(t % I == 0)], t[(t % G == 0)]

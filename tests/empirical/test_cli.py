@@ -126,3 +126,39 @@ def test_simulate_out_creates_one_folder_at_most(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("hsgd: error: --out ") and f"{tmp_path / 'a'}: folder does not exist" in err
     assert not (tmp_path / "a").exists()
+
+
+def test_bench_engine_prints_each_row_as_it_is_measured(capsys, monkeypatch):
+    """The first rows are on stdout before the later ones are measured (they were all printed at the end)."""
+    from empirical import bench
+
+    seen_before = {}
+
+    def step_over_floor(n, d, s, **kw):
+        seen_before["floor"] = capsys.readouterr().out  # what the user sees while this row is measured
+        print(seen_before["floor"], end="")
+        return {"n": n, "d": d, "seeds": s, "steps": 1, "min": 1.0, "median": 1.0, "engine_us": 1.0, "floor_us": 1.0}
+
+    monkeypatch.setattr(bench, "step_over_floor", step_over_floor)
+    for name in ("_engine_rate", "_loop_rate", "_bare_rate"):
+        monkeypatch.setattr(bench, name, lambda *a, **k: 1.0)
+    assert main(["bench", "engine", "--quick"]) == 0
+    assert "engine vs per-worker loop" in seen_before["floor"] and "    64     10" in seen_before["floor"]
+    out = capsys.readouterr().out
+    assert "another core kept busy" in out and "seeds=256 n=10 d=8" in out
+
+
+def test_busy_core_spins_a_process_while_the_rows_run_and_stops_it():
+    import multiprocessing
+
+    from empirical.bench import busy_core, busy_recording_ratio
+
+    assert multiprocessing.active_children() == []
+    with busy_core():
+        (spinner,) = multiprocessing.active_children()
+        assert spinner.is_alive()
+    assert not spinner.is_alive() and multiprocessing.active_children() == []
+    row = busy_recording_ratio(8, 2, 4, repeats=1, seconds=0.01)
+    assert row["recorded_us"] > 0 and row["free_us"] > 0
+    assert row["min"] == pytest.approx(row["recorded_us"] / row["free_us"], rel=1e-12)
+    assert multiprocessing.active_children() == []

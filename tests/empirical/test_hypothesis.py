@@ -82,7 +82,7 @@ def test_engine_equals_the_per_worker_loop(h, d, steps, seed):
 
     p = E.HeterogeneousNonconvex(n=h.n, d=d, clusters=min(3, h.n), sigma=0.8, seed=seed)
     ref = reference_run(p, h, lr=0.04, steps=steps, seeds=2, seed=seed)
-    r = E.simulate(p, h, lr=0.04, steps=steps + 1, seeds=2, seed=seed)
+    r = E.simulate(p, h, lr=0.04, steps=steps + 1, seeds=2, seed=seed, record_every=1)
     g = p.grad(ref.mean(axis=1))
     np.testing.assert_allclose(r.grad_norm_sq[:, steps], np.einsum("sd,sd->s", g, g), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(r.divergence[:, steps], level_divergences(ref, list(h.levels)), rtol=1e-7, atol=1e-13)

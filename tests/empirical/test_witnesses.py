@@ -159,7 +159,7 @@ def test_kink_orbit_is_periodic_in_the_engine(level):
     assert w is not None and w["orbit"]["derivative"] <= 1 - STABILITY_MARGIN
     p, h = build(w)
     top = h.periods[-1]
-    r = simulate(p, h, w["gamma"], 20 * top, x0=w["x0"], metrics={"u": lambda u: u[:, 0]})
+    r = simulate(p, h, w["gamma"], 20 * top, x0=w["x0"], metrics={"u": lambda u: u[:, 0]}, record_every=1)
     u = r.extra["metrics"]["u"][0]
     assert np.allclose(u[::top], w["x0"][0], rtol=1e-9, atol=1e-15)
     assert math.isclose(r.grad_norm_sq.mean(), w["orbit"]["measured"], rel_tol=1e-9)
