@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -332,28 +332,49 @@ def measured_steps_to_target(running_avg: np.ndarray, target: float) -> list[int
 
 
 def measure(problem: Any, predictions: Sequence[Prediction], cost_model: Any, target: float, *, seeds: int = 4,
-            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, grouping_seed: int = 0) -> list[Outcome]:
+            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, grouping_seed: int = 0, pool: Any = None,
+            progress: Callable[[str], Any] | None = None) -> list[Outcome]:
     """Simulate each predicted design at its step size for ``min(predicted T, max_steps)`` steps
-    and measure its time to ``target`` (module docstring)."""
-    from empirical.cost import timeline
-    from empirical.engine import DivergenceWarning, simulate
+    and measure its time to ``target`` (module docstring).
 
+    ``pool``: an executor (:func:`figures.executor.executor`) the simulations are submitted to, one
+    task per design, so they run on every core it has; ``None`` runs them here. The outcomes are
+    the same either way, in the order of ``predictions``. ``progress`` is told each design as its
+    simulation finishes.
+    """
     target = _check_target(target)
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    out = []
     for p in predictions:
-        horizon = int(min(p.steps, max_steps))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DivergenceWarning)
-            _check_workers(p.design, problem)
-            r = simulate(problem, design_hierarchy(p.design, grouping_seed), lr=p.gamma, steps=horizon,
-                         seeds=seeds, seed=seed, record_every=1)  # running averages at every T
-        steps = measured_steps_to_target(r.running_avg, target)
-        times = timeline(cost_model, p.design.periods, np.arange(horizon + 1), d=problem.d).time
-        out.append(Outcome(p, horizon, tuple(steps), tuple(None if T is None else float(times[T]) for T in steps),
-                           diverged=r.diverged is not None))
+        _check_workers(p.design, problem)
+    say = progress or (lambda message: None)
+    arguments = [(problem, p, cost_model, target, seeds, seed, int(min(p.steps, max_steps)), grouping_seed)
+                 for p in predictions]
+    if pool is None:
+        futures = None
+    else:
+        futures = [pool.submit(_measure_one, *args) for args in arguments]
+    out = []
+    for k, args in enumerate(arguments):
+        out.append(_measure_one(*args) if futures is None else futures[k].result())
+        say(f"simulated {design_name(args[1].design)} for {args[6]:,} steps ({k + 1} of {len(arguments)})")
     return out
+
+
+def _measure_one(problem: Any, p: Prediction, cost_model: Any, target: float, seeds: int, seed: int, horizon: int,
+                 grouping_seed: int) -> Outcome:
+    """One design of :func:`measure` (a top-level function, so a process pool can run it)."""
+    from empirical.cost import timeline
+    from empirical.engine import DivergenceWarning, simulate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        r = simulate(problem, design_hierarchy(p.design, grouping_seed), lr=p.gamma, steps=horizon,
+                     seeds=seeds, seed=seed, record_every=1)  # running averages at every T
+    steps = measured_steps_to_target(r.running_avg, target)
+    times = timeline(cost_model, p.design.periods, np.arange(horizon + 1), d=problem.d).time
+    return Outcome(p, horizon, tuple(steps), tuple(None if T is None else float(times[T]) for T in steps),
+                   diverged=r.diverged is not None)
 
 
 def evaluate_designs(problem: Any, designs: Sequence[Shape], cost_model: Any, target: float, *, seeds: int = 4,
@@ -392,7 +413,9 @@ def _rank_agreement(outcomes: Sequence[Outcome]) -> float | None:
 
 def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *, top: int = 3, seeds: int = 4,
            seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS, levels: Iterable[int] | None = None,
-           designs: Sequence[Shape] | None = None, grouping_seed: int = 0, theorem: Any = "theorem2") -> Advice:
+           designs: Sequence[Shape] | None = None, grouping_seed: int = 0, theorem: Any = "theorem2",
+           workers: int | None = 1, scheduler: str | None = None,
+           progress: Callable[[str], Any] | None = None) -> Advice:
     """Search designs by the bound's predicted time to ``target``, then simulate the best and the baselines.
 
     Args:
@@ -408,6 +431,11 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         designs: the designs to search instead of :func:`design_grid` (shapes of ``problem.n`` workers).
         grouping_seed: seed of the random groupings.
         theorem: the bound that ranks the designs (:func:`predict`; default Theorem 2).
+        workers, scheduler: where the simulations run (:func:`figures.executor.executor`): ``1``
+            (default) here, one after the other; ``k > 1`` (``None``: one per CPU) in a pool,
+            one design per task (the problem must pickle); a Dask scheduler's address. The
+            advice is the same for every choice.
+        progress: optional callback told each stage (predicting, each simulation finished).
 
     Returns:
         An :class:`Advice`; ``advice.to_json()`` has the shape of ``hsgd advise --json``.
@@ -432,6 +460,8 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         raise ValueError("designs: nothing to search (no design fits this n and these levels)")
     for d in designs:
         cost_model.links(d.M)  # a design deeper than the network: one line, before any work
+    say = progress or (lambda message: None)
+    say(f"predicting the time to target of {len(designs)} designs")
     predictions, constants = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed,
                                      theorem=theorem)
     ranking = sorted(predictions, key=lambda p: (p.time, p.steps, p.design.M, p.design.periods))
@@ -449,8 +479,13 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
     baseline_predictions = [known[d] for d in dict.fromkeys(wanted)]
     simulated: dict[Shape, Outcome] = {}
     to_run = list(dict.fromkeys([p.design for p in best] + [p.design for p in baseline_predictions]))
-    for outcome in measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
-                           max_steps=max_steps, grouping_seed=grouping_seed):
+    from figures.executor import executor, is_inline
+
+    with executor(workers, scheduler, tasks=len(to_run)) as pool:
+        outcomes = measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
+                           max_steps=max_steps, grouping_seed=grouping_seed,
+                           pool=None if is_inline(pool) else pool, progress=say)
+    for outcome in outcomes:
         simulated[outcome.prediction.design] = outcome
     every = list(simulated.values())
     chosen = simulated[best[0].design]

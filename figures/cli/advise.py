@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from figures.cli.options import integer_option, real_option
-from figures.cli.options import add_theorem_option
+from figures.cli.options import add_execution_options, add_theorem_option, integer_option, real_option
 from figures.cli.arguments import MAX_SEED, add_cost_arguments, add_problem_arguments, make_cost_model, make_problem
 
 __all__ = ["register", "format_advice"]
@@ -75,8 +75,11 @@ def _advise(args: argparse.Namespace) -> int:
                          "participation: --partition and --weights are not supported here (use hsgd check)")
     cost_model = make_cost_model(args)
     problem = make_problem(args)
+    quiet = args.json or args.no_progress or not sys.stderr.isatty()
     advice = advise(problem, cost_model, args.target, top=args.top, seeds=args.seeds, seed=args.seed,
-                    max_steps=args.max_steps, theorem=args.theorem)
+                    max_steps=args.max_steps, theorem=args.theorem, workers=args.workers,
+                    scheduler=args.dask_scheduler,
+                    progress=None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr, flush=True)))
     if args.json:
         print(json_text(advice.to_json()))
     else:
@@ -100,5 +103,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=integer_option(), default=20000,
                    help="longest simulation; a design runs min(predicted T, this) steps (default 20000)")
     add_theorem_option(p)
+    add_execution_options(p, "the simulations of the chosen designs (one task per design)")
     p.add_argument("--json", action="store_true", help="print the advice as JSON")
     p.set_defaults(handler=_advise)

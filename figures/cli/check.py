@@ -10,13 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from figures.cli.options import integer_option, real_option
+from figures.cli.options import add_execution_options, add_theorem_option, integer_option, real_option
 from bounds.multi_level import multi_level
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from figures.cli.arguments import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
                            make_hierarchy, make_problem)
-from figures.executor import workers_option
-from figures.cli.options import add_theorem_option
 
 __all__ = ["register"]
 
@@ -241,12 +239,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer_option(0, MAX_SEED), default=0, help="seed of the noise (default 0)")
     p.add_argument("--out-dir", default="out", help="where check.png/.pdf/.json go (default ./out)")
     add_theorem_option(p, default=None, default_text="theorem2, or theorem_p with --partition/--weights/--participation")
-    p.add_argument("--workers", type=workers_option, default=None,
-                   help="processes for the three runs (default: one per CPU; 1 runs them in this process); the "
-                        "numbers are the same for any count")
-    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
-                   help="run the three runs on a Dask cluster at this address (e.g. tcp://host:8786; needs "
-                        "dask.distributed; not with --workers)")
+    add_execution_options(p, "the three runs")
     p.add_argument("--participation", type=_fraction, default=None,
                    help="share of every level-1 group that trains in a round, in (0, 1] (docs/theory.md §10.3; "
                         "default: everyone)")
@@ -255,5 +248,4 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "(check-time.png; defaults as in hsgd advise)")
     add_cost_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress messages")
     p.set_defaults(handler=_check, outputs=_outputs, default_steps=DEFAULT_STEPS)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from figures.cli.options import list_option
-from figures.executor import workers_option
+from figures.cli.options import add_execution_options, list_option
 from figures.paper.build import build_all, figure_name, summaries
 
 __all__ = ["register"]
@@ -50,12 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="a small version (about 25 seconds)")
     p.add_argument("--only", type=_figure_list, default=None,
                    help="comma-separated figure names, e.g. f1,f3 (default: all)")
-    p.add_argument("--workers", type=workers_option, default=None,
-                   help="processes on this machine (default: one per CPU; 1 builds everything in this process)")
-    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
-                   help="run the runs of the F3 and F8 sweeps on a Dask cluster at this address (e.g. "
-                        "tcp://host:8786; needs dask.distributed)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_execution_options(p, "the figures' runs (with --dask-scheduler: the runs of the F3 and F8 sweeps)",
+                          "progress bar")
     p.set_defaults(handler=_figures, kept=_kept)
 
 

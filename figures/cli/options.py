@@ -28,6 +28,21 @@ def add_theorem_option(parser: argparse.ArgumentParser, default: str | None = DE
 MAX_INTEGER = 2**53 - 1  # every integer up to here is exact in floating point
 
 
+def add_execution_options(parser: argparse.ArgumentParser, work: str, progress: str = "progress messages") -> None:
+    """``--workers``, ``--dask-scheduler`` and ``--no-progress``: where ``work`` runs (the one executor,
+    :func:`figures.executor.executor`) and whether it reports progress on standard error. The
+    numbers are the same for any choice."""
+    from figures.executor import workers_option
+
+    parser.add_argument("--workers", type=workers_option, default=None,
+                        help=f"processes for {work} (default: one per CPU, never more than there are tasks; 1 runs "
+                             "them in this process); the numbers are the same for any count")
+    parser.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
+                        help=f"run {work} on a Dask cluster at this address (e.g. tcp://host:8786; needs "
+                             "dask.distributed; not with --workers)")
+    parser.add_argument("--no-progress", action="store_true", help=f"no {progress}")
+
+
 def integer_option(low: int = 1, high: int = MAX_INTEGER) -> Callable[[str], int]:
     """An argparse ``type``: an integer in ``[low, high]``, also written as ``1e4`` when integral.
 

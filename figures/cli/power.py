@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from figures.executor import workers_option
-from figures.cli.options import add_theorem_option
+from figures.cli.options import add_execution_options, add_theorem_option
 
 __all__ = ["register", "format_report"]
 
@@ -72,12 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_theorem_option(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out-dir", default="out", help="where the runs (resumable) and the report go (default ./out)")
-    p.add_argument("--workers", type=workers_option, default=None,
-                   help="processes for the runs (default: one per CPU; 1 runs them in this process)")
-    p.add_argument("--dask-scheduler", "--scheduler", dest="dask_scheduler", default=None,
-                   help="run on a Dask cluster at this address (e.g. tcp://host:8786; needs dask.distributed; not "
-                        "with --workers)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_execution_options(p, "the runs", "progress bar")
     p.set_defaults(handler=_power, kept=_kept)
 
 

@@ -155,3 +155,14 @@ def test_the_advisor_ranks_with_any_theorem_of_its_form(tmp_path):
     assert all(a.steps > b.steps for a, b in zip(own, theorem2))
     with pytest.raises(ValueError, match="theorem sharp .* S/T \\+ R\\(gamma\\)"):
         predict(TINY, designs, NET, 0.5, theorem="sharp")
+
+
+def test_the_simulations_run_in_a_pool_with_the_same_advice_and_progress(tiny_advice):
+    """Issue 20 item 2: hsgd advise's simulations (one task per design) go to the one executor, so
+    they use every core; the advice is the same as in this process, and each finished simulation
+    is reported."""
+    told = []
+    pooled = advise(TINY, NET, 0.5, top=2, seeds=2, max_steps=3000, designs=GRID, workers=2, progress=told.append)
+    assert pooled.to_json() == tiny_advice.to_json()
+    assert told[0].startswith("predicting the time to target of") and told[-1].endswith(
+        f"({len(told) - 1} of {len(told) - 1})")
