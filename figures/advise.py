@@ -460,10 +460,38 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
         raise ValueError("designs: nothing to search (no design fits this n and these levels)")
     for d in designs:
         cost_model.links(d.M)  # a design deeper than the network: one line, before any work
+    from figures.executor import executor, is_inline
+
     say = progress or (lambda message: None)
-    say(f"predicting the time to target of {len(designs)} designs")
-    predictions, constants = predict(problem, designs, cost_model, target, grouping_seed=grouping_seed,
-                                     theorem=theorem)
+    with executor(workers, scheduler) as pool:
+        pool = None if is_inline(pool) else pool
+        say(f"predicting the time to target of {len(designs)} designs")
+        predictions, constants = _predict_in(pool, problem, designs, cost_model, target, grouping_seed, theorem)
+        advice = _simulate_best(pool, problem, predictions, constants, cost_model, target, top=top, seeds=seeds,
+                                seed=seed, max_steps=max_steps, grouping_seed=grouping_seed, theorem=theorem, say=say)
+    return advice
+
+
+def _predict_in(pool: Any, problem: Any, designs: Sequence[Shape], cost_model: Any, target: float,
+                grouping_seed: int, theorem: Any) -> tuple[list[Prediction], dict[str, Any]]:
+    """:func:`predict`, in slices of ``designs`` submitted to ``pool`` (here when ``None``): the
+    same predictions in the same order, and the constants of the last design with the estimated
+    names of all of them."""
+    if pool is None or len(designs) < 2:
+        return predict(problem, designs, cost_model, target, grouping_seed=grouping_seed, theorem=theorem)
+    size = -(-len(designs) // 8)  # eight slices: both cores stay busy though designs differ in cost
+    futures = [pool.submit(predict, problem, designs[i:i + size], cost_model, target, grouping_seed=grouping_seed,
+                           theorem=theorem) for i in range(0, len(designs), size)]
+    parts = [future.result() for future in futures]
+    constants = dict(parts[-1][1], estimated=sorted({name for _, info in parts for name in info["estimated"]}))
+    return [p for part, _ in parts for p in part], constants
+
+
+def _simulate_best(pool: Any, problem: Any, predictions: list[Prediction], constants: dict[str, Any], cost_model: Any,
+                   target: float, *, top: int, seeds: int, seed: int, max_steps: int, grouping_seed: int,
+                   theorem: Any, say: Callable[[str], Any]) -> Advice:
+    """The rest of :func:`advise`: rank the predictions, simulate the best and the baselines in
+    ``pool`` (here when ``None``), and compare."""
     ranking = sorted(predictions, key=lambda p: (p.time, p.steps, p.design.M, p.design.periods))
     best = ranking[:top]
     multi = next((p for p in ranking if p.design.M > 1), None)
@@ -479,12 +507,8 @@ def advise(problem: Any = None, cost_model: Any = None, target: float = 0.05, *,
     baseline_predictions = [known[d] for d in dict.fromkeys(wanted)]
     simulated: dict[Shape, Outcome] = {}
     to_run = list(dict.fromkeys([p.design for p in best] + [p.design for p in baseline_predictions]))
-    from figures.executor import executor, is_inline
-
-    with executor(workers, scheduler, tasks=len(to_run)) as pool:
-        outcomes = measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
-                           max_steps=max_steps, grouping_seed=grouping_seed,
-                           pool=None if is_inline(pool) else pool, progress=say)
+    outcomes = measure(problem, [known[d] for d in to_run], cost_model, target, seeds=seeds, seed=seed,
+                       max_steps=max_steps, grouping_seed=grouping_seed, pool=pool, progress=say)
     for outcome in outcomes:
         simulated[outcome.prediction.design] = outcome
     every = list(simulated.values())
