@@ -37,10 +37,9 @@ Verdicts resting on constants the user gave (kind ``given``) say so in their det
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
-
-import math
 
 import numpy as np
 
@@ -49,8 +48,8 @@ from bounds.exact import ExactReal, exact_conditions
 from bounds.statement import Theorem
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
-from empirical.constants import ESTIMATED, EXACT, GIVEN, UPPER, Constant
 from bounds.federated import participation_shares
+from empirical.constants import ESTIMATED, EXACT, GIVEN, UPPER, Constant
 from empirical.engine import simulate
 from empirical.federated import estimated_sampled_constants
 from empirical.problems.protocol import require_hooks
@@ -192,7 +191,7 @@ def participation_count(fraction: float, hierarchy: Hierarchy) -> int | None:
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         raise ValueError(f"participation must be a fraction in (0, 1], got {fraction!r}")
-    sizes = np.bincount(hierarchy.levels[0] if hierarchy.levels else np.zeros(hierarchy.n, dtype=np.intp))
+    sizes = _group_sizes(hierarchy)
     S = max(1, math.floor(fraction * int(sizes.min()) + 1e-9))  # 1e-9: 0.3 * 10 is 3, not 2.9999...
     if S == sizes.max():
         if fraction < 1:
@@ -206,8 +205,12 @@ def _everyone(participation: Any, h: Hierarchy) -> bool:
     """Whether ``participation`` (``S``, an integer) is every level-1 group's size: full participation."""
     if isinstance(participation, bool) or not isinstance(participation, (int, np.integer)):
         return False  # participation_shares names the type error
-    sizes = np.bincount(h.levels[0] if h.levels else np.zeros(h.n, dtype=np.intp))
-    return bool(np.all(sizes == participation))
+    return bool(np.all(_group_sizes(h) == participation))
+
+
+def _group_sizes(h: Hierarchy) -> np.ndarray:
+    """The size of every level-1 group (one group of ``n`` for local SGD)."""
+    return np.bincount(h.levels[0] if h.levels else np.zeros(h.n, dtype=np.intp))
 
 
 def _weakest(constants: Any) -> str:
