@@ -39,6 +39,54 @@ def test_ctrl_c_is_one_line_saying_what_was_kept_and_status_130(tmp_path, monkey
     assert err == f"hsgd: interrupted; the finished runs in {tmp_path / 'power_runs_quick'} are kept and resume on the next run\n"
 
 
+def _group_members(group: int) -> list[str] | None:
+    """The /proc/<pid> folders of the processes in process group ``group`` (None without /proc)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group:  # the field after state and ppid
+                members.append(str(entry))
+    return members
+
+
+def _ignores_sigint(folder: str) -> bool:
+    try:
+        status = Path(folder, "status").read_text()
+    except OSError:
+        return False
+    ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+    return bool(ignored & (1 << (signal.SIGINT - 1)))
+
+
+def _wait_until_the_pool_runs(process: subprocess.Popen, limit: float = 180.0) -> None:
+    """Until the check's pool processes exist and every one ignores SIGINT (figures.executor's
+    worker_setup has run), seen twice 0.2 s apart: then ``hsgd`` is inside its command, whatever
+    the load on the machine (two xdist workers, other jobs). A fixed sleep raced with the imports
+    on a loaded machine. Without /proc, the old fixed 8 s."""
+    if _group_members(process.pid) is None:  # pragma: no cover - not Linux
+        time.sleep(8)
+        return
+    deadline, seen = time.monotonic() + limit, 0
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        pool = [m for m in _group_members(process.pid) or [] if m != f"/proc/{process.pid}"]
+        seen = seen + 1 if pool and all(_ignores_sigint(m) for m in pool) else 0
+        if seen == 2:
+            return
+        time.sleep(0.2)
+    out, err = process.communicate(timeout=5) if process.poll() is not None else (b"", b"")
+    raise AssertionError(f"the check's pool did not start within {limit} s (status {process.returncode}): "
+                         f"{err.decode()[-2000:]}")
+
+
 def test_ctrl_c_during_a_check_in_a_process_pool_is_one_line_and_130(tmp_path):
     """SIGINT to the whole process group, as a terminal sends it: the pool's processes print
     nothing, ``hsgd`` stops them at once and says so in one line (before: 28 lines of traceback)."""
@@ -48,7 +96,7 @@ def test_ctrl_c_during_a_check_in_a_process_pool_is_one_line_and_130(tmp_path):
                                start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        time.sleep(8)  # imports done, the three runs under way
+        _wait_until_the_pool_runs(process)  # imports done, the three runs under way
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
