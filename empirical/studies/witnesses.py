@@ -50,7 +50,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-import bounds
 from bounds.instance import theorem_condition, theorem_terms
 from empirical.aggregation import SortedLevels
 from empirical.engine import _schedule, simulate

@@ -15,7 +15,6 @@ from empirical.problems.witness import (
     kink_minimum,
     kink_phi,
     kink_phi_prime,
-    two_point_draw,
     two_point_law,
 )
 from empirical.studies.witnesses import (
