@@ -50,7 +50,7 @@ from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
 from bounds.federated import participation_shares
 from empirical.constants import ESTIMATED, EXACT, GIVEN, UPPER, Constant
-from empirical.engine import simulate
+from empirical.engine import DivergenceWarning, simulate
 from empirical.federated import estimated_sampled_constants
 from empirical.problems.protocol import require_hooks
 from empirical.hierarchy import Hierarchy
@@ -155,6 +155,16 @@ def _within_theorem(bound: bounds.Bound, gamma: float, values: dict[str, Any]) -
     if low == 0.0:
         raise ValueError(f"no step size meets the conditions of {bound.title}")
     return low
+
+
+def _simulate_quietly(*args: Any, **kwargs: Any) -> Any:
+    """:func:`empirical.simulate` without its :class:`~empirical.engine.DivergenceWarning` (the
+    checker reports a diverged run itself, in one line); top-level, so a process pool can run it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        return simulate(*args, **kwargs)
 
 
 def _check_picklable(problem: Any) -> None:
@@ -340,7 +350,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         futures = {}
         for name, hier in runs.items():  # in a pool they run while this process evaluates the bounds
             say(f"simulate {name}")
-            futures[name] = pool.submit(simulate, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed,
+            futures[name] = pool.submit(_simulate_quietly, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed,
                                       record_every=1, **run_options)  # curves at every horizon
         say("bounds")
         common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0 if not federated else max(F0, 0.0),
@@ -357,7 +367,13 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         rg_values = dict(hsgd_bound.taken(common), eps=c.eps.value)  # Lemma 2's shares of the total eps
         if rg_bound is not None:
             rg_bound, rg_values = _with_free_chosen(rg_bound, rg_values)
-        own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
+        try:
+            own = {k: b.evaluate(strict=False, **v) for k, (b, v) in inputs.items()}
+        except ValueError as err:
+            if "not finite" not in str(err):
+                raise
+            raise ValueError(f"lr = {lr:g}: the bounds overflow float64 at this step size; lower lr (Theorem 2's "
+                             f"condition allows lr <= {largest_step_size(h.shape.bound(), L=L)[0]:.4g})") from None
         random_values, random_chain = None, []
         if rg_bound is not None:  # Corollaries 1-2: the three bounds at the total eps (docs/theory.md §6.3-§6.4)
             ends = {k: _with_free_chosen(local, local.taken(dict(common, P=P, eps=c.eps.value, noise_shares=local_shares)))

@@ -371,3 +371,10 @@ def test_problems_print_as_their_parameters():
     assert repr(DigitsMLP(n=8)).startswith("DigitsMLP(n=8, hidden=16,")
     assert repr(FiniteSumLogistic(n=4)) == "FiniteSumLogistic(n=4, d=10, m=64, batch=4, shift=1.0, lam=0.1, seed=0)"
     assert repr(HeterogeneousNonconvex(n=4)).startswith("HeterogeneousNonconvex(n=4, d=10, clusters=4,")
+
+
+def test_a_step_size_at_which_the_bounds_overflow_names_lr():
+    """An lr of 1e308 ended in 'the bound is not finite ... rescale the problem', naming nothing the
+    user typed; the runs' divergence warning no longer adds lines either (the checker reports it)."""
+    err = assert_one_clear_line(["check", "--lr=1e308", "--steps=10", "--workers=1"], "lr")
+    assert "overflow" in err and "condition allows lr <=" in err
