@@ -22,7 +22,7 @@ from bounds.compiled import compiled
 from bounds.free_parameters import FreeOptimum, optimise
 from bounds.exact import decide
 from bounds.statement import Condition, ConditionCheck, Level, Theorem
-from bounds.validation import as_parameter_arrays, check_domain
+from bounds.validation import as_parameter_arrays, check_domain, largest_inputs
 
 __all__ = ["Level", "Condition", "ConditionCheck", "Bound", "VectorizedBound"]
 
@@ -299,7 +299,8 @@ class Bound:
                     )
         value = float(self.lambdify(validate=False).evaluate_arrays(arrays))
         if not np.isfinite(value):
-            raise ValueError(f"the bound is not finite ({value}) at these values: float64 overflows; rescale the problem")
+            raise ValueError(f"the bound is not finite ({value}) at these values: float64 overflows; rescale the problem "
+                             f"({largest_inputs(arrays)})")
         return value
 
     def evaluate_terms(self, **values: Any) -> dict[str, float]:

@@ -22,7 +22,7 @@ from bounds import symbols as s
 from bounds.bound import Bound, Condition
 from bounds.compiled import compiled
 from bounds.exact import decide
-from bounds.validation import check_domain
+from bounds.validation import check_domain, largest_inputs
 
 __all__ = ["OptimalStepSize", "optimal_lr", "largest_step_size"]
 
@@ -165,7 +165,8 @@ def _gamma_coefficients(bound: Bound, arrays: dict[sp.Symbol, np.ndarray]) -> tu
     with np.errstate(over="ignore", invalid="ignore"):
         a, b, c = (float(v) for v in compiled(others, exprs)(*(np.float64(arrays[sym]) for sym in others)))
     if not all(math.isfinite(v) for v in (a, b, c)):
-        raise ValueError("the bound's coefficients overflow float64 at these values; rescale the problem")
+        raise ValueError("the bound's coefficients overflow float64 at these values; rescale the problem "
+                         f"({largest_inputs(arrays)})")
     return a, b, c
 
 

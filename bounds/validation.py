@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from bounds.compiled import compiled
 
-__all__ = ["BoundStructure", "as_parameter_arrays", "check_domain", "check_structure_numbers"]
+__all__ = ["BoundStructure", "as_parameter_arrays", "check_domain", "check_structure_numbers", "largest_inputs"]
 
 
 class BoundStructure(Protocol):
@@ -249,3 +249,17 @@ def check_structure_numbers(periods: Sequence[Any], groups: Sequence[Any]) -> No
 
 def _is_number(value: Any) -> bool:
     return not (isinstance(value, sp.Basic) and not value.is_number)
+
+
+def largest_inputs(arrays: Mapping[sp.Symbol, Any]) -> str:
+    """The inputs of largest magnitude, named, for an overflow message.
+
+    Example:
+        >>> import sympy as sp
+        >>> largest_inputs({sp.Symbol("sigma"): np.array(1e308), sp.Symbol("L"): np.array([1.0, 2.0])})
+        'largest: sigma = 1e+308'
+    """
+    sizes = {sym.name: float(np.max(np.abs(arr))) for sym, arr in arrays.items() if np.size(arr)}
+    top = max(sizes.values(), default=0.0)
+    named = [f"{name} = {value:.3g}" for name, value in sizes.items() if value == top]
+    return "largest: " + ", ".join(named)

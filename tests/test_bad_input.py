@@ -378,3 +378,11 @@ def test_a_step_size_at_which_the_bounds_overflow_names_lr():
     user typed; the runs' divergence warning no longer adds lines either (the checker reports it)."""
     err = assert_one_clear_line(["check", "--lr=1e308", "--steps=10", "--workers=1"], "lr")
     assert "overflow" in err and "condition allows lr <=" in err
+
+
+@pytest.mark.parametrize("argv, name", [(["bound", "local", "--sigma=1e308"], "sigma"),
+                                        (["bound", "two-level", "--L=1e300"], "L")])
+def test_an_overflowing_bound_names_the_largest_input(argv, name):
+    """'float64 overflows; rescale the problem' named no option the user typed."""
+    err = assert_one_clear_line(argv, name)
+    assert f"largest: {name} = " in err
