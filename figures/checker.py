@@ -157,14 +157,15 @@ def _within_theorem(bound: bounds.Bound, gamma: float, values: dict[str, Any]) -
     return low
 
 
-def _simulate_quietly(*args: Any, **kwargs: Any) -> Any:
-    """:func:`empirical.simulate` without its :class:`~empirical.engine.DivergenceWarning` (the
-    checker reports a diverged run itself, in one line); top-level, so a process pool can run it."""
+def _simulate_quietly(problem: Any, hierarchy: Hierarchy, **options: Any) -> Any:
+    """:func:`empirical.simulate` recording every step (the curves at every horizon), without its
+    :class:`~empirical.engine.DivergenceWarning` (the checker reports a diverged run itself, in
+    one line); top-level, so a process pool can run it."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        return simulate(*args, **kwargs)
+        return simulate(problem, hierarchy, record_every=1, **options)
 
 
 def _check_picklable(problem: Any) -> None:
@@ -351,7 +352,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
         for name, hier in runs.items():  # in a pool they run while this process evaluates the bounds
             say(f"simulate {name}")
             futures[name] = pool.submit(_simulate_quietly, problem, hier, lr=lr, steps=T, seeds=seeds, seed=seed,
-                                      record_every=1, **run_options)  # curves at every horizon
+                                        **run_options)
         say("bounds")
         common = dict(gamma=lr, L=L, sigma=sigma, n=problem.n, T=T, F0=F0 if not federated else max(F0, 0.0),
                       omega=omega, eps_sample=eps_sample)
