@@ -193,8 +193,8 @@ def _print_results(args: argparse.Namespace, result: Any, payload: dict[str, Any
     for name in RUNS:
         e = result.empirical[name]
         rg_text = f"{rg[name]:.4g}" if rg else ("n/a (weights/participation)" if federated else
-                                                "n/a (unequal groups)" if "unequal" in result.verdicts["bound_sandwich"].detail
-                                                else "n/a (not random grouping)")
+                                                "n/a (not random grouping)" if p["grouping"] != "random"
+                                                else "n/a (unequal groups)")
         ci = (f"{e['ci_low']:>11.5g} .. {e['ci_high']:<9.5g}" if e["ci_low"] == e["ci_low"]
               else f"{'n/a (1 seed)':>23}")
         ratio = result.bound[name] / e["mean"] if e["mean"] > 0 else float("inf")
