@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -46,10 +47,11 @@ from empirical.engine import DivergenceWarning, simulate
 from empirical.hierarchy import Hierarchy
 from empirical.problems.heterogeneous import HeterogeneousNonconvex, _gradient_block
 from empirical.problems.protocol import ProblemBase
+from empirical.problems.witness import KinkProblem, two_point_law
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams
 
-__all__ = ["BatchedNonconvex", "simulate_batch"]
+__all__ = ["BatchedKink", "BatchedNonconvex", "simulate_batch"]
 
 _BLOCK = 1 << 16  # elements per block of the step's elementwise passes (as empirical.problems.heterogeneous)
 _SPREAD = 1 << 20  # up to this many state elements, the step's constants are stored at the state's shape
@@ -63,7 +65,7 @@ def _positive_int(name: str, value: Any) -> int:
 
 def _as_list(name: str, value: Any) -> list[Any]:
     """``value`` as a non-empty list (a scalar or a problem is a list of one)."""
-    if isinstance(value, HeterogeneousNonconvex) or np.ndim(value) == 0:
+    if isinstance(value, (HeterogeneousNonconvex, KinkProblem)) or np.ndim(value) == 0:
         return [value]
     items = list(value)
     if not items:
@@ -260,18 +262,147 @@ class BatchedNonconvex(ProblemBase):
         return (a * (us - self.b_mean) + (lam / self.n) * prime_sum).reshape(self.rows, self.d)
 
 
-def _split_result(result: SimulationResult, k: int, seeds: int, problem: HeterogeneousNonconvex, lr: float,
-                  seed: int, diverged: dict[str, int] | None) -> SimulationResult:
+class BatchedKink(ProblemBase):
+    """``K`` :class:`~empirical.problems.witness.KinkProblem` s, ``seeds`` rows each, as one problem
+    on ``(K * seeds, n, d)`` arrays for :func:`empirical.simulate` (the kink family of
+    docs/theory.md §7.4, whose constants are exact: what :mod:`figures.falsify` searches).
+
+    Row ``k * seeds + s`` is seed ``s`` of configuration ``k``, with the kink ``(c_k, L_k, a_k)``,
+    offsets ``b_k``, noise level ``sigma_k`` and step size ``lrs[k]`` (the engine's ``lr`` is
+    ignored: run it with ``lr = 1``). The two-point noise (:func:`two_point_draw`) of configuration
+    ``k`` comes from ``SeedStreams(noise_seeds[k], seeds)`` as in its single run (the uniforms of
+    one draw are drawn once per distinct seed and shared); a configuration with ``noise="none"``
+    adds ``sigma_k = 0`` times the draw, which changes no bit. The workers' axes, the
+    ``reset_period`` and the weights must be the same for all ``K``: they belong to the run.
+
+    Each configuration's result equals its single run's (:func:`simulate_batch` checks the
+    problems are of this type; ``tests/empirical/test_batch.py`` compares them with ``==``).
+
+    Example:
+        >>> from empirical.problems.witness import KinkProblem
+        >>> ps = [KinkProblem(b=[e, -e, e, -e], c=-0.2, L=1.0, a=5.0) for e in (0.5, 1.0)]
+        >>> BatchedKink(ps, [0.1, 0.2], seeds=2, noise_seeds=[0, 0]).rows
+        4
+    """
+
+    fused_step = True  # stochastic_grads takes the step itself, with the rows' own lrs
+
+    def __init__(self, problems: Sequence[KinkProblem], lrs: Sequence[float], seeds: int,
+                 noise_seeds: Sequence[int]) -> None:
+        problems = list(problems)
+        if not problems:
+            raise ValueError("problems must not be empty")
+        first = problems[0]
+        for k, p in enumerate(problems):
+            if type(p) is not KinkProblem:
+                raise ValueError(f"problems must all be KinkProblem, got {type(p).__name__} at index {k}")
+            if (p.n, p.d, p.reset_period) != (first.n, first.d, first.reset_period) \
+                    or not np.array_equal(p.axes, first.axes) \
+                    or (p.weights is None) != (first.weights is None) \
+                    or (p.weights is not None and not np.array_equal(p.weights, first.weights)):
+                raise ValueError(f"problems must share n, d, axes, reset_period and weights; index {k} differs "
+                                 f"from index 0")
+        K = len(problems)
+        lr = np.asarray(lrs, dtype=np.float64)
+        if lr.shape != (K,) or not np.all(np.isfinite(lr)) or not np.all(lr > 0):
+            raise ValueError(f"lrs must be {K} positive finite numbers, got {lrs!r}")
+        if len(noise_seeds) != K:
+            raise ValueError(f"noise_seeds must be {K} integers (one per problem), got {len(noise_seeds)}")
+        self.seeds = _positive_int("seeds", seeds)
+        self.problems, self.K = problems, K
+        self.n, self.d = first.n, first.d
+        self.rows = K * self.seeds
+        self.weights = first.weights
+        self.axes, self.reset_period = first.axes, first.reset_period
+
+        def column(values: list[float]) -> NDArray[np.float64]:
+            return np.array(values, dtype=np.float64).reshape(K, 1, 1, 1)
+
+        self.c, self.L, self.a = (column([getattr(p, name) for p in problems]) for name in ("c", "L", "a"))
+        self.lr = column([float(v) for v in lr])
+        self.sigma = np.array([p.sigma for p in problems], dtype=np.float64).reshape(K, 1, 1)
+        self.b = np.stack([p.b for p in problems])[:, None]               # (K, 1, n, d)
+        self.b_mean = np.stack([p._b_mean for p in problems])[:, None]     # (K, 1, d)
+        self.noise_seeds = [int(s) for s in noise_seeds]
+        self.noisy = any(p.noise == "two_point" and p.sigma > 0 for p in problems)
+        distinct = sorted(set(self.noise_seeds))
+        self.stream_of = np.array([distinct.index(s) for s in self.noise_seeds], dtype=np.intp)
+        self.streams = [SeedStreams(s, self.seeds) for s in distinct] if self.noisy else []
+        self._m = np.zeros((K, self.seeds, self.n))
+        self._t = 0
+        self._workers = np.arange(self.n)
+        self.params = dict(kind="batched_kink", K=K, n=self.n, d=self.d)
+
+    def default_x0(self) -> NDArray[np.float64]:
+        return np.zeros(self.d)
+
+    def _split(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        if x.shape[0] != self.rows:
+            raise ValueError(f"x must have K * seeds = {self.rows} rows, got shape {x.shape}")
+        return x.reshape((self.K, self.seeds) + x.shape[1:])
+
+    def _phi_prime(self, xs: NDArray[np.float64], c: Any, L: Any, a: Any) -> NDArray[np.float64]:
+        return np.where(xs >= -a, c + L * np.abs(xs), c + 2.0 * L * a + L * xs)  # kink_phi_prime's operations
+
+    def worker_grads(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Every row's true per-worker gradients, ``x`` of shape ``(K * seeds, n, d)``."""
+        xs = self._split(np.asarray(x, dtype=np.float64))
+        return (self._phi_prime(xs, self.c, self.L, self.a) + self.b).reshape(x.shape)
+
+    def stochastic_grads(self, x: NDArray[np.float64], rng: Any, out: NDArray[np.float64], *,
+                         lr: float | None = None) -> NDArray[np.float64]:
+        """The step of every row: ``out = lr_k (grad F_j(x) + xi)``, ``x -= out`` (the engine's
+        ``g *= lr; x -= g`` after :meth:`KinkProblem.stochastic_grads`, row by row); ``rng`` and
+        ``lr`` are ignored (the class docstring)."""
+        xs, outs = self._split(x), self._split(out)
+        outs[...] = self._phi_prime(xs, self.c, self.L, self.a)
+        outs += self.b
+        if self.streams:
+            k = self._t % self.reset_period
+            if k == 0:
+                self._m[...] = 0.0
+            uniforms = np.stack([streams.random(size=(self.seeds, self.n)) for streams in self.streams])
+            sign = np.where(self._m < 0, -1.0, 1.0)
+            low, high, p = two_point_law(k, sign)
+            xi = self.sigma * np.where(uniforms[self.stream_of] < p, high, low)
+            self._m += xi
+            outs[..., self._workers, self.axes] += xi
+            self._t += 1
+        np.multiply(outs, self.lr, out=outs)
+        np.subtract(xs, outs, out=xs)
+        return out
+
+    def loss(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``f_k(u)`` of every row's configuration, ``u`` of shape ``(K * seeds, d)``."""
+        us = self._split(np.asarray(u, dtype=np.float64))
+        c, L, a = (v[:, :, 0] for v in (self.c, self.L, self.a))
+        middle = c * us + 0.5 * L * us * np.abs(us)  # kink_phi's operations
+        y = us + a
+        left = (-c * a - 0.5 * L * a * a) + (c + L * a) * y + 0.5 * L * y * y
+        phi = np.where(us >= -a, middle, left)
+        return (phi.sum(axis=-1) + np.einsum("ksd,kzd->ks", us, self.b_mean)).reshape(self.rows)
+
+    def grad(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``grad f_k(u)`` of every row's configuration, ``u`` of shape ``(K * seeds, d)``."""
+        us = self._split(np.asarray(u, dtype=np.float64))
+        c, L, a = (v[:, :, 0] for v in (self.c, self.L, self.a))
+        return (self._phi_prime(us, c, L, a) + self.b_mean).reshape(self.rows, self.d)
+
+
+def _split_result(result: SimulationResult, k: int, seeds: int, problem: Any, lr: float,
+                  seed: int, diverged: dict[str, int] | None, start: NDArray[np.float64] | None) -> SimulationResult:
     """Configuration ``k``'s rows of a batched result, with its single run's ``config``."""
     rows = slice(k * seeds, (k + 1) * seeds)
     config = dict(result.config)
     config.update(problem=problem.params, lr=float(lr), seeds=int(seeds), seed=int(seed))
+    if start is not None:
+        config["x0"] = start.tolist()
     return SimulationResult(steps=result.steps.copy(), grad_norm_sq=result.grad_norm_sq[rows].copy(),
                             loss=result.loss[rows].copy(), divergence=result.divergence[rows].copy(),
                             config=config, diverged=diverged, extra={})
 
 
-def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonconvex], hierarchy: Hierarchy,
+def simulate_batch(problems: Any, hierarchy: Hierarchy,
                    lrs: float | ArrayLike, steps: int, seeds: int = 1, seed: int | Sequence[int] = 0,
                    record_every: int | None = None, x0: ArrayLike | None = None, progress: Any = None
                    ) -> list[SimulationResult]:
@@ -284,7 +415,8 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
 
     Args:
         problems: one :class:`~empirical.problems.HeterogeneousNonconvex` or ``K`` of them,
-            with the same ``n`` and ``d`` (other parameters free).
+            with the same ``n`` and ``d`` (other parameters free); or ``K``
+            :class:`~empirical.problems.witness.KinkProblem` s (:class:`BatchedKink`).
         hierarchy: shared by every configuration; same ``n`` as the problems.
         lrs: one step size or ``K``, positive and finite.
         steps: ``T``, the number of steps.
@@ -294,7 +426,8 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
         record_every: record before every this many steps; ``None`` (the default) for
             :func:`empirical.engine.default_record_every` (``max(1, steps // 1000)``), as
             :func:`empirical.simulate`.
-        x0: common start (scalar or vector); ``None`` for the problems' default (0).
+        x0: common start (scalar or vector), or one start per configuration (shape ``(K, d)``);
+            ``None`` for the problems' default (0).
         progress: an optional callable ``progress(steps_done)``, as in :func:`empirical.simulate`
             (called again for a re-run after a divergence).
 
@@ -331,29 +464,39 @@ def simulate_batch(problems: HeterogeneousNonconvex | Sequence[HeterogeneousNonc
     if not isinstance(hierarchy, Hierarchy):
         raise ValueError(f"hierarchy must be an empirical.Hierarchy, got {type(hierarchy).__name__}")
 
+    kinks = all(type(p) is KinkProblem for p in plist)
+    wrapper = BatchedKink if kinks else BatchedNonconvex
+    starts = None
+    if x0 is not None and np.ndim(x0) == 2:
+        starts = np.asarray(x0, dtype=np.float64)
+        if starts.shape[0] != K:
+            raise ValueError(f"x0 must be one start or one per configuration (K = {K} rows), got shape {starts.shape}")
+
     results: list[SimulationResult | None] = [None] * K
     active = list(range(K))
     while active:
-        batch = BatchedNonconvex([plist[k] for k in active], [lrlist[k] for k in active], seeds,
-                                 [seedlist[k] for k in active])
+        batch = wrapper([plist[k] for k in active], [lrlist[k] for k in active], seeds, [seedlist[k] for k in active])
         if batch.n != hierarchy.n:
             raise ValueError(f"problems have n = {batch.n} workers but the hierarchy has n = {hierarchy.n}")
+        start = x0 if starts is None else np.repeat(starts[active], seeds, axis=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            run = simulate(batch, hierarchy, 1.0, steps, seeds=batch.rows, seed=int(seedlist[active[0]]), x0=x0,
+            run = simulate(batch, hierarchy, 1.0, steps, seeds=batch.rows, seed=int(seedlist[active[0]]), x0=start,
                            record_every=record_every, progress=progress)
         stopped = None
         if run.diverged is not None:  # the first non-finite row: its configuration is done, the rest re-run
             stopped = run.diverged["seed"] // seeds
             diverged = {"step": run.diverged["step"], "seed": run.diverged["seed"] % seeds}
             k = active[stopped]
-            results[k] = _split_result(run, stopped, seeds, plist[k], lrlist[k], seedlist[k], diverged)
+            results[k] = _split_result(run, stopped, seeds, plist[k], lrlist[k], seedlist[k], diverged,
+                                       None if starts is None else starts[k])
             warnings.warn(f"configuration {k} diverged (a non-finite value) at step {diverged['step']}, seed "
                           f"{diverged['seed']}; returning the {run.steps.size} steps recorded before it",
                           DivergenceWarning, stacklevel=2)
             active.pop(stopped)
             continue
         for i, k in enumerate(active):
-            results[k] = _split_result(run, i, seeds, plist[k], lrlist[k], seedlist[k], None)
+            results[k] = _split_result(run, i, seeds, plist[k], lrlist[k], seedlist[k], None,
+                                       None if starts is None else starts[k])
         active = []
     return [r for r in results if r is not None]

@@ -49,7 +49,8 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -60,7 +61,7 @@ from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
-__all__ = ["SimulationResult", "simulate", "DivergenceWarning", "RunTooLarge", "RECORDS", "default_record_every"]
+__all__ = ["RECORDS", "DivergenceWarning", "RunTooLarge", "SimulationResult", "default_record_every", "simulate"]
 
 RECORDS = 1000  # a run records about this many steps unless told otherwise (default_record_every)
 
@@ -219,14 +220,19 @@ def _check_memory(n: int, d: int, M: int, steps: int, seeds: int, record_every: 
                       fitting_record_every=fits, fitting_steps=most, **numbers)
 
 
-def _start(problem: Any, x0: ArrayLike | None) -> NDArray[np.float64]:
+def _start(problem: Any, x0: ArrayLike | None, seeds: int) -> NDArray[np.float64]:
+    """The start: a ``(d,)`` vector shared by every seed, or ``(seeds, d)``, one row per seed."""
     start = problem.default_x0() if x0 is None else x0
     arr = np.asarray(start, dtype=np.float64)
-    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != problem.d):
+    if arr.ndim == 2:
+        if arr.shape != (seeds, problem.d):
+            raise ValueError(f"x0 must be a scalar, a vector of length d = {problem.d} or one row per seed "
+                             f"({seeds}, {problem.d}), got shape {arr.shape}")
+    elif arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != problem.d):
         raise ValueError(f"x0 must be a scalar or a vector of length d = {problem.d}, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("x0 must be finite")
-    return np.broadcast_to(arr, (problem.d,)).astype(np.float64)
+    return arr.astype(np.float64) if arr.ndim == 2 else np.broadcast_to(arr, (problem.d,)).astype(np.float64)
 
 
 def _schedule(periods: tuple[int, ...]) -> NDArray[np.intp]:
@@ -365,7 +371,9 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         steps: ``T``, the number of steps.
         seeds: independent runs advanced together.
         seed: root seed of the noise (each run ``s`` gets its own stream, see the module docstring).
-        x0: common start (scalar or vector); ``None`` for the problem's default.
+        x0: common start (scalar or vector), or one start per seed (shape ``(seeds, d)``, as a
+            batch of configurations with their own starts needs, :mod:`empirical.batch`);
+            ``None`` for the problem's default.
         record_every: record before every this many steps (``t = 0, k, 2k, ...``); ``None``
             (the default) for :func:`default_record_every`, ``max(1, steps // 1000)``: every
             step up to 1,999 steps, about 1,000 records beyond. Pass ``1`` when every step is
@@ -425,12 +433,12 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     S = _check_participation(participation, levels)
     held = 0 if S is None else seeds * (hierarchy.n - S * levels.sizes[1].size)
     _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every, held)
-    start = _start(problem, x0)
+    start = _start(problem, x0, seeds)
     rng = SeedStreams(seed, seeds)
     schedule = _schedule(hierarchy.periods)
     n, d = problem.n, problem.d
     x = np.empty((seeds, n, d))
-    x[...] = start
+    x[...] = start if start.ndim == 1 else start[:, None, :]
     g = np.empty_like(x)
 
     recorded = np.arange(0, steps, record_every)
