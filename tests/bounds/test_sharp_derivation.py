@@ -287,6 +287,12 @@ def test_small_step_limit_with_both_terms_has_a_cross_term():
     Pq = q + 2
     at_one = f.subs(alpha, 1)
     assert sp.simplify(at_one - ((Qv + kap) * Npos + (Qv + kap + 2 * Rv) * epos**2)) == 0
+    wrong = (Qv + kap) * Npos + (Qv + kap + Rv) * epos**2  # the slip of the earlier check: R for 2R
+    assert sp.simplify(at_one - wrong) != 0 and sp.simplify(at_one - wrong - Rv * epos**2) == 0
+    # the AM-GM step of docs §9.6: the cross term is at most kappa N + (kappa + R) eps^2, so inf <= at_one
+    am_gm = kap * Npos + (kap + Rv) * epos**2 - 2 * epos * sp.sqrt(kap * Npos * (kap + Rv))
+    assert sp.simplify(am_gm - (sp.sqrt(kap * Npos) - epos * sp.sqrt(kap + Rv)) ** 2) == 0
+    assert sp.simplify(at_one - inf - am_gm) == 0
     joint_ub = (Q_(Pq) + kappa_(Pq)) * N + (Q_(Pq) + kappa_(Pq) + 2 * R_(Pq)) * eps**2
     t2 = 2 * Pq * (Pq - 1) * N + sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1) * eps**2
     assert nonneg_coefficients(sp.expand(t2 - 2 * joint_ub), [q, N, eps])
