@@ -5,7 +5,10 @@ gives a valid bound, and the smallest one found is the one reported.
 The search is generic over a :class:`~bounds.Bound`'s declared free parameters
 (:attr:`bounds.Bound.free`): it minimises the terms that depend on them over the logarithms of
 the free parameters, in ``[-LOG_LIMIT, LOG_LIMIT]``, with L-BFGS-B from several starts,
-treating a point where a condition that involves them fails as infinitely bad.
+treating a point where a condition that involves them fails as infinitely bad, and then
+polishes the best point one parameter at a time over :data:`LOG_GRID` (:func:`optimise` states
+what is guaranteed). It is a local search: the value it reports is a valid bound (the bound at
+the parameters it returns, which meet every condition), not a proven global minimum.
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ from bounds.compiled import compiled
 if TYPE_CHECKING:  # only for type hints: bounds.bound imports this module
     from bounds.bound import Bound
 
-__all__ = ["FreeOptimum", "optimise", "LOG_LIMIT", "STARTS", "RESTARTS"]
+__all__ = ["LOG_GRID", "LOG_LIMIT", "RESTARTS", "STARTS", "FreeOptimum", "optimise"]
 
 LOG_LIMIT = 35.0
 """The search runs over ``log`` of each free parameter in ``[-LOG_LIMIT, LOG_LIMIT]`` (for Theorem
 S, ``alpha = inf`` is only needed when ``sigma = 0`` or ``eps_l = 0``, where ``e^35`` is as good
 to 15 digits)."""
 
-STARTS = (0.0, -8.0, 8.0, 3.0, -3.0)
-"""The starting points of the search: every free parameter ``e^start``."""
+STARTS = (0.0, -8.0, 8.0, 3.0, -3.0, LOG_LIMIT)
+"""The starting points of the search: every free parameter ``e^start``. The last is the loosest
+choice (for Theorem S every ``c_l`` is smallest there), feasible whenever any choice is for a
+condition that relaxes as the free parameters grow."""
+
+LOG_GRID = (-LOG_LIMIT, -8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0, LOG_LIMIT)
+"""The values (of ``log`` of one free parameter) the polishing step tries, one parameter at a time."""
 
 RESTARTS = 50
-"""When every start fails a condition, the search descends from every free parameter ``e^LOG_LIMIT``
-(the loosest choice) and again from where it stopped, at most this many times."""
+"""At most this many rounds of polishing and descending again (each must gain), and of descents
+from the loosest choice when every start fails a condition."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,24 @@ def optimise(bound: "Bound", values: dict[str, Any], *, require_conditions: bool
 
     Only the terms that depend on the free parameters are minimised (the others are
     constant), scaled to 1 at each start so that they are not lost beside a large constant
-    term. Where every start fails a condition, every free parameter is set to ``e^LOG_LIMIT``.
+    term. Steps:
+
+    1. L-BFGS-B over the logarithms from each of :data:`STARTS` (every free parameter
+       ``e^start``; the last, every one ``e^LOG_LIMIT``, is the loosest choice) that meets the
+       conditions; where none does, descend again and again from the loosest point itself,
+       rescaled each time (near Theorem S's edge every ``c_l`` is below 1 only for large
+       parameters, and the objective there spans many orders of magnitude).
+    2. Polish: move one free parameter at a time to each value of :data:`LOG_GRID` and keep any
+       move that lowers the objective, until a whole pass gains nothing; then L-BFGS-B again
+       from there; repeat while that gains (at most :data:`RESTARTS` rounds). This is what
+       frees the parameters of a level whose ``c_l`` does not bind from the others, and what
+       sends those of a level without terms of its own (``sigma = eps_l = 0``) to the limit.
+
+    Guaranteed: the chosen parameters meet every condition, the value is the bound there
+    (evaluated by :meth:`bounds.Bound.evaluate`), it is at most the objective at every feasible
+    start, and no single free parameter moved to a value of :data:`LOG_GRID` lowers it by
+    more than a relative ``1e-9``. Not guaranteed: the global minimum (the search is local;
+    e.g. a full product grid over all parameters at once is not searched).
 
     Args:
         require_conditions: refuse values at which a condition that does not involve the
@@ -118,6 +143,24 @@ def optimise(bound: "Bound", values: dict[str, Any], *, require_conditions: bool
         value = objective(res.x)
         return (np.array(res.x), value) if value <= scale else (z0, scale)
 
+    def polish(z: np.ndarray, value: float) -> tuple[np.ndarray, float]:
+        """Coordinate search over LOG_GRID from ``z`` until a whole pass gains nothing."""
+        z = np.array(z, dtype=float)
+        for _ in range(RESTARTS):
+            gained = False
+            for i in range(len(z)):
+                for g in LOG_GRID:
+                    if g == z[i]:
+                        continue
+                    trial = z.copy()
+                    trial[i] = g
+                    v = objective(trial)
+                    if v < value * (1 - 1e-9):
+                        z, value, gained = trial, v, True
+            if not gained:
+                break
+        return z, value
+
     best_z, best = np.zeros(len(free_syms)), math.inf
     for start in STARTS:
         found = descend(np.full(len(free_syms), start))
@@ -126,9 +169,9 @@ def optimise(bound: "Bound", values: dict[str, Any], *, require_conditions: bool
         if best == 0.0:
             break
     if not math.isfinite(best):
-        # every start infeasible: start from the loosest choice (conditions that relax as the free
-        # parameters grow) and descend from there, rather than stopping at it; the values there
-        # span many orders of magnitude, so descend again, rescaled, while that still gains
+        # every start infeasible (the loosest among them too, for a condition that relaxes as the
+        # free parameters grow): descend from the loosest point itself, rather than stopping
+        # at it; the values there span many orders of magnitude, so again, rescaled, while that gains
         found = descend(np.full(len(free_syms), LOG_LIMIT))
         for _ in range(RESTARTS):
             if found is None:
@@ -136,6 +179,15 @@ def optimise(bound: "Bound", values: dict[str, Any], *, require_conditions: bool
             best_z, best = found
             found = descend(best_z)
             if found is None or not found[1] < best * (1 - 1e-9):
+                break
+    if math.isfinite(best) and best > 0.0:
+        for _ in range(RESTARTS):
+            before = best
+            best_z, best = polish(best_z, best)
+            found = descend(best_z)
+            if found is not None and found[1] < best:
+                best_z, best = found
+            if not best < before * (1 - 1e-9) or best == 0.0:
                 break
     if not math.isfinite(best):
         arrays = at(best_z)

@@ -20,10 +20,47 @@ evaluated in floats, in exact fractions where :mod:`bounds.exact` decides (so Th
 decided exactly like every other theorem). The coupling sum is accumulated directly, a sum of
 non-negative terms, never as a difference of running totals (which cancels catastrophically
 when the values span many orders of magnitude).
+
+**Float level terms are never below the exact ones.** A bound evaluated in floats must not come
+out below the value it stands for. Round-to-nearest alone does not give that: the recursion's
+values can span 1e7..1e53 and its float sums came out up to 1.5e-14 (relative) below the exact
+rational value of the same float inputs (issue 21's re-audit, a seeded battery of 300 extreme
+instances). So the float path carries, for every value it computes, a proven bound on its
+rounding error and rounds up at the end (:class:`_Rounded`, :func:`_round_up`):
+
+* *Model* (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., Thm 2.2 and
+  (2.5)): for floats ``x, y`` and ``op`` in ``+ - * /``, if the result neither overflows nor
+  is subnormal, ``fl(x op y) = (x op y)(1 + d) = (x op y)/(1 + d')`` with ``|d|, |d'| <= u = 2^-53``.
+  So for ``z >= 0``, ``z/(1+u) <= fl(z) <= z(1+u)``. Sums of floats are exact when they are
+  subnormal (no relative error beyond ``u`` in any case).
+* *Invariant.* Every quantity is non-negative (inputs ``gamma, L, sigma, n, alpha, beta > 0``,
+  ``eps^2 >= 0``, ``K_{l-1} >= K_l``, integers ``k >= 0``), and each computed value ``v`` of an
+  exact value ``x`` carries an integer ``e`` with ``x (1+u)^-e <= v <= x (1+u)^e`` (inputs:
+  ``e = 0``). Then ``v = 0`` exactly when ``x = 0``.
+* *Steps.* With non-negative operands, ``x + y`` gets ``max(e_x, e_y) + 1``, ``x * y`` and
+  ``x / y`` get ``e_x + e_y + 1`` (the exact operation on the perturbed operands is within
+  ``(1+u)^(+-(e_x + e_y))`` resp. ``(1+u)^(+-max)`` since every term is non-negative, and the
+  rounding adds one factor). The only subtraction, ``K_{l-1} - K_l``, is of two exact inputs
+  (``e = 1``). A product or quotient of non-zero operands that comes out below the normal range
+  (underflow), or any result that is not finite, breaks the model: then the recursion is run in
+  exact fractions instead (:func:`_level_sums`) and only its final sums are rounded.
+* *Rounding up.* With ``m = e + 1``, ``(1+u)^m <= exp(m u) <= 1/(1 - m u)`` for ``m u < 1``, so the
+  float ``F_m >= 2^53/(2^53 - m)`` (rounded upwards, exactly, from the fraction) is at least
+  ``(1+u)^m``, and ``fl(v F_m) >= v F_m/(1+u) >= v (1+u)^e >= x``.
+
+The prefix sums of one top period are so made upper floats; the level term
+``L^2 (q S_{P_M} + S_r)/T`` (``T = q P_M + r``) is then computed from them exactly (a ``T`` given
+as a number) or in floats with its five roundings and one more factor ``F_6`` (an array of
+``T``), again falling back to exact fractions wherever a value is outside the normal range. So
+each level term evaluated in floats is at least its exact value at the same (float) inputs. The
+sum of the terms into the bound (``init + noise + levels``, by :meth:`bounds.Bound.evaluate`'s
+generic float evaluation, the same for every theorem) is still rounded to nearest.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable, Sequence
@@ -75,6 +112,104 @@ def window_table(gamma: Any, L: Any, sigma: Any, n: Any, periods: Sequence[int],
     return table
 
 
+_U_BITS = 53  # binary64: unit roundoff u = 2^-53 (round to nearest)
+_TINY = sys.float_info.min  # the smallest normal float
+
+
+class _Unreliable(ArithmeticError):
+    """A float operation left the range where the rounding model holds (underflow, overflow)."""
+
+
+def _round_up(value: Fraction | float) -> float:
+    """The smallest float ``>= value`` (``inf`` above the float range); ``value >= 0``."""
+    if isinstance(value, float):
+        return value
+    try:
+        f = float(value)
+    except OverflowError:
+        return math.inf
+    return f if Fraction(f) >= value else math.nextafter(f, math.inf)
+
+
+@lru_cache(maxsize=4096)
+def _factor(m: int) -> float:
+    """A float ``>= (1 + u)^m``: ``(1+u)^m <= exp(m u) <= 1/(1 - m u)``, rounded upwards."""
+    if m >= 2**_U_BITS:
+        return math.inf
+    return _round_up(Fraction(2**_U_BITS, 2**_U_BITS - m))
+
+
+class _Rounded:
+    """A non-negative float ``v`` with a bound ``e`` on its rounding error: the exact value ``x``
+    it was computed for satisfies ``x (1+u)^-e <= v <= x (1+u)^e`` (module docstring). Supports
+    the operations :func:`window_table` performs; raises :class:`_Unreliable` where the model
+    does not hold."""
+
+    __slots__ = ("e", "v")
+
+    def __init__(self, v: float, e: int = 0) -> None:
+        if not math.isfinite(v) or v < 0:
+            raise _Unreliable(v)
+        self.v, self.e = v, e
+
+    @staticmethod
+    def of(x: Any) -> _Rounded:
+        if isinstance(x, _Rounded):
+            return x
+        if isinstance(x, int) and abs(x) > 2**_U_BITS:
+            raise _Unreliable(x)  # not exact as a float
+        return _Rounded(float(x))
+
+    def __add__(self, other: Any) -> _Rounded:
+        o = _Rounded.of(other)
+        if o.v == 0:
+            return self
+        if self.v == 0:
+            return o
+        return _Rounded(self.v + o.v, max(self.e, o.e) + 1)
+
+    __radd__ = __add__
+
+    def _product(self, v: float, o: _Rounded) -> _Rounded:
+        if v == 0 and self.v != 0 and o.v != 0 or 0 < v < _TINY:
+            raise _Unreliable(v)  # underflow
+        return _Rounded(v, 0 if v == 0 else self.e + o.e + 1)
+
+    def __mul__(self, other: Any) -> _Rounded:
+        o = _Rounded.of(other)
+        return self._product(self.v * o.v, o)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> _Rounded:
+        o = _Rounded.of(other)
+        if o.v == 0:
+            raise _Unreliable(0.0)
+        return self._product(self.v / o.v, o)
+
+    def __rtruediv__(self, other: Any) -> _Rounded:
+        return _Rounded.of(other) / self
+
+    def __sub__(self, other: Any) -> _Rounded:
+        o = _Rounded.of(other)
+        if self.e or o.e or self.v < o.v:
+            raise _Unreliable(self.v - o.v)  # only a difference of exact inputs (K_{l-1} - K_l)
+        d = self.v - o.v
+        return _Rounded(d, 0 if Fraction(d) == Fraction(self.v) - Fraction(o.v) else 1)
+
+    def __rsub__(self, other: Any) -> _Rounded:
+        return _Rounded.of(other) - self
+
+    def upper(self) -> float:
+        """A float at least the exact value (``fl(v F_{e+1}) >= v (1+u)^e >= x``)."""
+        if self.e == 0 or self.v == 0:
+            return self.v
+        up = self.v * _factor(self.e + 1)
+        if not math.isfinite(up):
+            raise _Unreliable(up)
+        return up
+
+
 def _key(value: Any) -> Any:
     """A hashable form of one scalar input (numpy scalars and 0-d arrays become floats)."""
     return value if isinstance(value, (Fraction, int)) else float(value)
@@ -90,14 +225,36 @@ def _level_sums(M: int, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     eps_sq, alpha, beta = (args[5 + 2 * M + i * M:5 + 2 * M + (i + 1) * M] for i in range(3))
     if any(int(P) != P or P < 1 for P in periods):
         raise ValueError(f"Theorem S' needs positive integer periods, got {list(periods)}")
-    table = window_table(gamma, L, sigma, n, periods, counts, eps_sq, alpha, beta)
+    inputs = (gamma, L, sigma, n, periods, counts, eps_sq, alpha, beta)
+    if all(isinstance(x, (Fraction, int)) for x in (gamma, L, sigma, n, *counts, *eps_sq, *alpha, *beta)):
+        return _prefix_sums(M, window_table(*inputs))  # exact
+    try:  # floats, each value with its proven error bound, rounded up at the end
+        wrap = [_Rounded.of(x) for x in (gamma, L, sigma, n)]
+        lists = [[_Rounded.of(x) for x in xs] for xs in (counts, eps_sq, alpha, beta)]
+        sums = _prefix_sums(M, window_table(*wrap, periods, lists[0], *lists[1:]))
+        return tuple(tuple(x.upper() if isinstance(x, _Rounded) else float(x) for x in row) for row in sums)
+    except _Unreliable:  # outside the normal float range somewhere: exactly, then rounded up
+        exact = [[Fraction(x) for x in xs] for xs in ((gamma, L, sigma, n), counts, eps_sq, alpha, beta)]
+        sums = _prefix_sums(M, window_table(*exact[0], periods, *exact[1:]))
+        return tuple(tuple(_round_up(x) for x in row) for row in sums)
+
+
+def _prefix_sums(M: int, table: list[list[Any]]) -> tuple[tuple[Any, ...], ...]:
     out = []
     for l in range(M):
-        prefix = [0 * gamma]
+        prefix = [0 * table[0][l]]
         for row in table:
             prefix.append(prefix[-1] + row[l])
         out.append(tuple(prefix))
     return tuple(out)
+
+
+def _exact_term(L: Any, full: int, whole: Any, part: Any, T: int | Fraction) -> Fraction | float:
+    """``L^2 (full * whole + part) / T`` in exact fractions (floats taken at their exact values;
+    ``inf`` where a prefix sum overflowed the float range)."""
+    if any(isinstance(x, float) and math.isinf(x) for x in (whole, part)):
+        return math.inf
+    return Fraction(L) ** 2 * (full * Fraction(whole) + Fraction(part)) / Fraction(T)
 
 
 def _level_term(level: int, M: int) -> Callable[..., Any]:
@@ -111,11 +268,23 @@ def _level_term(level: int, M: int) -> Callable[..., Any]:
         top = len(prefix) - 1
         if isinstance(T, (int, Fraction)) and not isinstance(T, bool):
             full, r = divmod(int(T), top)
-            return L * L * (full * prefix[-1] + prefix[r]) / T
+            value = _exact_term(L, full, prefix[-1], prefix[r], T)
+            return _round_up(value) if isinstance(prefix[-1], float) else value
         horizons = np.asarray(T, dtype=np.int64)
         full, r = np.divmod(horizons, top)
         sums = np.asarray(prefix, dtype=np.float64)
-        return float(L) ** 2 * (full * sums[-1] + sums[r]) / horizons
+        L = float(L)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            inner = full * sums[-1] + sums[r]
+            value = L * L * inner / horizons  # five roundings from the (upper) prefix sums
+            value = value * _factor(6)  # so at least the exact value from them (module docstring)
+        # where a value may be outside the normal range the model does not hold: exactly, rounded up
+        bad = ~np.isfinite(value) | ((inner > 0) & ((value < 2.0**-1000) | (L * L < 2.0**-1000)))
+        if np.any(bad):
+            value = np.array(value, dtype=np.float64)
+            for i in zip(*np.nonzero(bad)) if value.ndim else [()]:
+                value[i] = _round_up(_exact_term(L, int(full[i]), prefix[-1], prefix[int(r[i])], int(horizons[i])))
+        return value
 
     return term
 

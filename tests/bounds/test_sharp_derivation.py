@@ -287,6 +287,12 @@ def test_small_step_limit_with_both_terms_has_a_cross_term():
     Pq = q + 2
     at_one = f.subs(alpha, 1)
     assert sp.simplify(at_one - ((Qv + kap) * Npos + (Qv + kap + 2 * Rv) * epos**2)) == 0
+    wrong = (Qv + kap) * Npos + (Qv + kap + Rv) * epos**2  # the slip of the earlier check: R for 2R
+    assert sp.simplify(at_one - wrong) != 0 and sp.simplify(at_one - wrong - Rv * epos**2) == 0
+    # the AM-GM step of docs §9.6: the cross term is at most kappa N + (kappa + R) eps^2, so inf <= at_one
+    am_gm = kap * Npos + (kap + Rv) * epos**2 - 2 * epos * sp.sqrt(kap * Npos * (kap + Rv))
+    assert sp.simplify(am_gm - (sp.sqrt(kap * Npos) - epos * sp.sqrt(kap + Rv)) ** 2) == 0
+    assert sp.simplify(at_one - inf - am_gm) == 0
     joint_ub = (Q_(Pq) + kappa_(Pq)) * N + (Q_(Pq) + kappa_(Pq) + 2 * R_(Pq)) * eps**2
     t2 = 2 * Pq * (Pq - 1) * N + sp.Rational(4, 3) * Pq * (Pq - 1) * (2 * Pq - 1) * eps**2
     assert nonneg_coefficients(sp.expand(t2 - 2 * joint_ub), [q, N, eps])
@@ -505,3 +511,83 @@ def test_theorem_s_prime_does_not_cancel_catastrophically():
              beta=[0.5184601255886061, 0.05693332299756734, 0.3394088331455953])
     exact = exact_value(b, v)
     assert abs(b.evaluate(strict=False, **v) - float(exact)) <= 1e-12 * float(exact)
+
+
+def _direct(inst, T, theta):
+    """Per-level sequences Delta_l(t), t < T, in absolute time (windows restart at multiples of
+    P_l, no folding into one top period), each a fraction theta(t, l) in [0, 1] of the right side
+    of its per-step inequality of §9.3 (k = 0: 0; k = 1: gamma^2 (N + eps^2); k >= 2: (4) with the
+    sequence's own D_l): every sequence the proof of §9.5 has to cover is of this form."""
+    g2, L2 = inst["gamma_"] ** 2, inst["L_"] ** 2
+    periods, K = inst["periods"], inst["K"]
+    M = len(periods)
+    D = [[Fraction(0)] * T for _ in range(M)]
+    for t in range(T):
+        for l, p in enumerate(periods):
+            kk = t % p
+            s = t - kk
+            Nl = Fraction(K[l] - K[l + 1]) * inst["sigma2"] / inst["n"]
+            if kk == 0:
+                continue
+            if kk == 1:
+                right = g2 * (Nl + inst["eps2"][l])
+            else:
+                al, be = inst["alphas"][l], inst["betas"][l]
+                C = sum(D[m][tau] for tau in range(s + 1, t) for m in range(l + 1))
+                right = ((1 + al) * g2 * kk * Nl
+                         + (1 + 1 / al) * g2 * kk * ((1 + (kk - 1) * (1 + be)) * inst["eps2"][l]
+                                                    + (1 + 1 / be) * L2 * C))
+            D[l][t] = theta(t, l) * right
+    return D
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(), st.integers(1, 3), st.data())
+def test_s_prime_prefix_form_by_forward_induction_for_any_horizon(inst, full, data):
+    """§9.5, proof of Theorem S' (prefix form), for T = full * P_M + r with 0 < r < P_M: (a) the
+    level-l window of t sits, with the same offset k, inside the level-l window of t mod P_M;
+    (b) every sequence obeying the per-step inequalities satisfies Delta_l(t) <= Delta*_l(t mod P_M)
+    at every t < T (the induction), with equality for the extremal one (theta = 1); so (c) the
+    divergence part of (1), (L^2/T) sum_{t<T} sum_l Delta_l(t), is at most the prefix form, which
+    the extremal sequence attains, and which is what bounds.theorems.recursion evaluates; (d) the
+    prefix form is at most the one-period average (Lemma 3 level by level). Exact rationals."""
+    from bounds import multi_level
+    from bounds.exact import exact_terms
+    from bounds.theorems.recursion import THEOREM_S_PRIME
+
+    periods = inst["periods"]
+    PM, M = periods[-1], len(periods)
+    if PM == 1:
+        return
+    r = data.draw(st.integers(1, PM - 1))
+    T = full * PM + r
+    # (a) window alignment: P_l | P_M, so t mod P_M has the same k, and its window does not wrap
+    for t in range(T):
+        for p in periods:
+            kk = t % p
+            assert (t % PM) % p == kk and (t % PM) - kk >= 0
+            assert [tau % PM for tau in range(t - kk, t)] == list(range(t % PM - kk, t % PM))
+    star = recursion(inst["gamma_"], inst["L_"], inst["sigma2"], inst["n"], periods, inst["K"],
+                     inst["eps2"], inst["alphas"], inst["betas"])
+    thetas = data.draw(st.lists(st.fractions(0, 1), min_size=T * M, max_size=T * M))
+    slack = _direct(inst, T, lambda t, l: thetas[t * M + l])
+    tight = _direct(inst, T, lambda t, l: Fraction(1))
+    # (b) the induction, and equality for the extremal sequence
+    for t in range(T):
+        for l in range(M):
+            assert slack[l][t] <= star[l][t % PM]
+            assert tight[l][t] == star[l][t % PM]
+    # (c) summed over t < T: the prefix form, attained; the package evaluates exactly this
+    prefix = sum(star[l][t % PM] for t in range(T) for l in range(M))
+    assert sum(map(sum, slack)) <= prefix == sum(map(sum, tight))
+    b = multi_level(list(periods), list(inst["K"][1:-1]), theorem=THEOREM_S_PRIME)
+    sigma, eps = inst["sigma2"], inst["eps2"]  # drawn fractions, used as sigma and eps (squared below)
+    values = {"gamma": inst["gamma_"], "L": inst["L_"], "sigma": sigma, "n": inst["n"], "T": T, "F0": inst["F0"],
+              "eps": eps, "alpha": inst["alphas"], "beta": inst["betas"]}
+    squared = recursion(inst["gamma_"], inst["L_"], sigma * sigma, inst["n"], periods, inst["K"],
+                        [e * e for e in eps], inst["alphas"], inst["betas"])
+    levels = exact_terms(b, values)
+    assert sum(levels[f"level_{l + 1}"] for l in range(M)) == inst["L_"] ** 2 / T * sum(
+        squared[l][t % PM] for t in range(T) for l in range(M))
+    # (d) at most the one-period average
+    assert prefix / T <= sum(map(sum, star)) / PM
