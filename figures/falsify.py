@@ -91,8 +91,8 @@ MAX_CONFIRM = 8
 falsification test is Bonferroni-corrected over those tested."""
 LEVEL = 0.95
 """The family-wise confidence of a falsification."""
-MAX_STEPS = 1000
-"""The longest horizon of a cell."""
+LARGE_SHARE = 0.25
+"""A cell with more than 64 workers gets this share of another cell's budget (its runs cost 16x more)."""
 
 
 def _cell(name: str, n: int, periods: Sequence[int], counts: Sequence[int], family: str, T: int, target: str, *,
@@ -123,12 +123,18 @@ CELLS: tuple[dict[str, Any], ...] = (
     _cell("two-level 1,4 level-2 noise n=64", 64, [1, 4], [32], "noise", 400, "level_2_noise", reset=4,
           axes="within_group"),
     _cell("local P=4 noise", 8, [4], [], "noise", 800, "level_1_noise", reset=4),
+    # a noise share is of order gamma^2 sigma^2 against the plain noise term's gamma sigma^2 / n: only
+    # a large n lets the share dominate at the step sizes where it bites (§7.4's witnesses: n = 1000)
+    _cell("two-level 10,20 level-1 noise n=1024", 1024, [10, 20], [2], "noise", 560, "level_1_noise", reset=10),
+    _cell("two-level 1,10 level-2 noise n=1024", 1024, [1, 10], [512], "noise", 500, "level_2_noise", reset=10,
+          axes="within_group"),
     # the plain noise term and the init term
     _cell("every step noise", 2, [1], [], "noise", 200, "noise", reset=1),
     _cell("init", 1, [1], [], "init", 4, "init"),
     # noise and heterogeneity together
     _cell("two-level 2,8 mixed", 8, [2, 8], [2], "mixed", 800, "level_1_heterogeneity", reset=2),
 )
+"""The discrete part of the search space (module docstring)."""
 
 FEDERATED_CELLS: tuple[dict[str, Any], ...] = (
     # data-size weights and partial participation (docs/theory.md §10 Theorems W and P)
@@ -144,15 +150,14 @@ FEDERATED_CELLS: tuple[dict[str, Any], ...] = (
 """Cells for a theorem that takes weights and partial participation (its statement declares Theorem
 P's numbers, ``omega``, the noise shares and the sampling error): the others assume equal weights
 and full participation."""
-"""The discrete part of the search space (module docstring)."""
 
-QUICK_CELLS = tuple(CELLS[i] for i in (0, 2, 4, 8, 9, 13, 14))
+QUICK_CELLS = tuple(CELLS[i] for i in (0, 2, 4, 8, 9, 15, 16))
 """Fewer cells, for a small budget."""
 
 
 # ----------------------------------------------------------------------- statements
 @dataclass(frozen=True)
-class Statement:
+class Tested:
     """What a search tests: the statement (the theorem or a mutant of it) and the theorem's own
     parts (the per-term grain), both at the search's scoring and at the confirmed one."""
 
@@ -182,7 +187,7 @@ def statements(spec: str | Theorem, parts: Callable[[Instance], dict[str, float]
 
 
 def _statement(spec: str | Theorem, mutant: str | None, parts: Callable[[Instance], dict[str, float]] | None = None
-               ) -> Statement:
+               ) -> Tested:
     """The statement a search tests: ``spec``'s theorem itself (``mutant=None``) or its mutant
     named ``mutant``."""
     t = resolve_theorem(spec)
@@ -190,7 +195,7 @@ def _statement(spec: str | Theorem, mutant: str | None, parts: Callable[[Instanc
     name = "theorem" if mutant is None else mutant
     for m in found:
         if m.name == name:
-            return Statement(t, m, found[0].parts)
+            return Tested(t, m, found[0].parts)
     raise ValueError(f"mutant must be one of {', '.join(m.name for m in found[1:])}; got {mutant!r}")
 
 
@@ -335,6 +340,47 @@ def candidate_of(cell: dict[str, Any], v: Sequence[float], gamma_max: float) -> 
     return {"cell": cell, "gamma": gamma, "L": L, "b": b, "c": c, "a": a, "sigma": sigma, "x0": [x0]}
 
 
+def _target_period(cell: dict[str, Any]) -> int:
+    """The period of the level the cell's target term belongs to (level 1's for init and noise)."""
+    target = cell["target"]
+    level = int(target.split("_")[1]) if target.startswith("level_") else 1
+    return int(cell["periods"][level - 1])
+
+
+PRIOR = ((0.1, 0.5, 0.5), (0.1, 0.3, 0.25), (0.03, 0.85, 0.5), (0.1, 0.85, 0.5), (0.1, 1.0, 1.3),
+         (0.03, 0.5, 0.5), (0.2, 0.3, 0.25), (0.3, 0.5, 0.5), (0.03, 1.0, 1.3), (0.3, 1.0, 1.3), (0.01, 1.0, 1.3))
+"""Where §7.4's saved witnesses sit, as (step size / largest, ``k``, ``r``) with the kink's level
+``c = -k gamma L s (P - 1)/2`` and turn-around ``a = r gamma s (P - 1)`` (``empirical/data/witnesses.json``:
+the noise witnesses at ``k`` 0.25-0.85, ``r`` 0.2-1.7; the offset witnesses at ``k = 1``, ``r``
+about 1.3, as docs/theory.md §7.4 states), the most promising first."""
+
+
+def prior_points(cell: dict[str, Any], gamma_max: float) -> np.ndarray:
+    """Starting points for a cell's search (:data:`PRIOR`, in :func:`candidate_of`'s coordinates;
+    ``P`` the target level's period, ``s`` the offset or noise size 1, the start ``-gamma s/2`` for
+    noise and 0 for offsets). The rest of the first generation is a Latin hypercube."""
+    family, periods = cell["family"], cell["periods"]
+    if family == "init":
+        return np.empty((0, _dimension(cell)))
+    top = periods[-1]
+    P = max(_target_period(cell), 2)
+    target = cell["target"]
+    level = int(target.split("_")[1]) if target.startswith("level_") else 1
+    noisy = family in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
+    points = []
+    for fraction, k, r in PRIOR:
+        v = np.zeros(_dimension(cell))
+        v[0] = 1 + math.log10(fraction) / 3
+        v[1] = (-k * (P - 1) / 2 / top + 1) / 2
+        v[2] = (math.log10(max(r * (P - 1) * gamma_max * fraction, 1e-4)) + 4) / 8
+        v[3] = (-0.5 / top + 1) / 2 if noisy else 0.5
+        v[4] = 1.0 if family != "fixed" else 1 / 3  # sigma = 1 (mixed); a fixed cell's start scale 10^0
+        if family in ("heterogeneity", "mixed"):
+            v[5 + level - 1] = 1.0
+        points.append(np.clip(v, 0.0, 1.0))
+    return np.array(points)
+
+
 def _axes(cell: dict[str, Any]) -> tuple[int, np.ndarray]:
     n, counts = cell["n"], [cell["n"], *cell["counts"], 1]
     if cell["axes"] == "within_group":
@@ -407,7 +453,7 @@ def measure(candidates: Sequence[dict[str, Any]], seeds: int, seed: int) -> list
     return out
 
 
-def _score(statement: Statement, x: Instance, mean: float) -> tuple[float, dict[str, float]]:
+def _score(statement: Tested, x: Instance, mean: float) -> tuple[float, dict[str, float]]:
     """``measured / bound`` of the statement under test (0 where the run is outside its condition)
     and the theorem's parts at ``x``."""
     parts = statement.parts(x)
@@ -454,8 +500,7 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
     noisy = cell["family"] in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
     seeds = SEARCH_SEEDS if noisy else 1
     D = _dimension(cell)
-    population = max(5, min(128, budget // 8))
-    generations = max(1, budget // population)
+    population = max(8, min(128, budget // 8))
     evaluated: list[dict[str, Any]] = []
 
     def objective(V: np.ndarray) -> np.ndarray:
@@ -481,10 +526,14 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
                 scores[i] = ratio * min(1.0, 2.0 * parts.get(cell["target"], 0.0) / total) if total > 0 else 0.0
         return -np.nan_to_num(scores, nan=-1e300, posinf=1e300, neginf=-1e300)
 
-    popsize = max(1, math.ceil(population / D))
-    differential_evolution(objective, [(0.0, 1.0)] * D, rng=seed, popsize=popsize,
-                           maxiter=max(0, generations - 1), tol=0, atol=0, polish=False, vectorized=True,
-                           updating="deferred", init="latinhypercube")
+    from scipy.stats import qmc
+
+    prior = prior_points(cell, gamma_max if gamma_max > 0 else float(cell["fixed"]["gamma"]))[:population // 2]
+    size = max(population, 5, len(prior) + 1)
+    start = np.vstack([prior, qmc.LatinHypercube(d=D, seed=seed).random(size - len(prior))])
+    generations = math.ceil(budget / size)  # the last one is cut at the budget
+    differential_evolution(objective, [(0.0, 1.0)] * D, rng=seed, maxiter=max(0, generations - 1), tol=0, atol=0,
+                           polish=False, vectorized=True, updating="deferred", init=start)
     ranked = sorted((e for e in evaluated if not math.isnan(e["ratio"])), key=lambda e: -e["ratio"])
     best: list[dict[str, Any]] = []
     for e in ranked:  # distinct candidates only
@@ -599,10 +648,10 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
     statement = _statement(spec, mutant)
     chosen = list(cells if cells is not None else (QUICK_CELLS if budget < 500 else CELLS))
     if cells is None and _numeric_bound(t, _probe(CELLS[2]).shape).extra:  # weights and participation apply
-        chosen += FEDERATED_CELLS[:2] if budget < 500 else FEDERATED_CELLS
-    per_cell = max(1, budget // len(chosen))
-    configs = [{"theorem": spec, "mutant": mutant, "cell": cell, "budget": per_cell, "seed": seed * 100 + i}
-               for i, cell in enumerate(chosen)]
+        chosen += FEDERATED_CELLS[::2] if budget < 500 else FEDERATED_CELLS  # small: weights (W), participation (P)
+    shares = [LARGE_SHARE if cell["n"] > 64 else 1.0 for cell in chosen]
+    configs = [{"theorem": spec, "mutant": mutant, "cell": cell, "seed": seed * 100 + i,
+                "budget": max(1, int(budget * share / sum(shares)))} for i, (cell, share) in enumerate(zip(chosen, shares))]
     runs_dir = Path(out_dir) / "falsify_runs"
     started = time.perf_counter()
     searched = run_sweep(search_cell, configs, runs_dir, executor=executor, progress=progress,

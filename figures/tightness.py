@@ -103,7 +103,7 @@ def configuration_cells(config: dict[str, Any], terms: Sequence[str]) -> list[di
 
 def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] = THEOREMS, budget: int = 300,
               seed: int = 0, out_dir: str | Path = "out", executor: Executor | None = None,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, terms: Sequence[str] | None = None) -> dict[str, Any]:
     """The tightness intervals of each theorem at ``config`` (module docstring); resumable in ``out_dir``.
 
     Args:
@@ -112,6 +112,7 @@ def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] =
         theorems: registered names.
         budget: search runs per term and theorem.
         seed: the search's seed (``0 <= seed < 10_000``).
+        terms: only these terms (and not the total); default every term of each theorem and the total.
 
     Returns:
         ``{"configuration", "theorems": {name: {"title", "terms": {term: {...}}, "total": {...}}}, "runs"}``.
@@ -139,8 +140,11 @@ def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] =
             raise ValueError(f"gamma = {config['gamma']:.6g} is outside {t.title}'s condition at this configuration")
         from bounds.instance import theorem_terms
 
-        terms = [k for k, v in theorem_terms(probe, t).items() if v > 0 or k == "init"]
-        for i, cell in enumerate(configuration_cells(config, terms)):
+        own = [k for k, v in theorem_terms(probe, t).items() if v > 0 or k == "init"]
+        cells = configuration_cells(config, own)
+        if terms is not None:
+            cells = [c for c in cells if c["target"] in terms]
+        for i, cell in enumerate(cells):
             jobs.append({"theorem": name, "mutant": None, "cell": cell, "budget": budget, "seed": seed * 100 + i,
                          "objective": "tightness"})
             owners.append((name, cell["target"]))

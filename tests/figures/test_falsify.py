@@ -191,3 +191,21 @@ def test_a_run_beyond_float64_counts_as_diverged():
     c = fz.candidate_of(fz.CELLS[0], [1.0, 0.5, 0.5, 1.0, 0.0, 1.0], 1e3)  # gamma L = 1000: the run blows up
     m = fz.measure([c], 1, 0)[0]
     assert m["samples"] == [math.inf]
+
+
+def test_the_ratio_does_not_depend_on_the_scale_of_f_or_of_x():
+    """Why the search may fix L = 1 (docs/theory.md §11.1): f -> a f and x -> x / b, with
+    gamma -> gamma b^2 / a, leave measured/bound unchanged (Theorem 2, exactly up to rounding)."""
+    from empirical.instances import instance_of
+    from bounds.instance import theorem_terms
+
+    c = fz.candidate_of(fz.CELLS[8], [1.0, 0.4, 0.3, 0.5, 1.0, 0.0, 0.0], 0.05)
+    a, b = 3.0, 0.5
+    scaled = {**c, "L": a / b**2, "c": c["c"] * a / b, "a": c["a"] * b, "b": [v * a / b for v in c["b"]],
+              "sigma": c["sigma"] * a / b, "x0": [c["x0"][0] * b], "gamma": c["gamma"] * b**2 / a}
+    ratios = []
+    for cand in (c, scaled):
+        m = fz.measure([cand], 4, 0)[0]
+        ratios.append(np.mean(m["samples"]) / sum(theorem_terms(m["instance"], theorem("theorem2")).values()))
+    assert ratios[1] == pytest.approx(ratios[0], rel=1e-9)
+    assert ratios[0] > 0.01  # a run that measures something
