@@ -180,6 +180,8 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     edge = largest_step_size(hierarchy.shape.bound(), L=k.L.value)[0]
     gamma = (own if own is not None else edge) if config["step"] == "own" else edge * float(config["step"])
     step_text = "own step" if config["step"] == "own" else f"{float(config['step']):.3g} x the largest step"
+    if config["kind"] == "witness":  # a witness runs at more than one horizon: say which
+        step_text += f", T = {int(config['T'])}"
     seed += int(config.get("seed_offset", 0))  # a confirmation's fresh seeds: the noise only, not the problem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)

@@ -207,7 +207,7 @@ def test_every_noisy_kill_and_noisy_best_ratio_comes_from_fresh_seeds(quick):
         assert info["measured"]["seed"] >= CONFIRM_OFFSET
     info = report["terms"]["level_2_noise"]
     entry = library[("level_2_noise", 10)]
-    assert info["witness"] == "witness level_2_noise, P = 10 (own step)" and entry["T"] <= 600
+    assert info["witness"] == f"witness level_2_noise, P = 10 (own step, T = {entry['T']})" and entry["T"] <= 600
     assert info["best_ratio"] == pytest.approx(entry["ratio_bound"], rel=1e-12)
     stored = list((out / "power_runs_quick").glob("*.json"))  # confirmations are cached runs of the sweep
     assert sum('"seed_offset"' in p.read_text() for p in stored) >= report["confirmations"]["runs"] > 0
