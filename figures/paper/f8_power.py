@@ -64,7 +64,7 @@ def draw_f8(data: dict[str, Any]):
     bars.set_xlabel("best measured / bound where the term is at least half of the bound (log;\n"
                     "selected on the runs' own seeds, a noisy run measured on fresh seeds)")
     bars.set_title("how much of each term a run reaches", fontsize=9)
-    bars.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2)
+    bars.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     groups = theory["groups"]
     rows = theory["mutants"]
     grid = np.array([[np.nan if r["margin_by_group"].get(g) is None else r["margin_by_group"][g] for g in groups]
