@@ -8,10 +8,21 @@ Two instruments, run on the same *evidence* (measured runs with exact or certifi
 * **mutation testing** (:mod:`bounds.mutants`): optimistic mutants of the theorem (a
   coefficient halved, a term dropped, a factor halved, the condition loosened, ...). A mutant
   is *killed* when some run inside the mutant's own step-size condition measures more than the
-  mutant's bound: the lower end of its 95% confidence interval over seeds is above it, or, for
-  a deterministic run, the value itself is (up to the floating-point tolerance of
-  :mod:`figures.verdicts`). The score is the fraction of mutants killed; the real theorem
-  must never be killed.
+  mutant's bound: for a deterministic run, the value itself (up to the floating-point tolerance
+  of :mod:`figures.verdicts`); for a noisy run, in two stages (:data:`RULE`). First stage: the
+  lower end of the run's 95% confidence interval over its own seeds is above the bound. Of the
+  noisy runs flagged so, the one with the largest margin is run again on fresh seeds
+  (:data:`CONFIRM_SEEDS` seeds from the root seed ``+`` :data:`CONFIRM_OFFSET`, disjoint from
+  every first-stage run's), and the mutant is killed only if that run's lower 95% end is above
+  the bound too. Without the second stage a valid bound that ``k`` of the ~250 runs reach
+  would be killed by chance with probability ``1 - 0.975^k``; with it the selection is made on
+  one set of seeds and the kill tested on another, once per mutant, so a valid bound is falsely
+  killed with probability about 2.5% (one one-sided interval) however many runs there are. The
+  score is the fraction of mutants killed; the real theorem must never be killed (the same
+  rule). The confirmations are runs of the same sweep, cached and resumed like the others.
+
+Per term, the run with the best ratio is *selected* on its own seeds and its ratio *reported*
+from a fresh-seed run of it when it is noisy (the selection biases its own value upward).
 
 Evidence: every saved witness at its own step size and horizon, at a longer horizon
 (:data:`HORIZONS`), and at larger step sizes (``sqrt 2``, ``2`` and ``sqrt 10`` times the
@@ -36,9 +47,9 @@ import functools
 import math
 import warnings
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -50,8 +61,8 @@ from bounds.theorems import theorem, theorem2
 from empirical.statistics import confidence_interval
 from figures.verdicts import ATOL, RTOL, bound_holds
 
-__all__ = ["STRETCHES", "Evidence", "evidence_configs", "evidence_point", "valid_point", "collect_evidence",
-           "analyse", "power_report"]
+__all__ = ["STRETCHES", "CONFIRM_SEEDS", "CONFIRM_OFFSET", "RULE", "Evidence", "evidence_configs", "evidence_point",
+           "valid_point", "collect_evidence", "fresh_config", "confirm_runs", "analyse", "power_report"]
 
 STRETCHES = (math.sqrt(2.0), 2.0, math.sqrt(10.0))
 """Step sizes beyond the theorem's largest admissible one, as multiples of it: the largest that
@@ -62,6 +73,24 @@ HORIZONS = {"kink_heterogeneity": 50, "kink_noise": 4}
 
 QUICK_HORIZONS = {"kink_heterogeneity": 10}
 """The same in quick mode: the kink runs are four one-dimensional workers, cheap at any horizon."""
+
+CONFIRM_SEEDS = 64
+"""Seeds of a fresh-seed confirmation run (the witness library's :data:`~empirical.studies.witnesses.FRESH_SEEDS`)."""
+
+CONFIRM_OFFSET = 10**6
+"""Added to a run's root seed for its confirmation run: ``SeedSequence(seed + 10**6)`` spawns streams
+independent of the first stage's ``SeedSequence(seed)`` (the witness library's
+:data:`~empirical.studies.witnesses.FRESH_SEED_OFFSET`: a witness at its own step and horizon
+is confirmed on the very seeds its library value is measured on). Only the noise changes: a
+battery problem and its grouping keep their own seed."""
+
+RULE = (f"killed: a run inside the mutant's own condition measures more than its bound; a deterministic run "
+        f"by its value (beyond {RTOL:g} relative + {ATOL:g}); a noisy run in two stages: flagged when the lower "
+        f"end of its 95% CI over its own seeds is above the bound, then the flagged run with the largest margin "
+        f"is re-run on {CONFIRM_SEEDS} fresh seeds (root seed + 10^6) and kills only if that run's lower 95% end "
+        f"is above the bound too (one confirmation per mutant: a valid bound is falsely killed with probability "
+        f"about 2.5%, however many runs)")
+"""The kill rule, as the report states it."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,10 @@ class Evidence:
     samples: tuple[float, ...]
     deterministic: bool
     term: str | None = None
+    config: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The configuration of :func:`evidence_configs` it was run from (what a confirmation re-runs)."""
+    seed: int | None = field(default=None, compare=False)
+    """The root seed of its noise (``None`` when not known)."""
 
     @property
     def mean(self) -> float:
@@ -147,11 +180,15 @@ def evidence_point(config: dict[str, Any]) -> dict[str, Any]:
     edge = largest_step_size(hierarchy.shape.bound(), L=k.L.value)[0]
     gamma = (own if own is not None else edge) if config["step"] == "own" else edge * float(config["step"])
     step_text = "own step" if config["step"] == "own" else f"{float(config['step']):.3g} x the largest step"
+    if config["kind"] == "witness":  # a witness runs at more than one horizon: say which
+        step_text += f", T = {int(config['T'])}"
+    seed += int(config.get("seed_offset", 0))  # a confirmation's fresh seeds: the noise only, not the problem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         run = simulate(problem, hierarchy, lr=gamma, steps=int(config.get("T", config.get("steps"))),
                        seeds=int(config["seeds"]), seed=seed, x0=x0, record_every=1)
-    out: dict[str, Any] = {"source": f"{source} ({step_text})", "group": group, "term": config.get("term")}
+    out: dict[str, Any] = {"source": f"{source} ({step_text})", "group": group, "term": config.get("term"),
+                           "seed": seed, "seeds": int(config["seeds"])}
     x, constants = instance_of(problem, hierarchy, gamma, int(run.config["steps"]), x0)
     samples = run.average_grad_norm_sq()
     if run.diverged is not None or not np.all(np.isfinite(samples)):
@@ -192,24 +229,61 @@ def collect_evidence(out_dir: str | Path, *, quick: bool = False, executor: Exec
     from figures.sweep import run_sweep
 
     configs = evidence_configs(quick)
-    results = run_sweep(evidence_point, configs, Path(out_dir) / ("power_runs_quick" if quick else "power_runs"),
-                        executor=executor, progress=progress, description="power: runs", validate=valid_point)
+    results = run_sweep(evidence_point, configs, _runs_dir(out_dir, quick), executor=executor, progress=progress,
+                        description="power: runs", validate=valid_point)
     evidence, dropped = [], {"diverged": 0, "estimated constants": 0}
-    for result in results:
+    for config, result in zip(configs, results):
         if result.get("estimated"):
             dropped["estimated constants"] += 1
-        elif "diverged" in result:
-            # A run whose average is infinite measures more than any finite bound: evidence
-            # against every statement whose condition admits it (only "condition x4" here).
-            dropped["diverged"] += 1
-            evidence.append(Evidence(f"{result['source']}, diverged at step {result['diverged']}", result["group"],
-                                     Instance.from_json(result["instance"]), (math.inf,), True, result.get("term")))
-        else:
-            evidence.append(Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
-                                     tuple(result["samples"]), result["deterministic"], result.get("term")))
+            continue
+        dropped["diverged"] += "diverged" in result
+        evidence.append(_evidence_of(result, config))
     if theorem_spec is not None:
         prepare_terms(theorem_spec, evidence, executor)
     return evidence, dropped
+
+
+def _runs_dir(out_dir: str | Path, quick: bool) -> Path:
+    return Path(out_dir) / ("power_runs_quick" if quick else "power_runs")
+
+
+def _evidence_of(result: dict[str, Any], config: Mapping[str, Any]) -> Evidence:
+    """The evidence of one result of :func:`evidence_point`."""
+    if "diverged" in result:
+        # A run whose average is infinite measures more than any finite bound: evidence
+        # against every statement whose condition admits it (only "condition x4" here).
+        return Evidence(f"{result['source']}, diverged at step {result['diverged']}", result["group"],
+                        Instance.from_json(result["instance"]), (math.inf,), True, result.get("term"), config,
+                        result.get("seed"))
+    return Evidence(result["source"], result["group"], Instance.from_json(result["instance"]),
+                    tuple(result["samples"]), result["deterministic"], result.get("term"), config, result.get("seed"))
+
+
+def fresh_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The confirmation run of a configuration: :data:`CONFIRM_SEEDS` seeds from its root seed
+    ``+`` :data:`CONFIRM_OFFSET` (the same problem, horizon and step size)."""
+    return {**config, "seeds": CONFIRM_SEEDS, "seed_offset": CONFIRM_OFFSET}
+
+
+Confirm = Callable[[Sequence[Evidence]], Sequence[Evidence]]
+"""What runs confirmations: given noisy runs, the same runs on fresh seeds (one each, in order)."""
+
+
+def confirm_runs(out_dir: str | Path, runs: Sequence[Evidence], *, quick: bool = False,
+                 executor: Executor | None = None, progress: bool = True) -> list[Evidence]:
+    """Each run of ``runs`` again on fresh seeds (:func:`fresh_config`), through the same sweep
+    as the first-stage runs (cached in ``out_dir/power_runs[_quick]``, resumed, on ``executor``)."""
+    from figures.sweep import run_sweep
+
+    if not runs:
+        return []
+    missing = [e.source for e in runs if e.config is None]
+    if missing:
+        raise ValueError(f"a run without its configuration cannot be confirmed: {missing[0]}")
+    configs = [fresh_config(e.config) for e in runs]
+    results = run_sweep(evidence_point, configs, _runs_dir(out_dir, quick), executor=executor, progress=progress,
+                        description="power: fresh-seed confirmations", validate=valid_point)
+    return [_evidence_of(result, config) for result, config in zip(results, configs)]
 
 
 # ----------------------------------------------------------------------- the analysis
@@ -274,54 +348,133 @@ def _theorem_of(spec: TheoremSpec) -> tuple[Theorem, Callable[[Instance], dict[s
 
 
 def _killed(e: Evidence, value: float) -> tuple[bool, float]:
-    """Whether ``e`` kills a bound ``value``, and the margin ``lower / value - 1``."""
+    """Whether ``e``'s own measurement is above a bound ``value`` (for a noisy run the first stage
+    only), and the margin ``lower / value - 1``."""
     verdict = bound_holds(e.samples, value, deterministic=e.deterministic)
     lower = e.lower
     margin = math.inf if value <= 0 and lower > ATOL else (lower / value - 1 if value > 0 else -1.0)
     return verdict.state == "above", margin
 
 
-def analyse(evidence: Sequence[Evidence], theorem_spec: TheoremSpec = "theorem2") -> dict[str, Any]:
-    """The per-term best ratios, the kill matrix and the score (the JSON of ``hsgd power``)."""
+def _measurement(e: Evidence) -> dict[str, Any]:
+    """A run's mean, 95% interval and seeds, as the report states a confirmation."""
+    n = len(e.samples)
+    mean = float(np.mean(e.samples))
+    low, high = (mean, mean) if e.deterministic or n < 2 else confidence_interval(np.asarray(e.samples))[1:]
+    return {"seed": e.seed, "seeds": n, "mean": mean, "ci_low": float(low), "ci_high": float(high)}
+
+
+def analyse(evidence: Sequence[Evidence], theorem_spec: TheoremSpec = "theorem2",
+            confirm: Confirm | None = None) -> dict[str, Any]:
+    """The per-term best ratios, the kill matrix and the score (the JSON of ``hsgd power``).
+
+    A noisy run kills only when confirmed on fresh seeds (:data:`RULE`): ``confirm`` runs the
+    confirmations (:func:`confirm_runs`; a test may pass its own), all in one call. Without it
+    no noisy run kills, and a mutant a noisy run flags says ``"not confirmed"``. Per term, the
+    best run is selected by its own seeds' mean and, when noisy, its ratio is its fresh run's
+    (``first_ratio``: the selecting one).
+    """
     t, terms_of, condition_of, candidates = _theorem_of(theorem_spec)
-    inside = [e for e in evidence if condition_of(e.instance)]
-    terms: dict[str, dict[str, Any]] = {}
-    for e in inside:
+    groups = sorted({e.group for e in evidence})
+    index = {id(e): i for i, e in enumerate(evidence)}
+
+    # the per-term selection, on each run's own seeds
+    selected: dict[str, tuple[Evidence, float, float, float]] = {}
+    for e in evidence:
+        if not condition_of(e.instance):
+            continue
         parts = terms_of(e.instance)
         bound = sum(parts.values())
         for name, value in parts.items():
-            if bound > 0 and value >= 0.5 * bound:
-                ratio = e.mean / bound
-                if name not in terms or ratio > terms[name]["best_ratio"]:
-                    terms[name] = {"best_ratio": ratio, "term_share": value / bound, "witness": e.source,
-                                   "ratio_to_term": e.mean / value, "instance": e.instance.to_json()}
-    for name in ("init", "noise", "level_1_noise", "level_1_heterogeneity", "level_2_noise",
-                 "level_2_heterogeneity"):
-        terms.setdefault(name, {"best_ratio": None, "witness": None,
-                                "note": "no run inside the condition where this term is at least half of the bound"})
-    groups = sorted({e.group for e in evidence})
+            if bound > 0 and value >= 0.5 * bound and (name not in selected or e.mean / bound > selected[name][1]):
+                selected[name] = (e, e.mean / bound, value, bound)
+
+    # the first stage: every candidate against every run it applies to
     real = candidates[0]
     reference = [(real.value(e.instance), real.condition(e.instance)) for e in evidence]
-    results = []
+    scans = []
     for m in candidates:
-        best: dict[str, Any] | None = None
-        per_group = {g: None for g in groups}
+        per_group: dict[str, float | None] = {g: None for g in groups}
+        closest: tuple[float, Evidence] | None = None
+        kills: list[tuple[float, Evidence]] = []    # deterministic: final
+        flagged: list[tuple[float, Evidence, float]] = []  # noisy: to be confirmed
         for e, (real_value, real_inside) in zip(evidence, reference):
             if not (m.applies(e.instance) and m.condition(e.instance)):
                 continue
             value = m.value(e.instance)
             if m is not real and value >= real_value and real_inside:
                 continue  # the mutation changes nothing on this run: it says nothing about the mutant
-            killed, margin = _killed(e, value)
+            above, margin = _killed(e, value)
             if per_group[e.group] is None or margin > per_group[e.group]:
                 per_group[e.group] = margin
-            if best is None or (killed, margin) > (best["killed"], best["margin"]):
-                best = {"killed": killed, "by": e.source, "margin": margin}
-        best = best or {"killed": False, "by": None, "margin": None}
-        results.append({"name": m.name, "description": m.description, **best,
-                        "margin_by_group": {g: v for g, v in per_group.items()}})
+            if above and e.deterministic:
+                kills.append((margin, e))
+            elif above:
+                flagged.append((margin, e, value))
+            elif closest is None or margin > closest[0]:
+                closest = (margin, e)
+        scans.append((m, per_group, closest, kills, flagged))
+
+    # the second stage: one fresh-seed run per candidate a noisy run flags (and per selected noisy best run)
+    wanted = {index[id(max(flagged, key=lambda f: f[0])[1])] for _, _, _, kills, flagged in scans if flagged and not kills}
+    wanted |= {index[id(e)] for e, *_ in selected.values() if not e.deterministic}
+    order = sorted(wanted)
+    fresh: dict[int, Evidence] = {}
+    if confirm is not None and order:
+        for i, again in zip(order, confirm([evidence[i] for i in order]), strict=True):
+            if again.instance != evidence[i].instance:
+                raise ValueError(f"the confirmation of {evidence[i].source} ran another instance")
+            fresh[i] = again
+
+    terms: dict[str, dict[str, Any]] = {}
+    for name, (e, first, value, bound) in selected.items():
+        again = e if e.deterministic else fresh.get(index[id(e)])
+        info: dict[str, Any] = {"term_share": value / bound, "witness": e.source, "instance": e.instance.to_json(),
+                                "first_ratio": first}
+        if again is None:
+            info.update(best_ratio=None, note="selected on its own seeds, not measured on fresh ones (no confirmation "
+                                              "runs)")
+        else:
+            measured = _measurement(again)
+            info.update(best_ratio=again.mean / bound, ratio_to_term=again.mean / value, measured=measured,
+                        ratio_ci95=[measured["ci_low"] / bound, measured["ci_high"] / bound],
+                        fresh=not e.deterministic)
+        terms[name] = info
+    for name in ("init", "noise", "level_1_noise", "level_1_heterogeneity", "level_2_noise",
+                 "level_2_heterogeneity"):
+        terms.setdefault(name, {"best_ratio": None, "witness": None,
+                                "note": "no run inside the condition where this term is at least half of the bound"})
+
+    results = []
+    for m, per_group, closest, kills, flagged in scans:
+        out: dict[str, Any] = {"name": m.name, "description": m.description, "flagged": len(flagged),
+                               "confirmation": None}
+        if kills:
+            margin, e = max(kills, key=lambda k: k[0])
+            out.update(killed=True, by=e.source, margin=margin, deterministic=True,
+                       killed_in=sorted({k[1].group for k in kills}))
+        elif flagged:
+            first, e, value = max(flagged, key=lambda f: f[0])
+            again = fresh.get(index[id(e)])
+            if again is None:
+                out.update(killed=False, by=e.source, margin=None, first_margin=first, deterministic=False,
+                           killed_in=[], note="flagged on its own seeds, not confirmed (no confirmation runs)")
+            else:
+                confirmed, margin = _killed(again, value)
+                out.update(killed=confirmed, by=e.source, margin=margin, first_margin=first, deterministic=False,
+                           killed_in=[e.group] if confirmed else [],
+                           confirmation={**_measurement(again), "bound": value, "margin": margin,
+                                         "killed": confirmed})
+        elif closest is not None:
+            out.update(killed=False, by=closest[1].source, margin=closest[0], deterministic=closest[1].deterministic,
+                       killed_in=[])
+        else:
+            out.update(killed=False, by=None, margin=None, killed_in=[])
+        out["margin_by_group"] = dict(per_group)
+        results.append(out)
     theorem_result, mutant_results = results[0], results[1:]
     killed = sum(r["killed"] for r in mutant_results)
+    confirmed = [r for r in results if r["confirmation"] is not None]
     return {
         "theorem": t.name,
         "title": t.title,
@@ -329,26 +482,33 @@ def analyse(evidence: Sequence[Evidence], theorem_spec: TheoremSpec = "theorem2"
         "terms": terms,
         "mutants": mutant_results,
         "theorem_killed": theorem_result["killed"],
-        "theorem_closest": {"by": theorem_result["by"], "margin": theorem_result["margin"]},
+        "theorem_closest": {"by": theorem_result["by"], "margin": theorem_result["margin"],
+                            "confirmation": theorem_result["confirmation"]},
         "score": killed / len(mutant_results),
         "killed": killed,
         "total": len(mutant_results),
         "groups": groups,
         "evidence": len(evidence),
-        "rule": (f"killed: some run inside the mutant's own condition has the lower end of its 95% CI over "
-                 f"seeds above the mutant's bound (deterministic runs: its value, beyond {RTOL:g} relative + "
-                 f"{ATOL:g})"),
+        "confirmations": {"runs": len(fresh), "seeds": CONFIRM_SEEDS, "seed_offset": CONFIRM_OFFSET,
+                          "flagged_mutants": sum(r["flagged"] > 0 and not r.get("deterministic", False)
+                                                 for r in mutant_results),
+                          "confirmed": sum(bool(r["confirmation"]["killed"]) for r in confirmed if r is not
+                                           theorem_result),
+                          "not_confirmed": [r["name"] for r in mutant_results
+                                            if r["flagged"] and not r["killed"]]},
+        "rule": RULE,
     }
 
 
 def power_report(out_dir: str | Path = "out", *, theorem_spec: TheoremSpec = "theorem2", quick: bool = False,
                  executor: Executor | None = None, progress: bool = True) -> dict[str, Any]:
-    """Collect (or resume) the evidence and analyse it for the theorem ``theorem_spec`` names
-    (``hsgd power``)."""
+    """Collect (or resume) the evidence, confirm on fresh seeds what a noisy run would kill
+    (:func:`confirm_runs`), and analyse it for the theorem ``theorem_spec`` names (``hsgd power``)."""
     theorem(theorem_spec)  # an unknown theorem is refused before any run
     evidence, dropped = collect_evidence(out_dir, quick=quick, executor=executor, progress=progress,
                                          theorem_spec=theorem_spec)
-    report = analyse(evidence, theorem_spec)
+    confirm = functools.partial(confirm_runs, out_dir, quick=quick, executor=executor, progress=progress)
+    report = analyse(evidence, theorem_spec, confirm)
     report["dropped"] = dropped
     report["quick"] = quick
     return report

@@ -27,8 +27,18 @@ Families (docs/theory.md §7.4 Remark: witnesses; problems in :mod:`empirical.pr
 What is reported for each witness (:func:`evaluate_witness`):
 
 * ``measured``: the mean over seeds of each seed's ``(1/T) sum_{t<T} ||grad f(u^t)||^2``, its
-  standard error over seeds (0 for a deterministic run) and the upper end of its Student-t 95%
-  interval (the mean itself for one seed);
+  standard error over seeds (0 for a deterministic run) and its Student-t 95% interval (the
+  mean itself for one seed), **on fresh seeds**: the root seed ``entry["seed"] +``
+  :data:`FRESH_SEED_OFFSET` (numpy ``SeedSequence`` streams independent of the search's), with
+  :data:`FRESH_SEEDS` seeds for a noisy witness (``sigma > 0``). The search selects an instance
+  on its own seeds (root ``entry["seed"]``; ``entry["search"]`` says how many), and a value
+  measured on the seeds that selected it is biased upward (the level-1 noise witnesses at
+  ``P = 2, 5`` measure 23% and 12% less on 64 fresh seeds than on the 8 seeds, four of them the
+  search's, that the library used to report).
+  A deterministic witness (``sigma = 0``: the kink heterogeneity witnesses and the init witness)
+  measures the same value bit for bit on any seed, so for it nothing changes (nor for the
+  quadratic noise witness, whose every seed measures ``(T-1)/T`` of the bound, and which no
+  search selected);
 * ``terms``: Theorem 2's terms (:func:`bounds.multi_level`'s ``evaluate_terms``) with each
   level split into its noise share and its heterogeneity; ``bound`` their sum;
 * ``ratio_bound = measured / bound``: the whole bound at this ``T`` (the search maximises it);
@@ -74,6 +84,9 @@ __all__ = [
     "evaluate_witness",
     "search",
     "build_library",
+    "remeasure_library",
+    "FRESH_SEED_OFFSET",
+    "FRESH_SEEDS",
     "save_witnesses",
     "load_witnesses",
     "DATA_PATH",
@@ -84,6 +97,13 @@ FAMILIES = ("kink_heterogeneity", "kink_noise", "quadratic")
 STABILITY_MARGIN = 1e-3
 """An orbit is kept when its return map's derivative is at most ``1 - STABILITY_MARGIN``."""
 DATA_PATH = Path(__file__).parents[1] / "data" / "witnesses.json"  # empirical/data/, with the others
+FRESH_SEED_OFFSET = 10**6
+"""Added to a witness's root seed for every value reported about it (:func:`run_witness`,
+``hsgd power``'s confirmations): ``SeedSequence(seed + 10**6)`` spawns streams independent of
+the ones ``SeedSequence(seed)`` gave the search."""
+FRESH_SEEDS = 64
+"""How many fresh seeds a noisy witness (``sigma > 0``) is measured on: at 64 the 95% interval
+of every noise-share witness of the library is within 8% of its mean."""
 
 
 # --------------------------------------------------------------------------- instances
@@ -347,39 +367,63 @@ def noise_term_witness(T: int = 1000, L: float = 1.0, sigma: float = 1.0) -> dic
 
 
 # --------------------------------------------------------------------------- measuring
-def run_witness(entry: dict[str, Any], *, T: int | None = None, seeds: int | None = None) -> dict[str, float]:
+def _noisy(entry: dict[str, Any]) -> bool:
+    """Whether a witness has noise (``sigma > 0``): its measured value depends on the seeds."""
+    spec = entry.get("instance", entry)
+    return float(spec.get("problem", {}).get("sigma", 0.0)) > 0
+
+
+def run_witness(entry: dict[str, Any], *, T: int | None = None, seeds: int | None = None,
+                seed: int | None = None) -> dict[str, float]:
     """Re-run a witness with the project's engine and return the measured statistics.
+
+    By default on **fresh seeds**, never the ones the search selected the witness on: the root
+    seed ``entry["seed"] +`` :data:`FRESH_SEED_OFFSET` and, for a noisy witness,
+    :data:`FRESH_SEEDS` seeds (a deterministic one keeps ``entry["seeds"]``: every seed gives
+    the same value).
 
     Args:
         entry: a library entry (or the dict a ``*_witness`` constructor returns).
-        T, seeds: override the entry's horizon and number of seeds (quick re-runs).
+        T, seeds: override the horizon and the number of seeds (quick re-runs).
+        seed: override the root seed (the search passes ``entry["seed"]``: its own seeds).
 
     Returns:
-        ``{"mean", "se", "ci_high", "T", "seeds"}``: the mean over seeds of each seed's average
-        of ``||grad f(u^t)||^2`` over ``t < T``, its standard error over seeds (0 with one seed),
-        and the upper end of the Student-t 95% interval (the mean with one seed).
+        ``{"mean", "se", "ci_low", "ci_high", "T", "seeds", "seed"}``: the mean over seeds of
+        each seed's average of ``||grad f(u^t)||^2`` over ``t < T``, its standard error over
+        seeds, the Student-t 95% interval (with one seed, or when every seed measures the same
+        value, that value and a standard error of 0), and the horizon, number of seeds and root
+        seed it was measured with.
     """
     problem, hierarchy = build(entry)
     T = int(entry["T"] if T is None else T)
-    seeds = int(entry["seeds"] if seeds is None else seeds)
-    result = simulate(problem, hierarchy, float(entry["gamma"]), T, seeds=seeds, seed=int(entry.get("seed", 0)),
+    if seeds is None:
+        seeds = FRESH_SEEDS if _noisy(entry) else int(entry["seeds"])
+    seeds = int(seeds)
+    seed = int(entry.get("seed", 0)) + FRESH_SEED_OFFSET if seed is None else int(seed)
+    result = simulate(problem, hierarchy, float(entry["gamma"]), T, seeds=seeds, seed=seed,
                       x0=np.asarray(entry["x0"], dtype=float), record_every=1)
     if result.diverged is not None:
         raise ValueError(f"the witness run diverged at step {result.diverged['step']}")
     per_seed = result.grad_norm_sq.mean(axis=1)
-    mean, _, high = confidence_interval(per_seed)
-    se = float(per_seed.std(ddof=1) / math.sqrt(seeds)) if seeds > 1 else 0.0
-    return {"mean": float(mean), "se": se, "ci_high": float(high) if seeds > 1 else float(mean),
-            "T": T, "seeds": seeds}
+    if seeds == 1 or np.all(per_seed == per_seed[0]):  # one seed, or every seed the same run (no noise reaches it)
+        value = float(per_seed[0])
+        return {"mean": value, "se": 0.0, "ci_low": value, "ci_high": value, "T": T, "seeds": seeds, "seed": seed}
+    mean, low, high = confidence_interval(per_seed)
+    se = float(per_seed.std(ddof=1) / math.sqrt(seeds))
+    return {"mean": float(mean), "se": se, "ci_low": float(low), "ci_high": float(high), "T": T, "seeds": seeds,
+            "seed": seed}
 
 
 def evaluate_witness(entry: dict[str, Any], *, quick_T: int | None = None, quick_seeds: int | None = None
                      ) -> dict[str, Any]:
     """Run a witness, evaluate Theorem 2 on it and return the complete library entry.
 
-    Adds ``measured`` (:func:`run_witness`), ``terms``, ``bound``, ``term_value``,
-    ``ratio_bound``, ``ratio_term``, ``term_share`` (term / bound) and, with ``quick_T`` or
-    ``quick_seeds``, a ``quick`` re-run (its own horizon, seeds and measured value) for tests.
+    Adds ``measured`` (:func:`run_witness` on fresh seeds: root ``entry["seed"] +``
+    :data:`FRESH_SEED_OFFSET`, :data:`FRESH_SEEDS` seeds when noisy), ``terms``, ``bound``,
+    ``term_value``, ``ratio_bound``, ``ratio_term``, ``term_share`` (term / bound) and, with
+    ``quick_T`` or ``quick_seeds``, a ``quick`` re-run (its own horizon and seeds, the same fresh
+    root seed) for tests. ``entry["seed"]`` and ``entry["seeds"]`` stay the search's root seed
+    and the number of seeds ``hsgd power``'s first-stage runs use.
     """
     problem, hierarchy = build(entry)
     out = dict(entry)
@@ -410,7 +454,7 @@ def _noise_objective(level: int, P: int, n: int, seeds: int, min_periods: int) -
         w = noise_witness(level, P, float(v[0]), float(v[1]), float(v[2]), n=n, seeds=seeds, min_periods=min_periods)
         problem, hierarchy = build(w)
         try:
-            m = run_witness(w)["mean"]
+            m = run_witness(w, seeds=seeds, seed=w["seed"])["mean"]   # the search's own seeds
         except ValueError:
             return 0.0
         terms = bound_terms(problem, hierarchy, w["gamma"], w["T"], w["x0"])
@@ -430,8 +474,9 @@ def search(term: str, P: int, *, quick: bool = False, seed: int = 0, n: int | No
     ratio (``x``, ``b``, ``c``, ``a`` scale together; only ``gamma L`` matters) and ``n = 4`` is
     the construction's. Noise share (``term = "level_l_noise"``): over ``(frac, cmul, x0_scale)``
     with ``n`` fixed (larger is better, only slower; see :func:`noise_witness`), each candidate
-    one engine run with the same seeds (common random numbers). Returns the best witness's
-    constructor arguments and its objective.
+    one engine run with the same seeds (common random numbers: root ``seed``, ``seeds`` of them).
+    Returns the best witness's constructor arguments, its objective on the search's seeds (biased
+    upward by the selection: :func:`evaluate_witness` measures on fresh ones) and those seeds.
     """
     from scipy.optimize import differential_evolution
 
@@ -449,11 +494,12 @@ def search(term: str, P: int, *, quick: bool = False, seed: int = 0, n: int | No
         box = [(0.02, 1.0), (0.8, 1.4), (-1.0, 2.0)]
         start = [0.25, 1.05, 0.3]
     heterogeneity = term.endswith("heterogeneity")
+    noise = {} if heterogeneity else {"noise_seed": 0, "noise_seeds": seeds}   # noise_witness's default root seed
     res = differential_evolution(objective, box, rng=seed, popsize=4 if quick else (8 if heterogeneity else 6),
                                  maxiter=2 if quick else (10 if heterogeneity else 4), tol=0,
                                  polish=False, x0=start, init="sobol")
     return {"term": term, "P": P, "params": [float(v) for v in res.x], "ratio_bound": float(-res.fun),
-            "evaluations": int(res.nfev), "n": n}
+            "evaluations": int(res.nfev), "n": n, **noise}
 
 
 # --------------------------------------------------------------------------- library
@@ -462,9 +508,10 @@ def build_library(*, quick: bool = False, Ps: Sequence[int] = (2, 5, 10), progre
     """Search every term's family and return the evaluated witnesses (one per term and ``P``).
 
     The kink witnesses are re-solved at the best parameters found; the noise witnesses are
-    re-run at the search's ``n`` with 8 seeds (a different ``n`` changes the orbit's
-    stability, so the optimum does not carry over). The init and plain noise
-    witnesses are the tight quadratic cases.
+    rebuilt at the search's ``n`` with ``seeds = 8`` (the first-stage runs of ``hsgd power``; a
+    different ``n`` changes the orbit's stability, so the optimum does not carry over) and
+    measured on :data:`FRESH_SEEDS` fresh seeds (:func:`evaluate_witness`), never on the seeds
+    the search selected them on. The init and plain noise witnesses are the tight quadratic cases.
     """
     say = progress or (lambda message: None)
     entries = [evaluate_witness(init_witness(), quick_T=10), evaluate_witness(noise_term_witness(), quick_T=100)]
@@ -485,8 +532,41 @@ def build_library(*, quick: bool = False, Ps: Sequence[int] = (2, 5, 10), progre
             entry = evaluate_witness(w, quick_T=w["T"] // 4, quick_seeds=2)
             entry["search"] = found
             entries.append(entry)
-            say(f"{term} P={P}: {entry['ratio_term']:.4f} of the term, {entry['ratio_bound']:.4f} of the bound")
+            say(f"{term} P={P}: {entry['ratio_term']:.4f} of the term, {entry['ratio_bound']:.4f} of the bound "
+                f"(on the search's seeds {found['ratio_bound']:.4f} of the bound)")
     return entries
+
+
+_MEASURED = ("measured", "terms", "bound", "term_value", "term_share", "ratio_bound", "ratio_term", "quick")
+"""The keys :func:`evaluate_witness` adds: what :func:`remeasure_library` recomputes."""
+
+
+def remeasure_library(entries: Sequence[dict[str, Any]], progress: Callable[[str], None] | None = None
+                      ) -> list[dict[str, Any]]:
+    """The same witnesses (instances, search records) with every reported value measured again
+    by :func:`evaluate_witness` (fresh seeds); each ``quick`` re-run keeps its horizon and seeds.
+
+    A noise witness's ``search`` record without its seeds gets them: root 0 and 4 seeds (2 for a
+    quick search, ``n = 400``), what :func:`search` used (``noise_seed``, ``noise_seeds``).
+    """
+    say = progress or (lambda message: None)
+    out = []
+    for entry in entries:
+        base = {k: v for k, v in entry.items() if k not in _MEASURED}
+        quick = entry.get("quick") or {}
+        fresh = evaluate_witness(base, quick_T=quick.get("T"), quick_seeds=quick.get("seeds"))
+        again = {**{k: fresh.get(k, v) for k, v in entry.items() if k in fresh}, **fresh}  # the entry's key order
+        found = again.get("search")
+        if isinstance(found, dict) and found.get("term", "").endswith("_noise"):
+            found = again["search"] = dict(found)
+            found.setdefault("noise_seed", 0)
+            found.setdefault("noise_seeds", 2 if found.get("n") == 400 else 4)
+        out.append(again)
+        old = entry.get("measured", {}).get("mean")
+        say(f"{entry['term']} P={entry['instance'].get('P')}: {again['ratio_term']:.4f} of the term, "
+            f"{again['ratio_bound']:.4f} of the bound (was {old / again['term_value']:.4f} of the term)"
+            if old is not None else f"{entry['term']}: {again['ratio_term']:.4f} of the term")
+    return out
 
 
 def save_witnesses(entries: list[dict[str, Any]], path: str | Path = DATA_PATH) -> Path:
@@ -519,17 +599,26 @@ def load_witnesses(path: str | Path | None = None) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m empirical.studies.witnesses [--quick] [--out PATH]``: search, evaluate and save the library."""
+    """``python -m empirical.studies.witnesses [--quick] [--remeasure] [--out PATH]``: search,
+    evaluate and save the library (``--remeasure``: keep the saved witnesses, measure them again)."""
     import argparse
     import time
 
     parser = argparse.ArgumentParser(description="Build the witness library (docs/theory.md §7.4 Remark: witnesses).")
     parser.add_argument("--quick", action="store_true", help="a small search (well under a minute)")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="no search: measure the saved witnesses again (fresh seeds) and save them")
     parser.add_argument("--out", default=str(DATA_PATH), help="where to write the JSON library")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    entries = build_library(quick=args.quick, progress=lambda m: print(f"[{time.perf_counter() - start:6.1f}s] {m}",
-                                                                       flush=True))
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
+
+    if args.remeasure:
+        entries = remeasure_library(load_witnesses(), progress=say)
+    else:
+        entries = build_library(quick=args.quick, progress=say)
     print(f"wrote {save_witnesses(entries, args.out)} ({len(entries)} witnesses)")
     return 0
 

@@ -14,27 +14,48 @@ __all__ = ["register", "format_report"]
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The report as text: per term the best ratio and its run, per mutant killed or not, the score."""
+    """The report as text: per term the best ratio and its run, per mutant killed or not (and, for
+    a noisy run, its fresh-seed confirmation), the score."""
     lines = [f"{report['title']} ({report['source']}): {report['evidence']} runs with exact or certified constants, {report['dropped']['diverged']} "
              f"of them diverged (an infinite average, kept as evidence); "
              f"{report['dropped']['estimated constants']} runs with estimated constants left out"
              f"{'; quick' if report.get('quick') else ''}",
-             "per term, the best measured/bound where the term is at least half of the bound:"]
+             ("per term, the best measured/bound where the term is at least half of the bound (the run selected "
+              "on its own seeds; a noisy one measured on fresh seeds):")]
     for term, info in report["terms"].items():
         if info.get("best_ratio") is None:
             lines.append(f"  {term:24s} none: {info.get('note', '')}")
-        else:
-            lines.append(f"  {term:24s} {info['best_ratio']:.4f}  (measured/term {info['ratio_to_term']:.4f}; "
-                         f"{info['witness']})")
+            continue
+        seeds = "deterministic"
+        if info.get("fresh"):
+            m = info["measured"]
+            low, high = info["ratio_ci95"]
+            seeds = (f"{m['seeds']} fresh seeds from root {m['seed']}, 95% CI [{low:.4f}, {high:.4f}]; "
+                     f"{info['first_ratio']:.4f} on its own seeds")
+        lines.append(f"  {term:24s} {info['best_ratio']:.4f}  (measured/term {info['ratio_to_term']:.4f}; "
+                     f"{info['witness']}; {seeds})")
     lines.append(f"mutants ({report['rule']}):")
     for m in report["mutants"]:
         margin = "n/a" if m["margin"] is None else f"{m['margin']:+.3g}"
         verdict = "killed  " if m["killed"] else "survives"
         by = m["by"] or "no run where this mutant differs from the theorem"
         lines.append(f"  {m['name']:28s} {verdict} margin {margin:>9}  by {by}")
+        c = m.get("confirmation")
+        if c is not None:
+            lines.append(f"  {'':28s} {'confirmed' if c['killed'] else 'NOT confirmed'} on {c['seeds']} fresh seeds "
+                         f"(root {c['seed']}): mean {c['mean']:.4g}, 95% CI [{c['ci_low']:.4g}, {c['ci_high']:.4g}] vs "
+                         f"bound {c['bound']:.4g}; margin on its own seeds {m['first_margin']:+.3g}")
+        elif m.get("note"):
+            lines.append(f"  {'':28s} {m['note']}")
     closest = report["theorem_closest"]
+    margin = "n/a" if closest["margin"] is None else f"{closest['margin']:+.3g}"
     lines.append(f"the theorem itself killed: {'YES' if report['theorem_killed'] else 'no'} (closest run: "
-                 f"{closest['by']}, margin {closest['margin']:+.3g})")
+                 f"{closest['by']}, margin {margin})")
+    c = report.get("confirmations")
+    if c is not None:
+        unconfirmed = ", ".join(c["not_confirmed"]) or "none"
+        lines.append(f"fresh-seed confirmations: {c['runs']} runs; {c['confirmed']} kills confirmed; flagged on their "
+                     f"own seeds but not confirmed: {unconfirmed}")
     lines.append(f"mutation score: {report['killed']} of {report['total']} = {report['score']:.3f}")
     return "\n".join(lines)
 

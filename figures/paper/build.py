@@ -84,7 +84,7 @@ def _build_sweep(name: str, out_dir: str | Path, quick: bool, executor: Executor
     # the runs, and Theorem S's terms of each (its Young parameters optimised per run), on the executor;
     # F8 reads them back and analyses them here
     collect_evidence(out_dir, quick=quick, executor=executor, progress=progress, theorem_spec="sharp")
-    return _module(name).build_f8(out_dir, quick=quick)
+    return _module(name).build_f8(out_dir, quick=quick, executor=executor)  # its fresh-seed confirmations too
 
 
 def build_all(out_dir: str | Path, *, quick: bool = False, only: list[str] | None = None,

@@ -18,6 +18,8 @@ from empirical.problems.witness import (
     two_point_law,
 )
 from empirical.studies.witnesses import (
+    FRESH_SEED_OFFSET,
+    FRESH_SEEDS,
     STABILITY_MARGIN,
     TERMS,
     bound_terms,
@@ -241,3 +243,31 @@ def test_load_witnesses_rejects_a_file_that_is_not_a_library(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(ValueError, match="witness library"):
         load_witnesses(path)
+
+
+# ----------------------------------------------------------------------- fresh seeds
+def test_run_witness_measures_on_seeds_the_search_never_saw():
+    """A reported value comes from the root seed + 10**6 (FRESH_SEEDS seeds when noisy), not from
+    the seeds the search selected the instance on (root entry["seed"])."""
+    w = noise_witness(1, 2, 0.25, 1.0, 0.5, n=16, seeds=3)
+    fresh = run_witness(w)
+    assert (fresh["seed"], fresh["seeds"]) == (w["seed"] + FRESH_SEED_OFFSET, FRESH_SEEDS)
+    own = run_witness(w, seeds=w["seeds"], seed=w["seed"])   # what the search sees
+    assert own["seed"] == w["seed"] and own["mean"] != fresh["mean"]
+    assert run_witness(w, seeds=FRESH_SEEDS, seed=w["seed"] + FRESH_SEED_OFFSET) == fresh
+    assert evaluate_witness(w)["measured"] == fresh
+    # a deterministic witness measures the same on any seed: nothing changes for it
+    k = kink_witness(1, 3, 0.3, 1.0)
+    assert run_witness(k)["mean"] == run_witness(k, seed=k["seed"])["mean"] and run_witness(k)["seeds"] == 1
+
+
+@pytest.mark.parametrize("entry", LIBRARY, ids=[f"{w['term']}-P{w['instance']['P']}" for w in LIBRARY])
+def test_every_saved_value_is_measured_on_fresh_seeds(entry):
+    """The library reports no value measured on the seeds its search selected on."""
+    for measured in (entry["measured"], entry["quick"]):
+        assert measured["seed"] == entry["seed"] + FRESH_SEED_OFFSET
+    noisy = entry["instance"]["problem"].get("sigma", 0.0) > 0
+    assert entry["measured"]["seeds"] == (FRESH_SEEDS if noisy else entry["seeds"])
+    assert entry["ratio_bound"] == entry["measured"]["mean"] / entry["bound"]
+    if entry["instance"]["family"] == "kink_noise":   # the searched noisy witnesses: their search's seeds
+        assert entry["search"]["noise_seed"] == entry["seed"] and entry["search"]["noise_seeds"] >= 1

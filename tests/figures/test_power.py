@@ -1,5 +1,6 @@
 """hsgd power: the real theorems are never killed, wrong ones are, and the report says by what."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 
 from bounds.instance import Instance, theorem_terms
 from figures.cli import main
-from figures.power import Evidence, analyse, power_report
+from figures.power import CONFIRM_OFFSET, CONFIRM_SEEDS, Evidence, analyse, power_report
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +53,67 @@ def _evidence(samples, deterministic, gamma=0.5):
     return Evidence("crafted", "crafted", x, tuple(samples), deterministic, "init")
 
 
+class FakeRunner:
+    """Confirmations without running anything: each run again with the samples ``fresh`` gives it."""
+
+    def __init__(self, fresh):
+        self.fresh, self.asked = fresh, []
+
+    def __call__(self, runs):
+        self.asked.append([e.source for e in runs])
+        return [dataclasses.replace(e, samples=tuple(self.fresh(e)), seed=10**6) for e in runs]
+
+
 def test_the_kill_rule_on_crafted_runs():
     """Bound at x: init 2 * 0.5 / (0.5 * 10) = 0.2 (plus noise 0.5 sigma^2 when noisy)."""
     above = analyse([_evidence([0.2 * (1 + 1e-6)], True)], "theorem2")
     assert above["theorem_killed"] is True  # a run above the real bound kills it: the rule can fire
     exact = analyse([_evidence([0.2 * (1 + 1e-15)], True)], "theorem2")
     assert exact["theorem_killed"] is False  # within the floating-point tolerance
-    one_seed = analyse([_evidence([5.0], False)], "theorem2")
+    one_seed = analyse([_evidence([5.0], False)], "theorem2", FakeRunner(lambda e: [5.0]))
     assert one_seed["theorem_killed"] is False  # one noisy seed: no interval, no kill
-    noisy = analyse([_evidence(list(np.linspace(0.80, 0.84, 8)), False)], "theorem2")
-    assert noisy["theorem_killed"] is True  # every seed far above 0.7: the lower CI is above
+    far = list(np.linspace(0.80, 0.84, 8))
+    noisy = analyse([_evidence(far, False)], "theorem2", FakeRunner(lambda e: np.linspace(0.80, 0.84, 64)))
+    assert noisy["theorem_killed"] is True  # every seed far above 0.7, on its own seeds and on fresh ones
+    assert noisy["theorem_closest"]["confirmation"]["killed"] is True
+
+
+def test_a_chance_flag_on_the_search_seeds_is_not_a_kill_a_confirmed_one_is():
+    """A valid bound (Theorem 2 itself, 0.7 here) that a noisy run tops on its own seeds by chance
+    is not killed when the same run on fresh seeds does not top it; a run that tops it on fresh
+    seeds too still kills. Deterministic kills need no confirmation."""
+    lucky = _evidence(list(np.linspace(0.72, 0.76, 8)), False)        # lower 95% end above 0.7
+    assert lucky.lower > 0.7
+    without = analyse([lucky], "theorem2")                            # nothing to confirm with: no kill
+    assert without["theorem_killed"] is False
+    chance = FakeRunner(lambda e: np.linspace(0.55, 0.85, 64))        # fresh seeds: mean 0.70, lower below
+    report = analyse([lucky], "theorem2", chance)
+    assert report["theorem_killed"] is False and chance.asked == [["crafted"]]
+    confirmation = report["theorem_closest"]["confirmation"]
+    assert confirmation["killed"] is False and confirmation["seeds"] == 64 and confirmation["ci_low"] < 0.7
+    genuine = FakeRunner(lambda e: np.linspace(0.73, 0.77, 64))
+    report = analyse([lucky], "theorem2", genuine)
+    assert report["theorem_killed"] is True and report["theorem_closest"]["confirmation"]["ci_low"] > 0.7
+    # the mutants the lucky run flags are judged the same way: init/2 (0.6) is killed only when confirmed
+    by_name = {m["name"]: m for m in analyse([lucky], "theorem2", chance)["mutants"]}
+    assert by_name["noise/2"]["killed"] is True                       # 0.45: fresh mean 0.70 tops it too
+    assert by_name["init/2"]["confirmation"]["bound"] == pytest.approx(0.6)
+    deterministic = FakeRunner(lambda e: pytest.fail("a deterministic run needs no confirmation"))
+    assert analyse([_evidence([0.2 * (1 + 1e-6)], True)], "theorem2", deterministic)["theorem_killed"] is True
+
+
+def test_one_confirmation_per_mutant_the_run_selected_on_its_own_seeds():
+    """Of several noisy runs that flag a bound, only the one with the largest margin on its own
+    seeds is re-run, and it alone decides: the false-kill chance does not grow with the runs."""
+    runs = [dataclasses.replace(_evidence(list(np.linspace(low, low + 0.04, 8)), False), source=f"run {low}")
+            for low in (0.72, 0.75, 0.73)]
+    runner = FakeRunner(lambda e: np.linspace(0.5, 0.6, 64))
+    report = analyse(runs, "theorem2", runner)
+    assert report["theorem_killed"] is False and report["theorem_closest"]["by"] == "run 0.75"
+    assert "run 0.75" in runner.asked[0] and "run 0.72" not in runner.asked[0] and len(runner.asked) == 1
+    with pytest.raises(ValueError, match="ran another instance"):
+        analyse(runs, "theorem2", lambda batch: [dataclasses.replace(e, instance=dataclasses.replace(
+            e.instance, T=11)) for e in batch])
 
 
 def test_hsgd_power_json(quick, capsys):
@@ -125,3 +177,53 @@ def test_theorem_2_is_analysed_with_its_named_mutants(quick):
     names = {m["name"] for m in report["mutants"]}
     assert {"heterogeneity/2", "condition/10", "(P_1-1)/2", "(2P_2-1)->P_2", "noise share /n^2", "eps_1->eps_2"} <= names
     assert report["total"] == 24 and report["theorem"] == "theorem2"
+
+
+def test_every_noisy_kill_and_noisy_best_ratio_comes_from_fresh_seeds(quick):
+    """In the quick report: each mutant a noisy run kills names its confirmation (64 seeds from the
+    run's root seed + 10**6, lower 95% end above the mutant's bound); each noisy best ratio per
+    term is measured on such seeds, and a witness at its own step and horizon measures exactly
+    its library value (the same fresh seeds)."""
+    from empirical.studies.witnesses import (
+        FRESH_SEED_OFFSET,
+        FRESH_SEEDS,
+        load_witnesses,
+    )
+
+    assert (CONFIRM_OFFSET, CONFIRM_SEEDS) == (FRESH_SEED_OFFSET, FRESH_SEEDS)
+    out, report = quick
+    assert "fresh seeds" in report["rule"] and "two stages" in report["rule"]
+    noisy = [m for m in report["mutants"] if m["killed"] and not m["deterministic"]]
+    assert noisy, "the quick evidence kills some mutant with a noisy run"
+    for m in noisy:
+        c = m["confirmation"]
+        assert c["killed"] and c["seeds"] == CONFIRM_SEEDS and c["seed"] >= CONFIRM_OFFSET
+        assert c["ci_low"] > c["bound"] and m["margin"] == pytest.approx(c["ci_low"] / c["bound"] - 1)
+    assert report["confirmations"]["confirmed"] == len(noisy)
+    library = {(w["term"], w["instance"]["P"]): w for w in load_witnesses()}
+    for name in ("level_1_noise", "level_2_noise"):
+        info = report["terms"][name]
+        assert info["fresh"] and info["measured"]["seeds"] == CONFIRM_SEEDS
+        assert info["measured"]["seed"] >= CONFIRM_OFFSET
+    info = report["terms"]["level_2_noise"]
+    entry = library[("level_2_noise", 10)]
+    assert info["witness"] == f"witness level_2_noise, P = 10 (own step, T = {entry['T']})" and entry["T"] <= 600
+    assert info["best_ratio"] == pytest.approx(entry["ratio_bound"], rel=1e-12)
+    stored = list((out / "power_runs_quick").glob("*.json"))  # confirmations are cached runs of the sweep
+    assert sum('"seed_offset"' in p.read_text() for p in stored) >= report["confirmations"]["runs"] > 0
+
+
+def test_f8_marks_a_kill_only_where_the_rule_killed(quick):
+    """F8 (resumed from the quick runs): every x of its kill matrix is a group holding a run that
+    killed the mutant under the rule (deterministic, or confirmed on fresh seeds), and its line says so."""
+    from figures.paper.f8_power import draw_f8, f8_data, summary
+
+    out, _ = quick
+    data = f8_data(out, quick=True)
+    theory = data["theory"]
+    for m in theory["mutants"]:
+        assert set(m["killed_in"]) <= set(theory["groups"]) and bool(m["killed_in"]) == m["killed"]
+        if m["killed"] and not m["deterministic"]:  # one run decides: its confirmation's group alone
+            assert len(m["killed_in"]) == 1 and m["confirmation"]["killed"]
+    assert "confirmed on 64 fresh seeds" in summary(data) and "fresh seeds)" in summary(data)
+    draw_f8(data)
