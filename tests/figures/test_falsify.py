@@ -196,7 +196,6 @@ def test_a_run_beyond_float64_counts_as_diverged():
 def test_the_ratio_does_not_depend_on_the_scale_of_f_or_of_x():
     """Why the search may fix L = 1 (docs/theory.md §11.1): f -> a f and x -> x / b, with
     gamma -> gamma b^2 / a, leave measured/bound unchanged (Theorem 2, exactly up to rounding)."""
-    from empirical.instances import instance_of
     from bounds.instance import theorem_terms
 
     c = fz.candidate_of(fz.CELLS[8], [1.0, 0.4, 0.3, 0.5, 1.0, 0.0, 0.0], 0.05)
