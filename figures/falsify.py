@@ -57,6 +57,7 @@ from bounds.mutants import Mutant
 from bounds.statement import Theorem
 from bounds.theorems import theorem as resolve_theorem
 from bounds.theorems import theorem2
+from empirical.studies.witnesses import FRESH_SEED_OFFSET, FRESH_SEEDS
 
 __all__ = [
     "CELLS",
@@ -79,11 +80,10 @@ __all__ = [
 
 SEARCH_SEEDS = 8
 """Seeds per noisy candidate during the search (a noise-free candidate runs once)."""
-FRESH_SEEDS = 64
-"""Seeds of every confirmation run."""
-FRESH_OFFSET = 1_000_000
-"""Confirmation runs use root seed ``seed + FRESH_OFFSET``; the search's root seeds stay below it,
-so the two never share a stream."""
+FRESH_OFFSET = FRESH_SEED_OFFSET
+"""Confirmation runs use root seed ``seed + FRESH_OFFSET`` (the offset of every fresh-seed run of
+the toolkit: the witness library's and ``hsgd power``'s); the search's root seeds stay below it,
+so the two never share a stream. :data:`FRESH_SEEDS` seeds each, as there."""
 THRESHOLD = 0.9
 """A candidate whose search ratio (against the statement under test) is above this is confirmed."""
 MAX_CONFIRM = 8
