@@ -692,6 +692,8 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
 
     falsifying = [k for k in tests if results[k]["state"] == "above"]
     confirmed = [{"search_ratio": ratio, "fresh_ratio": results[k]["ratio"], "state": results[k]["state"],
+                  "fresh_lower_ratio": (results[k]["lower"] / results[k]["bound"]
+                                        if results[k]["lower"] is not None and results[k]["bound"] > 0 else None),
                   "cell": jobs[k]["candidate"]["cell"]["name"]} for (ratio, *_), k in zip(above, tests)]
     terms = {}
     for name, (k, search_ratio) in term_keys.items():
@@ -708,10 +710,11 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
         "worst": {"total": results[total_key]["ratio"] if total_key else None, "terms": terms},
         "confirmed": confirmed,
         "reproducer": _reproducer(spec, mutant, jobs[shown], results[shown]) if shown else None,
-        "budget": budget, "seed": seed, "cells": [c["name"] for c in chosen],
+        "budget": budget, "seed": seed, "cells": [c["name"] for c in chosen], "level": level,
         "rule": (f"falsified: a run inside the statement's condition whose lower {100 * level:.4g}% confidence bound "
                  f"on fresh seeds ({FRESH_SEEDS}; one for a noise-free run, its value) is above the bound; "
-                 f"{LEVEL:.0%} family-wise over the {tested} candidate(s) above {THRESHOLD} tested (Bonferroni)"),
+                 f"{LEVEL:.0%} family-wise (Bonferroni over k = {tested}: {len(above)} candidate(s) above "
+                 f"{THRESHOLD} were tested)"),
     }
     return report
 

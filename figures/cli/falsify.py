@@ -32,9 +32,12 @@ def format_report(report: dict[str, Any]) -> str:
         share = "" if info["share"] is None else f", term {info['share']:.0%} of the bound"
         lines.append(f"  {name:24s} {info['ratio']:.4g}  (search seeds {info['search_ratio']:.4g}{share}; "
                      f"{info['cell']})")
+    if report["confirmed"]:
+        lines.append(f"tested on fresh seeds (measured/bound: search seeds -> fresh mean, fresh lower "
+                     f"{100 * report['level']:.4g}% end):")
     for c in report["confirmed"]:
-        lines.append(f"  tested: {c['cell']}: search {c['search_ratio']:.4g} -> fresh {c['fresh_ratio']:.4g} "
-                     f"({c['state']})")
+        low = "n/a" if c["fresh_lower_ratio"] is None else f"{c['fresh_lower_ratio']:.4g}"
+        lines.append(f"  {c['cell']}: {c['search_ratio']:.4g} -> {c['fresh_ratio']:.4g}, lower {low} ({c['state']})")
     lines.append(f"rule: {report['rule']}")
     return "\n".join(lines)
 
