@@ -367,8 +367,9 @@ def prior_points(cell: dict[str, Any], gamma_max: float) -> np.ndarray:
     target = cell["target"]
     level = int(target.split("_")[1]) if target.startswith("level_") else 1
     noisy = family in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
+    fixed = cell.get("fixed") is not None  # the step size is the configuration's: only (k, r) vary
     points = []
-    for fraction, k, r in PRIOR:
+    for fraction, k, r in dict.fromkeys((1.0, k, r) for _, k, r in PRIOR) if fixed else PRIOR:
         v = np.zeros(_dimension(cell))
         v[0] = 1 + math.log10(fraction) / 3
         v[1] = (-k * (P - 1) / 2 / top + 1) / 2
@@ -528,7 +529,9 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
 
     from scipy.stats import qmc
 
-    prior = prior_points(cell, gamma_max if gamma_max > 0 else float(cell["fixed"]["gamma"]))[:population // 2]
+    fixed = cell.get("fixed")  # a fixed cell's own step, times L: the turn-around in units of s / L
+    gamma_scale = gamma_max if fixed is None else float(fixed["gamma"]) * float(fixed["L"])
+    prior = prior_points(cell, gamma_scale)[:population // 2]
     size = max(population, 5, len(prior) + 1)
     start = np.vstack([prior, qmc.LatinHypercube(d=D, seed=seed).random(size - len(prior))])
     generations = math.ceil(budget / size)  # the last one is cut at the budget
