@@ -597,6 +597,12 @@ def _lower(samples: Sequence[float], deterministic: bool, level: float) -> float
     return lower if math.isfinite(lower) else float(min(samples))
 
 
+def _lower_ratio(result: dict[str, Any]) -> float | None:
+    """A confirmation's lower interval end over its bound (``None`` outside the condition)."""
+    lower, bound = result["lower"], result["bound"]
+    return lower / bound if lower is not None and bound > 0 else None
+
+
 def _valid_search(result: Any) -> str | None:
     if not isinstance(result, dict) or not isinstance(result.get("runs"), int) or "best" not in result \
             or "per_term" not in result or "per_theta" not in result:
@@ -696,14 +702,13 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
 
     falsifying = [k for k in tests if results[k]["state"] == "above"]
     confirmed = [{"search_ratio": ratio, "fresh_ratio": results[k]["ratio"], "state": results[k]["state"],
-                  "fresh_lower_ratio": (results[k]["lower"] / results[k]["bound"]
-                                        if results[k]["lower"] is not None and results[k]["bound"] > 0 else None),
+                  "fresh_lower_ratio": _lower_ratio(results[k]),
                   "cell": jobs[k]["candidate"]["cell"]["name"]} for (ratio, *_), k in zip(above, tests)]
     terms = {}
     for name, (k, search_ratio) in term_keys.items():
         r = results[k]
-        terms[name] = {"ratio": r["ratio"], "share": r["shares"].get(name), "search_ratio": search_ratio,
-                       "cell": jobs[k]["candidate"]["cell"]["name"], "inside": r["inside"]}
+        terms[name] = {"ratio": r["ratio"], "lower_ratio": _lower_ratio(r), "share": r["shares"].get(name),
+                       "search_ratio": search_ratio, "cell": jobs[k]["candidate"]["cell"]["name"], "inside": r["inside"]}
     shown = falsifying[0] if falsifying else total_key
     report = {
         "theorem": t.name, "title": t.title, "source": t.source,
@@ -711,7 +716,8 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
         "falsified": bool(falsifying),
         "runs": runs, "seconds": round(search_seconds, 3),
         "runs_per_minute": round(60 * runs / search_seconds) if search_seconds > 0 else None,
-        "worst": {"total": results[total_key]["ratio"] if total_key else None, "terms": terms},
+        "worst": {"total": results[total_key]["ratio"] if total_key else None,
+                  "total_lower": _lower_ratio(results[total_key]) if total_key else None, "terms": terms},
         "confirmed": confirmed,
         "reproducer": _reproducer(spec, mutant, jobs[shown], results[shown]) if shown else None,
         "budget": budget, "seed": seed, "cells": [c["name"] for c in chosen], "level": level,

@@ -27,11 +27,16 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"survived {report['runs']} runs")
     worst = report["worst"]
     total = worst["total"]
-    lines.append(f"worst measured/bound on fresh seeds: total {total:.4g}" if total is not None else "no run")
+
+    def lower(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4g}"
+
+    lines.append(f"worst measured/bound on fresh seeds (mean; lower {100 * report['level']:.4g}% end): total "
+                 f"{total:.4g}; {lower(worst['total_lower'])}" if total is not None else "no run")
     for name, info in worst["terms"].items():
         share = "" if info["share"] is None else f", term {info['share']:.0%} of the bound"
-        lines.append(f"  {name:24s} {info['ratio']:.4g}  (search seeds {info['search_ratio']:.4g}{share}; "
-                     f"{info['cell']})")
+        lines.append(f"  {name:24s} {info['ratio']:.4g}; {lower(info['lower_ratio'])}  (search seeds "
+                     f"{info['search_ratio']:.4g}{share}; {info['cell']})")
     if report["confirmed"]:
         lines.append(f"tested on fresh seeds (measured/bound: search seeds -> fresh mean, fresh lower "
                      f"{100 * report['level']:.4g}% end):")
