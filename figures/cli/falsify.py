@@ -32,7 +32,7 @@ def format_report(report: dict[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.4g}"
 
     lines.append(f"worst measured/bound on fresh seeds (mean; lower {100 * report['level']:.4g}% end): total "
-                 f"{total:.4g}; {lower(worst['total_lower'])}" if total is not None else "no run")
+                 f"{total:.4g}; {lower(report['worst_total_lower'])}" if total is not None else "no run")
     for name, info in worst["terms"].items():
         share = "" if info["share"] is None else f", term {info['share']:.0%} of the bound"
         lines.append(f"  {name:24s} {info['ratio']:.4g}; {lower(info['lower_ratio'])}  (search seeds "
