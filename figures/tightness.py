@@ -101,7 +101,7 @@ def configuration_cells(config: dict[str, Any], terms: Sequence[str]) -> list[di
     return cells
 
 
-def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] = THEOREMS, budget: int = 300,
+def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] = THEOREMS, budget: int = 48,
               seed: int = 0, out_dir: str | Path = "out", executor: Executor | None = None,
               progress: bool = True, terms: Sequence[str] | None = None) -> dict[str, Any]:
     """The tightness intervals of each theorem at ``config`` (module docstring); resumable in ``out_dir``.

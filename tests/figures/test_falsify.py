@@ -208,3 +208,19 @@ def test_the_ratio_does_not_depend_on_the_scale_of_f_or_of_x():
         ratios.append(np.mean(m["samples"]) / sum(theorem_terms(m["instance"], theorem("theorem2")).values()))
     assert ratios[1] == pytest.approx(ratios[0], rel=1e-9)
     assert ratios[0] > 0.01  # a run that measures something
+
+
+def test_tightness_cli(tmp_path, capsys):
+    from figures.cli import main
+
+    args = ["tightness", "--n", "4", "--groups", "2", "--periods", "2,4", "--L", "1", "--sigma", "0", "--eps", "1,0.5",
+            "--lr", "0.05", "--steps", "100", "--budget", "8", "--theorem", "theorem2", "--out-dir", str(tmp_path)]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    entry = report["theorems"]["theorem2"]
+    assert {"level_1_heterogeneity", "level_2_heterogeneity", "init"} <= set(entry["terms"])
+    assert all(0 <= t["interval"][0] <= t["interval"][1] == 1 for t in entry["terms"].values())
+    assert main(args) == 0
+    assert "level_1_heterogeneity" in capsys.readouterr().out
+    assert main(["tightness", "--periods", "2,4,8", "--budget", "1", "--out-dir", str(tmp_path)]) == 2
+    assert "--periods and --groups must describe the same depth" in capsys.readouterr().err
