@@ -106,15 +106,17 @@ def _cell(name: str, n: int, periods: Sequence[int], counts: Sequence[int], fami
 
 
 CELLS: tuple[dict[str, Any], ...] = (
-    # heterogeneity: noise-free, offsets on every level (docs/theory.md §7.4's kink orbits, any hierarchy)
-    _cell("local P=2 heterogeneity", 4, [2], [], "heterogeneity", 400, "level_1_heterogeneity"),
-    _cell("local P=5 heterogeneity", 4, [5], [], "heterogeneity", 1000, "level_1_heterogeneity"),
-    _cell("two-level 2,4 heterogeneity", 4, [2, 4], [2], "heterogeneity", 400, "level_1_heterogeneity"),
-    _cell("two-level 5,10 heterogeneity", 4, [5, 10], [2], "heterogeneity", 1000, "level_1_heterogeneity"),
-    _cell("two-level 1,5 heterogeneity", 4, [1, 5], [2], "heterogeneity", 1000, "level_2_heterogeneity"),
-    _cell("two-level 3,3 heterogeneity", 8, [3, 3], [2], "heterogeneity", 300, "level_2_heterogeneity"),
-    _cell("two-level 4,8 heterogeneity n=8", 8, [4, 8], [4], "heterogeneity", 800, "level_2_heterogeneity"),
-    _cell("three-level 1,2,4 heterogeneity", 8, [1, 2, 4], [4, 2], "heterogeneity", 400, "level_3_heterogeneity"),
+    # heterogeneity: noise-free, offsets on every level (docs/theory.md §7.4's kink orbits, any hierarchy);
+    # long horizons, because the start's term 2 F0/(gamma T) is about 2/(gamma T) of a level's term on an
+    # orbit (the runs are deterministic: one seed each, cheap at any horizon)
+    _cell("local P=2 heterogeneity", 4, [2], [], "heterogeneity", 20000, "level_1_heterogeneity"),
+    _cell("local P=5 heterogeneity", 4, [5], [], "heterogeneity", 20000, "level_1_heterogeneity"),
+    _cell("two-level 2,4 heterogeneity", 4, [2, 4], [2], "heterogeneity", 20000, "level_1_heterogeneity"),
+    _cell("two-level 5,10 heterogeneity", 4, [5, 10], [2], "heterogeneity", 20000, "level_1_heterogeneity"),
+    _cell("two-level 1,5 heterogeneity", 4, [1, 5], [2], "heterogeneity", 20000, "level_2_heterogeneity"),
+    _cell("two-level 3,3 heterogeneity", 8, [3, 3], [2], "heterogeneity", 9999, "level_2_heterogeneity"),
+    _cell("two-level 4,8 heterogeneity n=8", 8, [4, 8], [4], "heterogeneity", 10000, "level_2_heterogeneity"),
+    _cell("three-level 1,2,4 heterogeneity", 8, [1, 2, 4], [4, 2], "heterogeneity", 10000, "level_3_heterogeneity"),
     # noise shares: adaptive two-point noise, resets at the witnessed level's period
     _cell("two-level 5,10 level-1 noise", 16, [5, 10], [2], "noise", 1000, "level_1_noise", reset=5),
     _cell("two-level 1,5 level-2 noise", 16, [1, 5], [8], "noise", 1000, "level_2_noise", reset=5,
