@@ -208,27 +208,36 @@ def _probe(cell: dict[str, Any], gamma: float = 0.1) -> Instance:
                     counts=(cell["n"], *cell["counts"], 1), eps=(1.0,) * len(periods))
 
 
-def largest_step(t: Theorem, cell: dict[str, Any], loosen: int = 1) -> float:
-    """The largest step size (``L = 1``) inside ``t``'s conditions (right-hand sides times
-    ``loosen``) on the cell's hierarchy, for *some* choice of its free parameters: bisection to
-    the float on :func:`bounds.instance.theorem_condition` (decided exactly), so the result is
-    inside."""
+def largest_step(inside: Theorem | Callable[[Instance], bool], cell: dict[str, Any], loosen: int = 1) -> float:
+    """The largest step size (``L = 1``) on the cell's hierarchy inside a statement's conditions:
+    a theorem's (right-hand sides times ``loosen``; for *some* choice of its free parameters,
+    :func:`bounds.instance.theorem_condition`, decided exactly) or any ``inside(instance)`` (a
+    mutant's own, e.g. a coefficient of the condition halved). Doubled from 1 while inside (at
+    most 16), then bisection to the float, so the result is inside."""
     from dataclasses import replace
+
+    if isinstance(inside, Theorem):
+        theorem_ = inside
+
+        def inside(x: Instance) -> bool:
+            return theorem_condition(x, loosen, theorem_)
 
     x = _probe(cell)
     low, high = 0.0, 1.0
-    if theorem_condition(replace(x, gamma=high), loosen, t):
-        return high
+    while high < 16 and inside(replace(x, gamma=high)):
+        low, high = high, 2 * high
+    if low == high / 2 and low > 0 and high >= 16:
+        return low
     for _ in range(80):
         mid = 0.5 * (low + high)
         if mid in (low, high):
             break
-        if theorem_condition(replace(x, gamma=mid), loosen, t):
+        if inside(replace(x, gamma=mid)):
             low = mid
         else:
             high = mid
     if low <= 0:
-        raise ValueError(f"{t.title}: no step size meets the conditions on {cell['name']}")
+        raise ValueError(f"no step size meets the conditions on {cell['name']}")
     return low
 
 
@@ -499,7 +508,7 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
     t = resolve_theorem(config["theorem"])
     screening = _screening_parts(t, cell)
     statement = _statement(config["theorem"], config.get("mutant"), screening)
-    gamma_max = 0.0 if cell.get("fixed") else largest_step(t, cell, statement.target.loosen)  # its own condition
+    gamma_max = 0.0 if cell.get("fixed") else largest_step(statement.target.condition, cell)  # its own condition
     noisy = cell["family"] in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
     seeds = SEARCH_SEEDS if noisy else 1
     D = _dimension(cell)

@@ -20,6 +20,11 @@ from empirical.problems.witness import KinkProblem
 from figures import falsify as fz
 
 
+def _short(cells, T: int = 2000):
+    """The cells with horizons cut at ``T`` (the tests' budgets are small anyway)."""
+    return [{**cell, "T": min(cell["T"], T)} for cell in cells]
+
+
 def _kinks(n: int, K: int, rng: np.random.Generator, weights=None) -> list[KinkProblem]:
     return [KinkProblem(b=rng.normal(size=(n, 1)), c=float(rng.normal()), L=1.0, a=float(rng.uniform(0, 3)),
                         sigma=float(rng.uniform(0.1, 1)), noise="two_point", reset_period=2, weights=weights)
@@ -88,7 +93,8 @@ def test_theta_is_the_factor_at_which_the_scaled_bound_meets_the_measurement():
 
 @pytest.mark.parametrize("name", ["theorem2", "sharp", "sharp_recursion", "theorem_p"])
 def test_the_search_never_falsifies_a_real_theorem(tmp_path, name):
-    report = fz.falsify(name, budget=70, out_dir=tmp_path, progress=False)
+    cells = _short(fz.QUICK_CELLS) + (_short(fz.FEDERATED_CELLS[::2]) if name == "theorem_p" else [])
+    report = fz.falsify(name, budget=70, out_dir=tmp_path, progress=False, cells=cells)
     assert report["falsified"] is False
     assert report["runs"] >= 60
     assert 0 < report["worst"]["total"] <= 1.0
@@ -97,7 +103,7 @@ def test_the_search_never_falsifies_a_real_theorem(tmp_path, name):
 
 def test_the_search_falsifies_a_dropped_term_and_the_reproducer_replays_it(tmp_path):
     report = fz.falsify("sharp", mutant="drop level_1_heterogeneity", budget=60, out_dir=tmp_path, progress=False,
-                        cells=fz.CELLS[:1])
+                        cells=_short(fz.CELLS[:1]))
     assert report["falsified"] is True
     repro = report["reproducer"]
     assert repro["mutant"] == "drop level_1_heterogeneity" and repro["expected"]["state"] == "above"
@@ -110,7 +116,7 @@ def test_the_search_falsifies_a_dropped_term_and_the_reproducer_replays_it(tmp_p
 
 
 def test_a_reproducer_that_does_not_replay_says_so(tmp_path):
-    report = fz.falsify("theorem2", budget=30, out_dir=tmp_path, progress=False)
+    report = fz.falsify("theorem2", budget=30, out_dir=tmp_path, progress=False, cells=_short(fz.QUICK_CELLS, 400))
     repro = json.loads(json.dumps(report["reproducer"]))
     repro["expected"]["mean"] *= 1.5  # a wrong expectation is caught, not confirmed
     assert fz.replay(repro)["same"] is False
@@ -127,8 +133,7 @@ def test_fresh_seed_confirmation_is_what_decides(tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(fz, "search_cell", lucky)
-    report = fz.falsify("theorem2", budget=30, out_dir=tmp_path, progress=False, cells=fz.CELLS[:1],
-                        )
+    report = fz.falsify("theorem2", budget=30, out_dir=tmp_path, progress=False, cells=_short(fz.CELLS[:1], 400))
     assert report["confirmed"] and all(c["search_ratio"] == 5.0 for c in report["confirmed"])
     assert report["falsified"] is False
     assert all(c["fresh_ratio"] < 1 for c in report["confirmed"])
