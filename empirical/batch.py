@@ -73,6 +73,21 @@ def _as_list(name: str, value: Any) -> list[Any]:
     return items
 
 
+def _step_sizes(lrs: Sequence[float], K: int, noise_seeds: Sequence[int]) -> NDArray[np.float64]:
+    """The ``K`` step sizes of a batch as an array, after checking them and the noise seeds' count."""
+    lr = np.asarray(lrs, dtype=np.float64)
+    if lr.shape != (K,) or not np.all(np.isfinite(lr)) or not np.all(lr > 0):
+        raise ValueError(f"lrs must be {K} positive finite numbers, got {lrs!r}")
+    if len(noise_seeds) != K:
+        raise ValueError(f"noise_seeds must be {K} integers (one per problem), got {len(noise_seeds)}")
+    return lr
+
+
+def _column(values: Sequence[float], K: int) -> NDArray[np.float64]:
+    """Per-configuration scalars as a ``(K, 1, 1, 1)`` column, broadcast over seeds, workers, coordinates."""
+    return np.array(values, dtype=np.float64).reshape(K, 1, 1, 1)
+
+
 class BatchedNonconvex(ProblemBase):
     """``K`` :class:`~empirical.problems.HeterogeneousNonconvex` problems, ``seeds`` rows each,
     as one problem on ``(K * seeds, n, d)`` arrays for :func:`empirical.simulate`.
@@ -114,19 +129,14 @@ class BatchedNonconvex(ProblemBase):
             if (p.n, p.d) != (problems[0].n, problems[0].d):
                 raise ValueError(f"problems must share n and d, got (n, d) = ({p.n}, {p.d}) at index {k} and "
                                  f"({problems[0].n}, {problems[0].d}) at index 0")
-        K = len(problems)
-        lr = np.asarray(lrs, dtype=np.float64)
-        if lr.shape != (K,) or not np.all(np.isfinite(lr)) or not np.all(lr > 0):
-            raise ValueError(f"lrs must be {K} positive finite numbers, got {lrs!r}")
-        if len(noise_seeds) != K:
-            raise ValueError(f"noise_seeds must be {K} integers (one per problem), got {len(noise_seeds)}")
+        K, lr = len(problems), _step_sizes(lrs, len(problems), noise_seeds)
         self.seeds = _positive_int("seeds", seeds)
         self.problems, self.K = problems, K
         self.n, self.d = problems[0].n, problems[0].d
         self.rows = K * self.seeds
 
         def column(values: list[float]) -> NDArray[np.float64]:
-            return np.array(values, dtype=np.float64).reshape(K, 1, 1, 1)
+            return _column(values, K)
 
         # the same doubles the single problems use (2.0 * lam, sigma / math.sqrt(d), their own a (c - b))
         self.a = column([p.a for p in problems])
@@ -302,12 +312,7 @@ class BatchedKink(ProblemBase):
                     or (p.weights is not None and not np.array_equal(p.weights, first.weights)):
                 raise ValueError(f"problems must share n, d, axes, reset_period and weights; index {k} differs "
                                  f"from index 0")
-        K = len(problems)
-        lr = np.asarray(lrs, dtype=np.float64)
-        if lr.shape != (K,) or not np.all(np.isfinite(lr)) or not np.all(lr > 0):
-            raise ValueError(f"lrs must be {K} positive finite numbers, got {lrs!r}")
-        if len(noise_seeds) != K:
-            raise ValueError(f"noise_seeds must be {K} integers (one per problem), got {len(noise_seeds)}")
+        K, lr = len(problems), _step_sizes(lrs, len(problems), noise_seeds)
         self.seeds = _positive_int("seeds", seeds)
         self.problems, self.K = problems, K
         self.n, self.d = first.n, first.d
@@ -316,7 +321,7 @@ class BatchedKink(ProblemBase):
         self.axes, self.reset_period = first.axes, first.reset_period
 
         def column(values: list[float]) -> NDArray[np.float64]:
-            return np.array(values, dtype=np.float64).reshape(K, 1, 1, 1)
+            return _column(values, K)
 
         self.c, self.L, self.a = (column([getattr(p, name) for p in problems]) for name in ("c", "L", "a"))
         self.lr = column([float(v) for v in lr])
