@@ -536,7 +536,8 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
                 scores[i] = ratio
             else:  # how close a run comes where the cell's term is most of the bound (short of half, in proportion)
                 scores[i] = ratio * min(1.0, 2.0 * parts.get(cell["target"], 0.0) / total) if total > 0 else 0.0
-        return -np.nan_to_num(scores, nan=-1e300, posinf=1e300, neginf=-1e300)
+        # within +-1e150: differential evolution takes the spread of the energies, whose squares must not overflow
+        return -np.clip(np.nan_to_num(scores, nan=-1e150, posinf=1e150, neginf=-1e150), -1e150, 1e150)
 
     from scipy.stats import qmc
 
