@@ -27,16 +27,20 @@ x -= g`` afterwards, so fused and unfused runs give the same numbers (:func:`_st
 
 Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
-above, bit for bit as before). Rounds are the windows of the top period ``P_M``; at each round
-start every seed draws, from its own participation stream
+above, bit for bit as before). A participation round is, by ``participation_mode``, the window
+of the top period ``P_M`` (``"global_round"``) or of the level-1 period ``P_1``
+(``"local_round"``, the authors' code: a fresh sample at every level-1 aggregation); at each
+round start every seed draws, from its own participation stream
 (:func:`empirical.streams.participation_streams`, independent of the noise), ``S`` members of
 every level-1 group; the sampled system's weights ``w`` (0 for the others) make the recorded
 ``u = sum_j w_j x_j``, the weighted group means of the aggregations and the weighted
 divergences ``Delta_l = sum_q w_q ||u_q - u_parent(q)||^2``
 (:class:`empirical.aggregation.WeightedLevels`). Every worker's gradient and noise are still
 computed at every step (the noise is the full run's); the models of the workers sitting out
-are written back after each step, so they move only at the round's global aggregation.
-:func:`empirical.reference.reference_run` runs the same rules worker by worker.
+are written back after each step, so they move only at the aggregation that ends the round
+(the global one, or with ``"local_round"`` their level-1 group's, which gives them the group
+model). :func:`empirical.reference.reference_run` runs the ``"global_round"`` rules worker by
+worker.
 
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
 recording, when it holds nothing live) and the problem's own scratch; nothing else of the
@@ -61,9 +65,11 @@ from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
-__all__ = ["RECORDS", "DivergenceWarning", "RunTooLarge", "SimulationResult", "default_record_every", "simulate"]
+__all__ = ["PARTICIPATION_MODES", "RECORDS", "DivergenceWarning", "RunTooLarge", "SimulationResult", "default_record_every", "simulate"]
 
 RECORDS = 1000  # a run records about this many steps unless told otherwise (default_record_every)
+#: the values of ``simulate(..., participation_mode=)``: when the participants are drawn afresh
+PARTICIPATION_MODES = ("global_round", "local_round")
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -138,6 +144,14 @@ def _check_participation(participation: Any, levels: SortedLevels) -> int | None
         raise ValueError(f"participation S = {participation} is larger than the smallest level-1 group "
                          f"({smallest} workers)")
     return int(participation)
+
+
+def _check_participation_mode(mode: Any) -> str:
+    """``mode``, one of :data:`PARTICIPATION_MODES` (checked even without participation, where it
+    has no effect)."""
+    if not isinstance(mode, str) or mode not in PARTICIPATION_MODES:
+        raise ValueError(f"participation_mode must be 'global_round' or 'local_round', got {mode!r}")
+    return mode
 
 
 def _available_memory() -> int | None:
@@ -296,21 +310,27 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                    g: NDArray[np.float64], rng: SeedStreams, lr: float, steps: int, seed: int, record_every: int,
                    progress: Any, observer: Any, metric_items: list[Any],
                    records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
-                   step: Callable[[], Any], p: NDArray[np.float64], S: int | None) -> tuple[int, dict[str, int] | None]:
+                   step: Callable[[], Any], p: NDArray[np.float64], S: int | None,
+                   mode: str = "global_round") -> tuple[int, dict[str, int] | None]:
     """The hot loop with weights ``p`` and, if ``S`` is given, partial participation
     (docs/theory.md §10.1 Setting; the module docstring).
 
-    At every round start (``t % P_M == 0``) each seed draws ``n`` uniform keys from its own
+    A round is ``P_M`` steps (``mode = "global_round"``) or ``P_1`` steps (``"local_round"``).
+    At every round start (``t % span == 0``) each seed draws ``n`` uniform keys from its own
     participation stream and every level-1 group keeps its ``S`` smallest
     (:meth:`empirical.aggregation.WeightedLevels.sample`); the models of the others (all equal
-    to the global model at a round start) are copied aside once and written back after every
-    step and every aggregation below the top, so they do not move during the round. The step
+    to their group's model at a round start) are copied aside once and written back after every
+    step and every aggregation below the one that ends the round (level ``M``, or level 1 and
+    above for ``"local_round"``), so they do not move during the round; that aggregation gives
+    them their group's model like everyone else's. The step
     itself is the full run's (every worker's gradient and noise, fused when the problem allows):
     the noise does not depend on the participation. Fills ``records`` and returns
     ``(rows recorded, divergence report or None)``.
     """
     seeds, n, d = x.shape
     M, top = levels.M, periods[-1]
+    # a round: the steps between two draws; ``last``: the lowest aggregation level that ends one
+    span, last = (top, M) if mode == "global_round" else (periods[0], 1)
     weighted = WeightedLevels(levels, p)
     if S is None:
         weighted.set_weights(np.broadcast_to(p, (seeds, n)))
@@ -329,7 +349,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
     next_record, r, diverged = 0, 0, None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps):
-            if part is not None and t % top == 0:  # a round starts: draw who takes part
+            if part is not None and t % span == 0:  # a round starts: draw who takes part
                 part.random(out=keys)
                 _, sampled = weighted.sample(keys, S)
                 out_rows[...] = np.flatnonzero(~sampled.ravel())
@@ -342,13 +362,14 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                 r += 1
             step()
             level = after[(t + 1) % top]
-            # the sitting-out workers have weight 0: an aggregation below the top ignores their
-            # (stepped) rows and overwrites them, so they are written back once, after it
-            if level and level < M:
+            # the sitting-out workers have weight 0: an aggregation ignores their (stepped) rows
+            # and overwrites them; below the level that ends the round they are written back once,
+            # after it; at or above it they keep what it gives them (the round ends: at the top
+            # everyone gets u = sum_j w_j x_j, with "local_round" a level-l aggregation gives
+            # every member its level-l group's model)
+            if level:
                 aggregate(x, level, work=g)
-            if level == M:
-                aggregate(x, level, work=g)  # the round ends: everyone gets u = sum_j w_j x_j
-            elif held is not None:
+            if level < last and held is not None:
                 flat[out_rows] = held
             if progress is not None and (t + 1) % tick == 0:
                 progress(t + 1)
@@ -359,7 +380,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
              x0: ArrayLike | None = None, record_every: int | None = None, progress: Any = None,
              metrics: dict[str, Any] | None = None,
              observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None,
-             weights: ArrayLike | None = None, participation: int | None = None) -> SimulationResult:
+             weights: ArrayLike | None = None, participation: int | None = None,
+             participation_mode: str = "global_round") -> SimulationResult:
     """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
 
     Args:
@@ -403,8 +425,18 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             ``u = sum_j w_j x_j``, with ``w_j = p_q p_j / sum_{i sampled in q} p_i`` for a member
             ``j`` of level-1 group ``q`` (``p_q``: the group's whole weight) and 0 for the others.
             Recorded ``u``, aggregations and divergences use ``w`` (module docstring). The noise
-            is drawn for every worker at every step, as in a full run.
-
+            is drawn for every worker at every step, as in a full run. That is
+            ``participation_mode="global_round"``; see below for the other.
+        participation_mode: when the ``S`` members of every level-1 group are drawn afresh:
+            ``"global_round"`` (the default) at the start of every round of ``P_M`` steps, as
+            described above; ``"local_round"`` (the authors' code, which resamples at every
+            level-1 aggregation) at the start of every level-1 round of ``P_1`` steps: the
+            sampled members start from their group's model and train ``P_1`` steps, the others
+            keep it, and the level-1 aggregation that ends the round gives every member the
+            ``w``-weighted mean of the sampled ones (higher levels, when they aggregate at the
+            same step, combine the level-1 groups with their full weights ``p_q``). The two agree
+            when ``P_1 = P_M`` (local SGD) and when ``S`` is every group's size. Without
+            ``participation`` the mode has no effect: it is checked, and recorded as ``None``.
     Returns:
         A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
         first recorded step where it shows, warns with :class:`DivergenceWarning` naming the
@@ -420,6 +452,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         ...              participation=2)
         >>> r.config["weights"][:3], r.config["participation"]  # 2 of each group's 4 workers per round
         ([1.0, 2.0, 3.0], 2)
+        >>> r.config["participation_mode"]
+        'global_round'
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     if record_every is None:
@@ -431,6 +465,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             weights = own
     p = _check_weights(weights, hierarchy.n)
     S = _check_participation(participation, levels)
+    mode = _check_participation_mode(participation_mode)
     held = 0 if S is None else seeds * (hierarchy.n - S * levels.sizes[1].size)
     _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every, held)
     start = _start(problem, x0, seeds)
@@ -463,7 +498,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
     if p is not None or S is not None:
         r, diverged = _weighted_loop(problem, hierarchy.periods, levels, x, g, rng, lr, steps, seed, record_every,
                                      progress, observer, metric_items, records, step,
-                                     np.full(n, 1.0 / n) if p is None else p, S)
+                                     np.full(n, 1.0 / n) if p is None else p, S, mode)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for t in range(steps):
@@ -491,6 +526,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         "x0": start.tolist(), "record_every": int(record_every),
         "weights": None if weights is None else np.asarray(weights, dtype=np.float64).tolist(),
         "participation": S,
+        "participation_mode": None if S is None else mode,
     }
     extra = {"metrics": {name: values[:, :r] for name, values in metric_values.items()}} if metrics else {}
     return SimulationResult(steps=recorded[:r], grad_norm_sq=grad_norm_sq[:, :r], loss=loss[:, :r],

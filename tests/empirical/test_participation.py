@@ -1,6 +1,7 @@
 """Data-size weights and partial participation (docs/theory.md §10.1 Setting): the engine
 against the per-worker reference loop, the exact reductions to the unweighted engine,
-reproducibility, and the invariants of the sampled system."""
+reproducibility, the invariants of the sampled system, and ``participation_mode`` (a fresh draw
+every ``P_M`` or every ``P_1`` steps) against a literal per-worker loop."""
 
 import numpy as np
 import pytest
@@ -280,3 +281,179 @@ def test_bench_participation_ratio_is_reported_and_bad_sizes_rejected():
     assert c["S"] == 4 and c["min"] == c["median"] > 0 and c["partial_us"] > 0 and c["full_us"] > 0
     with pytest.raises(ValueError, match="N must be a positive integer"):
         participation_ratio(32, 3, 1, 0)
+
+
+# ---------------------------------------------------------------- participation_mode (the draw's timing)
+
+MODES = ("global_round", "local_round")
+UNEVEN = [0, 1, 0, 1, 2, 2, 2, 0]  # level-1 groups of sizes 3, 2, 3
+MODE_HIERARCHIES = {
+    "local": lambda: E.Hierarchy.local_sgd(8, 3),
+    "two_equal": lambda: E.Hierarchy.two_level(8, 2, 2, 4, grouping="random", seed=1),  # P_1 = 2 < P_2 = 4
+    "two_unequal": lambda: E.Hierarchy.two_level(8, 3, 1, 3, grouping=np.array([0, 1, 2, 2, 1, 0, 0, 0])),
+    "two_unequal_P1_2": lambda: E.Hierarchy.two_level(8, 3, 2, 6, grouping=np.array(UNEVEN)),
+    "three_unequal": HIERARCHIES["three_unequal"],  # periods 1, 2, 4
+    "three_unequal_P1_2": lambda: E.Hierarchy.multi_level(8, [2, 4, 8], [3, 2], grouping=[UNEVEN,
+                                                                          [0, 0, 0, 0, 1, 1, 1, 0]]),
+}
+MODE_CASES = [(name, S) for name, smallest in [("local", 8), ("two_equal", 4), ("two_unequal", 2),
+                                                ("two_unequal_P1_2", 2), ("three_unequal", 2),
+                                                ("three_unequal_P1_2", 2)]
+              for S in sorted({1, 2, 3, smallest} & set(range(1, smallest + 1)))]
+
+
+def literal_run(problem, h, lr, steps, seeds, seed, weights=None, participation=None, mode="global_round"):
+    """The models ``(seeds, n, d)`` after ``steps`` steps, one worker and one group at a time, from
+    the engine's random draws (each worker's ``d`` normals in turn from its seed's noise
+    generator; ``n`` uniform keys per draw from its seed's participation generator).
+
+    A round is ``P_M`` steps (``"global_round"``) or ``P_1`` steps (``"local_round"``). At each
+    round start every level-1 group ``q`` takes the ``S`` members with the smallest keys (ties
+    to the lower index); only they step. An aggregation at level ``l`` forms every level-1
+    group's model as its sampled members' mean with weights ``p_j / sum_{i sampled in q} p_i``,
+    then every level-``l`` group's model as the mean of its level-1 groups' models with their
+    full weights ``p_q``. Who receives it: ``"local_round"``: every member (the round ends at
+    every aggregation); ``"global_round"``: every worker at the top, only the sampled members
+    below it (the others keep their model until the round's end).
+    """
+    noise = SeedStreams(seed, seeds).generators
+    draws = participation_streams(seed, seeds).generators
+    n, d, M = problem.n, problem.d, h.M
+    p = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    level1 = h.levels[0] if M > 1 else np.zeros(n, dtype=int)
+    chains = {l: np.asarray(h.levels[l - 1]) for l in range(1, M)}
+    chains[M] = np.zeros(n, dtype=int)
+    groups1 = [[j for j in range(n) if level1[j] == q] for q in sorted(set(level1.tolist()))]
+    span = h.periods[-1] if mode == "global_round" else h.periods[0]
+    scale = problem.sigma / np.sqrt(d)
+    x = [[problem.default_x0().astype(float).copy() for _ in range(n)] for _ in range(seeds)]
+    sampled = None
+    for t in range(steps):
+        if t % span == 0:
+            sampled = []
+            for s in range(seeds):
+                if participation is None:
+                    sampled.append([list(q) for q in groups1])
+                    continue
+                keys = draws[s].random(n)
+                sampled.append([sorted(q, key=lambda j, keys=keys: (keys[j], j))[:participation] for q in groups1])
+        for s in range(seeds):
+            taking_part = {j for chosen in sampled[s] for j in chosen}
+            for j in range(n):
+                v = x[s][j] - problem.c[j]
+                grad = problem.a * (x[s][j] - problem.b[j]) + problem.lam * 2 * v / (1 + v * v) ** 2
+                grad = grad + noise[s].standard_normal(d) * scale  # every worker draws, taking part or not
+                if j in taking_part:
+                    x[s][j] = x[s][j] - lr * grad
+        level = h.level_to_aggregate(t)
+        if not level:
+            continue
+        for s in range(seeds):
+            # level-1 group models from the sampled members, weights renormalised within the sample
+            models = []
+            for members, chosen in zip(groups1, sampled[s]):
+                p_sampled = sum(p[j] for j in chosen)
+                models.append((members, sum(p[j] / p_sampled * x[s][j] for j in chosen), sum(p[j] for j in members)))
+            # level-l group models from the level-1 group models, with their full weights p_q
+            chain = chains[level]
+            for label in sorted(set(chain.tolist())):
+                inside = [(members, u_q, p_q) for members, u_q, p_q in models if chain[members[0]] == label]
+                model = sum(p_q * u_q for _, u_q, p_q in inside) / sum(p_q for _, _, p_q in inside)
+                taking_part = {j for chosen in sampled[s] for j in chosen}
+                for members, _, _ in inside:
+                    for j in members:
+                        if mode == "local_round" or level == M or j in taking_part:
+                            x[s][j] = model.copy()
+    return np.array(x)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name, S", MODE_CASES)
+def test_both_modes_match_the_literal_per_worker_loop(name, S, weighted, mode):
+    p, h = problem(), MODE_HIERARCHIES[name]()
+    kw = {"participation": S, "weights": unequal_weights(8, 5) if weighted else None}
+    literal = literal_run(p, h, 0.03, STEPS, 2, 4, mode=mode, **kw)
+    np.testing.assert_allclose(final_models(p, h, STEPS, participation_mode=mode, **kw), literal, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", ["two_equal", "two_unequal_P1_2", "three_unequal_P1_2"])
+@pytest.mark.parametrize("S", [None, 1, 2])
+def test_the_literal_global_round_loop_is_the_reference_run(name, S):
+    # the literal loop above, read against empirical.reference's (written separately, for global rounds)
+    p, h = problem(), MODE_HIERARCHIES[name]()
+    w = unequal_weights(8, 6)
+    ref = reference_run(p, h, lr=0.03, steps=STEPS, seeds=2, seed=4, weights=w, participation=S)
+    np.testing.assert_allclose(literal_run(p, h, 0.03, STEPS, 2, 4, weights=w, participation=S), ref,
+                               rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["local", "two_equal", "three_equal"])
+def test_every_member_taking_part_is_full_participation_in_both_modes(name, mode):
+    p, h = problem(), HIERARCHIES[name]()
+    everyone = int(SortedLevels(h.levels, 8).sizes[1][0])
+    same(run(p, h, participation=everyone, participation_mode=mode), run(p, h))
+    w = unequal_weights(8, 3)
+    same(run(p, h, weights=w, participation=everyone, participation_mode=mode), run(p, h, weights=w))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name, S", [("two_equal", 1), ("two_equal", 3), ("two_unequal_P1_2", 1),
+                                     ("three_unequal", 1), ("three_unequal_P1_2", 2)])
+def test_the_modes_differ_when_P1_is_below_PM_and_S_below_a_group(name, S, weighted):
+    p, h = problem(), MODE_HIERARCHIES[name]()
+    assert h.periods[0] < h.periods[-1]
+    kw = {"participation": S, "weights": unequal_weights(8, 7) if weighted else None}
+    a = run(p, h, participation_mode="global_round", **kw)
+    b = run(p, h, participation_mode="local_round", **kw)
+    assert np.abs(a.grad_norm_sq - b.grad_norm_sq).max() > 1e-6
+    np.testing.assert_array_equal(a.grad_norm_sq[:, 0], b.grad_norm_sq[:, 0])  # the same start
+    assert np.abs(final_models(p, h, STEPS, participation_mode="global_round", **kw)
+                  - final_models(p, h, STEPS, participation_mode="local_round", **kw)).max() > 1e-6
+
+
+def test_the_modes_are_the_same_run_for_local_sgd():
+    # P_1 = P_M: the same rounds, the same draws, bit for bit
+    p, h = problem(), MODE_HIERARCHIES["local"]()
+    kw = {"weights": unequal_weights(8), "participation": 3}
+    a, b = run(p, h, participation_mode="global_round", **kw), run(p, h, participation_mode="local_round", **kw)
+    for name in ("grad_norm_sq", "loss", "divergence"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_local_round_sitting_out_workers_hold_their_group_model():
+    # inside a level-1 round (P_1 = 2 steps) a worker sitting out keeps the model it had at the
+    # round's start, which is its level-1 group's model (everyone's after the aggregation before)
+    p, h = problem(), MODE_HIERARCHIES["two_unequal_P1_2"]()
+    _, xs, _ = observed(p, h, 24, participation=1, participation_mode="local_round")
+    lab = np.asarray(h.levels[0])
+    span, still = h.periods[0], 0
+    for t in range(0, 24, span):
+        for q in range(3):
+            members = np.flatnonzero(lab == q)
+            np.testing.assert_array_equal(xs[t][:, members], np.broadcast_to(xs[t][:, members[:1]],
+                                                                            xs[t][:, members].shape))
+        unmoved = np.all(xs[t + 1] == xs[t], axis=-1)  # (seeds, n): exactly the ones sitting out
+        assert np.all(unmoved.sum(axis=1) == 8 - 3)
+        still += unmoved.sum()
+    assert still > 0
+
+
+def test_config_records_the_participation_mode():
+    p, h = problem(), HIERARCHIES["two_equal"]()
+    assert run(p, h, steps=4, participation=2).config["participation_mode"] == "global_round"
+    for mode in MODES:
+        assert run(p, h, steps=4, participation=2, participation_mode=mode).config["participation_mode"] == mode
+        # without participation the mode has no effect: checked, recorded as None, the same numbers
+        plain = run(p, h, steps=4, participation_mode=mode)
+        assert plain.config["participation_mode"] is None
+        same(plain, run(p, h, steps=4))
+
+
+@pytest.mark.parametrize("mode", ["Local_round", "local", "", None, 1, True, ("local_round",)])
+@pytest.mark.parametrize("participation", [None, 2])
+def test_bad_participation_mode_is_rejected(mode, participation):
+    with pytest.raises(ValueError, match=r"^participation_mode must be 'global_round' or 'local_round', got "):
+        E.simulate(problem(), HIERARCHIES["two_equal"](), lr=0.01, steps=3, participation=participation,
+                   participation_mode=mode)
