@@ -20,11 +20,11 @@ from functools import partial
 from typing import Callable, Sequence
 
 from bounds.coefficients import THEORY, Coefficients
-from bounds.instance import Instance, theorem_condition, theorem_terms
+from bounds.instance import Instance, instance_bound, theorem_condition, theorem_terms
 from bounds.statement import Theorem
 from bounds.theorems.theorem2 import theorem2
 
-__all__ = ["Instance", "Mutant", "theorem", "mutants", "term_mutants", "identity"]
+__all__ = ["Instance", "Mutant", "theorem", "mutants", "term_mutants", "identity", "candidates"]
 
 Parts = Callable[[Instance], dict[str, float]]
 """A theorem's named parts at an instance."""
@@ -188,3 +188,24 @@ def mutants(max_levels: int = 2, coefficients: Coefficients = THEORY) -> list[Mu
     out.append(Mutant("condition x4", "both step-size conditions loosened 4 times (right-hand sides 4)", parts,
                       condition_of, loosen=4))
     return out
+
+
+def candidates(theorem_: Theorem, levels: int = 2, parts: Parts | None = None) -> list[Mutant]:
+    """The theorem itself (the identity mutant), then its mutants for hierarchies of up to
+    ``levels`` levels: Theorem 2's named ones (:func:`mutants`) for a theorem of Theorem 2's form,
+    else the generic part mutants (:func:`term_mutants`). ``parts`` replaces the theorem's parts at
+    an instance for the generic ones (a cached copy, or a cheaper valid bound); default
+    :func:`bounds.instance.theorem_terms`. What ``hsgd power`` and ``hsgd falsify`` test.
+
+    Example:
+        >>> from bounds.theorems import THEOREM_S
+        >>> found = candidates(THEOREM_S)
+        >>> found[0].name, len(found)
+        ('theorem', 20)
+    """
+    if theorem_.coefficients is not None and theorem2(theorem_.coefficients) is theorem_:
+        return [theorem(theorem_.coefficients), *mutants(max_levels=levels, coefficients=theorem_.coefficients)]
+    parts = parts or _parts_of(theorem_)
+    condition_of = _condition_of(theorem_)
+    real = identity("theorem", f"{theorem_.title} ({theorem_.source})", parts, condition_of)
+    return [real, *term_mutants(parts, condition_of, list(instance_bound(theorem_, levels).part_exprs))]

@@ -39,24 +39,23 @@ with the worst fresh-seed ratio per term and in total.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bounds import mutants as mutant_lib
+from bounds.exact import exact_conditions
 from bounds.instance import Instance, _numeric_bound, theorem_condition, theorem_terms
 from bounds.mutants import Mutant
 from bounds.statement import Theorem
 from bounds.theorems import theorem as resolve_theorem
-from bounds.theorems import theorem2
 from empirical.studies.witnesses import FRESH_SEED_OFFSET, FRESH_SEEDS
 
 __all__ = [
@@ -75,7 +74,6 @@ __all__ = [
     "measure",
     "replay",
     "search_cell",
-    "statements",
 ]
 
 SEARCH_SEEDS = 8
@@ -159,7 +157,7 @@ QUICK_CELLS = tuple(CELLS[i] for i in (0, 2, 4, 8, 9, 15, 16))
 
 # ----------------------------------------------------------------------- statements
 @dataclass(frozen=True)
-class Tested:
+class SearchTarget:
     """What a search tests: the statement (the theorem or a mutant of it) and the theorem's own
     parts (the per-term grain), both at the search's scoring and at the confirmed one."""
 
@@ -168,36 +166,18 @@ class Tested:
     parts: Callable[[Instance], dict[str, float]]
 
 
-def statements(spec: str | Theorem, parts: Callable[[Instance], dict[str, float]] | None = None) -> list[Mutant]:
-    """The theorem ``spec`` names as the identity mutant, then its mutants (:mod:`bounds.mutants`:
-    Theorem 2's named ones for a theorem of Theorem 2's form, else each part halved, divided by ten
-    and dropped, and the conditions loosened), as ``hsgd power`` tests them. ``parts`` replaces
-    the theorem's parts at an instance (the search's cheaper valid scoring) where the mutants are
-    written on them."""
-    t = resolve_theorem(spec)
-    if t.coefficients is not None and theorem2(t.coefficients) is t:
-        return [mutant_lib.theorem(t.coefficients), *mutant_lib.mutants(max_levels=3, coefficients=t.coefficients)]
-    parts = parts or functools.partial(theorem_terms, theorem=t)
-
-    def condition_of(x: Instance, loosen: int = 1) -> bool:
-        return theorem_condition(x, loosen, t)
-
-    names = list(_numeric_bound(t, Instance(gamma=0.1, L=1.0, sigma=1.0, F0=1.0, n=8, T=8, periods=(1, 2, 4),
-                                            counts=(8, 4, 2, 1), eps=(1.0, 1.0, 1.0)).shape).part_exprs)
-    return [mutant_lib.identity("theorem", f"{t.title} ({t.source})", parts, condition_of),
-            *mutant_lib.term_mutants(parts, condition_of, names)]
-
-
 def _statement(spec: str | Theorem, mutant: str | None, parts: Callable[[Instance], dict[str, float]] | None = None
-               ) -> Tested:
+               ) -> SearchTarget:
     """The statement a search tests: ``spec``'s theorem itself (``mutant=None``) or its mutant
-    named ``mutant``."""
+    named ``mutant`` (:func:`bounds.mutants.candidates`, as ``hsgd power`` names them; ``parts``
+    replaces the theorem's parts where the mutants are written on them: the search's cheaper
+    valid scoring)."""
     t = resolve_theorem(spec)
-    found = statements(spec, parts)
+    found = mutant_lib.candidates(t, levels=3, parts=parts)
     name = "theorem" if mutant is None else mutant
     for m in found:
         if m.name == name:
-            return Tested(t, m, found[0].parts)
+            return SearchTarget(t, m, found[0].parts)
     raise ValueError(f"mutant must be one of {', '.join(m.name for m in found[1:])}; got {mutant!r}")
 
 
@@ -214,8 +194,6 @@ def largest_step(inside: Theorem | Callable[[Instance], bool], cell: dict[str, A
     :func:`bounds.instance.theorem_condition`, decided exactly) or any ``inside(instance)`` (a
     mutant's own, e.g. a coefficient of the condition halved). Doubled from 1 while inside (at
     most 16), then bisection to the float, so the result is inside."""
-    from dataclasses import replace
-
     if isinstance(inside, Theorem):
         theorem_ = inside
 
@@ -226,7 +204,7 @@ def largest_step(inside: Theorem | Callable[[Instance], bool], cell: dict[str, A
     low, high = 0.0, 1.0
     while high < 16 and inside(replace(x, gamma=high)):
         low, high = high, 2 * high
-    if low == high / 2 and low > 0 and high >= 16:
+    if high >= 16:  # inside up to 8: enough for any search here
         return low
     for _ in range(80):
         mid = 0.5 * (low + high)
@@ -253,10 +231,8 @@ def _screening_parts(t: Theorem, cell: dict[str, Any]) -> Callable[[Instance], d
     above its own (a condition that a choice meets at one step size it meets at every smaller
     one, as Theorem S's ``c_l`` grow with ``gamma``; checked anyway), and one above them all gets
     the optimised parts. ``None`` for a theorem without free parameters."""
-    periods = tuple(cell["periods"])
-    n = cell["n"]
-    counts = (n, *cell["counts"], 1)
-    bound = _numeric_bound(t, _probe(cell).shape)
+    probe = _probe(cell)
+    bound = _numeric_bound(t, probe.shape)
     if not bound.free:
         return None
     top = largest_step(t, cell)
@@ -265,8 +241,8 @@ def _screening_parts(t: Theorem, cell: dict[str, Any]) -> Callable[[Instance], d
     choices: list[tuple[float, dict[str, Any]]] = []
     for fraction in SCREENING_FRACTIONS:
         gamma = top * fraction
-        reference = Instance(gamma=gamma, L=1.0, sigma=1.0 if noisy else 0.0, F0=1.0, n=n, T=cell["T"],
-                             periods=periods, counts=counts, eps=(1.0 if hetero else 0.0,) * len(periods))
+        reference = replace(probe, gamma=gamma, sigma=1.0 if noisy else 0.0,
+                            eps=(1.0 if hetero else 0.0,) * probe.M)
         try:
             choices.append((gamma, bound.optimise(require_conditions=False,
                                                   **bound.taken(reference.hierarchy_values())).values))
@@ -277,18 +253,12 @@ def _screening_parts(t: Theorem, cell: dict[str, Any]) -> Callable[[Instance], d
         for gamma, choice in choices:
             if x.gamma <= gamma:
                 at = dict(bound.taken(x.hierarchy_values()), **choice)
-                if all(check.holds for check in bound.check_condition(**_scalars(bound, at))):
+                if all(check.holds for check in exact_conditions(bound, at)):
                     return bound.part_values(**at)
                 break
         return theorem_terms(x, t)
 
     return parts
-
-
-def _scalars(bound: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` by symbol name, per-level lists spread to ``name_l`` (as the conditions read them)."""
-    arrays = bound.values_to_arrays(values)
-    return {sym.name: float(arr) for sym, arr in arrays.items()}
 
 
 # ----------------------------------------------------------------------- candidates
@@ -465,7 +435,7 @@ def measure(candidates: Sequence[dict[str, Any]], seeds: int, seed: int) -> list
     return out
 
 
-def _score(statement: Tested, x: Instance, mean: float) -> tuple[float, dict[str, float]]:
+def _score(statement: SearchTarget, x: Instance, mean: float) -> tuple[float, dict[str, float]]:
     """``measured / bound`` of the statement under test (0 where the run is outside its condition)
     and the theorem's parts at ``x``."""
     parts = statement.parts(x)

@@ -54,10 +54,10 @@ from typing import Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from bounds import mutants
-from bounds.instance import Instance, instance_bound, theorem_condition, theorem_terms
+from bounds.instance import Instance, instance_bound, theorem_terms
 from bounds.mutants import Mutant
 from bounds.statement import Theorem
-from bounds.theorems import theorem, theorem2
+from bounds.theorems import theorem
 from empirical.statistics import confidence_interval
 from figures.verdicts import ATOL, RTOL, bound_holds
 
@@ -334,17 +334,8 @@ def _theorem_of(spec: TheoremSpec) -> tuple[Theorem, Callable[[Instance], dict[s
     itself first, then its mutants (Theorem 2's named ones for a theorem of Theorem 2's form,
     else the generic part mutants, :mod:`bounds.mutants`)."""
     t = theorem(spec)
-    if t.coefficients is not None and theorem2(t.coefficients) is t:
-        return t, mutants.theorem(t.coefficients).parts, mutants.theorem(t.coefficients).condition_of, [
-            mutants.theorem(t.coefficients), *mutants.mutants(max_levels=2, coefficients=t.coefficients)]
-    terms_of = functools.partial(_cached_terms, t)
-
-    def condition_of(x: Instance, loosen: int = 1) -> bool:
-        return theorem_condition(x, loosen, t)
-
-    real = mutants.identity("theorem", f"{t.title} ({t.source})", terms_of, condition_of)
-    return t, terms_of, condition_of, [real, *mutants.term_mutants(terms_of, condition_of,
-                                                                    list(instance_bound(t, 2).part_exprs))]
+    found = mutants.candidates(t, levels=2, parts=functools.partial(_cached_terms, t))
+    return t, found[0].parts, found[0].condition_of, found
 
 
 def _killed(e: Evidence, value: float) -> tuple[bool, float]:

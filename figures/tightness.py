@@ -28,7 +28,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from bounds.instance import Instance, theorem_condition
+from bounds.instance import Instance, theorem_condition, theorem_terms
 from bounds.theorems import theorem as resolve_theorem
 
 __all__ = ["THEOREMS", "configuration_cells", "default_configuration", "tightness"]
@@ -138,8 +138,6 @@ def tightness(config: dict[str, Any] | None = None, *, theorems: Sequence[str] =
         t = resolve_theorem(name)
         if not theorem_condition(probe, 1, t):
             raise ValueError(f"gamma = {config['gamma']:.6g} is outside {t.title}'s condition at this configuration")
-        from bounds.instance import theorem_terms
-
         own = [k for k, v in theorem_terms(probe, t).items() if v > 0 or k == "init"]
         cells = configuration_cells(config, own)
         if terms is not None:
