@@ -28,8 +28,8 @@ x -= g`` afterwards, so fused and unfused runs give the same numbers (:func:`_st
 Weights and partial participation (docs/theory.md §10.1 Setting): with
 ``weights`` or ``participation`` the loop is :func:`_weighted_loop` (without them, the loop
 above, bit for bit as before). A participation round is, by ``participation_mode``, the window
-of the top period ``P_M`` (``"global_round"``) or of the level-1 period ``P_1``
-(``"local_round"``, the authors' code: a fresh sample at every level-1 aggregation); at each
+of the level-1 period ``P_1`` (``"local_round"``, the default: the authors' code, a fresh sample
+at every level-1 aggregation) or of the top period ``P_M`` (``"global_round"``); at each
 round start every seed draws, from its own participation stream
 (:func:`empirical.streams.participation_streams`, independent of the noise), ``S`` members of
 every level-1 group; the sampled system's weights ``w`` (0 for the others) make the recorded
@@ -39,8 +39,7 @@ divergences ``Delta_l = sum_q w_q ||u_q - u_parent(q)||^2``
 computed at every step (the noise is the full run's); the models of the workers sitting out
 are written back after each step, so they move only at the aggregation that ends the round
 (the global one, or with ``"local_round"`` their level-1 group's, which gives them the group
-model). :func:`empirical.reference.reference_run` runs the ``"global_round"`` rules worker by
-worker.
+model). :func:`empirical.reference.reference_run` runs the same rules worker by worker.
 
 Memory: the state ``x``, the gradient buffer ``g`` (lent as scratch to aggregation and
 recording, when it holds nothing live) and the problem's own scratch; nothing else of the
@@ -65,11 +64,12 @@ from empirical.problems.protocol import problem_params, require_hooks
 from empirical.results import SimulationResult
 from empirical.streams import SeedStreams, participation_streams
 
-__all__ = ["PARTICIPATION_MODES", "RECORDS", "DivergenceWarning", "RunTooLarge", "SimulationResult", "default_record_every", "simulate"]
+__all__ = ["PARTICIPATION_MODES", "RECORDS", "DivergenceWarning", "RunTooLarge", "SimulationResult", "check_participation_mode",
+           "default_record_every", "simulate"]
 
 RECORDS = 1000  # a run records about this many steps unless told otherwise (default_record_every)
 #: the values of ``simulate(..., participation_mode=)``: when the participants are drawn afresh
-PARTICIPATION_MODES = ("global_round", "local_round")
+PARTICIPATION_MODES = ("local_round", "global_round")
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -146,11 +146,11 @@ def _check_participation(participation: Any, levels: SortedLevels) -> int | None
     return int(participation)
 
 
-def _check_participation_mode(mode: Any) -> str:
+def check_participation_mode(mode: Any) -> str:
     """``mode``, one of :data:`PARTICIPATION_MODES` (checked even without participation, where it
     has no effect)."""
     if not isinstance(mode, str) or mode not in PARTICIPATION_MODES:
-        raise ValueError(f"participation_mode must be 'global_round' or 'local_round', got {mode!r}")
+        raise ValueError(f"participation_mode must be 'local_round' or 'global_round', got {mode!r}")
     return mode
 
 
@@ -311,7 +311,7 @@ def _weighted_loop(problem: Any, periods: tuple[int, ...], levels: SortedLevels,
                    progress: Any, observer: Any, metric_items: list[Any],
                    records: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
                    step: Callable[[], Any], p: NDArray[np.float64], S: int | None,
-                   mode: str = "global_round") -> tuple[int, dict[str, int] | None]:
+                   mode: str) -> tuple[int, dict[str, int] | None]:
     """The hot loop with weights ``p`` and, if ``S`` is given, partial participation
     (docs/theory.md §10.1 Setting; the module docstring).
 
@@ -381,7 +381,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
              metrics: dict[str, Any] | None = None,
              observer: Callable[[int, NDArray[np.float64], NDArray[np.float64]], None] | None = None,
              weights: ArrayLike | None = None, participation: int | None = None,
-             participation_mode: str = "global_round") -> SimulationResult:
+             participation_mode: str = "local_round") -> SimulationResult:
     """Run H-SGD (local SGD when the hierarchy has one level) on ``problem``.
 
     Args:
@@ -417,26 +417,28 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             global model, the aggregations and the divergences are
             ``p``-weighted (the problem's ``grad`` and ``loss`` should then be the ``p``-weighted
             objective's: that is the problem's job).
-        participation: ``None`` (everyone takes part) or ``S``: at the start of every round (the
-            ``P_M`` steps between global aggregations) every level-1 group draws ``S`` of its
-            members, uniformly without replacement, from the seed's participation stream
+        participation: ``None`` (everyone takes part) or ``S``: at the start of every round
+            (by ``participation_mode``, below) every level-1 group draws ``S`` of its members,
+            uniformly without replacement, from the seed's participation stream
             (:func:`empirical.streams.participation_streams`); only they train, the others keep
-            their model until the round's global aggregation gives everyone
-            ``u = sum_j w_j x_j``, with ``w_j = p_q p_j / sum_{i sampled in q} p_i`` for a member
-            ``j`` of level-1 group ``q`` (``p_q``: the group's whole weight) and 0 for the others.
-            Recorded ``u``, aggregations and divergences use ``w`` (module docstring). The noise
-            is drawn for every worker at every step, as in a full run. That is
-            ``participation_mode="global_round"``; see below for the other.
-        participation_mode: when the ``S`` members of every level-1 group are drawn afresh:
-            ``"global_round"`` (the default) at the start of every round of ``P_M`` steps, as
-            described above; ``"local_round"`` (the authors' code, which resamples at every
-            level-1 aggregation) at the start of every level-1 round of ``P_1`` steps: the
-            sampled members start from their group's model and train ``P_1`` steps, the others
-            keep it, and the level-1 aggregation that ends the round gives every member the
+            their model until the aggregation that ends the round gives it its new one. The
+            sampled system's weights are ``w_j = p_q p_j / sum_{i sampled in q} p_i`` for a member
+            ``j`` of level-1 group ``q`` (``p_q``: the group's whole weight) and 0 for the others;
+            recorded ``u = sum_j w_j x_j``, aggregations and divergences use ``w`` (module
+            docstring). The noise is drawn for every worker at every step, as in a full run.
+        participation_mode: when the ``S`` members of every level-1 group are drawn afresh
+            (docs/theory.md §10.1; Theorem P, §10.3, covers both):
+            ``"local_round"`` (the default; the authors' code, which resamples at every level-1
+            aggregation): at the start of every level-1 round of ``P_1`` steps; the sampled
+            members start from their group's model and train ``P_1`` steps, the others keep it,
+            and the level-1 aggregation that ends the round gives every member the
             ``w``-weighted mean of the sampled ones (higher levels, when they aggregate at the
-            same step, combine the level-1 groups with their full weights ``p_q``). The two agree
-            when ``P_1 = P_M`` (local SGD) and when ``S`` is every group's size. Without
-            ``participation`` the mode has no effect: it is checked, and recorded as ``None``.
+            same step, combine the level-1 groups with their full weights ``p_q``).
+            ``"global_round"``: once per round of ``P_M`` steps; the sampled members train
+            through the round, the others keep their model until the global aggregation gives
+            everyone ``u``. The two agree when ``P_1 = P_M`` (local SGD) and when ``S`` is every
+            group's size. Without ``participation`` the mode has no effect: it is checked, and
+            recorded as ``None``.
     Returns:
         A :class:`SimulationResult`. If a non-finite value appears, the run stops at the
         first recorded step where it shows, warns with :class:`DivergenceWarning` naming the
@@ -452,8 +454,8 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
         ...              participation=2)
         >>> r.config["weights"][:3], r.config["participation"]  # 2 of each group's 4 workers per round
         ([1.0, 2.0, 3.0], 2)
-        >>> r.config["participation_mode"]
-        'global_round'
+        >>> r.config["participation_mode"]  # the authors' timing: a fresh sample every P_1 steps
+        'local_round'
     """
     _check_inputs(problem, hierarchy, lr, steps, seeds, record_every)
     if record_every is None:
@@ -465,7 +467,7 @@ def simulate(problem: Any, hierarchy: Hierarchy, lr: float, steps: int, seeds: i
             weights = own
     p = _check_weights(weights, hierarchy.n)
     S = _check_participation(participation, levels)
-    mode = _check_participation_mode(participation_mode)
+    mode = check_participation_mode(participation_mode)
     held = 0 if S is None else seeds * (hierarchy.n - S * levels.sizes[1].size)
     _check_memory(problem.n, problem.d, hierarchy.M, steps, seeds, record_every, held)
     start = _start(problem, x0, seeds)

@@ -11,7 +11,10 @@ same rules as :func:`empirical.simulate`, literally:
 :func:`round_weights` draws each round's participants group by group from each seed's own
 participation stream (:func:`~empirical.streams.participation_streams`), only participants
 step, a group below the top averages its participants with their weights, and the top
-gives everyone ``u = sum_j w_j x_j``.
+gives everyone ``u = sum_j w_j x_j``. A round is ``P_1`` steps with
+``participation_mode="local_round"`` (the default, the authors' code: below the top every
+member then receives its group's mean) and ``P_M`` steps with ``"global_round"`` (below the
+top only the participants receive it).
 """
 
 from __future__ import annotations
@@ -85,11 +88,12 @@ def _members(hierarchy: Hierarchy) -> dict[int, list[NDArray[np.intp]]]:
 
 def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: float, steps: int, seeds: int = 1,
                   seed: int = 0, weights: Sequence[float] | NDArray[np.float64] | None = None,
-                  participation: int | None = None) -> NDArray[np.float64]:
+                  participation: int | None = None, participation_mode: str = "local_round"
+                  ) -> NDArray[np.float64]:
     """Final models ``(seeds, n, d)`` of H-SGD run worker by worker (no recording).
 
-    ``weights`` and ``participation`` as in :func:`empirical.simulate`; both ``None`` runs the
-    unweighted algorithm with plain means.
+    ``weights``, ``participation`` and ``participation_mode`` as in :func:`empirical.simulate`;
+    ``weights`` and ``participation`` both ``None`` runs the unweighted algorithm with plain means.
     """
     generators = SeedStreams(seed, seeds).generators
     scale = problem.sigma / np.sqrt(problem.d)
@@ -97,8 +101,8 @@ def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: flo
     x = [[problem.default_x0().astype(float).copy() for _ in range(n)] for _ in range(seeds)]
     members = _members(hierarchy)
     plain = weights is None and participation is None
-    top = hierarchy.periods[-1]
-    w = None if plain else round_weights(hierarchy, -(-steps // top), seeds, seed, weights, participation)
+    span = hierarchy.periods[0 if participation_mode == "local_round" else -1]  # steps per draw
+    w = None if plain else round_weights(hierarchy, -(-steps // span), seeds, seed, weights, participation)
     for t in range(steps):
         for s in range(seeds):
             for j in range(n):
@@ -106,7 +110,7 @@ def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: flo
                 grad = problem.a * (x[s][j] - problem.b[j]) + problem.lam * 2 * u / (1 + u * u) ** 2
                 if problem.sigma > 0:
                     grad = grad + generators[s].standard_normal(d) * scale  # drawn by every worker
-                if plain or w[t // top][s, j] > 0:  # only participants step
+                if plain or w[t // span][s, j] > 0:  # only participants step
                     x[s][j] = x[s][j] - lr * grad
         level = hierarchy.level_to_aggregate(t)
         if not level:
@@ -118,7 +122,7 @@ def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: flo
                     for j in group:
                         x[s][j] = mean.copy()
                 continue
-            ws = w[t // top][s]
+            ws = w[t // span][s]
             if level == hierarchy.M:  # the round ends: everyone receives u = sum_j w_j x_j
                 u = sum(ws[j] * x[s][j] for j in range(n))
                 for j in range(n):
@@ -127,6 +131,8 @@ def reference_run(problem: HeterogeneousNonconvex, hierarchy: Hierarchy, lr: flo
             for group in members[level]:
                 mean = sum(ws[j] * x[s][j] for j in group) / sum(ws[j] for j in group)
                 for j in group:
-                    if ws[j] > 0:  # participants only: the others keep their model
+                    # "local_round": the round ends, every member receives the group's mean;
+                    # "global_round": participants only, the others keep their model
+                    if participation_mode == "local_round" or ws[j] > 0:
                         x[s][j] = mean.copy()
     return np.array(x)

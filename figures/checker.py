@@ -50,7 +50,7 @@ from bounds.theorems import THEOREM_2, theorem as resolve_theorem
 from bounds.optimal import largest_step_size
 from bounds.federated import participation_shares
 from empirical.constants import ESTIMATED, EXACT, GIVEN, UPPER, Constant
-from empirical.engine import DivergenceWarning, simulate
+from empirical.engine import DivergenceWarning, check_participation_mode, simulate
 from empirical.federated import estimated_sampled_constants
 from empirical.problems.protocol import require_hooks
 from empirical.hierarchy import Hierarchy
@@ -240,7 +240,8 @@ def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
 
 
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theorem: str | Theorem | None = None,
-              weights: Any = None, participation: int | None = None, lr: float | None = None,
+              weights: Any = None, participation: int | None = None, participation_mode: str = "local_round",
+              lr: float | None = None,
               steps: int | None = None, seeds: int = 8, seed: int = 0, workers: int | None = 1,
               scheduler: str | None = None, samples: int = 32, progress: Callable[[str], Any] | None = None,
               while_running: Callable[[], Any] | None = None) -> CheckResult:
@@ -263,6 +264,10 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
             sampled system's constants are then *estimated* (labelled so:
             :func:`empirical.federated.estimated_sampled_constants`, ``samples`` random samples).
             The local SGD runs share H-SGD's weights and sampling (docs/theory.md §10.4's comparator).
+        participation_mode: when the sample is drawn afresh (:func:`empirical.simulate`):
+            ``"local_round"`` (default; the authors' code) at every level-1 aggregation, or
+            ``"global_round"`` once per top-level round. Theorem P holds for both (docs/theory.md
+            §10.3, §10.6); without ``participation`` it has no effect.
         lr: step size; default the largest one H-SGD's condition allows exactly under Theorem 2
             (docs/theory.md §4.2), which implies both local SGD conditions, lowered if needed until
             the chosen theorem's own conditions hold too (so that theorems are compared on the
@@ -289,6 +294,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"steps must be a positive integer, got {T!r}")
     require_hooks(problem)
+    check_participation_mode(participation_mode)
     if participation is not None and _everyone(participation, h):
         participation = None  # S = every group's size: full participation, the default algorithm
     if weights is None and problem.weights is not None:
@@ -344,7 +350,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     else:
         runs = {"local_I": Hierarchy.local_sgd(problem.n, P1), "hsgd": h,
                 "local_G": Hierarchy.local_sgd(problem.n, PM)}
-    run_options = dict(weights=weights, participation=participation) if federated else {}
+    run_options = dict(weights=weights, participation=participation, participation_mode=participation_mode
+                       ) if federated else {}
     with executor(workers, scheduler, tasks=len(runs)) as pool:
         if not is_inline(pool):
             _check_picklable(problem)
@@ -442,7 +449,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
               "periods": list(h.periods), "groups": list(h.shape.groups), "grouping": h.grouping}
     if federated:
         params.update(weights=None if weights is None else [float(w) for w in np.asarray(weights, dtype=float)],
-                      participation=participation)
+                      participation=participation,
+                      participation_mode=None if participation is None else participation_mode)
     if h.M == 2:
         params.update(N=h.shape.groups[0], I=P1, G=PM)
     running = {name: r.running_avg for name, r in results.items()}
@@ -451,7 +459,8 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     differences = {"hsgd - local_I": confidence_band(running["hsgd"] - running["local_I"]),
                    "local_G - hsgd": confidence_band(running["local_G"] - running["hsgd"])}
     described = h.describe() + ("" if participation is None else
-                                f"; {participation} worker(s) per level-1 group per round")
+                                f"; {participation} worker(s) per level-1 group, drawn afresh every "
+                                f"{P1 if participation_mode == 'local_round' else PM} steps ({participation_mode})")
     return CheckResult(params=params, constants=constants, empirical=empirical, bound=own,
                        bound_random_grouping=random_values, verdicts=verdicts, gamma_rule=rule,
                        hierarchy=described, curves=curves, bound_curves=bound_curves, curve_bands=bands,

@@ -13,6 +13,7 @@ import numpy as np
 from figures.cli.options import add_execution_options, add_theorem_option, integer_option, real_option
 from bounds.multi_level import multi_level
 from bounds.theorems import THEOREM_2, theorem as resolve_theorem
+from empirical.engine import PARTICIPATION_MODES
 from figures.cli.arguments import (COST_DEFAULTS, MAX_SEED, add_cost_arguments, add_hierarchy_arguments, add_problem_arguments, make_cost_model,
                            make_hierarchy, make_problem)
 
@@ -122,12 +123,15 @@ def _run_check(args: argparse.Namespace) -> int:
     say = None if quiet else (lambda stage: print(f"... {stage}", file=sys.stderr))
     # --participation 1 is everyone: the default algorithm, with the default theorem and verdicts
     S = None if args.participation is None else participation_count(args.participation, hierarchy)
+    if args.participation_mode is not None and args.participation is None:
+        raise ValueError("--participation-mode says when the participants are drawn: it needs --participation")
     federated = S is not None or args.partition is not None or args.weights is not None
     theorem = args.theorem if args.theorem is not None else ("theorem_p" if federated else "theorem2")
     chosen = resolve_theorem(theorem)  # an unknown theorem: one line, before any run
     weights = np.ones(problem.n) if args.weights == "equal" else None
     steps = args.steps if args.steps is not None else (500 if args.problem == "digits" and federated else None)
-    result = run_check(problem, hierarchy, theorem=chosen, weights=weights, participation=S, lr=args.lr, steps=steps,
+    result = run_check(problem, hierarchy, theorem=chosen, weights=weights, participation=S,
+                       participation_mode=args.participation_mode or "local_round", lr=args.lr, steps=steps,
                        seeds=args.seeds, seed=args.seed, workers=args.workers, scheduler=args.dask_scheduler,
                        progress=say, while_running=_prepare_drawing)
     payload = result.to_json()
@@ -243,6 +247,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--participation", type=_fraction, default=None,
                    help="share of every level-1 group that trains in a round, in (0, 1] (docs/theory.md §10.3; "
                         "default: everyone)")
+    p.add_argument("--participation-mode", choices=PARTICIPATION_MODES, default=None,
+                   help="when the participants are drawn afresh: local_round (default, the authors' code) at every "
+                        "level-1 aggregation, global_round once per global round (docs/theory.md §10.1; Theorem P "
+                        "covers both)")
     p.add_argument("--time", action="store_true",
                    help="also plot the runs against wall-clock-equivalent time under the cost model below "
                         "(check-time.png; defaults as in hsgd advise)")

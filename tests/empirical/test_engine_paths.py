@@ -175,8 +175,9 @@ def test_every_engine_path_agrees_with_the_reference_loop(name):
     r, x = engine_state(Unfused(p) if unfused else p, h, lr, steps, seeds, seed, **kw)
     assert_close(x, ref)
     w = None
-    if kw:  # the round's weights of the state after `steps` steps (a round start when steps % P_M == 0)
-        w = round_weights(h, steps // h.periods[-1] + 1, seeds, seed, kw.get("weights"), kw.get("participation"))[-1]
+    if kw:  # the round's weights of the state after `steps` steps (a round start when steps % P_1 == 0:
+        # the default participation_mode, "local_round", draws every P_1 steps)
+        w = round_weights(h, steps // h.periods[0] + 1, seeds, seed, kw.get("weights"), kw.get("participation"))[-1]
     grad_norm_sq, loss, delta = expected_record(p, h, ref, w)
     assert r.steps.tolist() == [0, steps]
     assert_close(r.grad_norm_sq[:, 1], grad_norm_sq)

@@ -45,11 +45,12 @@ def final_models(p, h, steps, **kw):
     return seen[steps]
 
 
+@pytest.mark.parametrize("mode", ["local_round", "global_round"])
 @pytest.mark.parametrize("name", sorted(HIERARCHIES))
 @pytest.mark.parametrize("case", ["weights", "S=1", "S=smallest", "weights+S=1", "weights+S=smallest"])
-def test_engine_matches_the_per_worker_reference_loop(name, case):
+def test_engine_matches_the_per_worker_reference_loop(name, case, mode):
     p, h = problem(), HIERARCHIES[name]()
-    kw = {}
+    kw = {"participation_mode": mode}
     if "weights" in case:
         kw["weights"] = unequal_weights(8)
     if "S=1" in case:
@@ -65,6 +66,7 @@ def test_the_reference_comparison_can_fail():
     p, h = problem(), HIERARCHIES["two_equal"]()
     ref = reference_run(p, h, lr=0.03, steps=STEPS, seeds=2, seed=4, participation=1)
     assert np.abs(final_models(p, h, STEPS) - ref).max() > 1e-3
+    assert np.abs(final_models(p, h, STEPS, participation=1, participation_mode="global_round") - ref).max() > 1e-3
     assert np.abs(final_models(p, h, STEPS, participation=2) - ref).max() > 1e-3
     other_seed = reference_run(p, h, lr=0.03, steps=STEPS, seeds=2, seed=5, participation=1)
     assert np.abs(final_models(p, h, STEPS, participation=1) - other_seed).max() > 1e-3
@@ -127,11 +129,12 @@ def observed(p, h, steps=24, **kw):
     return r, xs, us
 
 
-@pytest.mark.parametrize("name", ["local", "two_unequal", "three_equal"])
-def test_sitting_out_workers_never_move_inside_a_round(name):
-    p, h = problem(), HIERARCHIES[name]()
-    top, steps = h.periods[-1], 24
-    r, xs, _ = observed(p, h, steps, participation=1)
+@pytest.mark.parametrize("mode", ["local_round", "global_round"])
+@pytest.mark.parametrize("name", ["local", "two_unequal_P1_2", "three_unequal_P1_2"])  # P_1 > 1: a local round has steps
+def test_sitting_out_workers_never_move_inside_a_round(name, mode):
+    p, h = problem(), MODE_HIERARCHIES[name]()
+    top, steps = h.periods[0 if mode == "local_round" else -1], 24  # a round: the steps of one draw
+    r, xs, _ = observed(p, h, steps, participation=1, participation_mode=mode)
     w = round_weights(h, -(-steps // top), 3, 9, participation=1)
     moved = 0
     for t in range(steps):
@@ -168,11 +171,12 @@ def weighted_divergences(x, w, levels):
 
 @pytest.mark.parametrize("name", ["local", "two_unequal", "three_unequal"])
 @pytest.mark.parametrize("S", [None, 1, 2])
-def test_the_record_is_the_weighted_global_model_and_its_divergences(name, S):
+@pytest.mark.parametrize("mode", ["local_round", "global_round"])
+def test_the_record_is_the_weighted_global_model_and_its_divergences(name, S, mode):
     p, h = problem(), HIERARCHIES[name]()
     weights = unequal_weights(8, 1)
-    r, xs, us = observed(p, h, 12, weights=weights, participation=S)
-    top = h.periods[-1]
+    r, xs, us = observed(p, h, 12, weights=weights, participation=S, participation_mode=mode)
+    top = h.periods[0 if mode == "local_round" else -1]  # a round: the steps of one draw
     w = round_weights(h, -(-12 // top), 3, 9, weights=weights, participation=S)
     for t in range(12):
         u = np.einsum("sn,snd->sd", w[t // top], xs[t])
@@ -377,14 +381,16 @@ def test_both_modes_match_the_literal_per_worker_loop(name, S, weighted, mode):
     np.testing.assert_allclose(final_models(p, h, STEPS, participation_mode=mode, **kw), literal, rtol=0, atol=ATOL)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["two_equal", "two_unequal_P1_2", "three_unequal_P1_2"])
 @pytest.mark.parametrize("S", [None, 1, 2])
-def test_the_literal_global_round_loop_is_the_reference_run(name, S):
-    # the literal loop above, read against empirical.reference's (written separately, for global rounds)
+def test_the_literal_loop_is_the_reference_run(name, S, mode):
+    # the literal loop above, read against empirical.reference's (written separately)
     p, h = problem(), MODE_HIERARCHIES[name]()
     w = unequal_weights(8, 6)
-    ref = reference_run(p, h, lr=0.03, steps=STEPS, seeds=2, seed=4, weights=w, participation=S)
-    np.testing.assert_allclose(literal_run(p, h, 0.03, STEPS, 2, 4, weights=w, participation=S), ref,
+    ref = reference_run(p, h, lr=0.03, steps=STEPS, seeds=2, seed=4, weights=w, participation=S,
+                        participation_mode=mode)
+    np.testing.assert_allclose(literal_run(p, h, 0.03, STEPS, 2, 4, weights=w, participation=S, mode=mode), ref,
                                rtol=0, atol=ATOL)
 
 
@@ -442,7 +448,7 @@ def test_local_round_sitting_out_workers_hold_their_group_model():
 
 def test_config_records_the_participation_mode():
     p, h = problem(), HIERARCHIES["two_equal"]()
-    assert run(p, h, steps=4, participation=2).config["participation_mode"] == "global_round"
+    assert run(p, h, steps=4, participation=2).config["participation_mode"] == "local_round"  # the authors
     for mode in MODES:
         assert run(p, h, steps=4, participation=2, participation_mode=mode).config["participation_mode"] == mode
         # without participation the mode has no effect: checked, recorded as None, the same numbers
@@ -454,6 +460,6 @@ def test_config_records_the_participation_mode():
 @pytest.mark.parametrize("mode", ["Local_round", "local", "", None, 1, True, ("local_round",)])
 @pytest.mark.parametrize("participation", [None, 2])
 def test_bad_participation_mode_is_rejected(mode, participation):
-    with pytest.raises(ValueError, match=r"^participation_mode must be 'global_round' or 'local_round', got "):
+    with pytest.raises(ValueError, match=r"^participation_mode must be 'local_round' or 'global_round', got "):
         E.simulate(problem(), HIERARCHIES["two_equal"](), lr=0.01, steps=3, participation=participation,
                    participation_mode=mode)

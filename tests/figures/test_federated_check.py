@@ -66,3 +66,29 @@ def test_the_command_line_runs_with_participation(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["params"]["participation"] == 2 and payload["params"]["theorem"] == "theorem_p"
     assert (tmp_path / "check.json").exists() and (tmp_path / "check.png").exists()
+
+
+def test_the_participation_mode_defaults_to_the_authors_and_reaches_the_runs():
+    """The default draws afresh at every level-1 aggregation (the authors' code); the other mode
+    is still there and changes the runs, not the bounds (Theorem P covers both, docs/theory.md §10.6)."""
+    problem = _kink(weights=[5, 1, 1, 1, 3, 1, 2, 2])
+    h = Hierarchy.multi_level(8, [2, 6], [2], grouping=[np.array([0, 0, 0, 0, 1, 1, 1, 1])])
+    kw = dict(participation=1, steps=30, seeds=3, samples=8)
+    authors, once = run_check(problem, h, **kw), run_check(problem, h, participation_mode="global_round", **kw)
+    assert authors.params["participation_mode"] == "local_round" and once.params["participation_mode"] == "global_round"
+    assert "every 2 steps (local_round)" in authors.hierarchy and "every 6 steps (global_round)" in once.hierarchy
+    assert authors.empirical["hsgd"]["mean"] != once.empirical["hsgd"]["mean"]
+    assert authors.bound == once.bound
+    with pytest.raises(ValueError, match=r"^participation_mode must be 'local_round' or 'global_round', got 'local'"):
+        run_check(problem, h, participation_mode="local", **kw)
+
+
+def test_the_command_line_takes_the_participation_mode(tmp_path, capsys):
+    args = ["check", "--participation=0.5", "--n=8", "--N=2", "--I=2", "--G=4", "--steps=20", "--seeds=2", "--json",
+            "--workers=1", f"--out-dir={tmp_path}"]
+    assert main(args + ["--participation-mode=global_round"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["participation_mode"] == "global_round"
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["participation_mode"] == "local_round"
+    assert main(["check", "--participation-mode=global_round", f"--out-dir={tmp_path}"]) == 2
+    assert "--participation-mode says when the participants are drawn: it needs --participation" in capsys.readouterr().err
