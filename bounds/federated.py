@@ -13,8 +13,10 @@ an :class:`bounds.instance.Instance` that carries these numbers.
 ``p_l(j)`` the weight of worker ``j``'s level-``l`` group (``p_0(j) = p_j``, ``p_M(j) = 1``).
 They telescope to ``1 - omega``.
 
-**Partial participation (Theorem P, docs/theory.md §10.3).** At each top-level round every
-level-1 group ``q`` samples ``S`` of its members uniformly without replacement; the sampled
+**Partial participation (Theorem P, docs/theory.md §10.3).** At the start of each round (every
+level-1 aggregation in the authors' timing, or every top-level one; §10.6: the same bound
+holds for both) every level-1 group ``q`` samples ``S`` of its members uniformly without
+replacement; the sampled
 members train and average with their weights renormalised inside the sample, groups keep
 their full weight ``p_q`` above. With
 

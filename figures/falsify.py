@@ -56,6 +56,7 @@ from bounds.instance import Instance, _numeric_bound, theorem_condition, theorem
 from bounds.mutants import Mutant
 from bounds.statement import Theorem
 from bounds.theorems import theorem as resolve_theorem
+from empirical.engine import PARTICIPATION_MODES
 from empirical.studies.witnesses import FRESH_SEED_OFFSET, FRESH_SEEDS
 
 __all__ = [
@@ -95,11 +96,13 @@ LARGE_SHARE = 0.25
 
 def _cell(name: str, n: int, periods: Sequence[int], counts: Sequence[int], family: str, T: int, target: str, *,
           reset: int = 1, axes: str = "shared", weights: Sequence[float] | None = None,
-          participation: int | None = None) -> dict[str, Any]:
+          participation: int | None = None, participation_mode: str = "local_round") -> dict[str, Any]:
     cell = {"name": name, "n": n, "periods": list(periods), "counts": list(counts), "family": family, "T": T,
             "target": target, "reset": reset, "axes": axes}
     if weights is not None or participation is not None:  # docs/theory.md §10: only for a theorem that takes them
         cell.update(weights=None if weights is None else list(weights), participation=participation)
+    if participation is not None:  # when the sample is redrawn (docs/theory.md §10.1; Theorem P covers both, §10.6)
+        cell.update(participation_mode=participation_mode)
     return cell
 
 
@@ -142,10 +145,14 @@ FEDERATED_CELLS: tuple[dict[str, Any], ...] = (
           weights=[1, 3, 2, 2]),
     _cell("weighted two-level 5,10 level-1 noise", 16, [5, 10], [2], "noise", 1000, "level_1_noise", reset=5,
           weights=[1 + (j % 4) for j in range(16)]),
-    _cell("participation 2 of 4, two-level 2,4 heterogeneity", 8, [2, 4], [2], "heterogeneity", 400,
-          "level_1_heterogeneity", participation=2),
-    _cell("participation 4 of 8, weighted, two-level 5,10 mixed", 16, [5, 10], [2], "mixed", 500, "level_1_noise",
-          reset=5, weights=[1 + (j % 3) for j in range(16)], participation=4),
+    # the authors' timing (a fresh sample at every level-1 aggregation, docs/theory.md §10.6) and once per round
+    *(_cell(f"participation 2 of 4, {mode}, two-level 2,4 heterogeneity", 8, [2, 4], [2], "heterogeneity", 400,
+            "level_1_heterogeneity", participation=2, participation_mode=mode) for mode in PARTICIPATION_MODES),
+    *(_cell(f"participation 4 of 8, {mode}, weighted, two-level 5,10 mixed", 16, [5, 10], [2], "mixed", 500,
+            "level_1_noise", reset=5, weights=[1 + (j % 3) for j in range(16)], participation=4,
+            participation_mode=mode) for mode in PARTICIPATION_MODES),
+    _cell("participation 1 of 4, local_round, two-level 1,8 sampling", 8, [1, 8], [2], "heterogeneity", 400,
+          "sampling", participation=1),
 )
 """Cells for a theorem that takes weights and partial participation (its statement declares Theorem
 P's numbers, ``omega``, the noise shares and the sampling error): the others assume equal weights
@@ -419,7 +426,8 @@ def measure(candidates: Sequence[dict[str, Any]], seeds: int, seed: int) -> list
                                   seed=seed, x0=starts, record_every=1)
         else:  # who takes part is drawn per run from its own streams: one run per candidate
             runs = [simulate(p, hierarchy, c["gamma"], T, seeds=seeds, seed=seed, x0=start, record_every=1,
-                             participation=participation) for c, (p, _), start in zip(candidates, built, starts)]
+                             participation=participation, participation_mode=cell["participation_mode"])
+                    for c, (p, _), start in zip(candidates, built, starts)]
     out = []
     for c, (problem, _), start, run in zip(candidates, built, starts, runs):
         if "weights" in cell or participation is not None:  # Theorem P's numbers (docs/theory.md §10)
@@ -431,8 +439,14 @@ def measure(candidates: Sequence[dict[str, Any]], seeds: int, seed: int) -> list
             samples = [math.inf] * seeds if run.diverged is not None else run.average_grad_norm_sq().tolist()
         if not all(math.isfinite(v) for v in samples):  # an average beyond float64: diverged, for this search
             samples = [math.inf] * seeds
-        out.append({"instance": x, "samples": samples, "deterministic": not c["sigma"] > 0})
+        out.append({"instance": x, "samples": samples, "deterministic": not _random(c)})
     return out
+
+
+def _random(candidate: dict[str, Any]) -> bool:
+    """Whether a candidate's run is random: noise, or a sample of the participants drawn per round
+    (then one seed is one draw, never the run's value, and its confirmation takes fresh seeds)."""
+    return candidate["sigma"] > 0 or candidate["cell"].get("participation") is not None
 
 
 def _score(statement: SearchTarget, x: Instance, mean: float) -> tuple[float, dict[str, float]]:
@@ -479,7 +493,8 @@ def search_cell(config: dict[str, Any]) -> dict[str, Any]:
     screening = _screening_parts(t, cell)
     statement = _statement(config["theorem"], config.get("mutant"), screening)
     gamma_max = 0.0 if cell.get("fixed") else largest_step(statement.target.condition, cell)  # its own condition
-    noisy = cell["family"] in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
+    noisy = (cell["family"] in ("noise", "mixed") or bool(cell.get("fixed", {}).get("sigma"))
+             or cell.get("participation") is not None)  # a drawn sample makes a noise-free run random too
     seeds = SEARCH_SEEDS if noisy else 1
     D = _dimension(cell)
     population = max(8, min(128, budget // 8))
@@ -661,7 +676,7 @@ def falsify(spec: str = "sharp", *, mutant: str | None = None, budget: int = 200
     jobs: dict[str, dict[str, Any]] = {}
 
     def job(candidate: dict[str, Any], search_seed: int, seeds: int) -> str:
-        noisy = candidate["sigma"] > 0
+        noisy = _random(candidate)
         j = {"theorem": spec, "mutant": mutant, "candidate": candidate, "seeds": FRESH_SEEDS if noisy else 1,
              "seed": search_seed + FRESH_OFFSET, "level": level}
         key = repr(sorted((k, repr(v)) for k, v in j.items()))

@@ -1,6 +1,8 @@
 r"""docs/theory.md §10.3 Theorem P (and §10.2 Theorem W): H-SGD with data-size weights and partial
-participation, as a :class:`~bounds.statement.Theorem`. Derived for this project, not in Wang
-et al. 2022; every algebraic step is checked in ``tests/bounds/test_federated_derivation.py``.
+participation, as a :class:`~bounds.statement.Theorem`, for the sample redrawn at every level-1
+aggregation (the authors' timing, §10.6) or once per top-level round (§10.3). Derived for this
+project, not in Wang et al. 2022; every algebraic step is checked in
+``tests/bounds/test_federated_derivation.py``.
 
 .. math::
     \frac1T\sum_{t<T}\mathbb E\|\nabla f(u^t)\|^2 \le \frac{c_{init}F_0}{\gamma T}

@@ -8,7 +8,9 @@ condition allows. The cases are drawn to make the divergence terms bite: offsets
 inside the level-1 groups (the level-1 witness of docs/theory.md §7.4), constant on them (the
 upper-level witness) or random; the kink's level placed as the witnesses place it; the
 adaptive two-point noise (A2 holds with equality) or none; heavy weights on single workers;
-one to all members sampled. A fifth of the cases are the noise witness instead
+one to all members sampled; the sample redrawn at every level-1 aggregation (the authors' timing,
+``participation_mode="local_round"``) or once per global round, half the cases each
+(docs/theory.md §10.6: Theorem P covers both). A fifth of the cases are the noise witness instead
 (:class:`empirical.problems.witness.QuadraticProblem`, every period 1, ``gamma = 1/L``, start
 at the minimiser), where the noise term ``gamma L sigma^2 omega`` is reached up to ``(T-1)/T``:
 it is what makes the weights' ``omega`` testable.
@@ -42,7 +44,7 @@ from empirical.hierarchy import Hierarchy
 from empirical.statistics import confidence_interval
 from empirical.problems.witness import KinkProblem, QuadraticProblem, kink_minimum
 
-__all__ = ["Case", "battery_cases", "run_case", "run_battery", "MUTANTS", "summary"]
+__all__ = ["Case", "battery_cases", "run_case", "run_battery", "MUTANTS", "SHARPER", "summary"]
 
 RTOL = 1e-9
 ATOL = 1e-20
@@ -67,6 +69,7 @@ class Case:
     x0: float | None
     seeds: int
     family: str = "kink"
+    participation_mode: str = "local_round"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,8 +102,12 @@ def _nested_levels(rng: np.random.Generator, n: int, M: int) -> list[list[int]]:
 def battery_cases(count: int, seed: int = 0) -> list[Case]:
     """``count`` seeded adversarial cases (module docstring)."""
     rng = np.random.default_rng(seed)
+    # the timing comes from its own stream, so that the other draws (and the once-per-round
+    # cases of earlier versions of this battery) are unchanged by it
+    timing = np.random.default_rng([seed, 19])
     cases = []
     for _ in range(count):
+        mode = str(timing.choice(["local_round", "global_round"]))
         n = int(rng.choice([4, 6, 8, 12]))
         M = int(rng.choice([1, 2, 2, 3]))
         levels = _nested_levels(rng, n, M)
@@ -149,11 +156,13 @@ def battery_cases(count: int, seed: int = 0) -> list[Case]:
             T = int(rng.integers(5, 40))
             cases.append(Case(n=n, periods=tuple(periods), levels=tuple(tuple(l) for l in levels), weights=weights,
                               participation=participation, b=tuple((0.0,) for _ in range(n)), c=0.0, sigma=1.0,
-                              step_fraction=1.0, T=T, x0=0.0, seeds=16, family="quadratic"))
+                              step_fraction=1.0, T=T, x0=0.0, seeds=16, family="quadratic",
+                              participation_mode=mode))
             continue
         cases.append(Case(n=n, periods=tuple(periods), levels=tuple(tuple(l) for l in levels), weights=weights,
                           participation=participation, b=tuple(tuple(float(v) for v in row) for row in B), c=c,
-                          sigma=sigma, step_fraction=step_fraction, T=max(T, 1), x0=x0, seeds=8 if noisy else 1))
+                          sigma=sigma, step_fraction=step_fraction, T=max(T, 1), x0=x0, seeds=8 if noisy else 1,
+                          participation_mode=mode))
     return cases
 
 
@@ -194,7 +203,8 @@ def run_case(case: Case, seed: int = 0, *,
     gamma = case.step_fraction * largest_step_size(problem.L, case.periods)
     x0 = _start(problem, case)
     result = simulate(problem, hierarchy, lr=gamma, steps=case.T, seeds=case.seeds, seed=seed, x0=x0,
-                      weights=case.weights, participation=case.participation, record_every=1)
+                      weights=case.weights, participation=case.participation,
+                      participation_mode=case.participation_mode, record_every=1)
     x = federated_instance(problem, [np.array(l) for l in case.levels], case.periods, gamma, case.T,
                            x0=x0, weights=case.weights, participation=case.participation)
     measured = result.grad_norm_sq.mean(axis=1)
@@ -218,6 +228,13 @@ def _without_weights(x: Instance, case: Case) -> Instance:
     return replace(x, omega=c.omega, noise_shares=c.shares, eps=c.eps, eps_sample=c.eps_sample)
 
 
+def _sampling_over_redraws(x: Instance, case: Case) -> Instance:
+    """The sampling term divided by the redraws per global round, ``P_M / P_1`` with the authors'
+    timing (1 once per round): a sharper-looking version docs/theory.md §10.6 does not prove."""
+    redraws = case.periods[-1] // case.periods[0] if case.participation_mode == "local_round" else 1
+    return replace(x, eps_sample=x.eps_sample / np.sqrt(redraws))
+
+
 MUTANTS: dict[str, Callable[[Instance, Case], Instance]] = {
     "no sampling term (eps_S = 0)": lambda x, case: replace(x, eps_sample=0.0),
     "full-participation constants": _without_participation,
@@ -229,18 +246,25 @@ MUTANTS: dict[str, Callable[[Instance, Case], Instance]] = {
 Dropping the heterogeneity term is not among them: these cases do not reach it (the
 heterogeneity witnesses of ``hsgd power``, docs/theory.md §7.4, do, at equal weights)."""
 
+SHARPER: dict[str, Callable[[Instance, Case], Instance]] = {
+    "sampling term / redraws per round": _sampling_over_redraws,
+}
+"""Sharper versions of Theorem P that are not proved (docs/theory.md §10.6), tried on the same runs
+like the mutants: a confirmed rejection would refute one; none is expected, and none proves it."""
+
 
 def run_battery(count: int = 300, seed: int = 0, progress: Callable[[int], Any] | None = None,
                 mutants: bool = True) -> list[dict[str, Any]]:
-    """Run :func:`battery_cases` ``(count, seed)`` (with the :data:`MUTANTS` unless told not
-    to); ``progress(i)`` after each case."""
+    """Run :func:`battery_cases` ``(count, seed)`` (with the :data:`MUTANTS` and the :data:`SHARPER`
+    versions unless told not to); ``progress(i)`` after each case."""
+    edits = {**MUTANTS, **SHARPER}
     rows = []
     for i, case in enumerate(battery_cases(count, seed)):
-        row = run_case(case, seed=i, mutants=MUTANTS if mutants else None)
+        row = run_case(case, seed=i, mutants=edits if mutants else None)
         flagged = row["violated"] or any(v["violated"] for v in row.get("mutants", {}).values())
         if flagged and case.seeds > 1:  # confirm on a fresh, larger run (module docstring)
             again = run_case(replace(case, seeds=CONFIRM_SEEDS), seed=CONFIRM_OFFSET + i,
-                             mutants=MUTANTS if mutants else None)
+                             mutants=edits if mutants else None)
             row["flagged"] = row["violated"]
             row["violated"] = row["violated"] and again["violated"]
             row["confirmation"] = {k: again[k] for k in ("mean", "ci_low", "ci_high", "bound", "ratio")}
@@ -256,10 +280,14 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Cases, violations, the largest first-stage measured/bound (over bounds above ``1e-12``:
     below it both sides are rounding; a first-stage mean above 1 whose interval still contains
     the bound is sampling error, which the confirmation run settles), the largest confirmed
-    ratio and, per mutant, the cases that reject it."""
+    ratio and, per mutant (and :data:`SHARPER` version), the cases that reject it; under
+    ``by_timing``, the same for the participation cases of each timing of the draw."""
     def worst(items: Sequence[dict[str, Any]]) -> float:
         ratios = [r["ratio"] for r in items if r["bound"] > 1e-12]
         return max(ratios) if ratios else 0.0
+
+    def mode_of(row: dict[str, Any]) -> str:  # rows written before the timing existed were once per round
+        return row["case"].get("participation_mode", "global_round")
 
     out = {"cases": len(rows), "violations": sum(r["violated"] for r in rows),
            "flagged_then_cleared": sum(bool(r.get("flagged")) and not r["violated"] for r in rows),
@@ -270,6 +298,15 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for name in rows[0].get("mutants", {}) if rows else {}:
         verdicts = [r["mutants"][name] for r in rows]
         out["mutants"][name] = {"rejected_by": sum(v["violated"] for v in verdicts)}
+    out["by_timing"] = {}
+    for mode in ("local_round", "global_round"):  # participation cases only: the timing matters there
+        part = [r for r in rows if r["case"]["participation"] is not None and mode_of(r) == mode]
+        out["by_timing"][mode] = {
+            "participation_cases": len(part), "violations": sum(r["violated"] for r in part),
+            "worst_confirmed_ratio": max([r["confirmation"]["ratio"] for r in part if "confirmation" in r],
+                                         default=None),
+            "mutants": {name: {"rejected_by": sum(r["mutants"][name]["violated"] for r in part)}
+                        for name in (part[0].get("mutants", {}) if part else {})}}
     return out
 
 

@@ -332,3 +332,24 @@ def test_theorem_p_is_decided_exactly_with_its_square_root():
 
 def _taken(x, theorem):
     return instance_bound(theorem, x.M).taken(x.hierarchy_values())
+
+
+def test_a_resampling_aggregation_keeps_the_group_and_global_models():
+    """§10.6, step (i): at a level-1 aggregation the group's model becomes the weighted mean of
+    the outgoing sample, every member receives it, and the incoming sample's weighted mean of
+    those equal models is that same model; so u_q, and u = sum_q p_q u_q, continue across the
+    resampling (sympy, symbolic weights and models, every pair of 2-samples of a 4-member group)."""
+    p = sp.symbols("p0:4", positive=True)
+    x = sp.symbols("x0:4")
+    members = range(4)
+
+    def mean(sample, v):
+        return sum(p[j] * v[j] for j in sample) / sum(p[j] for j in sample)
+
+    for outgoing in itertools.combinations(members, 2):
+        received = mean(outgoing, x)
+        after = [received] * 4  # every member holds the group's model
+        for incoming in itertools.combinations(members, 2):
+            assert sp.simplify(mean(incoming, after) - received) == 0
+    # and it is not the whole group's mean (the check is not empty): the outgoing sample decides
+    assert sp.simplify(mean((0, 1), x) - mean(members, x)) != 0

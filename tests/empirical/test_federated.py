@@ -84,6 +84,21 @@ def test_every_mutant_is_rejected_by_some_case(battery, name):
     assert summary(battery)["mutants"][name]["rejected_by"] >= 1
 
 
+def test_the_authors_timing_is_covered_and_its_wrong_versions_are_caught(battery):
+    """docs/theory.md §10.6: Theorem P with the sample redrawn at every level-1 aggregation. The
+    battery draws that timing for about half its participation cases, none violates Theorem P
+    (checked above for all cases), and at least two wrong versions are rejected on those cases
+    alone."""
+    authors = summary(battery)["by_timing"]["local_round"]
+    assert authors["participation_cases"] > 50 and authors["violations"] == 0
+    rejected = [name for name in MUTANTS if authors["mutants"][name]["rejected_by"] >= 1]
+    assert len(rejected) >= 2, authors["mutants"]
+    cases = battery_cases(300, seed=0)
+    assert {c.participation_mode for c in cases} == {"local_round", "global_round"}
+    assert any(c.participation_mode == "local_round" and c.participation is not None
+               and c.periods[0] < c.periods[-1] for c in cases)  # redraws inside a global round do happen
+
+
 def test_the_noise_witness_reaches_the_noise_term_with_weights():
     """Every period 1, gamma = 1/L, one heavy worker: measured/bound tends to (T-1)/T, so the
     weights' omega is tested at its value (with 1/n instead, the run is far above)."""

@@ -68,6 +68,19 @@ def test_a_candidate_has_the_offsets_it_was_given_exactly(cell, v):
     assert problem.constants(hierarchy.levels).L.kind == "exact"
 
 
+def test_a_noise_free_run_with_a_drawn_sample_is_random():
+    """A participation cell without noise still draws its participants: one seed is one draw, not
+    the run's value, so it is measured and confirmed as a random run (fresh seeds, an interval)."""
+    cell = next(c for c in fz.FEDERATED_CELLS if c.get("participation") and c["family"] == "heterogeneity")
+    c = fz.candidate_of(cell, [0.5] * fz._dimension(cell), 0.05)
+    assert c["sigma"] == 0
+    m = fz.measure([c], 3, 0)[0]
+    assert not m["deterministic"]
+    assert len(set(m["samples"])) > 1  # the draws do differ: treating one as the value would be wrong
+    plain = fz.candidate_of(fz.CELLS[2], [0.5] * fz._dimension(fz.CELLS[2]), 0.05)
+    assert fz.measure([plain], 1, 0)[0]["deterministic"]
+
+
 @pytest.mark.parametrize("name", ["theorem2", "sharp"])
 def test_the_largest_step_is_inside_and_the_next_float_is_not(name):
     t = theorem(name)
