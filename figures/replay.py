@@ -174,8 +174,8 @@ def final_values(curves: np.ndarray) -> np.ndarray:
     """Per seed, the mean of the last tenth of the recorded points (at least one), ``(seeds,)``.
 
     Example:
-        >>> final_values(np.array([[5.0] * 10 + [1.0, 3.0], [0.0] * 11 + [2.0]])).tolist()
-        [3.0, 1.0]
+        >>> final_values(np.array([[5.0] * 19 + [1.0, 3.0], [0.0] * 19 + [2.0, 0.0]])).tolist()  # 20 after the start
+        [2.0, 1.0]
     """
     x = np.asarray(curves, dtype=float)
     tail = max(1, (x.shape[1] - 1) // 10)  # the start (t = 0) is not part of the run's end
