@@ -12,6 +12,8 @@ learning literature:
   (the pathological non-IID split of the FedAvg paper, McMahan et al. 2017, arXiv:1602.05629).
 * :func:`quantity_skew_partition`: IID labels, worker sizes from ``Dirichlet(alpha)``.
 * :func:`iid_partition`: a uniformly random split into near-equal parts, the baseline.
+* :func:`class_partition` and :func:`group_iid_partition`: the authors' splits of the paper's
+  experiments (one class per worker; groups that each see every class), for ``hsgd replay``.
 
 :func:`data_weights` gives the data-size weights ``p_j = |part_j| / total`` with which the
 global objective is ``f = sum_j p_j F_j``; :func:`weighted_divergences` gives A3's divergences
@@ -38,6 +40,8 @@ __all__ = [
     "shard_partition",
     "quantity_skew_partition",
     "iid_partition",
+    "class_partition",
+    "group_iid_partition",
     "data_weights",
     "label_entropy",
     "weighted_divergences",
@@ -252,6 +256,81 @@ def iid_partition(labels_or_size: ArrayLike | int, n: int, seed: int) -> Partiti
     rng = np.random.default_rng(seed)
     parts = [np.sort(p) for p in np.array_split(rng.permutation(size), n)]
     return Partition(parts, dict(kind="iid", n=n, seed=seed))
+
+
+def class_partition(labels: ArrayLike, n: int) -> Partition:
+    """One class per worker: the authors' label-sorted split (their ``cifar_noniid``), cut at class
+    boundaries.
+
+    Each of the ``C`` classes is cut, in index order, into ``n / C`` near-equal pieces, and worker
+    ``j`` holds piece ``j mod (n / C)`` of class ``j // (n / C)``: with ``n = C`` worker ``j`` holds
+    all of class ``j``; with ``n = 2C`` workers ``2c`` and ``2c + 1`` hold the halves of class ``c``.
+    The authors' ``cifar_noniid`` sorts the labels and cuts ``n`` equal shards, which on
+    CIFAR-10's equal classes (5,000 images each) is exactly this split; on unequal classes equal
+    shards would straddle two classes, so here the cuts follow the classes and the sizes follow
+    the classes' sizes (deterministic: no seed).
+
+    Args:
+        labels: class of every item, ``(N,)``; the classes are ``np.unique(labels)``.
+        n: workers, a multiple of the number of classes.
+
+    Example:
+        >>> parts = class_partition(np.array([0, 1, 0, 1, 1, 0]), 4)
+        >>> [p.tolist() for p in parts]
+        [[0, 2], [5], [1, 3], [4]]
+    """
+    y = _labels(labels)
+    n = _positive_int("n", n)
+    classes = np.unique(y)
+    if n % classes.size:
+        raise ValueError(f"n must be a multiple of the {classes.size} classes (one class per worker), got n = {n}")
+    per_class = n // classes.size
+    parts = [piece for c in classes for piece in np.array_split(np.flatnonzero(y == c), per_class)]
+    if min(len(p) for p in parts) == 0:
+        raise ValueError(f"n = {n} leaves a worker with no items: a class has fewer than {per_class} items")
+    return Partition(parts, dict(kind="class", n=n))
+
+
+def group_iid_partition(labels: ArrayLike, n: int, N: int, seed: int) -> Partition:
+    """Group-IID: every one of ``N`` contiguous groups sees every class (the authors' ``cifar_giid``).
+
+    The items are split uniformly at random into ``N`` near-equal halves (``N = 2``) or parts, one
+    per group of ``n / N`` consecutive workers; inside group ``g``, class ``c`` of part ``g`` goes to
+    the group's worker ``c mod (n / N)``. With ``n = 10``, ``N = 2`` and ten classes this is
+    ``cifar_giid`` of the authors' ``utils/sampling.py``: workers ``i`` and ``i + 5`` hold classes
+    ``i`` and ``i + 5``, from the two random halves of the data, so each group of five holds all ten
+    classes and each worker two.
+
+    Args:
+        labels: class of every item, ``(N_items,)``.
+        n: workers, a multiple of ``N``.
+        N: groups (workers ``g n/N .. (g+1) n/N - 1`` form group ``g``, the authors' contiguous groups).
+        seed: seed of the random split into parts.
+
+    Example:
+        >>> y = np.repeat(np.arange(4), 50)
+        >>> parts = group_iid_partition(y, 4, 2, seed=0)
+        >>> [sorted(set(y[p].tolist())) for p in parts]
+        [[0, 2], [1, 3], [0, 2], [1, 3]]
+    """
+    y = _labels(labels)
+    n, N, seed = _positive_int("n", n), _positive_int("N", N), _seed(seed)
+    if n % N:
+        raise ValueError(f"n must be a multiple of N (equal contiguous groups), got n = {n}, N = {N}")
+    size = n // N
+    classes = np.unique(y)
+    if classes.size < size:
+        raise ValueError(f"a group of n / N = {size} workers needs at least {size} classes (one per worker), "
+                         f"there are {classes.size}")
+    rng = np.random.default_rng(seed)
+    chunks: list[list[NDArray[np.intp]]] = [[] for _ in range(n)]
+    for g, part in enumerate(np.array_split(rng.permutation(y.size), N)):
+        for k, c in enumerate(classes):
+            chunks[g * size + k % size].append(part[y[part] == c])
+    parts = [np.sort(np.concatenate(c)) for c in chunks]
+    if min(len(p) for p in parts) == 0:
+        raise ValueError(f"a worker was left with no items (n = {n}, N = {N}): too few items per class")
+    return Partition(parts, dict(kind="group_iid", n=n, N=N, seed=seed))
 
 
 KINDS = ("dirichlet", "shards", "quantity", "iid")

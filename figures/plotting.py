@@ -95,9 +95,11 @@ def reason(verdict: Mapping[str, Any], limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def verdict_words(verdict: Mapping[str, Any], *, yes: str = "yes", no: str = "no", limit: int = 90) -> str:
+def verdict_words(verdict: Mapping[str, Any], *, yes: str = "yes", no: str = "no", undecided: str = "undecided",
+                  limit: int = 90) -> str:
     """A verdict's JSON in words, with its basis: ``"yes (statistical)"``, ``"no (exact)"``,
-    ``"undecided (statistical)"`` or ``"not applicable (<reason>)"``.
+    ``"undecided (statistical)"`` (or another word for it, e.g. ``"inconclusive"``) or
+    ``"not applicable (<reason>)"``.
 
     Example:
         >>> verdict_words({"holds": None, "basis": "not applicable", "detail": "1 seed: no interval"})
@@ -109,7 +111,7 @@ def verdict_words(verdict: Mapping[str, Any], *, yes: str = "yes", no: str = "no
     if basis == "not applicable":
         return f"not applicable ({reason(verdict, limit)})"
     holds = verdict.get("holds")
-    word = "undecided" if holds is None else (yes if holds else no)
+    word = undecided if holds is None else (yes if holds else no)
     return f"{word} ({basis})"
 
 

@@ -48,6 +48,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "per term, the interval in which a theorem's true constant lies, from runs on fresh seeds"),
     ("advise", "figures.cli.advise:register",
      "the design (I, G, N, gamma) that reaches a target fastest on a network, checked by simulation"),
+    ("replay", "figures.cli.replay:register",
+     "replay the paper's experimental setups (the authors' code's semantics) on scikit-learn's digits"),
     ("figures", "figures.cli.figures:register", "rebuild every figure (PNG, PDF, data)"),
     ("bench", "figures.cli:register_bench", "benchmarks (speed as ratios measured in one run)"),
 ]

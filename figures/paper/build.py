@@ -9,7 +9,8 @@ its runs resume from ``<out-dir>/power_runs``); F9 the proof-step audit along a 
 (:mod:`empirical.studies.audit`); F10 the Dirichlet label partition against alpha: eps_l, eps_g, Theorem W's
 bounds and the measured sandwich for random and label-aware grouping (:mod:`figures.paper.f10_partitions`);
 F11 the bound's ranking of designs against measured time; F12 the tightness interval of each level's
-constants against its period (:mod:`figures.paper.f12_tightness`).
+constants against its period (:mod:`figures.paper.f12_tightness`); F13 the paper's experimental setups
+replayed on the digits (``hsgd replay``, :mod:`figures.replay`).
 
 After the files, ``hsgd figures`` prints one line per figure: what it shows and its verdicts
 in words with their basis (each figure module's ``summary(data)``, read from the JSON it wrote).
@@ -28,7 +29,8 @@ __all__ = ["FIGURES", "SUMMARIES", "SWEEPS", "build_all", "summaries", "figure_n
 
 MODULES = {"f1": "f1_sandwich", "f2": "f2_interpolation", "f3": "f3_battery", "f4": "f4_grouping",
            "f5": "f5_three_level", "f6": "f6_sawtooth", "f7": "f7_digits", "f8": "f8_power", "f9": "f9_audit",
-           "f10": "f10_partitions", "f11": "f11_ranking", "f12": "f12_tightness"}
+           "f10": "f10_partitions", "f11": "f11_ranking", "f12": "f12_tightness",
+           "f13": "f13_replay"}
 """Per figure: its module in :mod:`figures` (``build_<name>``, ``summary``) and the stem of its files.
 
 The modules load when a figure is built or summarised, so that ``hsgd figures --help`` imports
@@ -62,10 +64,10 @@ def summaries(out_dir: str | Path, only: list[str] | None = None) -> list[str]:
     return lines
 
 
-SWEEPS = ("f3", "f8", "f12")
+SWEEPS = ("f3", "f8", "f12", "f13")
 """Figures whose runs are a sweep (:func:`figures.sweep.run_sweep`): their configurations go to the
 executor one by one, and the figure is drawn in this process (F12's are the searches of
-:func:`figures.tightness.tightness`)."""
+:func:`figures.tightness.tightness`; F13's the runs of :func:`figures.replay.replay`)."""
 
 
 def _build_one(name: str, out_dir: str, quick: bool) -> list[Path]:
@@ -79,6 +81,8 @@ def _build_sweep(name: str, out_dir: str | Path, quick: bool, executor: Executor
         return _module(name).build_f3(out_dir, quick=quick, executor=executor, progress=progress)
     if name == "f12":  # its searches on the executor, one per bar and theorem
         return _module(name).build_f12(out_dir, quick=quick, executor=executor)
+    if name == "f13":  # its nine runs on the executor
+        return _module(name).build_f13(out_dir, quick=quick, executor=executor)
     from figures.power import collect_evidence
 
     # the runs, and Theorem S's terms of each (its Young parameters optimised per run), on the executor;

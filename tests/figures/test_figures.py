@@ -22,7 +22,7 @@ MODULES = {"f1_sandwich": f1_sandwich, "f2_interpolation": f2_interpolation, "f3
            "f7_digits": f7_digits}
 """The figures that draw measured runs against bounds and keep verdicts (F8 and F9 report power and
 slack; they have their own tests)."""
-STEMS = [*MODULES, "f8_power", "f9_audit", "f10_partitions", "f11_ranking", "f12_tightness"]
+STEMS = [*MODULES, "f8_power", "f9_audit", "f10_partitions", "f11_ranking", "f12_tightness", "f13_replay"]
 BASES = {"exact", "statistical", "floating point", "not applicable"}
 
 
