@@ -299,12 +299,11 @@ def _grouping(iid: dict[str, Any], non_iid: dict[str, Any], metric: str) -> Verd
 
 
 def theorem_verdict() -> Verdict:
-    """The theorems on these runs: not applicable, and why (docs/theory.md §10.1, §10.3)."""
+    """The theorems on these runs: not applicable, and why (docs/theory.md §10.3, §10.6)."""
     return Verdict("a theorem of docs/theory.md bounds these runs", None, NOT_APPLICABLE,
-                   "the digits network's constants (L, sigma, eps_l) can only be estimated, not certified "
-                   "(DigitsMLP.constants), and the authors' resampling at every level-1 aggregation "
-                   "(participation_mode='local_round') has no theorem yet: Theorem P covers the once-per-round "
-                   "sample only (docs/theory.md §10.1)")
+                   "Theorem P covers the authors' resampling at every level-1 aggregation (docs/theory.md §10.6), "
+                   "but the digits network's constants (L, sigma, eps_l, eps_S) can only be estimated, not "
+                   "certified (DigitsMLP.constants): a bound at estimated constants proves nothing about the runs")
 
 
 def claims(setups: dict[str, dict[str, Any]]) -> dict[str, Verdict]:

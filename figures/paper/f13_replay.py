@@ -63,7 +63,7 @@ def draw_f13(data: dict[str, Any]):
     extra = f"; (b) group-IID beats group-non-IID in loss: {_short(verdict_word(b))}" if b else ""
     fig.suptitle(wrap(f"F13: the paper's setups on the digits, S = 1 per group resampled at every local round, "
                       f"lr {c['lr']:g}, minibatch {c['batch']}, {c['seeds']} seeds, T = {c['steps']} steps{extra}; "
-                      f"the theorems: not applicable (estimated constants; no theorem for this sampling)", 140),
+                      f"the theorems: not applicable (Theorem P covers this sampling, but the constants are estimated)", 140),
                  fontsize=9)
     fig.tight_layout()
     return fig
