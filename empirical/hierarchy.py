@@ -122,6 +122,18 @@ class Hierarchy:
         groups = f", groups {counts} ({self.grouping})" if counts else ""
         return f"{kind}: n={self.n}, periods {','.join(map(str, self.periods))}{groups}"
 
+    def every_period(self, P: int) -> Hierarchy:
+        """This grouping with every period ``P``: local SGD with period ``P`` whose partial
+        participation samples from this hierarchy's level-1 groups, the comparator of
+        docs/theory.md §10.4 (with everyone taking part it is plain local SGD).
+
+        Example:
+            >>> h = Hierarchy.multi_level(8, [2, 6], [2], grouping="contiguous")
+            >>> h.every_period(6).periods, [lab.tolist() for lab in h.every_period(6).levels]
+            ((6, 6), [[0, 0, 0, 0, 1, 1, 1, 1]])
+        """
+        return Hierarchy(n=self.n, periods=(P,) * self.M, levels=self.levels, grouping=self.grouping)
+
     @classmethod
     def local_sgd(cls, n: int, P: int) -> Hierarchy:
         """Local SGD: all ``n`` workers average every ``P`` steps (docs/theory.md §4.3 Local SGD, ``M = 1``).

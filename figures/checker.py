@@ -234,11 +234,6 @@ def _weakest(constants: Any) -> str:
     return EXACT if kinds <= {EXACT} else UPPER
 
 
-def _equal_period(h: Hierarchy, P: int) -> Hierarchy:
-    """``h``'s grouping with every period ``P``: local SGD with period ``P`` and ``h``'s sampling."""
-    return Hierarchy.multi_level(h.n, [P] * h.M, list(h.shape.groups), grouping=[lab for lab in h.levels])
-
-
 def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theorem: str | Theorem | None = None,
               weights: Any = None, participation: int | None = None, participation_mode: str = "local_round",
               lr: float | None = None,
@@ -346,7 +341,7 @@ def run_check(problem: Any = None, hierarchy: Hierarchy | None = None, *, theore
     else:
         rule = "given"
     if federated:
-        runs = {"local_I": _equal_period(h, P1), "hsgd": h, "local_G": _equal_period(h, PM)}
+        runs = {"local_I": h.every_period(P1), "hsgd": h, "local_G": h.every_period(PM)}
     else:
         runs = {"local_I": Hierarchy.local_sgd(problem.n, P1), "hsgd": h,
                 "local_G": Hierarchy.local_sgd(problem.n, PM)}

@@ -133,10 +133,7 @@ def replay_hierarchies(setup: str) -> dict[str, Any]:
 
     s = _setup(setup)
     h = Hierarchy.multi_level(s.n, list(s.periods), list(s.groups), grouping="contiguous")
-    same_groups = [lab for lab in h.levels]
-    return {"local_I": Hierarchy.multi_level(s.n, [s.periods[0]] * h.M, list(s.groups), grouping=same_groups),
-            "hsgd": h,
-            "local_G": Hierarchy.multi_level(s.n, [s.periods[-1]] * h.M, list(s.groups), grouping=same_groups)}
+    return {"local_I": h.every_period(s.periods[0]), "hsgd": h, "local_G": h.every_period(s.periods[-1])}
 
 
 def _run(setup: str, run: str, steps: int, seeds: int, seed: int, lr: float) -> dict[str, Any]:
