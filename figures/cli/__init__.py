@@ -186,7 +186,7 @@ def check_output_paths(args: argparse.Namespace) -> None:
 
     Raises:
         ValueError: an empty ``--out-dir``/``--out`` (it would silently mean the current folder, or
-            nothing), or an ``--out`` naming a folder (``OUT.npz`` would land beside it).
+            nothing), or an ``--out`` naming a folder (the files would land beside it).
         OSError: naming the path and the reason (``main`` turns it into one line naming the
             option, status 2).
     """
@@ -203,7 +203,10 @@ def check_output_paths(args: argparse.Namespace) -> None:
     out = getattr(args, "out", None)
     if out:
         if out.endswith(("/", os.sep)) or Path(out).is_dir():
-            raise ValueError(f"--out is a file name without extension (OUT.npz and OUT.json are written), got the "
+            stem = Path(out).name
+            files = [f"OUT{name[len(stem):]}" for name in names]  # this command's files, named after OUT
+            written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0] if files else "OUT.*"
+            raise ValueError(f"--out is a file name without extension ({written} are written next to it), got the "
                              f"folder {out!r}: give a name inside it, e.g. {str(Path(out) / 'run')!r}")
         check_writable(Path(out).parent, names)  # a stem: OUT.npz and OUT.json go next to it
 
