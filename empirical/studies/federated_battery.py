@@ -301,8 +301,11 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["by_timing"] = {}
     for mode in ("local_round", "global_round"):  # participation cases only: the timing matters there
         part = [r for r in rows if r["case"]["participation"] is not None and mode_of(r) == mode]
+        # where the two timings are different algorithms: more than one level-1 round per global round
+        differ = [r for r in part if r["case"]["periods"][0] < r["case"]["periods"][-1]]
         out["by_timing"][mode] = {
             "participation_cases": len(part), "violations": sum(r["violated"] for r in part),
+            "cases_where_timings_differ": len(differ), "worst_first_stage_ratio_where_timings_differ": worst(differ),
             "worst_confirmed_ratio": max([r["confirmation"]["ratio"] for r in part if "confirmation" in r],
                                          default=None),
             "mutants": {name: {"rejected_by": sum(r["mutants"][name]["violated"] for r in part)}
