@@ -95,24 +95,25 @@ def keep_freed_memory() -> bool:
     kernel. Idempotent; the numbers a run computes do not change.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
+    try:  # glibc only (its version string), then its mallopt among this process's own symbols
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, ValueError, AttributeError):
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
     return bool(mallopt(M_MMAP_THRESHOLD, KEEP_BELOW)) and bool(mallopt(M_TRIM_THRESHOLD, 2 * KEEP_BELOW))
 
 
 def worker_setup() -> None:
-    """The initializer of every pool process: one BLAS thread (:func:`one_blas_thread`) and
-    ``SIGINT`` ignored (Ctrl-C at a terminal reaches every process of the foreground group; the
-    ``hsgd`` process handles it and stops the pool, :class:`ProcessPool`)."""
+    """The initializer of every pool process: one BLAS thread (:func:`one_blas_thread`), freed
+    memory kept for reuse (:func:`keep_freed_memory`) and ``SIGINT`` ignored (Ctrl-C at a terminal
+    reaches every process of the foreground group; the ``hsgd`` process handles it and stops the
+    pool, :class:`ProcessPool`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_blas_thread()
+    keep_freed_memory()
 
 
 class ProcessPool(ProcessPoolExecutor):

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
-from figures.executor import THREAD_VARIABLES
+from figures.executor import THREAD_VARIABLES, keep_freed_memory
 
 __all__ = ["COMMANDS", "build_parser", "check_output_paths", "main"]
 
@@ -222,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     for name in THREAD_VARIABLES:  # parallel work is split between processes (figures.executor), not BLAS threads
         os.environ.setdefault(name, "1")
+    keep_freed_memory()  # the runs made in this process (--workers 1, the checker's inline parts)
     try:
         parser = build_parser(_command(argv))
     except KeyboardInterrupt:

@@ -162,3 +162,18 @@ def test_theorem_s_terms_computed_in_a_pool_are_those_computed_here():
     with executor(1) as pool:
         power.prepare_terms("sharp", evidence, pool)  # inline: left to the analysis, which runs here anyway
     assert power._TERMS == {}
+
+
+def test_keep_freed_memory_is_set_where_glibc_is_and_is_idempotent():
+    """glibc's mallopt is found and accepts the thresholds (this project's CI runs on glibc);
+    elsewhere it says False and changes nothing. The pool initializer and ``hsgd`` call it."""
+    import os
+
+    from figures.executor import keep_freed_memory
+
+    try:
+        glibc = bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (AttributeError, ValueError, OSError):  # no confstr, or no such name: not glibc
+        glibc = False
+    assert keep_freed_memory() is glibc
+    assert keep_freed_memory() is glibc  # a second call changes nothing and says the same
