@@ -88,7 +88,51 @@ def _column(values: Sequence[float], K: int) -> NDArray[np.float64]:
     return np.array(values, dtype=np.float64).reshape(K, 1, 1, 1)
 
 
-class BatchedNonconvex(ProblemBase):
+class _Batch(ProblemBase):
+    """What every batch of ``K`` problems of one type shares: the problems (checked non-empty and
+    of exactly :attr:`problem_type`), ``K``, the step sizes as a ``(K, 1, 1, 1)`` column ``lr``,
+    ``seeds``, ``n``, ``d``, ``rows = K * seeds``, and the noise seeds with, per configuration,
+    the index of its distinct seed (``stream_of``; ``distinct`` lists them in order)."""
+
+    fused_step = True  # stochastic_grads takes the step itself, with the rows' own lrs
+    problem_type: type = object
+
+    def __init__(self, problems: Sequence[Any], lrs: Sequence[float], seeds: int, noise_seeds: Sequence[int]) -> None:
+        problems = list(problems)
+        if not problems:
+            raise ValueError("problems must not be empty")
+        for k, p in enumerate(problems):
+            if type(p) is not self.problem_type:
+                raise ValueError(f"problems must all be {self.problem_type.__name__}, got {type(p).__name__} at "
+                                 f"index {k}")
+        self._check_compatible(problems)
+        self.K = len(problems)
+        self.lr = self._column([float(v) for v in _step_sizes(lrs, self.K, noise_seeds)])
+        self.seeds = _positive_int("seeds", seeds)
+        self.problems = problems
+        self.n, self.d = problems[0].n, problems[0].d
+        self.rows = self.K * self.seeds
+        self.noise_seeds = [int(s) for s in noise_seeds]
+        self.distinct = sorted(set(self.noise_seeds))
+        self.stream_of = np.array([self.distinct.index(s) for s in self.noise_seeds], dtype=np.intp)
+
+    def _check_compatible(self, problems: list[Any]) -> None:
+        """Raise ``ValueError`` if the problems cannot run as one batch (a subclass's rule)."""
+
+    def _column(self, values: Sequence[float]) -> NDArray[np.float64]:
+        return _column(values, self.K)
+
+    def default_x0(self) -> NDArray[np.float64]:
+        """The common start of every configuration (0, as every batched problem type's)."""
+        return np.zeros(self.d)
+
+    def _split(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        if x.shape[0] != self.rows:
+            raise ValueError(f"x must have K * seeds = {self.rows} rows, got shape {x.shape}")
+        return x.reshape((self.K, self.seeds) + x.shape[1:])
+
+
+class BatchedNonconvex(_Batch):
     """``K`` :class:`~empirical.problems.HeterogeneousNonconvex` problems, ``seeds`` rows each,
     as one problem on ``(K * seeds, n, d)`` arrays for :func:`empirical.simulate`.
 
@@ -116,34 +160,17 @@ class BatchedNonconvex(ProblemBase):
         (4, 2, 6)
     """
 
-    fused_step = True  # stochastic_grads takes the step itself, with the rows' own lrs
+    problem_type = HeterogeneousNonconvex
 
     def __init__(self, problems: Sequence[HeterogeneousNonconvex], lrs: Sequence[float], seeds: int,
                  noise_seeds: Sequence[int]) -> None:
-        problems = list(problems)
-        if not problems:
-            raise ValueError("problems must not be empty")
-        for k, p in enumerate(problems):
-            if type(p) is not HeterogeneousNonconvex:
-                raise ValueError(f"problems must all be HeterogeneousNonconvex, got {type(p).__name__} at index {k}")
-            if (p.n, p.d) != (problems[0].n, problems[0].d):
-                raise ValueError(f"problems must share n and d, got (n, d) = ({p.n}, {p.d}) at index {k} and "
-                                 f"({problems[0].n}, {problems[0].d}) at index 0")
-        K, lr = len(problems), _step_sizes(lrs, len(problems), noise_seeds)
-        self.seeds = _positive_int("seeds", seeds)
-        self.problems, self.K = problems, K
-        self.n, self.d = problems[0].n, problems[0].d
-        self.rows = K * self.seeds
-
-        def column(values: list[float]) -> NDArray[np.float64]:
-            return _column(values, K)
-
+        super().__init__(problems, lrs, seeds, noise_seeds)
+        problems, K, column = self.problems, self.K, self._column
         # the same doubles the single problems use (2.0 * lam, sigma / math.sqrt(d), their own a (c - b))
         self.a = column([p.a for p in problems])
         self.lam = column([p.lam for p in problems])
         self.two_lam = column([2.0 * p.lam for p in problems])
         self.scale = column([p.sigma / math.sqrt(p.d) for p in problems])
-        self.lr = column([float(v) for v in lr])
         self.noisy = np.array([p.sigma > 0 for p in problems]).reshape(K, 1, 1, 1)
         self.c = np.stack([p.c for p in problems])[:, None]        # (K, 1, n, d)
         self.b = np.stack([p.b for p in problems])[:, None]
@@ -156,23 +183,17 @@ class BatchedNonconvex(ProblemBase):
         self._step_constants = tuple(spread(v) for v in (self.c, self.acb, self.a, self.two_lam, self.scale, self.lr))
         self.b_mean = np.stack([p._b_mean for p in problems])[:, None]  # (K, 1, d)
         self.b_spread = np.array([p._b_spread for p in problems])[:, None]  # (K, 1)
-        self.noise_seeds = [int(s) for s in noise_seeds]
-        distinct = sorted(set(self.noise_seeds))
-        self.streams = [SeedStreams(s, self.seeds) for s in distinct] if self.noisy.any() else []
-        self.stream_of = np.array([distinct.index(s) for s in self.noise_seeds], dtype=np.intp)
-        self.shared = len(distinct) == 1
-        self._noise = np.empty((len(distinct), self.seeds, self.n, self.d)) if self.streams else None
+        self.streams = [SeedStreams(s, self.seeds) for s in self.distinct] if self.noisy.any() else []
+        self.shared = len(self.distinct) == 1
+        self._noise = np.empty((len(self.distinct), self.seeds, self.n, self.d)) if self.streams else None
         self._scratch = np.empty((K, self.seeds, self.n, self.d))
         self._memo: tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
 
-    def default_x0(self) -> NDArray[np.float64]:
-        """The common start of every configuration (all ``HeterogeneousNonconvex`` start at 0)."""
-        return np.zeros(self.d)
-
-    def _split(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        if x.shape[0] != self.rows:
-            raise ValueError(f"x must have K * seeds = {self.rows} rows, got shape {x.shape}")
-        return x.reshape((self.K, self.seeds) + x.shape[1:])
+    def _check_compatible(self, problems: list[HeterogeneousNonconvex]) -> None:
+        for k, p in enumerate(problems):
+            if (p.n, p.d) != (problems[0].n, problems[0].d):
+                raise ValueError(f"problems must share n and d, got (n, d) = ({p.n}, {p.d}) at index {k} and "
+                                 f"({problems[0].n}, {problems[0].d}) at index 0")
 
     def worker_grads(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Every row's true per-worker gradients, ``x`` of shape ``(K * seeds, n, d)``."""
@@ -272,7 +293,7 @@ class BatchedNonconvex(ProblemBase):
         return (a * (us - self.b_mean) + (lam / self.n) * prime_sum).reshape(self.rows, self.d)
 
 
-class BatchedKink(ProblemBase):
+class BatchedKink(_Batch):
     """``K`` :class:`~empirical.problems.witness.KinkProblem` s, ``seeds`` rows each, as one problem
     on ``(K * seeds, n, d)`` arrays for :func:`empirical.simulate` (the kink family of
     docs/theory.md §7.4, whose constants are exact: what :mod:`figures.falsify` searches).
@@ -295,56 +316,34 @@ class BatchedKink(ProblemBase):
         4
     """
 
-    fused_step = True  # stochastic_grads takes the step itself, with the rows' own lrs
+    problem_type = KinkProblem
 
     def __init__(self, problems: Sequence[KinkProblem], lrs: Sequence[float], seeds: int,
                  noise_seeds: Sequence[int]) -> None:
-        problems = list(problems)
-        if not problems:
-            raise ValueError("problems must not be empty")
+        super().__init__(problems, lrs, seeds, noise_seeds)
+        problems, K, first = self.problems, self.K, self.problems[0]
+        self.weights = first.weights
+        self.axes, self.reset_period = first.axes, first.reset_period
+        self.c, self.L, self.a = (self._column([getattr(p, name) for p in problems]) for name in ("c", "L", "a"))
+        self.sigma = np.array([p.sigma for p in problems], dtype=np.float64).reshape(K, 1, 1)
+        self.b = np.stack([p.b for p in problems])[:, None]               # (K, 1, n, d)
+        self.b_mean = np.stack([p._b_mean for p in problems])[:, None]     # (K, 1, d)
+        self.noisy = any(p.noise == "two_point" and p.sigma > 0 for p in problems)
+        self.streams = [SeedStreams(s, self.seeds) for s in self.distinct] if self.noisy else []
+        self._m = np.zeros((K, self.seeds, self.n))
+        self._t = 0
+        self._workers = np.arange(self.n)
+        self.params = dict(kind="batched_kink", K=K, n=self.n, d=self.d)
+
+    def _check_compatible(self, problems: list[KinkProblem]) -> None:
         first = problems[0]
         for k, p in enumerate(problems):
-            if type(p) is not KinkProblem:
-                raise ValueError(f"problems must all be KinkProblem, got {type(p).__name__} at index {k}")
             if (p.n, p.d, p.reset_period) != (first.n, first.d, first.reset_period) \
                     or not np.array_equal(p.axes, first.axes) \
                     or (p.weights is None) != (first.weights is None) \
                     or (p.weights is not None and not np.array_equal(p.weights, first.weights)):
                 raise ValueError(f"problems must share n, d, axes, reset_period and weights; index {k} differs "
                                  f"from index 0")
-        K, lr = len(problems), _step_sizes(lrs, len(problems), noise_seeds)
-        self.seeds = _positive_int("seeds", seeds)
-        self.problems, self.K = problems, K
-        self.n, self.d = first.n, first.d
-        self.rows = K * self.seeds
-        self.weights = first.weights
-        self.axes, self.reset_period = first.axes, first.reset_period
-
-        def column(values: list[float]) -> NDArray[np.float64]:
-            return _column(values, K)
-
-        self.c, self.L, self.a = (column([getattr(p, name) for p in problems]) for name in ("c", "L", "a"))
-        self.lr = column([float(v) for v in lr])
-        self.sigma = np.array([p.sigma for p in problems], dtype=np.float64).reshape(K, 1, 1)
-        self.b = np.stack([p.b for p in problems])[:, None]               # (K, 1, n, d)
-        self.b_mean = np.stack([p._b_mean for p in problems])[:, None]     # (K, 1, d)
-        self.noise_seeds = [int(s) for s in noise_seeds]
-        self.noisy = any(p.noise == "two_point" and p.sigma > 0 for p in problems)
-        distinct = sorted(set(self.noise_seeds))
-        self.stream_of = np.array([distinct.index(s) for s in self.noise_seeds], dtype=np.intp)
-        self.streams = [SeedStreams(s, self.seeds) for s in distinct] if self.noisy else []
-        self._m = np.zeros((K, self.seeds, self.n))
-        self._t = 0
-        self._workers = np.arange(self.n)
-        self.params = dict(kind="batched_kink", K=K, n=self.n, d=self.d)
-
-    def default_x0(self) -> NDArray[np.float64]:
-        return np.zeros(self.d)
-
-    def _split(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        if x.shape[0] != self.rows:
-            raise ValueError(f"x must have K * seeds = {self.rows} rows, got shape {x.shape}")
-        return x.reshape((self.K, self.seeds) + x.shape[1:])
 
     def _phi_prime(self, xs: NDArray[np.float64], c: Any, L: Any, a: Any) -> NDArray[np.float64]:
         return np.where(xs >= -a, c + L * np.abs(xs), c + 2.0 * L * a + L * xs)  # kink_phi_prime's operations

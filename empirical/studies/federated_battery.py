@@ -286,9 +286,6 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ratios = [r["ratio"] for r in items if r["bound"] > 1e-12]
         return max(ratios) if ratios else 0.0
 
-    def mode_of(row: dict[str, Any]) -> str:  # rows written before the timing existed were once per round
-        return row["case"].get("participation_mode", "global_round")
-
     out = {"cases": len(rows), "violations": sum(r["violated"] for r in rows),
            "flagged_then_cleared": sum(bool(r.get("flagged")) and not r["violated"] for r in rows),
            "worst_first_stage_ratio": worst(rows),
@@ -300,7 +297,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out["mutants"][name] = {"rejected_by": sum(v["violated"] for v in verdicts)}
     out["by_timing"] = {}
     for mode in ("local_round", "global_round"):  # participation cases only: the timing matters there
-        part = [r for r in rows if r["case"]["participation"] is not None and mode_of(r) == mode]
+        part = [r for r in rows if r["case"]["participation"] is not None and r["case"]["participation_mode"] == mode]
         # where the two timings are different algorithms: more than one level-1 round per global round
         differ = [r for r in part if r["case"]["periods"][0] < r["case"]["periods"][-1]]
         out["by_timing"][mode] = {

@@ -205,10 +205,10 @@ def check_output_paths(args: argparse.Namespace) -> None:
         if out.endswith(("/", os.sep)) or Path(out).is_dir():
             stem = Path(out).name
             files = [f"OUT{name[len(stem):]}" for name in names]  # this command's files, named after OUT
-            written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0] if files else "OUT.*"
+            written = " and ".join([", ".join(files[:-1]), files[-1]]) if len(files) > 1 else "".join(files) or "OUT.*"
             raise ValueError(f"--out is a file name without extension ({written} are written next to it), got the "
                              f"folder {out!r}: give a name inside it, e.g. {str(Path(out) / 'run')!r}")
-        check_writable(Path(out).parent, names)  # a stem: OUT.npz and OUT.json go next to it
+        check_writable(Path(out).parent, names)  # a stem: its files go next to it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
